@@ -1,0 +1,27 @@
+# make demo   set up .venv and run custdata on the bundled examples
+# make test   set up .venv with the test tools and run the test suite
+# make bench  run the benchmarks (SCALE=100k by default, or SCALE=1m)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+SCALE  ?= 100k
+
+.PHONY: demo test bench clean-demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+demo: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+bench: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" SCALE=$(SCALE) bash benchmarks/run_all.sh

@@ -1,0 +1,290 @@
+"""Throughput and memory of `custdata import`, next to the sqlite3 shell's `.import`.
+
+    .venv/bin/python benchmarks/bench_import.py --scale 100k [--runs 3] [--work DIR]
+        [--profile] [--no-write]
+
+Generates (once, cached in --work) 100k or 1M contacts with ~10 orders each using
+benchmarks/datagen.py, then, per run, into a fresh store:
+
+  1. `custdata import contacts contacts.csv`   (keys normalized, values stored as read)
+  2. `custdata import contacts contacts.csv`   again (every row unchanged)
+  3. `custdata import orders orders.csv`       (customers matched by external_id)
+and, as the reference, the sqlite3 shell's `.mode csv` + `.import` of the same two files
+into a fresh database. Each step is a separate process; wall time and the process's own
+peak RSS (os.wait4 rusage) are recorded. Reports the median and min-max over the runs,
+rows/s, and the ratio to `.import`, and replaces its own section of
+benchmarks/RESULTS.md (between `<!-- BEGIN import -->` and `<!-- END import -->`).
+`--profile` also runs one contacts import under cProfile and prints the top functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import datagen  # noqa: E402
+
+SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+RESULTS = HERE / "RESULTS.md"
+BEGIN, END = "<!-- BEGIN import -->", "<!-- END import -->"
+SUMMARY = re.compile(r"read (\d+), inserted (\d+), updated (\d+), unchanged (\d+), rejected (\d+)")
+
+
+def custdata_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("custdata")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "custdata"]
+
+
+def run(cmd: list[str], *, stdin: str | None = None, cwd: Path | None = None) -> dict:
+    """Run one process; its wall time, peak RSS (MiB), exit code and stderr."""
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
+        if stdin is not None:
+            inp.write(stdin.encode())
+            inp.seek(0)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=inp, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-2000:]}")
+    return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024, "stderr": text}
+
+
+def ensure_data(work: Path, contacts: int, seed: int) -> dict:
+    """Generate the data set unless `work` already holds the same one."""
+    params = datagen.Params(contacts=contacts, seed=seed)
+    stamp = work / "params.json"
+    if stamp.exists():
+        old = json.loads(stamp.read_text(encoding="utf-8"))
+        if old.get("params") == json.loads(json.dumps(asdict(params))):
+            return old
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    info = datagen.generate(work, params)
+    print(f"generated {contacts} contacts in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return json.loads(stamp.read_text(encoding="utf-8")) | {"seconds": info["seconds"]}
+
+
+def sqlite_import(db: Path, csv_path: Path, table: str) -> dict:
+    script = f".mode csv\n.import '{csv_path}' {table}\n"
+    return run(["sqlite3", str(db)], stdin=script)
+
+
+def one_run(work: Path, k: int) -> dict[str, dict]:
+    cd = custdata_cmd()
+    db = work / f"run{k}.db"
+    ref = work / f"ref{k}.db"
+    for path in (db, ref):
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    out = {
+        "contacts": run([*cd, "--db", str(db), "import", "contacts", str(work / "contacts.csv")]),
+        "contacts_again": run([*cd, "--db", str(db), "import", "contacts",
+                               str(work / "contacts.csv")]),
+        "orders": run([*cd, "--db", str(db), "import", "orders", str(work / "orders.csv")]),
+        "sqlite_contacts": sqlite_import(ref, work / "contacts.csv", "contacts"),
+        "sqlite_orders": sqlite_import(ref, work / "orders.csv", "orders"),
+    }
+    for step in ("contacts", "contacts_again", "orders"):
+        m = SUMMARY.search(out[step]["stderr"])
+        out[step]["counts"] = tuple(map(int, m.groups())) if m else None
+    out["db_mib"] = {"custdata": db.stat().st_size / 2**20, "sqlite3": ref.stat().st_size / 2**20}
+    with sqlite3.connect(ref) as conn:
+        out["sqlite_rows"] = {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+                              for t in ("contacts", "orders")}
+    for path in (db, ref):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return out
+
+
+def profile(work: Path, top: int = 30) -> str:
+    """cProfile of one `import contacts` into a fresh store: the top functions by own time."""
+    db = work / "profile.db"
+    prof = work / "import.prof"
+    Path(db).unlink(missing_ok=True)
+    run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "custdata", "--db", str(db),
+         "import", "contacts", str(work / "contacts.csv")])
+    import io
+    import pstats
+
+    buf = io.StringIO()
+    stats = pstats.Stats(str(prof), stream=buf)
+    stats.sort_stats("tottime").print_stats(top)
+    Path(db).unlink(missing_ok=True)
+    return buf.getvalue()
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f"{mem_kb / 2**20:.1f} GiB"
+    except OSError:
+        mem = "unknown"
+    shell = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout
+    try:
+        from custdata import __version__ as version
+    except ImportError:
+        version = "?"
+    return {"uname": " ".join(platform.uname()), "nproc": str(os.cpu_count()), "cpu": cpu,
+            "memory": mem, "python": platform.python_version(), "sqlite3 shell":
+            shell.split()[0] if shell else "?", "sqlite library": sqlite3.sqlite_version,
+            "custdata": version}
+
+
+def _stat(values: list[float], fmt: str = "{:.2f}") -> str:
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–" \
+           f"{fmt.format(max(values))})"
+
+
+def summarize(runs: list[dict], data: dict, scale: str) -> tuple[str, dict]:
+    n_contacts, n_orders = data["contacts"], data["order_rows"]
+    rows = {"contacts": n_contacts, "contacts_again": n_contacts, "orders": n_orders,
+            "sqlite_contacts": n_contacts, "sqlite_orders": n_orders}
+    label = {"contacts": "`custdata import contacts` (new store)",
+             "contacts_again": "`custdata import contacts` again (all unchanged)",
+             "orders": "`custdata import orders`",
+             "sqlite_contacts": "`sqlite3` `.import` contacts.csv",
+             "sqlite_orders": "`sqlite3` `.import` orders.csv"}
+    ref = {"contacts": "sqlite_contacts", "contacts_again": "sqlite_contacts",
+           "orders": "sqlite_orders"}
+    figures: dict = {}
+    lines = ["| step | rows | wall s, median (min–max) | rows/s (median) | peak RSS MiB, median "
+             "(min–max) | × sqlite3 .import |", "|---|---:|---:|---:|---:|---:|"]
+    for step in label:
+        walls = [r[step]["wall"] for r in runs]
+        rss = [r[step]["rss_mib"] for r in runs]
+        med = statistics.median(walls)
+        ratio = med / statistics.median([r[ref[step]]["wall"] for r in runs]) if step in ref \
+            else None
+        figures[step] = {"wall_median": med, "wall_min": min(walls), "wall_max": max(walls),
+                         "rows_per_s": rows[step] / med, "rss_median_mib": statistics.median(rss),
+                         "ratio": ratio}
+        lines.append(f"| {label[step]} | {rows[step]:,} | {_stat(walls)} | "
+                     f"{rows[step] / med:,.0f} | {_stat(rss, '{:.0f}')} | "
+                     f"{'' if ratio is None else f'{ratio:.1f}×'} |")
+    counts = runs[0]["contacts"]["counts"], runs[0]["contacts_again"]["counts"], \
+        runs[0]["orders"]["counts"]
+    db = runs[0]["db_mib"]
+    lines += ["", "Summary lines of the first run: contacts "
+              f"`{_fmt_counts(counts[0])}`; again `{_fmt_counts(counts[1])}`; orders "
+              f"`{_fmt_counts(counts[2])}`. Database size after the run: custdata "
+              f"{db['custdata']:.0f} MiB, sqlite3 .import {db['sqlite3']:.0f} MiB "
+              f"(sqlite3 stored {runs[0]['sqlite_rows']['contacts']:,} contacts and "
+              f"{runs[0]['sqlite_rows']['orders']:,} orders)."]
+    return "\n".join(lines), figures
+
+
+def _fmt_counts(c) -> str:
+    if not c:
+        return "(no summary line)"
+    return f"read {c[0]}, inserted {c[1]}, updated {c[2]}, unchanged {c[3]}, rejected {c[4]}"
+
+
+def write_section(text: str) -> None:
+    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone."""
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else \
+        "# custdata benchmark results\n"
+    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
+    if BEGIN in old and END in old:
+        new = old[:old.index(BEGIN)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    tmp = RESULTS.with_suffix(".md.tmp-import")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, RESULTS)
+
+
+def _kept_scales(done: set[str]) -> list[str]:
+    """Subsections of the current section for scales not re-measured now (kept as they are)."""
+    if not RESULTS.exists():
+        return []
+    old = RESULTS.read_text(encoding="utf-8")
+    if BEGIN not in old or END not in old:
+        return []
+    body = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
+    parts = body.split("\n### ")[1:]
+    return ["### " + p.rstrip() for p in parts if p.split(":", 1)[0].strip() not in done]
+
+
+def section(scale_results: dict[str, tuple[str, dict, dict]], runs: int) -> str:
+    m = machine()
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = ["## Import (`benchmarks/bench_import.py`)", "",
+           f"Measured {now} on `{m['uname']}`; {m['nproc']} CPUs ({m['cpu']}), {m['memory']} "
+           f"RAM; Python {m['python']}, sqlite3 shell {m['sqlite3 shell']}, SQLite library "
+           f"{m['sqlite library']}, custdata {m['custdata']}. {runs} runs per step, each a "
+           "fresh process into a fresh database file; the machine is shared with other jobs, "
+           "so absolute times are noisy: compare the ratios, which are measured in the same "
+           "run. Data: `benchmarks/datagen.py` (seed 7; messy Chinese/Western contacts with "
+           "~15 % duplicated people, ~10 orders per contact). Budgets (issue 9): import "
+           "contacts <= 3× and import orders <= 3× the sqlite3 shell's `.import` of the same "
+           "file; peak RSS of import contacts <= 200 MiB."]
+    for scale, (table, _, data) in scale_results.items():
+        out += ["", f"### {scale}: {data['contacts']:,} contacts, {data['order_rows']:,} order "
+                f"rows ({now}, {runs} runs)", "", table]
+    for kept in _kept_scales(set(scale_results)):
+        out += ["", kept]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", default="100k", help="10k, 100k, 1m, or several: 100k,1m")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "custdata-bench")
+    ap.add_argument("--profile", action="store_true", help="also cProfile one contacts import")
+    ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    args = ap.parse_args(argv)
+    if shutil.which("sqlite3") is None:
+        raise SystemExit("the sqlite3 shell is missing: apt-get install sqlite3 (Debian)")
+    results = {}
+    for scale in args.scale.split(","):
+        work = args.work / scale
+        data = ensure_data(work, SCALES[scale], args.seed)
+        runs = []
+        for k in range(args.runs):
+            runs.append(one_run(work, k))
+            r = runs[-1]
+            print(f"[{scale} run {k + 1}/{args.runs}] " + ", ".join(
+                f"{s} {r[s]['wall']:.1f}s {r[s]['rss_mib']:.0f}MiB"
+                for s in ("contacts", "contacts_again", "orders", "sqlite_contacts",
+                          "sqlite_orders")), file=sys.stderr)
+        table, figures = summarize(runs, data, scale)
+        results[scale] = (table, figures, data)
+        print(table)
+        (work / "figures.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+        if args.profile:
+            print(profile(work))
+    if not args.no_write:
+        write_section(section(results, args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from custdata.cli import main
+
+main()

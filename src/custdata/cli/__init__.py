@@ -1,0 +1,133 @@
+"""Root of the command line: global options, the error mapping, and one register() per group."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from custdata import __version__
+from custdata.cli import _shared
+from custdata.cli._shared import err, state
+from custdata.errors import CustdataError, ExitCode
+from custdata.store.core import translate_db_error
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: roll back, exit 130."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted()
+
+
+class CustdataGroup(TyperGroup):
+    """Maps user-facing errors to one line on stderr and the contract's exit code."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
+                     **extra: Any) -> Any:
+        state.argv = list(args)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CustdataError as exc:
+            if state.debug:
+                raise
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt as exc:
+            if state.debug:
+                raise
+            _fail("interrupted; the store was left as it was before this command.",
+                  ExitCode.INTERRUPTED, exc)
+        except BrokenPipeError:
+            # The reader of our stdout went away (`custdata export | head`): stop quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0)
+        except Exception as exc:  # noqa: BLE001 - only sqlite errors are translated
+            store_error = translate_db_error(exc, state.db)
+            if store_error is None or state.debug:
+                raise
+            _fail(str(store_error), store_error.exit_code, exc)
+
+
+def _fail(message: str, code: int, cause: BaseException | None = None) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(int(code)) from cause
+
+
+app = typer.Typer(
+    cls=CustdataGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+    help="custdata: keep a sales team's customer data in order.\n\n"
+         "Import contacts, orders and interactions from CSV; clean, validate and dedupe them; "
+         "tag lifecycle stages and value tiers; encrypt sensitive columns; audit; report.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"custdata {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    db: Annotated[Path | None, typer.Option(
+        "--db", help="SQLite store (default: env CUSTDATA_DB, else ./custdata.db).",
+        show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="TOML config (default: env CUSTDATA_CONFIG, else custdata.toml "
+        "beside the store).", show_default=False)] = None,
+    key_file: Annotated[Path | None, typer.Option(
+        "--key-file", help="File holding the encryption key (default: env "
+        "CUSTDATA_KEY_FILE).", show_default=False)] = None,
+    wait: Annotated[float, typer.Option(
+        "--wait", help="Seconds to wait for a store locked by another command.", min=0)] = 30.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """custdata: keep a sales team's customer data in order."""
+    env_db = os.environ.get("CUSTDATA_DB")
+    state.db = db or (Path(env_db) if env_db else Path("custdata.db"))
+    state.config_path = config
+    state.key_file = key_file
+    state.wait = wait
+    state.quiet = quiet
+    state.debug = debug
+    state._config = None
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _register_groups() -> None:
+    """Call register(app) of every command module in this package (data first)."""
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    for name in sorted(names, key=lambda n: (n != "data", n)):
+        importlib.import_module(f"custdata.cli.{name}").register(app)
+
+
+_register_groups()
+
+
+def main() -> None:
+    """Entry point of `python -m custdata`."""
+    app()
+
+
+__all__ = ["app", "main", "_shared"]

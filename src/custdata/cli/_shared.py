@@ -1,0 +1,297 @@
+"""What every command shares: global state, the store opener, formats, consoles, renderers."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from custdata.config import Config, load_config
+from custdata.errors import UsageError
+from custdata.io import text_stdout, write_csv, write_json
+from custdata.store import PlainProtector, Store
+from custdata.store import open_store as _open_store
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+REDACTED_OPTIONS = ("--key-file", "--new-key-file")
+
+
+@dataclass
+class State:
+    """Global options, as given before the command (git style)."""
+
+    db: Path = Path("custdata.db")
+    config_path: Path | None = None
+    key_file: Path | None = None
+    wait: float = 30.0
+    quiet: bool = False
+    debug: bool = False
+    argv: list[str] = field(default_factory=list)
+    _config: Config | None = None
+
+    @property
+    def command_line(self) -> str:
+        """The command line for the operation log, with key file paths removed."""
+        words, hide = ["custdata"], False
+        for arg in self.argv:
+            if hide:
+                words.append("***")
+                hide = False
+                continue
+            name = arg.split("=", 1)[0]
+            if name in REDACTED_OPTIONS:
+                if "=" in arg:
+                    words.append(f"{name}=***")
+                else:
+                    words.append(arg)
+                    hide = True
+                continue
+            words.append(arg)
+        return " ".join(shlex.quote(w) for w in words)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.resolved_config_path())
+        return self._config
+
+    def resolved_config_path(self) -> Path:
+        """--config > env CUSTDATA_CONFIG > custdata.toml beside the database."""
+        if self.config_path is not None:
+            return self.config_path
+        env = os.environ.get("CUSTDATA_CONFIG")
+        if env:
+            return Path(env)
+        return self.db.parent / "custdata.toml"
+
+    def resolved_key_file(self) -> Path | None:
+        """--key-file > env CUSTDATA_KEY_FILE (both name a file; the key is never a value)."""
+        if self.key_file is not None:
+            return self.key_file
+        env = os.environ.get("CUSTDATA_KEY_FILE")
+        return Path(env) if env else None
+
+
+state = State()
+
+
+def _protector(store: Store, *, need_key: bool, mask: bool = False) -> Any:
+    """The store's protector: plain, or the crypto one once columns are encrypted.
+
+    need_key: the command writes or must show real values (fail without the key);
+    mask: show masked values of encrypted columns even when the key is at hand.
+    A given key is checked against the store's key id before anything else (exit 2).
+    """
+    from custdata.crypto import read_key_file
+    from custdata.errors import KeyFileError
+
+    crypto = store.crypto_state()
+    if crypto is None:
+        return PlainProtector()
+    path = None if mask else state.resolved_key_file()
+    if path is None and need_key:
+        raise KeyFileError(
+            f"This store's {', '.join(crypto.columns)} columns are encrypted and this command "
+            "needs the key: pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
+            "path (`export` can show masked values with --mask instead).")
+    return store.crypto_protector(read_key_file(path) if path is not None else None)
+
+
+@contextmanager
+def open_store(*, need_key: bool = False, mask: bool = False,
+               command_line: str | None = None) -> Iterator[Store]:
+    """Open the store named by the global options; always closes it."""
+    store = _open_store(state.db, wait=state.wait, config=state.config,
+                        command_line=command_line or state.command_line)
+    try:
+        store.protector = _protector(store, need_key=need_key, mask=mask)
+        yield store
+    finally:
+        store.close()
+
+
+def say(message: str) -> None:
+    """A message for the person at the terminal (stderr), unless --quiet."""
+    if not state.quiet:
+        err.print(message, highlight=False, markup=False)
+
+
+# ---- formats -----------------------------------------------------------------------
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option("--format", "-f", help="table, csv, json or jsonl (default: table on a "
+                 "terminal, csv in a pipe).", case_sensitive=False),
+]
+
+
+def resolve_format(fmt: Format | None) -> Format:
+    if fmt is not None:
+        return fmt
+    return Format.table if sys.stdout.isatty() else Format.csv
+
+
+def emit(rows: Iterable[dict], fmt: Format | None, columns: list[str], *, neutral: bool = False,
+         title: str | None = None, labels: dict[str, str] | None = None) -> int:
+    """Print records to stdout in the chosen format; returns how many were printed.
+
+    csv/json/jsonl stream and keep numbers plain; `table` formats them for people.
+    `neutral` applies CSV formula neutralisation (export, unless --raw).
+    """
+    fmt = resolve_format(fmt)
+    if fmt is Format.table:
+        return _emit_table(rows, columns, title=title, labels=labels or {})
+    stream = text_stdout()
+    try:
+        if fmt is Format.csv:
+            return write_csv(rows, columns, stream, neutral=neutral)
+        return write_json(rows, columns, stream, lines=fmt is Format.jsonl)
+    finally:
+        stream.flush()
+        stream.detach()
+
+
+def _emit_table(rows: Iterable[dict], columns: list[str], *, title: str | None,
+                labels: dict[str, str]) -> int:
+    """A rich table; columns empty in every row are left out so wide records stay readable."""
+    rows = list(rows)
+    shown = [c for c in columns if c == columns[0] or any(r.get(c) not in (None, "", {}, [])
+                                                         for r in rows)]
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col in shown:
+        table.add_column(labels.get(col, col), overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(human(row.get(c))) for c in shown))
+    if rows or title:
+        console = out if out.is_terminal else Console(highlight=False, width=10_000)
+        console.print(table)
+    return len(rows)
+
+
+def human(value: Any) -> str:
+    """A value as a person reads it in a table: 1,234.5, 0.82, yes/no, '' for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator[Any]:
+    """A rich progress bar on stderr when it is a terminal and not --quiet; else a no-op."""
+    if state.quiet or not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"),
+                   TimeElapsedColumn(), console=err, transient=True)
+    with bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+# ---- dates -------------------------------------------------------------------------
+
+def parse_as_of(value: str | None, option: str = "--as-of") -> date:
+    """--as-of DATE (ISO, or any form `clean` reads); today without it."""
+    if value is None:
+        return date.today()
+    from custdata.errors import InvalidValue
+    from custdata.normalize import normalize_date
+
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        pass
+    try:
+        return date.fromisoformat(normalize_date(value, dayfirst=state.config.get("general", "dayfirst")))
+    except (InvalidValue, ValueError) as exc:
+        raise UsageError(f"{option} {value!r} is not a date; use YYYY-MM-DD.") from exc
+
+
+def parse_since(value: str) -> str:
+    """--changed-since / --since: a date, or an age like 7d, 12h, 2w -> UTC timestamp text."""
+    text = value.strip().lower()
+    units = {"d": "days", "h": "hours", "w": "weeks"}
+    if len(text) >= 2 and text[-1] in units and text[:-1].isdigit():
+        moment = datetime.now(timezone.utc) - timedelta(**{units[text[-1]]: int(text[:-1])})
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    day = parse_as_of(value, "--changed-since")
+    local_midnight = datetime(day.year, day.month, day.day).astimezone()
+    return local_midnight.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- CONTACT arguments ---------------------------------------------------------------
+
+def resolve_contact(store: Store, text: str) -> int:
+    """The id of the one contact that TEXT names: an id, external id, email or phone.
+
+    Prefix with id:, ext:, email: or phone: to say which. No match or several matches is
+    a NotFoundError (exit 2) that lists the candidates.
+    """
+    from custdata.errors import NotFoundError
+    from custdata.ingest import id_number_key
+    from custdata.normalize import email_key, phone_key
+
+    region = state.config.get("general", "region")
+    kind, sep, value = text.partition(":")
+    if not sep or kind not in ("id", "ext", "email", "phone", "id_number"):
+        kind, value = "any", text
+    value = value.strip()
+    probes: dict[str, Any] = {}
+    if kind in ("id", "any") and value.isdigit():
+        probes["contact_id"] = int(value)
+    if kind in ("ext", "any"):
+        probes["external_id"] = value
+    if kind == "email" or (kind == "any" and "@" in value):
+        probes["email_key"] = email_key(value)
+    if kind == "phone" or (kind == "any" and "@" not in value and any(c.isdigit() for c in value)):
+        probes["phone_key"] = phone_key(value, region)
+    if kind == "id_number":
+        probes["id_number_key"] = id_number_key(value)
+    ids = store.find_contact_ids(**probes) if probes else []
+    if not ids:
+        raise NotFoundError(f"No contact matches {text!r}; give an id, external id, email or phone.")
+    if len(ids) > 1:
+        listing = "; ".join(_describe(store, i) for i in ids[:20])
+        raise NotFoundError(
+            f"{len(ids)} contacts match {text!r}: {listing}. Name one with id:N.")
+    return ids[0]
+
+
+def _describe(store: Store, contact_id: int) -> str:
+    row = store.contact(contact_id) or {}
+    parts = [f"id:{contact_id}"] + [str(row[k]) for k in ("external_id", "name") if row.get(k)]
+    return " ".join(parts)

@@ -1,0 +1,188 @@
+"""`custdata report churn`: who is likely to stop buying, why, and how much is at stake."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+import typer
+
+from custdata.churn import (
+    BacktestResult, ChurnScore, InsufficientHistory, backtest, customer_risks,
+    fit_churn_model, rank_scores,
+)
+from custdata.cli._shared import (
+    Format, FormatOpt, emit, open_store, parse_as_of, resolve_format, say, state,
+)
+
+COLUMNS = ["contact_id", "external_id", "risk", "value_at_risk", "last_order",
+           "days_since_order", "stage", "tier", "reason"]
+SUMMARY_KEYS = ["customers", "churned", "horizon_days", "auc", "baseline_auc",
+                "top_decile_precision", "baseline_top_decile_precision"]
+CALIBRATION_COLUMNS = ["decile", "customers", "min_risk", "max_risk", "predicted", "observed"]
+
+
+def register(app: typer.Typer) -> None:
+    from custdata.cli.segments import report_app
+
+    report_app.command("churn")(report_churn)
+
+
+def report_churn(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Score as of this date (orders dated on it count); default today. "
+        "With --backtest: the cut date.", show_default=False)] = None,
+    top: Annotated[int | None, typer.Option(
+        "--top", min=1, help="Only the first N rows (default: every customer).",
+        show_default=False)] = None,
+    min_risk: Annotated[float | None, typer.Option(
+        "--min-risk", min=0.0, max=1.0, help="Only customers with risk at least P (0-1).",
+        show_default=False)] = None,
+    run_backtest: Annotated[bool, typer.Option(
+        "--backtest", help="Score with data up to --as-of only, then compare with who "
+        "ordered in the horizon after it (churn.horizon_days) and print ROC AUC, "
+        "top-decile precision and calibration beside the days-since-last-order baseline.",
+    )] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Churn risk per customer, highest value at risk first, with a reason for each.
+
+    Risk is the chance of no paid order within the horizon (config churn.horizon_days,
+    default 90): a BG/NBD model fitted on the store's orders, weighed with how overdue
+    the customer is, recent interactions and their last satisfaction rating.
+    Contacts without any order (leads) are not listed.
+    """
+    day = parse_as_of(as_of)
+    cfg = state.config
+    horizon = int(cfg.get("churn", "horizon_days"))
+    if horizon < 1:
+        raise InsufficientHistory("churn.horizon_days must be at least 1.")
+    if run_backtest:
+        _backtest(day, horizon, fmt)
+        return
+    with open_store() as store:
+        facts = store.churn_facts(as_of=day)
+        if not facts:
+            emit([], fmt, COLUMNS)
+            say(f"No customers with orders on or before {day}: nothing to score.")
+            return
+        past = day - timedelta(days=horizon)
+        past_facts = store.churn_facts(as_of=past)
+        past_reordered = store.customers_ordering_between(past, day)
+        contacts = store.churn_contact_fields()
+    model = _fit(facts, day, horizon, past_facts, past_reordered)
+    scores = customer_risks(facts, as_of=day, model=model, horizon_days=horizon,
+                            contact_days=int(cfg.get("churn", "contact_days")))
+    ranked = rank_scores(scores, top=top, min_risk=min_risk)
+    emit((_row(s, contacts) for s in ranked), fmt, COLUMNS)
+    leads = len(contacts) - len(scores)
+    say(f"Scored {len(scores)} customers as of {day} ({_how(model)}); "
+        f"{len(ranked)} listed" + (f"; {leads} contacts without orders not scored." if leads > 0
+                                   else "."))
+
+
+def _fit(facts: list[dict], day: date, horizon: int, past_facts: list[dict],
+         past_reordered: set[int]) -> Any:
+    cfg = state.config
+    return fit_churn_model(
+        facts, as_of=day, horizon_days=horizon,
+        contact_days=int(cfg.get("churn", "contact_days")),
+        past_facts=past_facts, past_reordered=past_reordered,
+        min_customers=int(cfg.get("churn", "min_customers")),
+        min_repeaters=int(cfg.get("churn", "min_repeat_customers")),
+    )
+
+
+def _how(model: Any) -> str:
+    p = model.params
+    weights = "weights learned from the last horizon" if model.learned else "default weights"
+    return f"BG/NBD r={p.r:.3g} alpha={p.alpha:.3g} a={p.a:.3g} b={p.b:.3g}; {weights}"
+
+
+def _row(score: ChurnScore, contacts: dict[int, dict]) -> dict:
+    contact = contacts.get(score.contact_id, {})
+    return {
+        "contact_id": score.contact_id, "external_id": contact.get("external_id"),
+        "risk": score.risk, "value_at_risk": score.value,
+        "last_order": score.last_order.isoformat() if score.last_order else None,
+        "days_since_order": score.days_since_order,
+        "stage": contact.get("stage"), "tier": contact.get("tier"), "reason": score.reason,
+    }
+
+
+def _backtest(cut: date, horizon: int, fmt: Format | None) -> None:
+    end = cut + timedelta(days=horizon)
+    with open_store() as store:
+        last = store.last_order_day()
+        if last is None:
+            say("No orders in the store: nothing to backtest.")
+            _print_backtest(None, cut, horizon, fmt)
+            return
+        if last < end:
+            latest = last - timedelta(days=horizon)
+            raise InsufficientHistory(
+                f"The backtest needs orders up to {end} ({horizon} days after the cut "
+                f"{cut}), but the store's orders end on {last}. Use --as-of {latest} or earlier."
+            )
+        facts = store.churn_facts(as_of=cut)
+        if not facts:
+            raise InsufficientHistory(
+                f"No customers with orders on or before {cut}; choose a later --as-of.")
+        past = cut - timedelta(days=horizon)
+        past_facts = store.churn_facts(as_of=past)
+        past_reordered = store.customers_ordering_between(past, cut)
+        outcome = store.customers_ordering_between(cut, end)
+    model = _fit(facts, cut, horizon, past_facts, past_reordered)
+    scores = customer_risks(facts, as_of=cut, model=model, horizon_days=horizon,
+                            contact_days=int(state.config.get("churn", "contact_days")))
+    result = backtest(scores, outcome, horizon_days=horizon, model=model)
+    say(f"Backtest: scored {result.customers} customers with data up to {cut} ({_how(model)}); "
+        f"compared with paid orders from {cut + timedelta(days=1)} to {end}.")
+    _print_backtest(result, cut, horizon, fmt)
+
+
+def _summary(result: BacktestResult | None, cut: date, horizon: int) -> dict[str, Any]:
+    if result is None:
+        obj: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
+        obj.update(customers=0, churned=0, horizon_days=horizon, as_of=cut.isoformat(),
+                   calibration=[])
+        return obj
+    obj = {k: getattr(result, k) for k in SUMMARY_KEYS}
+    for k in ("auc", "baseline_auc", "top_decile_precision", "baseline_top_decile_precision"):
+        obj[k] = None if obj[k] is None else round(obj[k], 4)
+    p = result.model.params
+    obj.update(as_of=cut.isoformat(), calibration=result.calibration,
+               params={"r": p.r, "alpha": p.alpha, "a": p.a, "b": p.b},
+               weights_learned=result.model.learned)
+    return obj
+
+
+def _print_backtest(result: BacktestResult | None, cut: date, horizon: int,
+                    fmt: Format | None) -> None:
+    obj = _summary(result, cut, horizon)
+    fmt = resolve_format(fmt)
+    if fmt is Format.json:
+        typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+    elif fmt is Format.jsonl:
+        typer.echo(json.dumps(obj, ensure_ascii=False))
+    elif fmt is Format.csv:
+        # One tidy table: a row per risk decile, the headline figures repeated on each.
+        head = {k: obj[k] for k in SUMMARY_KEYS}
+        rows = ({**head, **{f"decile_{k}" if k == "customers" else k: v for k, v in r.items()}}
+                for r in obj["calibration"])
+        emit(rows, fmt, [*SUMMARY_KEYS, "decile", "decile_customers", "min_risk", "max_risk",
+                         "predicted", "observed"])
+    else:
+        rows = [
+            {"measure": "ROC AUC", "model": obj["auc"], "baseline": obj["baseline_auc"]},
+            {"measure": "top-decile precision", "model": obj["top_decile_precision"],
+             "baseline": obj["baseline_top_decile_precision"]},
+            {"measure": "customers", "model": obj["customers"], "baseline": obj["customers"]},
+            {"measure": f"no order within {horizon} days", "model": obj["churned"],
+             "baseline": obj["churned"]},
+        ]
+        emit(rows, fmt, ["measure", "model", "baseline"],
+             title=f"Churn backtest at {cut} (baseline: days since last order)")
+        emit(obj["calibration"], fmt, CALIBRATION_COLUMNS,
+             title="Calibration by risk decile (predicted vs observed share without an order)")

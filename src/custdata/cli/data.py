@@ -1,0 +1,273 @@
+"""init, import and export: getting data into the store and out of it."""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from custdata.cli._shared import (
+    FormatOpt, emit, open_store, parse_since, progress, say, state,
+)
+from custdata.config import starter_toml
+from custdata.errors import CheckFailed, InputFileError, UsageError
+from custdata.ingest import check_identifiable, plan_columns, to_record
+from custdata.io import open_binary_input, read_table
+from custdata.models import FIELDS_BY_KIND, Reject
+
+import_app = typer.Typer(help="Import contacts, orders or interactions from CSV (FILE or - for stdin).",
+                         no_args_is_help=True)
+export_app = typer.Typer(help="Export contacts, orders or interactions (streams; any size).",
+                         no_args_is_help=True)
+
+KINDS = ("contacts", "orders", "interactions")
+
+
+class OnConflict(str, Enum):
+    update = "update"
+    skip = "skip"
+    fail = "fail"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
+    for kind in KINDS:
+        import_app.command(kind, help=f"Import {kind} from a CSV FILE (- for stdin).")(
+            _import_command(kind))
+        export_app.command(kind, help=f"Export {kind}.")(_export_command(kind))
+
+
+# ---- init --------------------------------------------------------------------------
+
+def init(
+    region: Annotated[str, typer.Option("--region", help="Default phone region written to "
+                                        "the config (ISO 3166-1 alpha-2).")] = "CN",
+) -> None:
+    """Create the store and a commented custdata.toml beside it (never overwritten)."""
+    region = region.upper()
+    if len(region) != 2 or not region.isalpha():
+        raise UsageError(f"--region {region!r} is not a two-letter country code such as CN or US.")
+    existed = state.db.exists()
+    with open_store():
+        pass
+    say(f"{'Store already exists' if existed else 'Created store'}: {state.db}")
+    config_path = state.resolved_config_path()
+    if config_path.exists():
+        say(f"Config already exists (left as it is): {config_path}")
+        return
+    tmp = config_path.with_name(f".{config_path.name}.tmp")
+    tmp.write_text(starter_toml(region), encoding="utf-8")
+    os.replace(tmp, config_path)
+    say(f"Wrote config: {config_path} (default phone region {region})")
+
+
+# ---- import ------------------------------------------------------------------------
+
+def _import_command(kind: str) -> Any:
+    def command(
+        file: Annotated[str, typer.Argument(help="CSV file, or - for stdin.")],
+        map_: Annotated[list[str] | None, typer.Option(
+            "--map", help="SRC=FIELD: read column SRC as FIELD (repeatable).")] = None,
+        encoding: Annotated[str, typer.Option(
+            "--encoding", help="auto, or a codec such as utf-8, gb18030, utf-16.")] = "auto",
+        delimiter: Annotated[str, typer.Option(
+            "--delimiter", help="auto, or one of , ; tab |.")] = "auto",
+        region: Annotated[str | None, typer.Option(
+            "--region", help="Phone region for numbers without +country (default: config).",
+            show_default=False)] = None,
+        source: Annotated[str | None, typer.Option(
+            "--source", help="Set `source` on imported contacts that have none.",
+            show_default=False)] = None,
+        on_conflict: Annotated[OnConflict, typer.Option(
+            "--on-conflict", help="What to do with a row that matches a stored record: "
+            "update it, skip it, or fail the import.")] = OnConflict.update,
+        clean: Annotated[bool, typer.Option(
+            "--clean", help="Run `clean` on the imported contacts in the same transaction.")] = False,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Count what would happen; write nothing.")] = False,
+        rejects: Annotated[Path | None, typer.Option(
+            "--rejects", help="Also write rejected rows (line, reason, raw) to this CSV.",
+            show_default=False)] = None,
+        strict: Annotated[bool, typer.Option(
+            "--strict", help="Any rejected row fails the whole import (exit 1, nothing written).")] = False,
+    ) -> None:
+        run_import(kind, file, mapping=_parse_map(map_ or []), encoding=encoding,
+                   delimiter=delimiter, region=region, source=source,
+                   on_conflict=on_conflict.value, clean=clean, dry_run=dry_run,
+                   rejects_path=rejects, strict=strict)
+
+    command.__doc__ = f"Import {kind} from a CSV FILE (- for stdin)."
+    return command
+
+
+def _parse_map(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        src, sep, fld = item.partition("=")
+        if not sep or not src.strip() or not fld.strip():
+            raise UsageError(f"--map {item!r} should look like SRC=FIELD, e.g. --map 手机=phone.")
+        mapping[src.strip()] = fld.strip().lower()
+    return mapping
+
+
+def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, delimiter: str,
+               region: str | None, source: str | None, on_conflict: str, clean: bool,
+               dry_run: bool, rejects_path: Path | None, strict: bool) -> None:
+    """Read FILE and upsert its rows in one transaction; print the summary line."""
+    region = (region or state.config.get("general", "region")).upper()
+    dayfirst = state.config.get("general", "dayfirst")
+    name = "<stdin>" if file == "-" else file
+    stream = open_binary_input(file)
+    try:
+        table = read_table(stream, encoding=encoding, delimiter=delimiter, name=name)
+        plan = plan_columns(kind, table.header, mapping)
+        check_identifiable(kind, plan, table.header)
+
+        def records():
+            for raw in table.records:
+                rec = to_record(kind, raw, plan, region=region, dayfirst=dayfirst)
+                if source and kind == "contacts" and not isinstance(rec, Reject) \
+                        and not (rec.values.get("source") or "").strip():
+                    rec.values["source"] = source
+                yield rec
+
+        sink = _RejectsFile(rejects_path) if rejects_path else None
+        try:
+            counts = _store_records(kind, records(), table, name, on_conflict=on_conflict,
+                                    region=region, dayfirst=dayfirst, clean=clean,
+                                    dry_run=dry_run, strict=strict, sink=sink)
+        except BaseException:
+            if sink:
+                sink.finish()
+            raise
+        if sink:
+            sink.finish()
+    finally:
+        if stream is not None and file != "-":
+            stream.close()
+    say(("dry run: " if dry_run else "") + counts.summary())
+
+
+def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflict: str,
+                   region: str, dayfirst: bool, clean: bool, dry_run: bool, strict: bool,
+                   sink: "_RejectsFile | None") -> Any:
+    with open_store(need_key=True) as store, progress(f"importing {kind}", None) as advance:
+        with store.write(state.command_line, input_file=name, dry_run=dry_run) as op:
+            counts, touched = store.import_records(
+                op, kind, records, input_file=name, on_conflict=on_conflict, region=region,
+                dayfirst=dayfirst, on_reject=sink.add if sink else None, on_progress=advance)
+            op.sha256 = table.sha256
+            op.counts = asdict(counts)
+            op.counts["encoding"] = table.encoding
+            if strict and counts.rejected:
+                say(counts.summary())
+                raise CheckFailed(
+                    f"{counts.rejected} row(s) rejected and --strict is set: nothing was imported."
+                    + (f" See {sink.path}." if sink else " Use --rejects FILE to see them."))
+            if clean and kind == "contacts" and touched:
+                clean_counts, _ = store.clean_contacts(op, region=region, dayfirst=dayfirst,
+                                                       contact_ids=touched, dry_run=False)
+                op.counts["cleaned"] = clean_counts
+    return counts
+
+
+class _RejectsFile:
+    """Rejected rows as CSV (line, reason, raw), written to a temp file and renamed at the end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            self._fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise InputFileError(f"Cannot write --rejects {path}: {exc.strerror}.") from exc
+        self._writer = csv.writer(self._fh, lineterminator="\r\n")
+        self._writer.writerow(["line", "reason", "raw"])
+
+    def add(self, reject: Reject) -> None:
+        self._writer.writerow([reject.line, reject.reason, reject.raw])
+
+    def finish(self) -> None:
+        if self._fh.closed:
+            return
+        self._fh.close()
+        os.replace(self.tmp, self.path)
+
+
+# ---- export ------------------------------------------------------------------------
+
+EXPORT_COLUMNS = {
+    "contacts": ["id", *FIELDS_BY_KIND["contacts"], "extra"],
+    "orders": ["id", *FIELDS_BY_KIND["orders"], "extra"],
+    "interactions": ["id", *FIELDS_BY_KIND["interactions"], "extra"],
+}
+
+
+def _export_command(kind: str) -> Any:
+    def command(
+        where: Annotated[list[str] | None, typer.Option(
+            "--where", help="FIELD=VALUE: only records whose FIELD equals VALUE (repeatable; "
+            "email, phone and id_number match in any spelling).")] = None,
+        changed_since: Annotated[str | None, typer.Option(
+            "--changed-since", help="Contacts changed since DATE or an age like 7d.",
+            show_default=False)] = None,
+        mask: Annotated[bool, typer.Option(
+            "--mask", help="Mask encrypted columns (138****8000) instead of decrypting.")] = False,
+        raw: Annotated[bool, typer.Option(
+            "--raw", help="Do not neutralise CSV cells that start with = + - @ tab or CR.")] = False,
+        fmt: FormatOpt = None,
+    ) -> None:
+        run_export(kind, _parse_where(kind, where or []), changed_since=changed_since,
+                   mask=mask, raw=raw, fmt=fmt)
+
+    command.__doc__ = f"Export {kind} (id first, then the fields, then extra)."
+    return command
+
+
+def _parse_where(kind: str, items: list[str]) -> dict[str, str]:
+    allowed = set(EXPORT_COLUMNS[kind]) - {"extra"}
+    where = {}
+    for item in items:
+        fld, sep, value = item.partition("=")
+        fld = fld.strip().lower()
+        if not sep or fld not in allowed:
+            raise UsageError(f"--where {item!r}: use FIELD=VALUE with a field of {kind}: "
+                             f"{', '.join(sorted(allowed))}.")
+        where[_stored_column(kind, fld)] = value
+    return where
+
+
+def _stored_column(kind: str, fld: str) -> str:
+    if kind == "contacts":
+        return fld
+    return {"id": "contact_id", "customer_id": "customer_ref"}.get(fld, fld)
+
+
+def run_export(kind: str, where: dict[str, str], *, changed_since: str | None, mask: bool,
+               raw: bool, fmt: Any) -> None:
+    since = parse_since(changed_since) if changed_since else None
+    if since and kind != "contacts":
+        raise UsageError("--changed-since applies to contacts only.")
+    columns = EXPORT_COLUMNS[kind]
+    with open_store(need_key=not mask, mask=mask) as store:
+        rows = (_export_row(kind, r) for r in store.iter_table(kind, where=where,
+                                                                changed_since=since))
+        emit(rows, fmt, columns, neutral=not raw)
+
+
+def _export_row(kind: str, row: dict) -> dict:
+    import json
+
+    out = dict(row)
+    out["extra"] = json.loads(row.get("extra") or "{}")
+    if kind != "contacts":
+        out["id"] = row["contact_id"]
+        out["customer_id"] = row["customer_ref"]
+    return out

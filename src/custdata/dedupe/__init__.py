@@ -1,0 +1,79 @@
+"""Duplicate detection: blocking -> pair scoring -> clustering, over plain contact rows.
+
+`find_duplicates(rows)` runs the three stages; each stage is usable on its own
+(`candidate_pairs`, `score_pair`, `clusters`), and `merged_values` applies the
+survivorship rules to one cluster's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from custdata.dedupe.blocking import BlockingStats, candidate_pairs
+from custdata.dedupe.cluster import Cluster, clusters, evidence_probability
+from custdata.dedupe.compare import Model, PairScore, build_model, score_pair
+from custdata.dedupe.features import Record, to_record, to_records
+from custdata.dedupe.survivorship import choose_survivor, merged_values
+
+DEFAULT_THRESHOLD = 0.9
+DEFAULT_MIN_COHERENCE = 0.5
+
+
+@dataclass
+class DedupeResult:
+    """Clusters (members are row ids), the scored links, and the blocking figures."""
+
+    clusters: list[Cluster]
+    links: dict[tuple, PairScore] = field(default_factory=dict)
+    stats: BlockingStats = field(default_factory=BlockingStats)
+    model: Model | None = None
+    records: dict[Any, Record] = field(default_factory=dict)
+
+    def explain(self, a: Any, b: Any) -> PairScore:
+        """The pair's score with per-field contributions (scored now if not a link)."""
+        if (a, b) in self.links:
+            return self.links[(a, b)]
+        return score_pair(self.records[a], self.records[b], self.model)
+
+
+def find_duplicates(rows: Sequence[Mapping[str, Any]], *, threshold: float = DEFAULT_THRESHOLD,
+                    min_coherence: float = DEFAULT_MIN_COHERENCE, region: str = "CN",
+                    prior_bits: float | None = None, max_block: int = 30,
+                    window: int = 5) -> DedupeResult:
+    """Clusters of rows that describe the same customer. Rows need distinct `id`s
+    (their position is used when they have none)."""
+    records = to_records(list(rows), region=region)
+    return find_duplicate_records(records, threshold=threshold, min_coherence=min_coherence,
+                                  prior_bits=prior_bits, max_block=max_block, window=window)
+
+
+def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFAULT_THRESHOLD,
+                           min_coherence: float = DEFAULT_MIN_COHERENCE,
+                           prior_bits: float | None = None, max_block: int = 30,
+                           window: int = 5) -> DedupeResult:
+    """`find_duplicates` over records already folded with `to_record`."""
+    model = build_model(records, prior_bits=prior_bits)
+    pairs, stats = candidate_pairs(records, max_block=max_block, window=window)
+    links: dict[tuple, PairScore] = {}
+    for i, j in pairs.tolist():
+        scored = score_pair(records[i], records[j], model)
+        if scored.probability >= threshold:
+            links[(scored.a, scored.b)] = scored
+    by_id = {r.id: r for r in records}
+
+    def rescore(a: Any, b: Any) -> tuple[float, float]:
+        scored = score_pair(by_id[a], by_id[b], model)
+        return scored.probability, scored.bits
+
+    found = clusters(((s.a, s.b, s.probability, s.bits) for s in links.values()), threshold,
+                     min_coherence=min_coherence, rescore=rescore)
+    return DedupeResult(found, links, stats, model, by_id)
+
+
+__all__ = [
+    "BlockingStats", "Cluster", "DedupeResult", "Model", "PairScore", "Record",
+    "build_model", "candidate_pairs", "choose_survivor", "clusters", "evidence_probability",
+    "find_duplicates", "find_duplicate_records", "merged_values", "score_pair", "to_record",
+    "to_records",
+]

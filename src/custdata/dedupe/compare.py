@@ -1,0 +1,267 @@
+"""Fellegi–Sunter pair scoring: each field's agreement level adds log2(m/u) bits of evidence.
+
+m = P(level | same person), u = P(level | different people). The sum of the bits plus the
+prior log-odds is turned into a match probability. For exact agreement, u is raised to the
+value's own frequency in the data (term-frequency adjustment), so two "张伟" or a shared
+office phone count for much less than a rare name or a personal mobile.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import DamerauLevenshtein
+
+from custdata.dedupe.features import Record, to_record
+from custdata.dedupe.names import alias_equal, same_token
+
+EXACT, ALIAS, CLOSE, DIFFERENT = "exact", "alias", "close", "different"
+
+# (m, u) per field and agreement level. Calibrated against labelled generator data
+# (benchmarks/bench_dedupe.py --calibrate); the figures are rounded and kept conservative.
+DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
+    "external_id": {EXACT: (0.30, 1e-7)},
+    "id_number": {EXACT: (0.90, 1e-7), CLOSE: (0.05, 1e-5), DIFFERENT: (0.005, 1.0)},
+    "email": {EXACT: (0.60, 1e-6), CLOSE: (0.10, 1e-5), DIFFERENT: (0.30, 1.0)},
+    "phone": {EXACT: (0.60, 1e-6), CLOSE: (0.10, 1e-5), DIFFERENT: (0.30, 1.0)},
+    "name": {EXACT: (0.55, 1e-5), ALIAS: (0.30, 1e-5), CLOSE: (0.12, 3e-4),
+             DIFFERENT: (0.03, 1.0)},
+    "birth_date": {EXACT: (0.85, 5e-5), CLOSE: (0.10, 5e-4), DIFFERENT: (0.02, 1.0)},
+    "gender": {EXACT: (0.97, 0.5), DIFFERENT: (0.03, 0.5)},
+    "company": {EXACT: (0.60, 1e-4), CLOSE: (0.15, 1e-3), DIFFERENT: (0.25, 1.0)},
+    "address": {EXACT: (0.50, 1e-5), CLOSE: (0.25, 1e-4), DIFFERENT: (0.25, 1.0)},
+    "city": {EXACT: (0.85, 0.02), CLOSE: (0.03, 0.002), DIFFERENT: (0.12, 1.0)},
+    "postal_code": {EXACT: (0.80, 0.005), DIFFERENT: (0.20, 1.0)},
+}
+# Fields whose exact agreement is weighed by how common the value is.
+TF_FIELDS = ("email", "phone", "name", "birth_date", "company", "address", "city",
+             "postal_code")
+_PERSONAL = ("email", "phone", "address")
+
+
+@dataclass
+class Model:
+    """Weights for `score_pair`: m/u table, prior log2-odds, value frequencies."""
+
+    mu: dict[str, dict[str, tuple[float, float]]] = field(default_factory=lambda: DEFAULT_MU)
+    prior_bits: float = -12.0
+    counts: dict[str, Counter] = field(default_factory=dict)
+    population: int = 0
+    min_population: int = 2000  # below this, frequencies are too noisy to trust
+
+    def bits(self, name: str, level: str, value: Any = None) -> float:
+        m, u = self.mu[name][level]
+        if value is not None and name in self.counts:
+            # A duplicate shares its person's identifiers, so an email or phone seen
+            # twice is still personal; only a third holder makes it a shared one.
+            seen = self.counts[name].get(value, 1) - (2 if name in _PERSONAL else 1)
+            u = max(u, seen / max(self.population - 1, self.min_population))
+        return math.log2(m / u)
+
+
+def _tf_value(record: Record, name: str) -> Any:
+    if name == "name":
+        return record.name.key if record.name else None
+    attr = {"birth_date": "birth", "postal_code": "postal", "email": "email_key",
+            "phone": "phone_key"}.get(name, name)
+    return getattr(record, attr)
+
+
+def prior_bits_for(population: int, *, duplicate_rate: float = 0.25,
+                   min_population: int = 2000) -> float:
+    """log2 prior odds that two records picked at random are the same person.
+
+    With `duplicate_rate` duplicate pairs per record, a store of n records holds about
+    rate*n matching pairs among n*n/2: the odds fall as the store grows, which is what
+    keeps coincidences (two 张伟 in one city) from turning into merges in big stores.
+    """
+    n = max(population, min_population)
+    return math.log2(2.0 * duplicate_rate / n)
+
+
+def build_model(records: Iterable[Record], *, prior_bits: float | None = None,
+                duplicate_rate: float = 0.25, mu: dict | None = None) -> Model:
+    """A model whose term frequencies are counted over `records`; the prior follows
+    from their number (`prior_bits_for`) unless given."""
+    counts = {name: Counter() for name in TF_FIELDS}
+    population = 0
+    for record in records:
+        population += 1
+        for name in TF_FIELDS:
+            value = _tf_value(record, name)
+            if value is not None:
+                counts[name][value] += 1
+    if prior_bits is None:
+        prior_bits = prior_bits_for(population, duplicate_rate=duplicate_rate)
+    return Model(mu=mu or DEFAULT_MU, prior_bits=prior_bits, counts=counts,
+                 population=population)
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    """Match probability of two records and each field's (level, bits) contribution."""
+
+    a: Any
+    b: Any
+    probability: float
+    bits: float
+    contributions: tuple[tuple[str, str, float], ...]
+
+
+def _near_digits(x: str, y: str) -> bool:
+    """One digit wrong or two adjacent digits swapped (typing slips)."""
+    return len(x) == len(y) and DamerauLevenshtein.distance(x, y) <= 1
+
+
+def _date_level(x: str, y: str) -> str:
+    if x == y:
+        return EXACT
+    if _near_digits(x, y) or (x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]):
+        return CLOSE
+    return DIFFERENT
+
+
+def _email_level(a: Record, b: Record) -> str | None:
+    if a.email_key and a.email_key == b.email_key:
+        return EXACT
+    if a.email and b.email:
+        la, _, da = a.email.partition("@")
+        lb, _, db = b.email.partition("@")
+        if la == lb and len(la) >= 3 and DamerauLevenshtein.distance(da, db) <= 2:
+            return CLOSE  # gmial.com / gmail.com
+        if da == db and len(la) >= 5 and DamerauLevenshtein.distance(la, lb) <= 1:
+            return CLOSE
+    return DIFFERENT if a.email_key and b.email_key else None
+
+
+def _phone_level(a: Record, b: Record) -> str | None:
+    if a.phone_key and a.phone_key == b.phone_key:
+        return EXACT
+    if a.phone and b.phone and len(a.phone) >= 8:
+        if _near_digits(a.phone, b.phone) or a.phone[-8:] == b.phone[-8:]:
+            return CLOSE
+    return DIFFERENT if a.phone_key and b.phone_key else None
+
+
+def _name_level(a: Record, b: Record) -> str | None:
+    x, y = a.name, b.name
+    if x is None or y is None:
+        return None
+    if x.text == y.text or (x.han and x.han == y.han):
+        return EXACT
+    if x.han and y.han:
+        # Different characters: a homophone (章伟 / 张伟) is a different name unless
+        # only one character differs and it reads the same.
+        same_len = len(x.han) == len(y.han)
+        diff = sum(c != d for c, d in zip(x.han, y.han)) if same_len else 9
+        return CLOSE if diff == 1 and x.key == y.key else DIFFERENT
+    if alias_equal(x, y):
+        return ALIAS
+    if len(x.tokens) == len(y.tokens) and _tokens_close(x.canon, y.canon):
+        return CLOSE
+    return DIFFERENT
+
+
+def _tokens_close(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
+    """Each token matches one of the other's with at most one slip (two if long)."""
+    rest = list(ys)
+    for token in xs:
+        for i, other in enumerate(rest):
+            shorter = min(len(token), len(other))
+            allowed = 0 if shorter < 4 else 1 if shorter < 6 else 2
+            if same_token(token, other) or DamerauLevenshtein.distance(token, other) <= allowed:
+                rest.pop(i)
+                break
+        else:
+            return False
+    return True
+
+
+def _text_level(x: str | None, y: str | None, close: float) -> str | None:
+    if x is None or y is None:
+        return None
+    if x == y:
+        return EXACT
+    score = max(fuzz.token_set_ratio(x, y), fuzz.ratio(x.replace(" ", ""), y.replace(" ", "")))
+    return CLOSE if score >= close else DIFFERENT
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _address_level(x: str | None, y: str | None) -> str | None:
+    if x is None or y is None:
+        return None
+    if x == y:
+        return EXACT
+    if _DIGITS.findall(x) != _DIGITS.findall(y):
+        return DIFFERENT  # another house number is another address
+    cx, cy = x.replace(" ", ""), y.replace(" ", "")
+    if cx.endswith(cy) or cy.endswith(cx) or fuzz.token_set_ratio(x, y) >= 90:
+        return CLOSE
+    return DIFFERENT
+
+
+def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
+    levels: list[tuple[str, str | None]] = []
+    if a.external_id and a.external_id == b.external_id:
+        levels.append(("external_id", EXACT))
+    if a.id_key and b.id_key:
+        if a.id_key == b.id_key:
+            levels.append(("id_number", EXACT))
+        elif a.id_number and b.id_number and _near_digits(a.id_number, b.id_number):
+            levels.append(("id_number", CLOSE))
+        else:
+            levels.append(("id_number", DIFFERENT))
+    levels.append(("email", _email_level(a, b)))
+    levels.append(("phone", _phone_level(a, b)))
+    levels.append(("name", _name_level(a, b)))
+    if a.birth and b.birth:
+        levels.append(("birth_date", _date_level(a.birth, b.birth)))
+    if a.gender and b.gender:
+        levels.append(("gender", EXACT if a.gender == b.gender else DIFFERENT))
+    levels.append(("company", _text_level(a.company, b.company, 88)))
+    levels.append(("address", _address_level(a.address, b.address)))
+    # Postal code and city say nearly the same thing: count a shared postal code, or
+    # else a shared city, not both.
+    city = _text_level(a.city, b.city, 92)
+    if a.postal and b.postal:
+        same_postal = a.postal == b.postal
+        levels.append(("postal_code", EXACT if same_postal else DIFFERENT))
+        if same_postal and city in (EXACT, CLOSE):
+            city = None
+    levels.append(("city", city))
+    return levels
+
+
+def score_pair(a: Record | Mapping[str, Any], b: Record | Mapping[str, Any],
+               model: Model | None = None) -> PairScore:
+    """Match probability in [0, 1] of two contacts, with each field's contribution in bits.
+
+    Fields missing on either side count for nothing (neither for nor against).
+    """
+    ra = a if isinstance(a, Record) else to_record(a, 0)
+    rb = b if isinstance(b, Record) else to_record(b, 1)
+    model = model or Model()
+    contributions = []
+    total = model.prior_bits
+    for name, level in _levels(ra, rb):
+        if level is None:
+            continue
+        value = None
+        if name in TF_FIELDS and (level in (EXACT, ALIAS) or (name == "name" and ra.name.han)):
+            value = _tf_value(ra, name)
+            counts = model.counts.get(name, {})
+            other = _tf_value(rb, name)
+            if counts.get(other, 0) > counts.get(value, 0):
+                value = other
+        bits = model.bits(name, level, value)
+        contributions.append((name, level, round(bits, 2)))
+        total += bits
+    probability = 1.0 / (1.0 + 2.0 ** (-total)) if total > -1000 else 0.0
+    return PairScore(ra.id, rb.id, probability, total - model.prior_bits, tuple(contributions))

@@ -1,0 +1,139 @@
+"""Contact rows -> `Record`s: every value folded once into the form the comparisons use.
+
+Exact match keys (email_key, phone_key, id_number_key, external_id) are taken from the row
+when it carries them: a store hands out its key columns, which are keyed blind indexes once
+the store is encrypted, so exact matching works without plaintext. Fuzzy features come
+from the readable values and are None where a value is missing, masked or unusable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping
+
+from pypinyin import Style, lazy_pinyin
+
+from custdata.errors import InvalidValue
+from custdata.normalize import email_key, normalize_date, normalize_text, phone_key
+from custdata.dedupe.names import Name, parse_name
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_PUNCT = re.compile(r"[^\w\u3400-\u9fff]+")
+_MASKED = re.compile(r"\*{3,}")
+_COMPANY_NOISE = re.compile(
+    r"\b(?:co|company|corp|corporation|inc|incorporated|ltd|limited|llc|plc|gmbh|ag|sa|"
+    r"group|holdings?|the)\b|股份有限公司|有限责任公司|有限公司|集团|公司"
+)
+_GENDERS = {
+    "m": "m", "male": "m", "man": "m", "男": "m", "mr": "m", "f": "f", "female": "f",
+    "woman": "f", "女": "f", "w": "f", "ms": "f", "mrs": "f",
+}
+
+
+@dataclass(slots=True)
+class Record:
+    """One contact folded for matching. `id` is the row's id (or its position)."""
+
+    id: Any
+    external_id: str | None
+    email_key: str | None
+    phone_key: str | None
+    id_key: str | None
+    email: str | None  # readable normalized address, for typo comparison
+    phone: str | None  # readable digits of the E.164 form
+    id_number: str | None
+    name: Name | None
+    birth: str | None  # "YYYYMMDD"
+    gender: str | None
+    company: str | None
+    address: str | None
+    city: str | None
+    postal: str | None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = normalize_text(str(value))
+    if not text or _MASKED.search(text):
+        return None
+    return text
+
+
+@lru_cache(maxsize=50_000)
+def _place(text: str) -> str:
+    """City folded: 北京市 / Beijing / BEIJING CITY -> "beijing"."""
+    text = text.casefold()
+    if _HAN.search(text):
+        text = re.sub(r"[市省区县]$", "", text)
+        return "".join(lazy_pinyin(text, style=Style.NORMAL)).replace(" ", "")
+    text = re.sub(r"\bcity\b", "", text)
+    return _PUNCT.sub("", text)
+
+
+@lru_cache(maxsize=100_000)
+def _company(text: str) -> str | None:
+    """Company folded; Chinese names as their sorted characters, so that
+    远航餐饮管理（青岛）有限公司 and 青岛远航餐饮管理 agree."""
+    folded = _COMPANY_NOISE.sub(" ", text.casefold())
+    folded = " ".join(_PUNCT.sub(" ", folded).split())
+    if _HAN.search(folded):
+        return "".join(sorted(folded.replace(" ", ""))) or None
+    return folded or None
+
+
+def _birth(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalize_date(value).replace("-", "")
+    except InvalidValue:
+        return None
+
+
+def _key(row: Mapping[str, Any], column: str, fallback: str | None) -> str | None:
+    if column in row:
+        stored = row[column]
+        return str(stored) if stored not in (None, "") else None
+    return fallback
+
+
+def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN") -> Record:
+    """The `Record` of one contact row (a dict with the contact fields, maybe key columns)."""
+    email = _text(row.get("email"))
+    phone = _text(row.get("phone"))
+    id_number = _text(row.get("id_number"))
+    email_norm = email_key(email) if email else None
+    phone_norm = phone_key(phone, region) if phone else None
+    id_norm = re.sub(r"[\s-]", "", id_number).upper() if id_number else None
+    name = _text(row.get("name"))
+    gender = _text(row.get("gender"))
+    company = _text(row.get("company"))
+    address = _text(row.get("address"))
+    city = _text(row.get("city"))
+    postal = _text(row.get("postal_code"))
+    external = row.get("external_id")
+    return Record(
+        id=row.get("id", position),
+        external_id=str(external) if external not in (None, "") else None,
+        email_key=_key(row, "email_key", email_norm),
+        phone_key=_key(row, "phone_key", phone_norm),
+        id_key=_key(row, "id_number_key", id_norm),
+        email=email_norm if email_norm and "@" in email_norm else None,
+        phone=re.sub(r"\D", "", phone_norm) or None if phone_norm else None,
+        id_number=id_norm,
+        name=parse_name(name) if name else None,
+        birth=_birth(_text(row.get("birth_date"))),
+        gender=_GENDERS.get(gender.casefold().rstrip(".")) if gender else None,
+        company=_company(company) if company else None,
+        address=" ".join(_PUNCT.sub(" ", address.casefold()).split()) or None if address else None,
+        city=_place(city) or None if city else None,
+        postal=re.sub(r"\s", "", postal).upper() if postal else None,
+    )
+
+
+def to_records(rows: list[Mapping[str, Any]], *, region: str = "CN") -> list[Record]:
+    """`to_record` of every row, in order."""
+    return [to_record(row, i, region=region) for i, row in enumerate(rows)]

@@ -1,0 +1,67 @@
+"""One exception tree for everything a user can cause, each class carrying its exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The contract's exit codes (SPEC.md section 1)."""
+
+    OK = 0
+    FINDINGS = 1  # ran fine, and a --fail-* check found problems
+    USAGE = 2  # bad options or unusable input
+    STORE = 3  # locked past --wait, corrupt, newer schema
+    INTERRUPTED = 130
+
+
+class CustdataError(Exception):
+    """Base of every user-facing error; the CLI maps it to a message and `exit_code`."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UsageError(CustdataError):
+    """Options that make no sense together, unknown names, bad values on the command line."""
+
+
+class InputFileError(CustdataError):
+    """A file that cannot be used: unreadable, undecodable, not text, unknown column."""
+
+
+class ConfigError(CustdataError):
+    """A config file that cannot be read or holds a value of the wrong type."""
+
+
+class KeyFileError(CustdataError):
+    """A missing, unreadable or wrong encryption key."""
+
+
+class NotFoundError(CustdataError):
+    """A CONTACT or MERGE_ID argument that matches nothing, or matches several."""
+
+
+class StoreError(CustdataError):
+    """The SQLite store is locked past the wait, corrupt, or made by a newer version."""
+
+    exit_code = ExitCode.STORE
+
+
+class CheckFailed(CustdataError):
+    """The command ran and a --fail-* / --strict check failed."""
+
+    exit_code = ExitCode.FINDINGS
+
+
+class InvalidValue(ValueError):
+    """One value that cannot be normalised. Not a CustdataError: bad data is a result.
+
+    The value travels as an attribute so messages never have to include it.
+    """
+
+    def __init__(self, field: str, value: str, reason: str, code: str = "") -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.value = value
+        self.reason = reason
+        self.code = code or f"{field}.invalid"

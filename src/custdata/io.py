@@ -1,0 +1,392 @@
+"""CSV in and out: encodings, BOMs, delimiters, raw lines for rejects. Takes file objects.
+
+`read_table` streams: it holds one record (and a 64 KiB head for detection) in memory
+at a time, whatever the file size, and hashes the bytes as they pass so the operation
+log can name the input's SHA-256.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import charset_normalizer
+
+from custdata.errors import InputFileError
+
+HEAD_BYTES = 64 * 1024
+CHUNK_BYTES = 1024 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook?); save it as CSV first",
+    b"\xd0\xcf\x11\xe0": "an old Excel/Office file (.xls); save it as CSV first",
+    b"SQLite format 3\x00": "an SQLite database, not a CSV file",
+    b"\x1f\x8b": "gzip-compressed; decompress it first (e.g. `gunzip -c FILE | custdata import ... -`)",
+    b"%PDF": "a PDF document, not a CSV file",
+    b"\x89PNG": "a PNG image, not a CSV file",
+}
+
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One CSV record: its first physical line, raw text, cells, and whether it decoded."""
+
+    line: int
+    raw: str
+    cells: list[str]
+    undecodable: bool = False
+    error: str = ""
+
+
+@dataclass
+class Table:
+    """A CSV file being read: header, detected encoding and delimiter, and its records."""
+
+    header: list[str]
+    encoding: str
+    delimiter: str
+    records: Iterator[RawRecord]
+    _hasher: "_HashingSource" = field(repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of every byte read so far (of the whole file once records are consumed)."""
+        return self._hasher.hexdigest()
+
+    @property
+    def bytes_read(self) -> int:
+        return self._hasher.count
+
+
+class _HashingSource:
+    """Yields a binary stream's chunks, keeping the first HEAD_BYTES for detection."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._sha = hashlib.sha256()
+        self.count = 0
+        self.head = self._read_at_least(HEAD_BYTES)
+
+    def _read_at_least(self, size: int) -> bytes:
+        parts, total = [], 0
+        while total < size:
+            data = self._stream.read(size - total)
+            if not data:
+                break
+            parts.append(data)
+            total += len(data)
+        head = b"".join(parts)
+        self._sha.update(head)
+        self.count += len(head)
+        return head
+
+    def chunks(self) -> Iterator[bytes]:
+        if self.head:
+            yield self.head
+        while True:
+            data = self._stream.read(CHUNK_BYTES)
+            if not data:
+                return
+            self._sha.update(data)
+            self.count += len(data)
+            yield data
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+def read_table(
+    stream: IO[bytes], *, encoding: str = "auto", delimiter: str = "auto", name: str = "input"
+) -> Table:
+    """Open a CSV byte stream: detect encoding and delimiter, decode the header.
+
+    Raises InputFileError if the file is not text or its header cannot be decoded.
+    An empty file gives an empty header and no records.
+    """
+    source = _HashingSource(stream)
+    head = source.head
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise InputFileError(f"{name} is {what}.")
+    enc = detect_encoding(head, name) if encoding == "auto" else _checked_codec(encoding)
+    lines = _decoded_lines(source.chunks(), enc)
+    first = _first_line(lines, name, enc)
+    if first is None:
+        return Table([], enc, delimiter if delimiter != "auto" else ",", iter(()), source)
+    text, bad, lineno = first
+    if bad:
+        raise InputFileError(
+            f"The header row of {name} cannot be decoded as {enc}; "
+            "pass the right --encoding (e.g. --encoding gb18030 or utf-16)."
+        )
+    if text.lstrip("\ufeff").lower().startswith("sep=") and len(text.strip()) == 5:
+        delimiter, first = text.strip()[4], next(_numbered(lines, lineno), None)
+        if first is None:
+            return Table([], enc, delimiter, iter(()), source)
+        text, bad, lineno = first
+    delim = sniff_delimiter(text) if delimiter == "auto" else _checked_delimiter(delimiter)
+    tap = _LineTap(_chain_first((text, bad), lines), start=lineno)
+    reader = csv.reader(tap, delimiter=delim, strict=False)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise InputFileError(f"The header row of {name} is not valid CSV: {exc}.") from exc
+    tap.take()
+    header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
+    return Table(header, enc, delim, _records(reader, tap), source)
+
+
+def detect_encoding(head: bytes, name: str = "input") -> str:
+    """Codec name for the bytes at the start of a file: BOMs first, then UTF-8, then GB18030."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
+        return "utf-16-le"
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) == 0:
+        return "utf-16-be"
+    if _looks_binary(head):
+        raise InputFileError(f"{name} is not a text file; custdata imports CSV text.")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        head.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(head).best()
+    if best is None:
+        raise InputFileError(
+            f"Cannot tell the encoding of {name}; pass --encoding (e.g. utf-8, gb18030, utf-16)."
+        )
+    return best.encoding
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The candidate delimiter occurring most often outside quotes in the header line."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in header_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first on ties: "," wins
+    return best if counts[best] else ","
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Many NULs or control bytes in a sizeable head: not text (one odd cell is still data)."""
+    if len(head) < 256:
+        return False
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
+    return head.count(0) > len(head) // 20 or controls > len(head) // 3
+
+
+def _checked_codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError as exc:
+        raise InputFileError(f"Unknown encoding {name!r}; try utf-8, gb18030 or utf-16.") from exc
+
+
+def _checked_delimiter(value: str) -> str:
+    aliases = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = aliases.get(value.lower(), value)
+    if len(value) != 1:
+        raise InputFileError(f"--delimiter must be one character or 'auto', not {value!r}.")
+    return value
+
+
+def _decoded_lines(chunks: Iterable[bytes], enc: str) -> Iterator[tuple[str, bool]]:
+    """(text, undecodable) per physical line, keeping line endings."""
+    if codecs.lookup(enc).name.startswith("utf-16"):
+        yield from _text_lines(chunks, enc)
+        return
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield _decode_line(line + b"\n", enc)
+    if pending:
+        yield _decode_line(pending, enc)
+
+
+def _decode_line(line: bytes, enc: str) -> tuple[str, bool]:
+    try:
+        return line.decode(enc), False
+    except UnicodeDecodeError:
+        return line.decode(enc, errors="backslashreplace"), True
+
+
+def _text_lines(chunks: Iterable[bytes], enc: str) -> Iterator[tuple[str, bool]]:
+    decoder = codecs.getincrementaldecoder(enc)(errors="replace")
+    pending = ""
+    for chunk in chunks:
+        pending += decoder.decode(chunk)
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line + "\n", "\ufffd" in line
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending, "\ufffd" in pending
+
+
+def _numbered(lines: Iterator[tuple[str, bool]], after: int) -> Iterator[tuple[str, bool, int]]:
+    for offset, (text, bad) in enumerate(lines, start=after + 1):
+        yield text, bad, offset
+
+
+def _first_line(lines: Iterator[tuple[str, bool]], name: str, enc: str):
+    for text, bad in lines:
+        return text, bad, 1
+    return None
+
+
+def _chain_first(first: tuple[str, bool], rest: Iterator[tuple[str, bool]]):
+    yield first
+    yield from rest
+
+
+class _LineTap:
+    """Feeds lines to csv.reader and remembers which physical lines made each record."""
+
+    def __init__(self, lines: Iterator[tuple[str, bool]], start: int) -> None:
+        self._lines = lines
+        self.next_line = start
+        self.buffer: list[str] = []
+        self.bad = False
+
+    def __iter__(self) -> "_LineTap":
+        return self
+
+    def __next__(self) -> str:
+        text, bad = next(self._lines)
+        self.buffer.append(text)
+        self.bad |= bad
+        return text
+
+    def take(self) -> tuple[int, str, bool]:
+        """(first line number, raw text, undecodable) of the lines consumed since last take."""
+        line, raw, bad = self.next_line, "".join(self.buffer), self.bad
+        self.next_line += len(self.buffer)
+        self.buffer, self.bad = [], False
+        return line, raw, bad
+
+
+def _records(reader: Any, tap: _LineTap) -> Iterator[RawRecord]:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line, raw, bad = tap.take()
+            yield RawRecord(line, raw, [], bad, error=f"malformed CSV: {exc}")
+            continue
+        line, raw, bad = tap.take()
+        if not cells or (len(cells) == 1 and cells[0] == "" and not raw.strip("\r\n")):
+            continue  # a blank line is not a record
+        yield RawRecord(line, raw.rstrip("\r\n"), cells, bad)
+
+
+# ---- output ----------------------------------------------------------------------------
+
+def neutralise(value: str) -> str:
+    """Prefix `'` to a cell a spreadsheet would run as a formula; leave every other cell."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def csv_cell(value: Any) -> str:
+    """Plain text of a value in CSV: numbers without separators, dicts/lists as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _plain_float(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(_plain_float(value)) if value == value else None
+    return value
+
+
+def _plain_float(value: float) -> str:
+    if value != value:
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value)) if abs(value) >= 1 or value == 0 else repr(value)
+    return repr(round(value, 10))
+
+
+def write_csv(rows: Iterable[dict], columns: list[str], stream: IO[str], *, neutral: bool) -> int:
+    """Write an RFC 4180 CSV (CRLF, header first) and return the number of records."""
+    writer = csv.writer(stream, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        cells = [csv_cell(row.get(c)) for c in columns]
+        if neutral:
+            cells = [neutralise(c) for c in cells]
+        writer.writerow(cells)
+        count += 1
+    return count
+
+
+def write_json(rows: Iterable[dict], columns: list[str], stream: IO[str], *, lines: bool) -> int:
+    """Write one JSON array (streamed) or one JSON object per line."""
+    count = 0
+    if not lines:
+        stream.write("[")
+    for row in rows:
+        obj = {c: json_value(row.get(c)) for c in columns}
+        text = json.dumps(obj, ensure_ascii=False)
+        if lines:
+            stream.write(text + "\n")
+        else:
+            stream.write(("\n" if count == 0 else ",\n") + text)
+        count += 1
+    if not lines:
+        stream.write("\n]\n" if count else "]\n")
+    return count
+
+
+def open_binary_input(path: str) -> IO[bytes]:
+    """The bytes of FILE, or of stdin for `-`. Raises InputFileError with the fix."""
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except FileNotFoundError as exc:
+        raise InputFileError(f"No such file: {path}. Check the path, or use - for stdin.") from exc
+    except IsADirectoryError as exc:
+        raise InputFileError(f"{path} is a directory; give a CSV file.") from exc
+    except OSError as exc:
+        raise InputFileError(f"Cannot read {path}: {exc.strerror}.") from exc
+
+
+def text_stdout() -> IO[str]:
+    """stdout as UTF-8 text whatever the locale, without translating newlines."""
+    return io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)

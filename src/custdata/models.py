@@ -1,0 +1,64 @@
+"""Canonical field names (SPEC.md section 2) and small frozen records shared by the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Contact fields a user can import, in export order. `id` and `extra` frame them.
+CONTACT_FIELDS: tuple[str, ...] = (
+    "external_id", "name", "gender", "birth_date", "company", "title", "industry",
+    "company_size", "email", "phone", "id_number", "address", "city", "province",
+    "postal_code", "country", "source", "owner", "consent", "created_at", "updated_at",
+    "stage", "tier", "tags",
+)
+ORDER_FIELDS: tuple[str, ...] = (
+    "order_id", "customer_id", "order_date", "amount", "currency", "product", "category",
+    "status",
+)
+INTERACTION_FIELDS: tuple[str, ...] = (
+    "customer_id", "at", "channel", "direction", "outcome", "satisfaction", "note",
+)
+FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "contacts": CONTACT_FIELDS,
+    "orders": ORDER_FIELDS,
+    "interactions": INTERACTION_FIELDS,
+}
+ORDER_STATUSES = ("paid", "refunded", "cancelled")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row that could not be stored: its physical line, raw text and why."""
+
+    line: int
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """The summary line of `import`: read = inserted + updated + unchanged + rejected."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"read {self.read}, inserted {self.inserted}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, rejected {self.rejected}"
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One recorded change to a stored contact value (the `history` table)."""
+
+    contact_id: int
+    field: str
+    old: str | None
+    new: str | None
+    operation: str
+    detail: dict = field(default_factory=dict)

@@ -1,0 +1,77 @@
+"""Spread a pure per-chunk function over the CPU cores, for batches worth the start-up cost.
+
+Below `threshold` items everything runs in this process (no pool, no pickling). Above it,
+chunks go to a process pool (forkserver, so a worker never inherits an open SQLite
+connection or a lock held by another thread), at most two chunks per worker in flight so
+memory stays flat, and results come back in input order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+PARALLEL_THRESHOLD = 20_000  # items; under this a pool costs more than it saves
+CHUNK_SIZE = 5_000
+
+
+def default_workers() -> int:
+    """One worker per available core, at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def map_chunks(
+    fn: Callable[[list[T]], list[R]],
+    items: Iterable[T],
+    *,
+    workers: int | None = None,
+    threshold: int = PARALLEL_THRESHOLD,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[R]:
+    """Yield fn(chunk) results item by item, in order, over `items` in chunks.
+
+    `fn` must be a module-level function (it is pickled by name). workers=None uses
+    every core; workers=1 or fewer than `threshold` items run in this process.
+    """
+    workers = default_workers() if workers is None else max(1, workers)
+    iterator = iter(items)
+    head = list(islice(iterator, threshold))
+    if workers == 1 or len(head) < threshold:
+        for start in range(0, len(head), chunk_size):
+            yield from fn(head[start:start + chunk_size])
+        for chunk in _chunks(iterator, chunk_size):  # workers == 1 with a long input
+            yield from fn(chunk)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[list[R]]] = deque()
+        chunks = _chunks(_chain(head, iterator), chunk_size)
+        for chunk in chunks:
+            pending.append(pool.submit(fn, chunk))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _chain(head: list[T], rest: Iterator[T]) -> Iterator[T]:
+    yield from head
+    yield from rest
+
+
+def _chunks(iterator: Iterator[T], size: int) -> Iterator[list[T]]:
+    while chunk := list(islice(iterator, size)):
+        yield chunk

@@ -1,0 +1,19 @@
+"""The store: the only code that talks SQL. `Store` is assembled from one mixin per capability."""
+
+from __future__ import annotations
+
+from custdata.store.audit import AuditMixin
+from custdata.store.churn import ChurnMixin
+from custdata.store.core import CoreStore, PlainProtector, open_store
+from custdata.store.crypto import CryptoMixin
+from custdata.store.imports import ImportMixin
+from custdata.store.segments import SegmentsMixin
+
+# Capability mixins register here (one import + one base each).
+
+
+class Store(AuditMixin, SegmentsMixin, ChurnMixin, CryptoMixin, ImportMixin, CoreStore):
+    """A custdata SQLite store. Use `open_store(path, ...)` to get one."""
+
+
+__all__ = ["Store", "open_store", "PlainProtector"]

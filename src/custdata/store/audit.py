@@ -1,0 +1,230 @@
+"""Audit facts from SQL aggregates, and the stored audit runs (table audit_runs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from typing import Any
+
+from custdata.audit import DUPLICATE_KEYS, AuditSnapshot
+from custdata.crypto import TOKEN_PREFIX
+from custdata.errors import UsageError
+from custdata.models import CONTACT_FIELDS
+from custdata.validate import CONSENT_VALUES
+
+# The day a contact was last updated: its updated_at when that is an ISO date (as `clean`
+# writes it), else the day custdata last stored or changed the record.
+_LAST_UPDATE = (
+    "COALESCE(CASE WHEN updated_at LIKE '____-__-__%' THEN date(substr(updated_at, 1, 10)) END, "
+    "substr(changed_at, 1, 10))"
+)
+_CONSENT_YES = ", ".join(
+    "'" + k.replace("'", "''") + "'" for k, v in CONSENT_VALUES.items() if v == "yes")
+
+# Each check as an SQL condition, shared by the counts and by `audit --show`, so the
+# listing always holds exactly the records counted. Contacts are read as `c` with a
+# computed `last_update`; :stale, :retention and :today are ISO dates.
+CONTACT_CHECKS: dict[str, str] = {
+    "stale": "c.last_update < :stale",
+    "no-consent": f"lower(trim(COALESCE(c.consent, ''))) NOT IN ({_CONSENT_YES})",
+    "past-retention": """(c.last_update < :retention
+        AND COALESCE((SELECT MAX(day) FROM orders o WHERE o.contact_id = c.id), '') < :retention
+        AND COALESCE((SELECT MAX(day) FROM interactions i WHERE i.contact_id = c.id), '')
+            < :retention)""",
+}
+ORDER_CHECKS: dict[str, str] = {
+    "orphan-orders": "(o.contact_id IS NULL OR NOT EXISTS (SELECT 1 FROM contacts c "
+                     "WHERE c.id = o.contact_id))",
+    "future-orders": "COALESCE(o.day > :today, 0)",
+    "negative-amounts": "COALESCE(o.amount_value < 0 AND COALESCE(o.status_norm, '') != "
+                        "'refunded', 0)",
+    "unreadable-orders": "(o.day IS NULL OR o.amount_value IS NULL OR o.status_norm IS NULL)",
+}
+INTERACTION_CHECKS: dict[str, str] = {
+    "orphan-interactions": "(i.contact_id IS NULL OR NOT EXISTS (SELECT 1 FROM contacts c "
+                           "WHERE c.id = i.contact_id))",
+}
+_CONTACTS = f"(SELECT *, {_LAST_UPDATE} AS last_update FROM contacts) AS c"
+SHOW_COLUMNS: dict[str, list[str]] = {
+    "contacts": ["id", "external_id", "name", "email", "phone", "consent", "updated_at",
+                 "last_update"],
+    "orders": ["id", "order_id", "contact_id", "customer_ref", "order_date", "amount", "status"],
+    "interactions": ["id", "contact_id", "customer_ref", "at", "channel"],
+}
+
+
+def _empty(column: str) -> str:
+    return f"COALESCE(trim({column}), '') = ''"
+
+
+def show_checks() -> list[str]:
+    """Names `audit --show` accepts (empty:FIELD for each contact field)."""
+    return [*CONTACT_CHECKS, *ORDER_CHECKS, *INTERACTION_CHECKS,
+            *(f"empty:{f}" for f in CONTACT_FIELDS)]
+
+
+class AuditMixin:
+    """Gathers an AuditSnapshot and keeps the history of audit scores."""
+
+    conn: Any
+
+    def audit_snapshot(
+        self, *, as_of: date, stale_days: int, retention_days: int,
+        sensitive_columns: Iterable[str],
+    ) -> AuditSnapshot:
+        """Plain facts for `custdata.audit.audit_report` (validity and file modes excluded)."""
+        stale_cutoff = (as_of - timedelta(days=stale_days)).isoformat()
+        retention_cutoff = (as_of - timedelta(days=retention_days)).isoformat()
+        sensitive = [c for c in dict.fromkeys(sensitive_columns) if c in CONTACT_FIELDS]
+        self.conn.execute("BEGIN")  # one read snapshot for every aggregate
+        try:
+            contacts = self._contact_facts(stale_cutoff, retention_cutoff, sensitive)
+            orders = self._order_facts(as_of.isoformat())
+            groups, members, in_any = self._duplicate_facts()
+            encrypted = self._encrypted_columns()
+        finally:
+            self.conn.execute("COMMIT")
+        # A column counts as encrypted when `encrypt` says so and no plaintext value is left.
+        encrypted_clean = tuple(c for c in sensitive
+                                if c in encrypted and contacts[f"plain_{c}"] == 0)
+        return AuditSnapshot(
+            contacts=contacts["n"], orders=orders["n"],
+            interactions=orders["interactions"],
+            empty={f: contacts[f] or 0 for f in CONTACT_FIELDS},
+            duplicate_groups=groups, duplicate_members=members, contacts_in_duplicates=in_any,
+            stale=contacts["stale"] or 0,
+            orphan_orders=orders["orphan_orders"] or 0,
+            orphan_interactions=orders["orphan_interactions"] or 0,
+            future_orders=orders["future_orders"] or 0,
+            negative_not_refund=orders["negative_amounts"] or 0,
+            unreadable_orders=orders["unreadable_orders"] or 0,
+            bad_orders=orders["bad"] or 0,
+            sensitive_with_data=tuple(c for c in sensitive if (contacts[c] or 0) < contacts["n"]),
+            encrypted_columns=encrypted_clean,
+            without_consent=contacts["no_consent"] or 0,
+            past_retention=contacts["past_retention"] or 0,
+            stale_days=stale_days, retention_days=retention_days,
+        )
+
+    def _contact_facts(self, stale_cutoff: str, retention_cutoff: str,
+                       sensitive: list[str]) -> dict[str, int]:
+        plain = [
+            f"SUM(COALESCE({c}, '') != '' AND substr({c}, 1, {len(TOKEN_PREFIX)}) != "
+            f"'{TOKEN_PREFIX}') AS plain_{c}"
+            for c in sensitive
+        ]
+        checks = [f"SUM({sql}) AS {name.replace('-', '_')}" for name, sql in CONTACT_CHECKS.items()]
+        sql = f"""
+            SELECT COUNT(*) AS n,
+                   {", ".join(f"SUM({_empty(f)}) AS {f}" for f in CONTACT_FIELDS)},
+                   {", ".join(plain + checks)}
+            FROM {_CONTACTS}
+        """
+        row = self.conn.execute(sql, {"stale": stale_cutoff, "retention": retention_cutoff})
+        return dict(row.fetchone())
+
+    def _order_facts(self, today: str) -> dict[str, int]:
+        names = [n.replace("-", "_") for n in ORDER_CHECKS]
+        flags = ", ".join(f"{sql} AS {n}" for n, sql in zip(names, ORDER_CHECKS.values()))
+        orders = dict(self.conn.execute(f"""
+            SELECT COUNT(*) AS n, {", ".join(f"SUM({n}) AS {n}" for n in names)},
+                   SUM({" OR ".join(names)}) AS bad
+            FROM (SELECT {flags} FROM orders AS o)
+        """, {"today": today}).fetchone())
+        row = self.conn.execute(
+            f"SELECT COUNT(*), SUM({INTERACTION_CHECKS['orphan-interactions']}) "
+            "FROM interactions AS i").fetchone()
+        orders["interactions"], orders["orphan_interactions"] = row[0], row[1] or 0
+        return orders
+
+    def _duplicate_facts(self) -> tuple[dict[str, int], dict[str, int], int]:
+        groups: dict[str, int] = {}
+        members: dict[str, int] = {}
+        for key in DUPLICATE_KEYS:
+            row = self.conn.execute(f"""
+                SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (
+                    SELECT COUNT(*) AS n FROM contacts WHERE COALESCE({key}, '') != ''
+                    GROUP BY {key} HAVING COUNT(*) > 1)
+            """).fetchone()
+            groups[key], members[key] = row[0], row[1]
+        wanted = [k for k in DUPLICATE_KEYS if members[k]]
+        if not wanted:
+            return groups, members, 0
+        where = " OR ".join(
+            f"{k} IN (SELECT {k} FROM contacts WHERE COALESCE({k}, '') != '' "
+            f"GROUP BY {k} HAVING COUNT(*) > 1)"
+            for k in wanted
+        )
+        in_any = self.conn.execute(f"SELECT COUNT(*) FROM contacts WHERE {where}").fetchone()[0]
+        return groups, members, in_any
+
+    def _encrypted_columns(self) -> set[str]:
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = 'encrypted_columns'").fetchone()
+        try:
+            listed = json.loads(row[0]) if row else []
+        except ValueError:
+            listed = []
+        return {c for c in listed if isinstance(c, str)}
+
+    def audit_records(self, check: str, *, as_of: date, stale_days: int,
+                      retention_days: int, batch: int = 5000) -> tuple[list[str], Iterator[dict]]:
+        """Columns and streamed rows of the records that fail `check` (see show_checks())."""
+        params = {"stale": (as_of - timedelta(days=stale_days)).isoformat(),
+                  "retention": (as_of - timedelta(days=retention_days)).isoformat(),
+                  "today": as_of.isoformat()}
+        if check.startswith("empty:") and check[6:] in CONTACT_FIELDS:
+            kind, where = "contacts", _empty(f"c.{check[6:]}")
+        elif check in CONTACT_CHECKS:
+            kind, where = "contacts", CONTACT_CHECKS[check]
+        elif check in ORDER_CHECKS:
+            kind, where = "orders", ORDER_CHECKS[check]
+        elif check in INTERACTION_CHECKS:
+            kind, where = "interactions", INTERACTION_CHECKS[check]
+        else:
+            raise UsageError(f"--show {check!r} is not a check; choose one of "
+                             f"{', '.join(show_checks()[:9])} or empty:FIELD.")
+        alias, source = {"contacts": ("c", _CONTACTS), "orders": ("o", "orders AS o"),
+                         "interactions": ("i", "interactions AS i")}[kind]
+        columns = SHOW_COLUMNS[kind]
+        return columns, self._stream(kind, alias, source, where, params, batch)
+
+    def _stream(self, kind: str, alias: str, source: str, where: str, params: dict,
+                batch: int) -> Iterator[dict]:
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                f"SELECT {alias}.* FROM {source} WHERE {alias}.id > :last AND {where} "
+                f"ORDER BY {alias}.id LIMIT {int(batch)}", {**params, "last": last}).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield self.unseal_row(kind, dict(row))  # type: ignore[attr-defined]
+            last = rows[-1]["id"]
+
+    def save_audit_run(self, *, at: str, score: float, parts: dict[str, Any]) -> int:
+        """Store one scored audit run; returns its id."""
+        with self.conn:
+            cur = self.conn.execute(
+                "INSERT INTO audit_runs (at, score, parts) VALUES (?, ?, ?)",
+                (at, score, json.dumps(parts, sort_keys=True)),
+            )
+        return int(cur.lastrowid)
+
+    def audit_runs(self) -> list[dict[str, Any]]:
+        """Every stored audit run, oldest first: id, at, score, parts ({part: score})."""
+        rows = self.conn.execute("SELECT id, at, score, parts FROM audit_runs ORDER BY id")
+        return [{"id": r[0], "at": r[1], "score": r[2], "parts": _parts(r[3])} for r in rows]
+
+    def last_audit_score(self) -> float | None:
+        row = self.conn.execute("SELECT score FROM audit_runs ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else float(row[0])
+
+
+def _parts(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,304 @@
+"""Upserting imported records in batches: contacts by key, orders and interactions by customer.
+
+Records arrive as a stream; each batch of `BATCH` rows is resolved against the store with
+a few `IN (...)` queries and written with `executemany`, so memory stays flat and the
+work per row is a few dictionary look-ups.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from custdata.errors import CheckFailed
+from custdata.ingest import (
+    STORED_FIELDS, Record, changed_values, content_key, normalize_status, parse_amount,
+    parse_day, parse_satisfaction,
+)
+from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject
+from custdata.normalize import email_key, phone_key
+
+BATCH = 2000
+_IN_LIMIT = 500
+_KEY_FIELDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+class ImportMixin:
+    """`import_records`: the write path of `custdata import`."""
+
+    def import_records(self, op: Any, kind: str, items: Iterable[Record | Reject], *,
+                       input_file: str | None, on_conflict: str = "update",
+                       region: str = "CN", dayfirst: bool = False,
+                       on_reject: Callable[[Reject], None] | None = None,
+                       on_progress: Callable[[int], None] | None = None) -> tuple[ImportCounts, list[int]]:
+        """Store a stream of records inside the open write `op`; return counts and touched ids."""
+        tally = dict.fromkeys(("read", "inserted", "updated", "unchanged", "rejected"), 0)
+        touched: set[int] = set()
+        state: dict[str, Any] = {"next_id": self._next_id(kind), "seen": {}}
+        for batch in _batches(items, BATCH):
+            rejects = [r for r in batch if isinstance(r, Reject)]
+            records = [r for r in batch if isinstance(r, Record)]
+            if kind == "contacts":
+                self._upsert_contacts(op, records, tally, touched, state, on_conflict)
+            else:
+                self._upsert_linked(kind, records, tally, rejects, state, on_conflict,
+                                    region, dayfirst)
+            if rejects:
+                self.add_rejects(op.id, kind, input_file, rejects)
+                for r in rejects:
+                    if on_reject:
+                        on_reject(r)
+            tally["read"] += len(batch)
+            tally["rejected"] += len(rejects)
+            if on_progress:
+                on_progress(len(batch))
+        return ImportCounts(**tally), sorted(touched)
+
+    def _next_id(self, kind: str) -> int:
+        return self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {kind}").fetchone()[0]
+
+    def _rows_where_in(self, table: str, column: str, values: Iterable[Any]) -> list[dict]:
+        values = [v for v in set(values) if v is not None]
+        rows: list[dict] = []
+        for i in range(0, len(values), _IN_LIMIT):
+            part = values[i:i + _IN_LIMIT]
+            marks = ",".join("?" * len(part))
+            rows.extend(dict(r) for r in self.conn.execute(
+                f"SELECT * FROM {table} WHERE {column} IN ({marks}) ORDER BY id", part))
+        return rows
+
+    # ---- contacts ------------------------------------------------------------------
+    def _upsert_contacts(self, op: Any, records: list[Record], tally: dict, touched: set[int],
+                         state: dict, on_conflict: str) -> None:
+        index = self._prefetch_contacts(records)
+        inserts: list[dict] = []
+        updates: dict[int, dict] = {}
+        changes: list[Change] = []
+        for rec in records:
+            keys = self._sealed_keys(rec)
+            row = self._match_contact(index, rec.keys["external_id"], keys)
+            if row is None:
+                row = self._new_contact(rec, keys, state, op.at)
+                inserts.append(row)
+                self._index_contact(index, row)
+                touched.add(row["id"])
+                tally["inserted"] += 1
+                continue
+            diff = changed_values(row, rec.values, CONTACT_FIELDS)
+            extra = {**json.loads(row["extra"] or "{}"), **rec.extra}
+            if extra != json.loads(row["extra"] or "{}"):
+                diff["extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True)
+            if not diff or on_conflict == "skip":
+                tally["unchanged"] += 1
+                continue
+            if on_conflict == "fail":
+                raise CheckFailed(
+                    f"Line {rec.line} would change an existing contact (id {row['id']}) and "
+                    "--on-conflict fail is set; nothing was imported.")
+            changes.extend(Change(row["id"], f, row.get(f), v, "import") for f, v in diff.items())
+            row.update(diff)
+            if "updated_at" not in diff:
+                row["updated_at"] = op.at
+            row["changed_at"] = op.at
+            self._rekey(row)
+            self._index_contact(index, row)
+            tally["updated"] += 1
+            touched.add(row["id"])
+            if not row.get("_new"):  # a row inserted by this batch is written by its insert
+                updates[row["id"]] = row
+        self._write_contacts(inserts, list(updates.values()))
+        if changes:
+            self.record_changes(op.id, changes, at=op.at)
+
+    def _sealed_keys(self, rec: Record) -> dict[str, str | None]:
+        idx = self.protector.index
+        return {col: idx(fld, rec.keys[fld]) for fld, col in _KEY_FIELDS}
+
+    def _prefetch_contacts(self, records: list[Record]) -> dict[str, dict]:
+        index: dict[str, dict] = {}
+        exts = [r.keys["external_id"] for r in records]
+        found = self._rows_where_in("contacts", "external_id", exts)
+        for column in ("email_key", "phone_key"):
+            found += self._rows_where_in(
+                "contacts", column, [self._sealed_keys(r)[column] for r in records])
+        for row in sorted(found, key=lambda r: r["id"]):
+            self._index_contact(index, self.unseal_row("contacts", row))
+        return index
+
+    @staticmethod
+    def _index_contact(index: dict[str, dict], row: dict) -> None:
+        """Index a contact by its keys; an earlier (lower id) contact keeps a shared key."""
+        for prefix, column in (("x", "external_id"), ("e", "email_key"), ("p", "phone_key")):
+            if row.get(column) is not None:
+                index.setdefault(f"{prefix}:{row[column]}", row)
+
+    @staticmethod
+    def _match_contact(index: dict[str, dict], ext: str | None, keys: dict) -> dict | None:
+        if ext is not None and f"x:{ext}" in index:
+            return index[f"x:{ext}"]
+        for prefix, column in (("e", "email_key"), ("p", "phone_key")):
+            row = index.get(f"{prefix}:{keys[column]}") if keys[column] else None
+            if row is not None and (ext is None or not row.get("external_id")):
+                return row
+        return None
+
+    def _new_contact(self, rec: Record, keys: dict, state: dict, now: str) -> dict:
+        row = {f: rec.values.get(f) or None for f in CONTACT_FIELDS}  # empty cell: NULL
+        row["id"] = state["next_id"]
+        state["next_id"] += 1
+        row["external_id"] = rec.keys["external_id"]
+        row["created_at"] = row["created_at"] or now
+        row["updated_at"] = row["updated_at"] or now
+        row["extra"] = json.dumps(rec.extra, ensure_ascii=False, sort_keys=True)
+        row["changed_at"] = now
+        row.update(keys)
+        row["_new"] = True
+        return row
+
+    def _rekey(self, row: dict) -> None:
+        from custdata.ingest import id_number_key
+
+        region = self.config.get("general", "region")
+        idx = self.protector.index
+        row["email_key"] = idx("email", email_key(row.get("email")))
+        row["phone_key"] = idx("phone", phone_key(row.get("phone"), region))
+        row["id_number_key"] = idx("id_number", id_number_key(row.get("id_number")))
+
+    def _write_contacts(self, inserts: list[dict], updates: list[dict]) -> None:
+        cols = ["id", *CONTACT_FIELDS, "extra", "email_key", "phone_key", "id_number_key",
+                "changed_at"]
+        seal = self.protector.seal
+        enc = self.protector.encrypted_columns
+
+        def values(row: dict) -> list:
+            return [seal("contacts", c, row["id"], row.get(c)) if c in enc else row.get(c)
+                    for c in cols]
+
+        if inserts:
+            marks = ",".join("?" * len(cols))
+            self.conn.executemany(
+                f"INSERT INTO contacts ({','.join(cols)}) VALUES ({marks})",
+                [values(r) for r in inserts])
+        if updates:
+            sets = ",".join(f"{c} = ?" for c in cols[1:])
+            self.conn.executemany(
+                f"UPDATE contacts SET {sets} WHERE id = ?",
+                [values(r)[1:] + [r["id"]] for r in updates])
+
+    # ---- orders and interactions ---------------------------------------------------
+    def _upsert_linked(self, kind: str, records: list[Record], tally: dict,
+                       rejects: list[Reject], state: dict, on_conflict: str,
+                       region: str, dayfirst: bool) -> None:
+        owners = self._resolve_customers(records, region)
+        key_col = "order_id" if kind == "orders" else "row_key"
+        keyed: list[tuple[str, int, Record]] = []
+        for rec in records:
+            contact_id = owners.get(id(rec))
+            if contact_id is None:
+                rejects.append(Reject(rec.line, rec.raw, "no contact matches the customer"))
+                continue
+            key = rec.values.get("order_id") if kind == "orders" else None
+            if not key or not key.strip():
+                key = "auto:" + content_key(kind, rec, state["seen"])
+            keyed.append((key, contact_id, rec))
+        stored = {r[key_col]: self.unseal_row(kind, r)
+                  for r in self._rows_where_in(kind, key_col, [k for k, _, _ in keyed])}
+        inserts, updates = [], []
+        for key, contact_id, rec in keyed:
+            old = stored.get(key)
+            row = self._linked_row(kind, key, contact_id, rec, old, dayfirst)
+            if old is None:
+                row["id"] = state["next_id"]
+                state["next_id"] += 1
+                inserts.append(row)
+                stored[key] = row
+                tally["inserted"] += 1
+            elif all(old.get(c) == v for c, v in row.items()) or on_conflict == "skip":
+                tally["unchanged"] += 1
+            elif on_conflict == "fail":
+                raise CheckFailed(f"Line {rec.line} would change an existing {kind[:-1]}; "
+                                  "--on-conflict fail is set; nothing was imported.")
+            else:
+                row["id"] = old["id"]
+                updates.append(row)
+                stored[key] = {**old, **row}
+                tally["updated"] += 1
+        self._write_linked(kind, inserts, updates)
+
+    def _linked_row(self, kind: str, key: str, contact_id: int, rec: Record, old: dict | None,
+                    dayfirst: bool) -> dict:
+        fields = STORED_FIELDS[kind]
+        row = {f: (old or {}).get(f) for f in fields}
+        row.update(changed_values(row, rec.values, fields) if old else
+                   {f: rec.values.get(f) or None for f in fields})
+        extra = {**json.loads((old or {}).get("extra") or "{}"), **rec.extra}
+        row.update({"order_id" if kind == "orders" else "row_key": key,
+                    "contact_id": contact_id,
+                    "customer_ref": rec.derived["customer_ref"],
+                    "extra": json.dumps(extra, ensure_ascii=False, sort_keys=True)})
+        if kind == "orders":
+            amount = parse_amount(row.get("amount"))
+            row.update(day=parse_day(row.get("order_date"), dayfirst), amount_value=amount,
+                       status_norm=normalize_status(row.get("status"), amount))
+        else:
+            row.update(day=parse_day(row.get("at"), dayfirst),
+                       satisfaction_value=parse_satisfaction(row.get("satisfaction")))
+        return row
+
+    def _write_linked(self, kind: str, inserts: list[dict], updates: list[dict]) -> None:
+        sealed_of = getattr(self.protector, "sealed_columns", None)  # customer_ref, encrypted
+        sealed = sealed_of(kind) if sealed_of else frozenset()
+        seal = self.protector.seal
+
+        def value(r: dict, c: str) -> Any:
+            return seal(kind, c, r["id"], r[c]) if c in sealed else r[c]
+
+        for rows, verb in ((inserts, "INSERT"), (updates, "UPDATE")):
+            if not rows:
+                continue
+            cols = [c for c in rows[0] if c != "id"]
+            if verb == "INSERT":
+                sql = (f"INSERT INTO {kind} (id, {','.join(cols)}) "
+                       f"VALUES (?, {','.join('?' * len(cols))})")
+                args = [[r["id"], *(value(r, c) for c in cols)] for r in rows]
+            else:
+                sql = f"UPDATE {kind} SET {','.join(f'{c} = ?' for c in cols)} WHERE id = ?"
+                args = [[*(value(r, c) for c in cols), r["id"]] for r in rows]
+            self.conn.executemany(sql, args)
+
+    def _resolve_customers(self, records: list[Record], region: str) -> dict[int, int]:
+        """id(record) -> contact id: by external_id, then email key, then phone key."""
+        idx = self.protector.index
+        by_ext = {r["external_id"]: r["id"] for r in self._rows_where_in(
+            "contacts", "external_id", [rec.keys["customer_id"] for rec in records])}
+        wanted: dict[int, tuple[str | None, str | None]] = {}
+        for rec in records:
+            ref = rec.keys["customer_id"]
+            if ref is not None and ref in by_ext:
+                continue
+            ekey = rec.keys["email"] or (email_key(ref) if ref and "@" in ref else None)
+            pkey = rec.keys["phone"] or (phone_key(ref, region) if ref and "@" not in ref else None)
+            wanted[id(rec)] = (idx("email", ekey), idx("phone", pkey))
+        by_key: dict[tuple[str, str], int] = {}
+        for pos, column in enumerate(("email_key", "phone_key")):
+            for row in self._rows_where_in("contacts", column, [w[pos] for w in wanted.values()]):
+                by_key.setdefault((column, row[column]), row["id"])
+        out = {}
+        for rec in records:
+            ref = rec.keys["customer_id"]
+            if ref is not None and ref in by_ext:
+                out[id(rec)] = by_ext[ref]
+                continue
+            ekey, pkey = wanted[id(rec)]
+            found = by_key.get(("email_key", ekey)) or by_key.get(("phone_key", pkey))
+            if found is not None:
+                out[id(rec)] = found
+        return out

@@ -1,0 +1,128 @@
+"""The store's schema as an ordered list of migrations; `PRAGMA user_version` = how many ran.
+
+Append a migration to change the schema; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from custdata.models import CONTACT_FIELDS
+
+_contact_columns = ",\n    ".join(f"{name} TEXT" for name in CONTACT_FIELDS)
+
+MIGRATIONS: list[str] = [
+    # 1: the foundation
+    f"""
+CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY,
+    {_contact_columns},
+    extra TEXT NOT NULL DEFAULT '{{}}',
+    -- match keys (normalized, or keyed blind indexes once encrypted)
+    email_key TEXT,
+    phone_key TEXT,
+    id_number_key TEXT,
+    -- phonenumbers' number type of the cleaned phone (mobile, fixed_line, ...)
+    phone_type TEXT,
+    -- when custdata last changed this record (any field, stage or tier)
+    changed_at TEXT NOT NULL,
+    stage_changed_at TEXT,
+    tier_changed_at TEXT
+);
+CREATE UNIQUE INDEX contacts_external_id ON contacts(external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX contacts_email_key ON contacts(email_key);
+CREATE INDEX contacts_phone_key ON contacts(phone_key);
+CREATE INDEX contacts_id_number_key ON contacts(id_number_key);
+CREATE INDEX contacts_changed_at ON contacts(changed_at);
+
+CREATE TABLE oplog (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user TEXT NOT NULL,
+    command TEXT NOT NULL,
+    input_file TEXT,
+    input_sha256 TEXT,
+    counts TEXT NOT NULL DEFAULT '{{}}'
+);
+
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY,
+    order_id TEXT NOT NULL UNIQUE,
+    contact_id INTEGER REFERENCES contacts(id),
+    customer_ref TEXT,
+    order_date TEXT,
+    amount TEXT,
+    currency TEXT,
+    product TEXT,
+    category TEXT,
+    status TEXT,
+    extra TEXT NOT NULL DEFAULT '{{}}',
+    -- parsed forms used by reports (NULL when the stored text does not parse)
+    day TEXT,
+    amount_value REAL,
+    status_norm TEXT
+);
+CREATE INDEX orders_contact ON orders(contact_id, day);
+
+CREATE TABLE interactions (
+    id INTEGER PRIMARY KEY,
+    row_key TEXT NOT NULL UNIQUE,
+    contact_id INTEGER REFERENCES contacts(id),
+    customer_ref TEXT,
+    at TEXT,
+    channel TEXT,
+    direction TEXT,
+    outcome TEXT,
+    satisfaction TEXT,
+    note TEXT,
+    extra TEXT NOT NULL DEFAULT '{{}}',
+    day TEXT,
+    satisfaction_value INTEGER
+);
+CREATE INDEX interactions_contact ON interactions(contact_id, day);
+
+CREATE TABLE rejects (
+    id INTEGER PRIMARY KEY,
+    op_id INTEGER REFERENCES oplog(id),
+    kind TEXT NOT NULL,
+    input_file TEXT,
+    line INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    op_id INTEGER REFERENCES oplog(id),
+    operation TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old TEXT,
+    new TEXT,
+    detail TEXT
+);
+CREATE INDEX history_contact ON history(contact_id, id);
+
+CREATE TABLE merges (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    op_id INTEGER REFERENCES oplog(id),
+    survivor_id INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    undone_at TEXT
+);
+
+CREATE TABLE audit_runs (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    score REAL NOT NULL,
+    parts TEXT NOT NULL
+);
+
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+""",
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,242 @@
+"""Pure churn core: BG/NBD fit on CDNOW, probabilities, risk and reasons, backtest metrics."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custdata.churn import (
+    DEFAULT_WEIGHTS,
+    BGNBDParams,
+    ChurnModel,
+    InsufficientHistory,
+    _ll_and_grad,
+    backtest,
+    bgnbd_log_likelihood,
+    calibration_table,
+    customer_risks,
+    expected_purchases,
+    fit_bgnbd,
+    fit_churn_model,
+    p_alive,
+    p_no_purchase,
+    roc_auc,
+    top_share_precision,
+)
+from custdata.errors import CustdataError, ExitCode
+
+DATA = Path(__file__).parent / "data"
+CDNOW = BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426)  # Fader, Hardie & Lee (2005)
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> dict[str, np.ndarray]:
+    with open(DATA / "cdnow_summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {k: np.array([float(r[c]) for r in rows])
+            for k, c in (("x", "frequency"), ("t_x", "recency"), ("T", "T"))}
+
+
+def test_fit_reproduces_published_cdnow_parameters(cdnow: dict[str, np.ndarray]) -> None:
+    fitted = fit_bgnbd(cdnow["x"], cdnow["t_x"], cdnow["T"])
+    assert len(cdnow["x"]) == 2357
+    assert round(fitted.r, 2) == 0.24
+    assert round(fitted.alpha, 2) == 4.41
+    assert round(fitted.a, 2) == 0.79
+    assert round(fitted.b, 2) == 2.43
+    ll = bgnbd_log_likelihood(fitted, cdnow["x"], cdnow["t_x"], cdnow["T"]).sum()
+    assert ll == pytest.approx(-9582.4, abs=0.1)  # the paper's maximised log-likelihood
+
+
+def test_paper_example_customer() -> None:
+    # The paper's worked example: x=2, t_x=30.43, T=38.86 weeks expects 1.226 purchases in 39.
+    assert expected_purchases(CDNOW, 39, [2], [30.43], [38.86])[0] == pytest.approx(1.226, abs=2e-3)
+
+
+def test_gradient_matches_finite_differences(cdnow: dict[str, np.ndarray]) -> None:
+    theta = np.array([0.3, 5.0, 0.7, 2.0])
+    x, t_x, T = cdnow["x"][:200], cdnow["t_x"][:200], cdnow["T"][:200]
+    _, grad = _ll_and_grad(theta, x, t_x, T)
+    for j in range(4):
+        step = np.zeros(4)
+        step[j] = 1e-6 * theta[j]
+        up = _ll_and_grad(theta + step, x, t_x, T, grad=False)[0].sum()
+        down = _ll_and_grad(theta - step, x, t_x, T, grad=False)[0].sum()
+        assert grad[j].sum() == pytest.approx((up - down) / (2 * step[j]), rel=1e-5)
+
+
+@pytest.mark.parametrize(("x", "t_x", "T", "expected"), [
+    (0, 0.0, 38.86, 1.0),  # no repeat purchase: the model cannot have seen a dropout
+    (2, 38.86, 38.86, None),  # bought at the very end: almost surely active
+    (2, 5.0, 38.86, None),
+])
+def test_p_alive(x: int, t_x: float, T: float, expected: float | None) -> None:
+    value = float(p_alive(CDNOW, [x], [t_x], [T])[0])
+    assert 0.0 <= value <= 1.0
+    if expected is not None:
+        assert value == expected
+
+
+def test_p_alive_falls_as_the_customer_goes_quiet() -> None:
+    values = p_alive(CDNOW, [3, 3, 3], [35, 20, 5], [38.86] * 3)
+    assert values[0] > values[1] > values[2]
+
+
+def test_p_no_purchase_between_dead_and_one() -> None:
+    x, t_x, T = np.array([0, 4, 4]), np.array([0.0, 30.0, 5.0]), np.array([30.0, 30.0, 30.0])
+    quiet = p_no_purchase(CDNOW, 13, x, t_x, T)
+    dead = 1 - p_alive(CDNOW, x, t_x, T)
+    assert np.all(quiet >= dead) and np.all(quiet <= 1)
+    assert quiet[2] > quiet[1]
+
+
+@pytest.mark.parametrize(("n", "repeaters", "phrase"), [(10, 5, "at least 50"), (200, 3, "repeat")])
+def test_too_little_history_is_a_usage_error(n: int, repeaters: int, phrase: str) -> None:
+    x = np.zeros(n)
+    x[:repeaters] = 2
+    with pytest.raises(InsufficientHistory, match=phrase) as info:
+        fit_bgnbd(x, x * 3.0, np.full(n, 100.0))
+    assert isinstance(info.value, CustdataError) and info.value.exit_code == ExitCode.USAGE
+
+
+AS_OF = date(2024, 6, 30)
+
+
+def fact(cid: int, days: list[int] | None, *, refunds: list[int] = (), value: float = 100.0,
+         contact: int | None = None, rating: int | None = None, channel: str = "call") -> dict:
+    """A store fact for a customer with paid orders `days` days before AS_OF."""
+    paid = sorted(AS_OF - timedelta(days=d) for d in days or [])
+    all_days = sorted(paid + [AS_OF - timedelta(days=d) for d in refunds])
+    return {
+        "contact_id": cid, "first_paid": paid[0] if paid else None,
+        "last_paid": paid[-1] if paid else None, "paid_days": len(set(paid)),
+        "first_order": all_days[0] if all_days else None,
+        "last_order": all_days[-1] if all_days else None, "value": value,
+        "last_contact": None if contact is None else AS_OF - timedelta(days=contact),
+        "last_rating": rating, "last_rating_channel": channel if rating else None,
+    }
+
+
+def population(n: int = 120) -> list[dict]:
+    """Regular buyers every 30 days, some of whom stopped, plus one-order customers."""
+    rng = np.random.default_rng(7)
+    out = []
+    for cid in range(1, n + 1):
+        step = int(rng.integers(20, 60))
+        stop = int(rng.integers(0, 400))
+        days = [d for d in range(700, stop, -step)] or [stop]
+        out.append(fact(cid, days if cid % 4 else days[:1]))
+    return out
+
+
+def test_customer_risks_reasons_and_special_cases() -> None:
+    facts = population() + [
+        fact(1001, [210, 255, 300, 345], rating=2),
+        fact(1002, [120]),
+        fact(1003, None, refunds=[60], value=-50.0),
+        fact(1004, None),  # a lead: no orders, not scored
+        fact(1005, [5, 35, 65], contact=3, rating=5, channel="visit"),
+        fact(1006, [60]),  # bought at the same time as 1003, and kept it
+    ]
+    model = fit_churn_model(facts, as_of=AS_OF)
+    scores = {s.contact_id: s for s in customer_risks(facts, as_of=AS_OF, model=model)}
+    assert 1004 not in scores
+    assert all(0.0 <= s.risk <= 1.0 for s in scores.values())
+    lapsed, single, refunded, happy = scores[1001], scores[1002], scores[1003], scores[1005]
+    assert lapsed.reason == (
+        "no order for 210 days; usually orders every 45 days; last call rated 2/5")
+    assert lapsed.kind == "repeat" and lapsed.usual_interval == 45
+    assert single.kind == "single" and single.reason.startswith("one order only, 120 days ago")
+    assert "repeat customers usually reorder every" in single.reason
+    assert refunded.kind == "refunded" and refunded.value == 0.0
+    assert refunded.reason.startswith("every order was refunded")
+    assert happy.reason.endswith("last visit rated 5/5; in touch 3 days ago")
+    assert happy.risk < lapsed.risk
+    assert refunded.risk > scores[1006].risk
+
+
+def test_signals_move_risk_the_way_the_reason_reads() -> None:
+    facts = population()
+    model = ChurnModel(fit_churn_model(facts, as_of=AS_OF).params, DEFAULT_WEIGHTS, False)
+    base = [fact(1, [100, 140, 180])]
+    variants = {
+        "low": [fact(1, [100, 140, 180], rating=1)],
+        "high": [fact(1, [100, 140, 180], rating=5)],
+        "contact": [fact(1, [100, 140, 180], contact=2)],
+    }
+    risk = customer_risks(base, as_of=AS_OF, model=model)[0].risk
+    got = {k: customer_risks(v, as_of=AS_OF, model=model)[0].risk for k, v in variants.items()}
+    assert got["low"] > risk > got["high"] and got["contact"] < risk
+
+
+def test_learned_weights_keep_their_signs() -> None:
+    facts = population(300)
+    past_cut = AS_OF - timedelta(days=90)
+    shifted = [fact(f["contact_id"], [(AS_OF - d).days for d in _paid_days(f) if d <= past_cut])
+               for f in facts]
+    reordered = {f["contact_id"] for f in facts if f["last_paid"] > past_cut}
+    model = fit_churn_model(facts, as_of=AS_OF, past_facts=[s for s in shifted if s["first_paid"]],
+                            past_reordered=reordered)
+    assert model.learned
+    w = model.weights
+    assert w[1] >= 0 and w[2] >= 0 and w[8] <= 0 and w[9] <= 0
+
+
+def _paid_days(f: dict) -> list[date]:
+    # population() spaces orders evenly: rebuild them from first, last and count.
+    first, last, n = f["first_paid"], f["last_paid"], f["paid_days"]
+    if n == 1:
+        return [first]
+    step = (last - first).days // (n - 1)
+    return [first + timedelta(days=step * i) for i in range(n)]
+
+
+def test_no_customers_gives_no_scores() -> None:
+    model = ChurnModel(CDNOW, DEFAULT_WEIGHTS, False)
+    assert customer_risks([fact(1, None)], as_of=AS_OF, model=model) == []
+
+
+@pytest.mark.parametrize(("labels", "scores", "expected"), [
+    ([1, 1, 0, 0], [0.9, 0.8, 0.2, 0.1], 1.0),
+    ([1, 1, 0, 0], [0.1, 0.2, 0.8, 0.9], 0.0),
+    ([1, 0], [0.5, 0.5], 0.5),  # a tie counts half
+    ([1, 0, 1, 0], [3, 3, 2, 1], 0.625),  # pairs: 1/2 + 1 + 0 + 1
+    ([1, 1], [0.2, 0.3], None),  # one class only: undefined
+])
+def test_roc_auc(labels: list[int], scores: list[float], expected: float | None) -> None:
+    assert roc_auc(labels, scores) == expected
+
+
+def test_top_decile_precision_shares_ties_at_the_cut() -> None:
+    labels = [1] * 5 + [0] * 15
+    assert top_share_precision(labels, list(range(20, 0, -1))) == 1.0  # top 2 are positives
+    # Everyone tied: the expected precision of a random top 2 is the base rate.
+    assert top_share_precision(labels, [1.0] * 20) == pytest.approx(0.25)
+
+
+def test_calibration_table_by_decile() -> None:
+    p = np.linspace(0, 1, 100)
+    y = (p > 0.5).astype(int)
+    table = calibration_table(y, p)
+    assert [r["decile"] for r in table] == list(range(1, 11))
+    assert sum(r["customers"] for r in table) == 100
+    assert table[0]["observed"] == 0.0 and table[-1]["observed"] == 1.0
+    assert table[0]["predicted"] < table[-1]["predicted"]
+
+
+def test_backtest_against_the_naive_baseline() -> None:
+    facts = population(200)
+    model = fit_churn_model(facts, as_of=AS_OF)
+    scores = customer_risks(facts, as_of=AS_OF, model=model)
+    recent = {s.contact_id for s in scores if s.days_since_order < 60}
+    result = backtest(scores, recent, horizon_days=90, model=model)
+    assert result.customers == 200 and result.churned == 200 - len(recent)
+    assert result.baseline_auc == 1.0  # the outcome was made from days since the last order
+    assert 0.5 < result.auc <= 1.0
+    assert len(result.calibration) == 10
+    with pytest.raises(InsufficientHistory, match="nobody"):
+        backtest(scores, set(), horizon_days=90, model=model)

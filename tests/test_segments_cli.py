@@ -1,0 +1,224 @@
+"""tag, report rfm and report summary end to end through the real CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from custdata.segments import CN8_SEGMENTS, SEGMENT_ZH, SEGMENTS
+
+CONTACTS = [["external_id", "name"]] + [[f"C{i}", f"Person {i}"] for i in range(1, 9)]
+ORDERS = [
+    ["order_id", "customer_id", "order_date", "amount", "currency", "status"],
+    # C1: three paid orders (two on the same day), a refund; one order after the as-of date
+    ["1", "C1", "2024-01-10", "100", "CNY", "paid"],
+    ["2", "C1", "2024-06-01", "50", "CNY", "paid"],
+    ["3", "C1", "2024-06-01", "25", "CNY", ""],
+    ["4", "C1", "2024-06-05", "-30", "CNY", ""],
+    ["5", "C1", "2024-07-15", "999", "CNY", "paid"],
+    # C2: one order on the as-of date itself
+    ["6", "C2", "2024-06-30", "80", "CNY", "paid"],
+    # C3: a cancelled order only counts nothing; one paid order long ago
+    ["7", "C3", "2022-03-01", "500", "CNY", "paid"],
+    ["8", "C3", "2024-05-01", "900", "CNY", "cancelled"],
+    # C4: regular buyer
+    ["9", "C4", "2023-07-01", "200", "CNY", "paid"],
+    ["10", "C4", "2023-10-01", "200", "CNY", "paid"],
+    ["11", "C4", "2024-01-01", "200", "CNY", "paid"],
+    ["12", "C4", "2024-04-01", "200", "CNY", "paid"],
+    # C5: refunded order only: not a customer in RFM
+    ["13", "C5", "2024-02-01", "-40", "CNY", "refunded"],
+    # C6: only after the as-of date
+    ["14", "C6", "2024-08-01", "60", "CNY", "paid"],
+    # C7: came back after two years
+    ["15", "C7", "2021-01-01", "300", "CNY", "paid"],
+    ["16", "C7", "2024-06-20", "120", "CNY", "paid"],
+]
+AS_OF = "2024-06-30"
+EXPECTED = {  # external_id: (recency_days, frequency, monetary) as of 2024-06-30
+    "C1": (29, 3, 145.0), "C2": (0, 1, 80.0), "C3": (852, 1, 500.0),
+    "C4": (90, 4, 800.0), "C7": (10, 2, 420.0),
+}
+
+
+@pytest.fixture
+def shop(cli, write_csv):
+    assert cli("import", "contacts", write_csv("c.csv", CONTACTS)).exit_code == 0
+    assert cli("import", "orders", write_csv("o.csv", ORDERS)).exit_code == 0
+    return cli
+
+
+def test_rfm_customers_match_hand_computed_values(shop) -> None:
+    rows = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers")
+    got = {r["external_id"]: (r["recency_days"], r["frequency"], r["monetary"]) for r in rows}
+    assert got == EXPECTED
+    for r in rows:
+        assert r["cell"] == f"{r['r']}{r['f']}{r['m']}"
+        assert r["segment"] in SEGMENTS
+        assert set(r) >= {"contact_id", "external_id", "recency_days", "frequency", "monetary",
+                          "r", "f", "m", "cell", "segment"}
+    c2 = next(r for r in rows if r["external_id"] == "C2")
+    assert c2["r"] == 5  # most recent customer
+
+
+def test_rfm_segments_default_output(shop) -> None:
+    rows = shop.rows("report", "rfm", "--as-of", AS_OF)
+    assert [r["segment"] for r in rows] == list(SEGMENTS)
+    assert sum(r["customers"] for r in rows) == 5
+    assert sum(r["revenue"] for r in rows) == pytest.approx(1945.0)
+    assert all(r["action"] for r in rows)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "table"])
+@pytest.mark.parametrize("extra", [[], ["--customers"]])
+def test_every_format_parses(shop, fmt: str, extra: list[str]) -> None:
+    result = shop("report", "rfm", "--as-of", AS_OF, "--format", fmt, *extra)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+    elif fmt == "json":
+        rows = json.loads(text)
+    elif fmt == "jsonl":
+        rows = [json.loads(line) for line in text.splitlines()]
+    else:
+        assert "RFM" in text
+        return
+    assert len(rows) == (5 if extra else len(SEGMENTS))
+    if fmt == "csv" and extra:
+        assert {r["monetary"] for r in rows} >= {"145", "800"}  # plain numbers
+
+
+def test_segment_filter_and_unknown_segment(shop) -> None:
+    rows = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers")
+    name = rows[0]["segment"]
+    folded = name.lower().replace(" ", "-")
+    only = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers", "--segment", folded)
+    assert only and all(r["segment"] == name for r in only)
+    assert len(only) == sum(r["segment"] == name for r in rows)
+    one = shop.rows("report", "rfm", "--as-of", AS_OF, "--segment", name)
+    assert [r["segment"] for r in one] == [name]
+    result = shop("report", "rfm", "--segment", "VIPs")
+    assert result.exit_code == 2
+    assert "Champions" in result.stderr
+
+
+def test_cn8_and_chinese_labels(shop) -> None:
+    rows = shop.rows("report", "rfm", "--as-of", AS_OF, "--scheme", "cn8", "--customers")
+    assert {r["segment"] for r in rows} <= set(CN8_SEGMENTS)
+    zh = shop.rows("report", "rfm", "--as-of", AS_OF, "--lang", "zh")
+    assert [r["segment"] for r in zh] == [SEGMENT_ZH[s] for s in SEGMENTS]
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in r["action"]) for r in zh)
+    table = shop("report", "rfm", "--as-of", AS_OF, "--lang", "zh", "--format", "table")
+    assert table.exit_code == 0 and "客户数" in table.stdout and "建议行动" in table.stdout
+
+
+def test_rfm_as_of_ignores_later_orders(shop) -> None:
+    rows = shop.rows("report", "rfm", "--as-of", "2024-01-10", "--customers")
+    got = {r["external_id"]: (r["recency_days"], r["frequency"], r["monetary"]) for r in rows}
+    assert got == {"C1": (0, 1, 100.0), "C3": (680, 1, 500.0), "C4": (193, 2, 400.0),
+                   "C7": (1104, 1, 300.0)}
+
+
+def test_mixed_currencies_need_rates_or_a_filter(shop, write_csv, tmp_path: Path) -> None:
+    more = [ORDERS[0], ["90", "C2", "2024-06-01", "10", "USD", "paid"],
+            ["91", "C8", "2024-06-02", "20", "EUR", "paid"]]
+    assert shop("import", "orders", write_csv("o2.csv", more)).exit_code == 0
+    result = shop("report", "rfm", "--as-of", AS_OF)
+    assert result.exit_code == 2
+    assert "CNY" in result.stderr and "USD" in result.stderr and "EUR" in result.stderr
+    assert "--currency" in result.stderr and "rates" in result.stderr
+    assert shop("tag", "--as-of", AS_OF).exit_code == 2
+    usd = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers", "--currency", "usd")
+    assert [(r["external_id"], r["monetary"]) for r in usd] == [("C2", 10.0)]
+    (tmp_path / "custdata.toml").write_text(
+        '[rfm]\ncurrency = "CNY"\nrates = {USD = 7.0, EUR = 8.0}\n', encoding="utf-8")
+    rows = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers")
+    got = {r["external_id"]: r["monetary"] for r in rows}
+    assert got["C2"] == 150.0 and got["C8"] == 160.0
+
+
+def test_tag_dry_run_writes_nothing(shop) -> None:
+    before = shop.sql("SELECT count(*) FROM oplog")[0][0]
+    result = shop("tag", "--as-of", AS_OF, "--dry-run", "--format", "json")
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.stdout)
+    assert len(changes) == 16  # 8 contacts x stage and tier
+    assert {c["field"] for c in changes} == {"stage", "tier"}
+    assert set(changes[0]) == {"contact_id", "external_id", "field", "old", "new"}
+    assert shop.sql("SELECT count(*) FROM oplog")[0][0] == before
+    assert shop.count("history") == 0
+    assert shop.sql("SELECT count(*) FROM contacts WHERE stage IS NOT NULL")[0][0] == 0
+
+
+def test_tag_sets_stages_records_history_and_is_idempotent(shop) -> None:
+    assert shop("tag", "--as-of", AS_OF).exit_code == 0
+    stages = dict(shop.sql("SELECT external_id, stage FROM contacts"))
+    assert stages == {"C1": "repeat", "C2": "new", "C3": "churned", "C4": "repeat",
+                      "C5": "lead", "C6": "lead", "C7": "reactivated", "C8": "lead"}
+    tiers = dict(shop.sql("SELECT external_id, tier FROM contacts"))
+    assert tiers["C4"] == "high" and tiers["C8"] == "nurture"
+    history = shop.sql("SELECT operation, field, old, new FROM history")
+    assert len(history) == 16 and {h[0] for h in history} == {"tag"}
+    assert all(h[2] is None for h in history)
+    stamps = shop.sql("SELECT stage_changed_at, tier_changed_at, changed_at FROM contacts")
+    assert all(s[0] and s[1] and s[2] for s in stamps)
+    oplog = shop.count("oplog")
+    assert shop("tag", "--as-of", AS_OF).exit_code == 0
+    assert shop.count("history") == 16 and shop.count("oplog") == oplog
+    dry = shop("tag", "--as-of", AS_OF, "--dry-run", "--format", "csv")
+    assert dry.stdout.strip() == "contact_id,external_id,field,old,new"
+    # later: C1 falls behind its usual rhythm
+    assert shop("tag", "--as-of", "2024-09-30").exit_code == 0
+    new = shop.sql("SELECT field, old, new FROM history WHERE contact_id = 1 ORDER BY id")
+    assert ("stage", "repeat", "at_risk") in new
+
+
+def test_export_finds_newly_at_risk_customers(shop) -> None:
+    assert shop("tag", "--as-of", "2024-09-30").exit_code == 0
+    rows = shop.rows("export", "contacts", "--where", "stage=at_risk", "--changed-since", "7d")
+    assert {r["external_id"] for r in rows} == {"C1", "C7"}
+
+
+def test_summary_counts_stage_by_tier(shop) -> None:
+    assert shop("tag", "--as-of", AS_OF).exit_code == 0
+    rows = shop.rows("report", "summary")
+    assert sum(r["customers"] for r in rows) == 8
+    assert {(r["stage"], r["tier"]) for r in rows} >= {("lead", "nurture"), ("new", "potential")
+                                                       } - {("new", "potential")}
+    assert sum(r["revenue"] for r in rows) == pytest.approx(1945.0 + 60.0 + 999.0)
+    table = shop("report", "summary", "--format", "table")
+    assert table.exit_code == 0 and "Revenue by tier" in table.stdout and "█" in table.stdout
+    csv_text = shop("report", "summary", "--format", "csv").stdout
+    assert csv_text.splitlines()[0] == "stage,tier,customers,revenue"
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "rfm"], ["report", "rfm", "--customers"], ["report", "summary"],
+    ["tag", "--dry-run"],
+])
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_empty_store_prints_no_rows(cli, args: list[str], fmt: str) -> None:
+    result = cli(*args, "--format", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        assert json.loads(result.stdout) == []
+    elif fmt == "csv":
+        assert len(result.stdout.strip().splitlines()) <= 1
+    else:
+        assert result.stdout.strip() == ""
+
+
+def test_bad_as_of_is_a_usage_error(cli) -> None:
+    result = cli("tag", "--as-of", "yesterday-ish")
+    assert result.exit_code == 2
+
+
+def test_help_for_every_command(cli) -> None:
+    for args in (["tag"], ["report", "rfm"], ["report", "summary"]):
+        result = cli(*args, "--help")
+        assert result.exit_code == 0 and "--format" in result.stdout
