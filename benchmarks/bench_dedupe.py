@@ -33,8 +33,10 @@ import datagen  # noqa: E402
 
 from custdata.dedupe import (  # noqa: E402
     DEFAULT_MIN_COHERENCE, DEFAULT_THRESHOLD, build_model, candidate_pairs, clusters,
-    score_pair, to_records,
+    pair_bits, probability, score_pair, threshold_bits, to_records,
 )
+from custdata.ingest import id_number_key  # noqa: E402
+from custdata.normalize import email_key, phone_key  # noqa: E402
 
 SCALES = {"10k": 10_000, "20k": 20_000, "100k": 100_000, "1m": 1_000_000, "1M": 1_000_000}
 
@@ -48,6 +50,10 @@ def load(data: Path) -> tuple[list[dict], dict[int, str]]:
             row["id"] = i
             truth[i] = person[row["external_id"]]
             row["external_id"] = None  # unique per record: a store never blocks on it
+            # Match keys as `import` stores them (the store hands them to dedupe).
+            row["email_key"] = email_key(row["email"])
+            row["phone_key"] = phone_key(row["phone"])
+            row["id_number_key"] = id_number_key(row["id_number"])
             rows.append(row)
     return rows, truth
 
@@ -84,12 +90,12 @@ def run(rows: list[dict], thresholds: list[float], min_coherence: float) -> dict
     model = build_model(records)
     pairs, stats = candidate_pairs(records)
     t_block = time.perf_counter()
-    low = min(thresholds)
+    need = threshold_bits(min(thresholds), model)
     kept = []
     for i, j in pairs.tolist():
-        s = score_pair(records[i], records[j], model)
-        if s.probability >= low:
-            kept.append((s.a, s.b, s.probability, s.bits))
+        bits = pair_bits(records[i], records[j], model)
+        if bits >= need:
+            kept.append((i, j, probability(bits, model), bits))
     t_score = time.perf_counter()
 
     def rescore(a, b):

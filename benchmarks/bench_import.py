@@ -89,7 +89,7 @@ def sqlite_import(db: Path, csv_path: Path, table: str) -> dict:
     return run(["sqlite3", str(db)], stdin=script)
 
 
-def one_run(work: Path, k: int) -> dict[str, dict]:
+def one_run(work: Path, k: int, *, orders: bool = True) -> dict[str, dict]:
     cd = custdata_cmd()
     db = work / f"run{k}.db"
     ref = work / f"ref{k}.db"
@@ -100,17 +100,21 @@ def one_run(work: Path, k: int) -> dict[str, dict]:
         "contacts": run([*cd, "--db", str(db), "import", "contacts", str(work / "contacts.csv")]),
         "contacts_again": run([*cd, "--db", str(db), "import", "contacts",
                                str(work / "contacts.csv")]),
-        "orders": run([*cd, "--db", str(db), "import", "orders", str(work / "orders.csv")]),
         "sqlite_contacts": sqlite_import(ref, work / "contacts.csv", "contacts"),
-        "sqlite_orders": sqlite_import(ref, work / "orders.csv", "orders"),
     }
+    tables = ["contacts"]
+    if orders:
+        out["orders"] = run([*cd, "--db", str(db), "import", "orders", str(work / "orders.csv")])
+        out["sqlite_orders"] = sqlite_import(ref, work / "orders.csv", "orders")
+        tables.append("orders")
     for step in ("contacts", "contacts_again", "orders"):
-        m = SUMMARY.search(out[step]["stderr"])
-        out[step]["counts"] = tuple(map(int, m.groups())) if m else None
+        if step in out:
+            m = SUMMARY.search(out[step]["stderr"])
+            out[step]["counts"] = tuple(map(int, m.groups())) if m else None
     out["db_mib"] = {"custdata": db.stat().st_size / 2**20, "sqlite3": ref.stat().st_size / 2**20}
     with sqlite3.connect(ref) as conn:
         out["sqlite_rows"] = {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
-                              for t in ("contacts", "orders")}
+                              for t in tables}
     for path in (db, ref):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -175,7 +179,7 @@ def summarize(runs: list[dict], data: dict, scale: str) -> tuple[str, dict]:
     figures: dict = {}
     lines = ["| step | rows | wall s, median (min–max) | rows/s (median) | peak RSS MiB, median "
              "(min–max) | × sqlite3 .import |", "|---|---:|---:|---:|---:|---:|"]
-    for step in label:
+    for step in [s for s in label if s in runs[0]]:
         walls = [r[step]["wall"] for r in runs]
         rss = [r[step]["rss_mib"] for r in runs]
         med = statistics.median(walls)
@@ -187,15 +191,16 @@ def summarize(runs: list[dict], data: dict, scale: str) -> tuple[str, dict]:
         lines.append(f"| {label[step]} | {rows[step]:,} | {_stat(walls)} | "
                      f"{rows[step] / med:,.0f} | {_stat(rss, '{:.0f}')} | "
                      f"{'' if ratio is None else f'{ratio:.1f}×'} |")
-    counts = runs[0]["contacts"]["counts"], runs[0]["contacts_again"]["counts"], \
-        runs[0]["orders"]["counts"]
-    db = runs[0]["db_mib"]
-    lines += ["", "Summary lines of the first run: contacts "
-              f"`{_fmt_counts(counts[0])}`; again `{_fmt_counts(counts[1])}`; orders "
-              f"`{_fmt_counts(counts[2])}`. Database size after the run: custdata "
-              f"{db['custdata']:.0f} MiB, sqlite3 .import {db['sqlite3']:.0f} MiB "
-              f"(sqlite3 stored {runs[0]['sqlite_rows']['contacts']:,} contacts and "
-              f"{runs[0]['sqlite_rows']['orders']:,} orders)."]
+    first = runs[0]
+    said = "; ".join(f"{name} `{_fmt_counts(first[step]['counts'])}`" for step, name in
+                     (("contacts", "contacts"), ("contacts_again", "again"),
+                      ("orders", "orders")) if step in first)
+    stored = " and ".join(f"{n:,} {t}" for t, n in first["sqlite_rows"].items())
+    db = first["db_mib"]
+    lines += ["", f"Summary lines of the first run: {said}. Database size after the run: "
+              f"custdata {db['custdata']:.0f} MiB, sqlite3 .import {db['sqlite3']:.0f} MiB "
+              f"(sqlite3 stored {stored})." + ("" if "orders" in first else
+                                               " Orders were not imported at this scale.")]
     return "\n".join(lines), figures
 
 
@@ -237,7 +242,7 @@ def section(scale_results: dict[str, tuple[str, dict, dict]], runs: int) -> str:
     out = ["## Import (`benchmarks/bench_import.py`)", "",
            f"Measured {now} on `{m['uname']}`; {m['nproc']} CPUs ({m['cpu']}), {m['memory']} "
            f"RAM; Python {m['python']}, sqlite3 shell {m['sqlite3 shell']}, SQLite library "
-           f"{m['sqlite library']}, custdata {m['custdata']}. {runs} runs per step, each a "
+           f"{m['sqlite library']}, custdata {m['custdata']}. Each step runs as a "
            "fresh process into a fresh database file; the machine is shared with other jobs, "
            "so absolute times are noisy: compare the ratios, which are measured in the same "
            "run. Data: `benchmarks/datagen.py` (seed 7; messy Chinese/Western contacts with "
@@ -246,7 +251,7 @@ def section(scale_results: dict[str, tuple[str, dict, dict]], runs: int) -> str:
            "file; peak RSS of import contacts <= 200 MiB."]
     for scale, (table, _, data) in scale_results.items():
         out += ["", f"### {scale}: {data['contacts']:,} contacts, {data['order_rows']:,} order "
-                f"rows ({now}, {runs} runs)", "", table]
+                f"rows ({now}, {runs} run{'s' if runs > 1 else ''})", "", table]
     for kept in _kept_scales(set(scale_results)):
         out += ["", kept]
     return "\n".join(out)
@@ -260,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "custdata-bench")
     ap.add_argument("--profile", action="store_true", help="also cProfile one contacts import")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    ap.add_argument("--skip-orders", action="store_true",
+                    help="measure the contacts imports only (orders take long at 1m)")
     args = ap.parse_args(argv)
     if shutil.which("sqlite3") is None:
         raise SystemExit("the sqlite3 shell is missing: apt-get install sqlite3 (Debian)")
@@ -269,12 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         data = ensure_data(work, SCALES[scale], args.seed)
         runs = []
         for k in range(args.runs):
-            runs.append(one_run(work, k))
+            runs.append(one_run(work, k, orders=not args.skip_orders))
             r = runs[-1]
             print(f"[{scale} run {k + 1}/{args.runs}] " + ", ".join(
                 f"{s} {r[s]['wall']:.1f}s {r[s]['rss_mib']:.0f}MiB"
                 for s in ("contacts", "contacts_again", "orders", "sqlite_contacts",
-                          "sqlite_orders")), file=sys.stderr)
+                          "sqlite_orders") if s in r), file=sys.stderr)
         table, figures = summarize(runs, data, scale)
         results[scale] = (table, figures, data)
         print(table)

@@ -48,9 +48,10 @@ Mess (per record, independent draws)
     hotmial.com), 8 % empty; dates as ``1985-03-12``, ``1985/3/12``, ``19850312``,
     ``12/03/1985`` (day first); gender as M/F/男/女/male/female/empty; country as
     CN/China/中国/empty, US/USA/United States, ...; consent yes/no/Y/N/是/否/unknown.
-    All phones that are not placeholders are valid numbers for phonenumbers, and each
-    person's number is unique (a bijection of the person index), as is each e-mail
-    and ID number.
+    All phones that are not placeholders or deliberate digit slips are valid numbers for
+    phonenumbers; mobile numbers and e-mails are unique per person (bijections of the
+    person index, up to 10 million people), ID numbers are unique, landlines unique up to
+    1 million people.
 Duplicates
     ``dup_share`` (0.15) of people get 1-3 extra records (weights 0.6/0.3/0.1), each
     a variation: the name in another script/order, a nickname or a typo; the phone
@@ -58,9 +59,11 @@ Duplicates
     domain, missing or replaced by another address; the birth date re-formatted,
     missing, or with two digits transposed / day and month swapped; the company,
     city and address in another spelling. Every extra record keeps at least one exact
-    identifier of the person (normalized e-mail, normalized phone or ID number) except
-    ``hard_dup_share`` (5 %) of them, which only agree on name (variant), birth date,
-    city and company. Records are shuffled within blocks of 20,000 people.
+    identifier of the person (normalized e-mail, normalized phone or ID number), except
+    that for ``hard_dup_share`` (5 %) of the duplicated people each extra record has a
+    50 % chance to be "hard": no shared e-mail, phone or ID number, only the name
+    (variant), exact birth date, city and company agree. Records are shuffled within
+    blocks of 20,000 people, so duplicates are never simply adjacent.
 Orders: a BG/NBD process (Fader, Hardie & Lee 2005), per buying person
     first order on an acquisition day uniform over the ``years`` (3) ending at
     ``END`` (2026-10-31); repeat purchases arrive as a Poisson process with rate

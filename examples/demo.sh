@@ -24,6 +24,6 @@ if has report rfm; then step custdata report rfm --as-of 2026-11-01 --format tab
 if has report summary; then step custdata report summary --format table; fi
 if has report churn; then step custdata report churn --as-of 2026-11-01 --top 10 --format table; fi
 if has audit; then step custdata audit --format table || true; fi
-step custdata show C0001 --format table
+step custdata show C0000001 --format table
 step custdata export contacts --where city=上海 --format table | head -n 12
 step custdata log --format table

@@ -264,23 +264,26 @@ def fake_find_issues(rows, *, region, dayfirst, fields=None):
     return out
 
 
-def test_validity_facts_streams_batches_and_skips_unreadable_fields() -> None:
-    rows = [{"id": i, "email": "a@x" if i % 3 else "bad", "phone": "1" if i % 2 else "x"}
-            for i in range(1, 11)] + [{"id": 11, "email": "", "phone": ""}]
-    facts = validity_facts(rows, checked={"email": 10, "phone": 10, "id_number": 0},
-                           unreadable=(), find_issues=fake_find_issues, region="CN",
-                           dayfirst=False, batch=3)
-    assert facts == {"email": FieldValidity(10, 3), "phone": FieldValidity(10, 5),
+def test_validity_facts_judges_each_value_once_and_weights_by_count() -> None:
+    judged: list[str] = []
+
+    def find(rows, **kw):
+        rows = list(rows)
+        judged.extend(str(r.get("email") or r.get("phone")) for r in rows)
+        return fake_find_issues(rows, **kw)
+
+    values = {"email": [("a@x", 5), ("bad", 3), ("worse", 2)], "phone": [("1", 4), ("x", 6)],
+              "id_number": []}
+    facts = validity_facts(values.__getitem__, checked={"email": 10, "phone": 10, "id_number": 0},
+                           unreadable=(), find_issues=find, region="CN", dayfirst=False, batch=2)
+    assert facts == {"email": FieldValidity(10, 5), "phone": FieldValidity(10, 6),
                      "id_number": FieldValidity(0, 0)}
-    facts = validity_facts(rows, checked={"email": 10, "phone": 10}, unreadable=["phone"],
-                           find_issues=fake_find_issues, region="CN", dayfirst=False)
-    assert facts == {"email": FieldValidity(10, 3), "phone": FieldValidity(10, 0, checkable=False)}
+    assert sorted(judged) == ["1", "a@x", "bad", "worse", "x"]
 
 
-def test_validity_facts_does_not_read_rows_when_nothing_to_judge() -> None:
-    def rows():
-        raise AssertionError("rows read")
-        yield {}
-    facts = validity_facts(rows(), checked={"email": 4}, unreadable=["email"],
+def test_validity_facts_skips_unreadable_fields_without_reading_them() -> None:
+    def values(name):
+        raise AssertionError(f"{name} read")
+    facts = validity_facts(values, checked={"email": 4}, unreadable=["email"],
                            find_issues=fake_find_issues, region="CN", dayfirst=False)
     assert facts == {"email": FieldValidity(4, 0, checkable=False)}

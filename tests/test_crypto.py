@@ -244,6 +244,10 @@ def test_blind_index_equal_iff_keys_equal(a: str, b: str) -> None:
     ("12345678", "****5678"),
     ("12345", "*****"),
     ("N/A", "N/A"),
+    ("+86 755 71164096 x8582", "+86 755 ****4096 x8582"),
+    ("13800138000 ext. 12", "138****8000 ext. 12"),
+    ("١٣٨٠٠١٣٨٠٠٠", "١٣٨****٨٠٠٠"),
+    ("+²³", "+²³"),
 ])
 def test_mask_phone(raw: str, masked: str) -> None:
     assert mask_phone(raw) == masked
@@ -255,6 +259,7 @@ def test_mask_phone(raw: str, masked: str) -> None:
     ("Wei.Zhang@Example.COM", "W***@Example.COM"),
     ('"a@b"@c.cn', '"***@c.cn'),
     ("not-an-email", "n***"),
+    ("chen.hu＠lianhe.com.cn", "c***@lianhe.com.cn"),
 ])
 def test_mask_email(raw: str, masked: str) -> None:
     assert mask_email(raw) == masked

@@ -77,8 +77,7 @@ def test_ragged_and_unidentifiable_rows_are_rejects(cli, tmp_path) -> None:
 
 def test_undecodable_row_is_a_reject_with_its_line(cli, tmp_path) -> None:
     path = tmp_path / "c.csv"
-    path.write_bytes("email,name\r\na@x.com,张伟\r\nb@x.com,\xff\xfe\r\n".encode("latin-1")
-                     if False else b"email,name\r\na@x.com,ok\r\nb@x.com,bad\xff\r\n")
+    path.write_bytes(b"email,name\r\na@x.com,ok\r\nb@x.com,bad\xff\r\n")
     result = cli("import", "contacts", path, "--encoding", "utf-8")
     assert SUMMARY.format(2, 1, 0, 0, 1) in summary(result)
     assert cli.sql("SELECT line, reason FROM rejects") == [
@@ -260,3 +259,24 @@ def test_interactions_import(cli, write_csv) -> None:
     assert cli.sql("SELECT contact_id, day, channel, satisfaction_value FROM interactions "
                    "ORDER BY id") == [(1, "2024-05-01", "wechat", 4), (2, "2024-05-02", "call", None)]
     assert SUMMARY.format(2, 0, 0, 2, 0) in summary(cli("import", "interactions", path))
+
+
+def test_import_clean_normalizes_in_the_same_transaction_and_stays_idempotent(cli, write_csv) -> None:
+    path = write_csv("c.csv", [["external_id", "name", "phone", "email"],
+                               ["C1", "JOHN SMITH", "138 0013 8000", "Foo@QQ.COM"]])
+    first = cli("import", "contacts", path, "--clean")
+    assert SUMMARY.format(1, 1, 0, 0, 0) in summary(first)
+    assert cli.sql("SELECT name, phone, email FROM contacts") == [
+        ("John Smith", "+8613800138000", "Foo@qq.com")]
+    assert {r["field"] for r in cli.rows("history", "C1") if r["operation"] == "clean"} == {
+        "name", "phone", "email"}
+    [entry] = cli.rows("log")
+    assert entry["counts"]["cleaned"]
+    again = cli("import", "contacts", path, "--clean")
+    assert SUMMARY.format(1, 0, 0, 1, 0) in summary(again)
+    assert len(cli.rows("history", "C1")) == 3
+
+
+def test_summary_line_is_printed_even_with_quiet(cli, write_csv) -> None:
+    result = cli("--quiet", "import", "contacts", write_csv("c.csv", CONTACT_ROWS))
+    assert result.stderr.strip() == SUMMARY.format(3, 3, 0, 0, 0)

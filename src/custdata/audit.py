@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 from custdata.errors import ConfigError
@@ -61,7 +61,8 @@ class AuditSnapshot:
     unreadable_orders: int = 0  # date, amount or status that does not parse
     bad_orders: int = 0  # orders with at least one of the problems above
     sensitive_with_data: tuple[str, ...] = ()  # sensitive columns that hold any value
-    encrypted_columns: tuple[str, ...] = ()
+    encrypted_columns: tuple[str, ...] = ()  # listed by `encrypt`, no plaintext value left
+    sealed_columns: tuple[str, ...] = ()  # sensitive columns holding any encrypted value
     database_exposed: bool | None = None  # None: not known (e.g. in-memory store)
     key_file_exposed: bool | None = None  # None: no key file given
     without_consent: int = 0
@@ -152,7 +153,7 @@ def invalid_counts(issues: Iterable[Any], fields: Iterable[str] = VALIDITY_FIELD
 
 
 def validity_facts(
-    rows: Iterable[Mapping[str, Any]],
+    values: Callable[[str], Iterable[tuple[str, int]]],
     *,
     checked: Mapping[str, int],
     unreadable: Iterable[str],
@@ -161,29 +162,30 @@ def validity_facts(
     dayfirst: bool,
     batch: int = 250_000,
 ) -> dict[str, FieldValidity]:
-    """Validity facts per field: `checked` non-empty values, contacts `find_issues` flags.
+    """Validity facts per field: `checked` non-empty values, and how many `find_issues` flags.
 
-    Fields in `unreadable` (encrypted, no key) are not judged: they come back with
-    checkable=False. `rows` is streamed to `find_issues` in batches (large enough for it
-    to use every core), so only one batch's issues are held at a time.
+    `values(field)` yields (value, how many contacts hold it) for the field's non-empty
+    values, so a value shared by many contacts is judged once. A field's verdict depends
+    only on its value (and region/dayfirst), so the counts equal a row-by-row check.
+    Fields in `unreadable` (encrypted, no key) are not judged: checkable=False.
     """
     skipped = set(unreadable)
-    judged = [name for name in checked if name not in skipped and checked[name] > 0]
-    invalid = dict.fromkeys(judged, 0)
-    remaining = iter(rows) if judged else iter(())
-    while True:
-        part = islice(remaining, batch)
-        first = next(part, None)
-        if first is None:
-            break
-        issues = find_issues(chain([first], part), region=region, dayfirst=dayfirst,
-                             fields=judged)
-        for name, count in invalid_counts(issues, judged).items():
-            invalid[name] += count
-    return {
-        name: FieldValidity(checked[name], invalid.get(name, 0), checkable=name not in skipped)
-        for name in checked
-    }
+    facts: dict[str, FieldValidity] = {}
+    for name, total in checked.items():
+        if name in skipped:
+            facts[name] = FieldValidity(total, 0, checkable=False)
+            continue
+        invalid = 0
+        if total > 0:
+            pairs = iter(values(name))
+            while chunk := list(islice(pairs, batch)):
+                rows = ({"id": i, name: value} for i, (value, _) in enumerate(chunk))
+                issues = find_issues(rows, region=region, dayfirst=dayfirst, fields=[name])
+                bad = {issue.contact_id for issue in issues
+                       if issue.field == name and issue.code not in NOT_VALIDITY_CODES}
+                invalid += sum(chunk[i][1] for i in bad)
+        facts[name] = FieldValidity(total, invalid)
+    return facts
 
 
 def audit_report(
@@ -238,6 +240,10 @@ def _share_ok(bad: int, total: int) -> float | None:
     return None if total <= 0 else 100.0 * (1 - min(bad, total) / total)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _pct(count: int, total: int) -> str:
     return f"{100.0 * count / total:.1f}%" if total else "0%"
 
@@ -284,8 +290,9 @@ def _uniqueness(s: AuditSnapshot) -> tuple:
     findings = [
         Finding("uniqueness", "uniqueness.exact_duplicates", key, s.duplicate_members[key],
                 s.contacts,
-                f"{s.duplicate_members[key]} contacts share their {key.removesuffix('_key')} "
-                f"with another contact ({s.duplicate_groups.get(key, 0)} groups)",
+                f"{_n(s.duplicate_members[key], 'contact')} share their "
+                f"{key.removesuffix('_key')} with another contact "
+                f"({_n(s.duplicate_groups.get(key, 0), 'group')})",
                 "custdata dedupe --explain")
         for key in DUPLICATE_KEYS if s.duplicate_members.get(key, 0) > 0
     ]
@@ -295,7 +302,7 @@ def _uniqueness(s: AuditSnapshot) -> tuple:
         if s.fuzzy_duplicates > 0:
             findings.append(Finding(
                 "uniqueness", "uniqueness.fuzzy_duplicates", "", s.fuzzy_duplicates, s.contacts,
-                f"{s.fuzzy_duplicates} contacts are in likely-duplicate clusters",
+                f"{_n(s.fuzzy_duplicates, 'contact')} are in likely-duplicate clusters",
                 "custdata dedupe --explain"))
     return _share_ok(in_duplicates, s.contacts), findings
 
@@ -347,7 +354,8 @@ def _security(s: AuditSnapshot) -> tuple:
         findings.append(Finding(
             "security", "security.plaintext_columns", ",".join(plaintext), len(plaintext),
             len(s.sensitive_with_data),
-            f"{len(plaintext)} sensitive columns are stored in plaintext: {', '.join(plaintext)}",
+            f"{len(plaintext)} of {len(s.sensitive_with_data)} sensitive columns holding data "
+            f"are stored in plaintext: {', '.join(plaintext)}",
             f"custdata --key-file KEY encrypt --columns {','.join(plaintext)}"))
     for exposed, what, path in (
         (s.database_exposed, "database file", s.database_path),
@@ -372,8 +380,8 @@ def _security(s: AuditSnapshot) -> tuple:
     if s.past_retention > 0:
         findings.append(Finding(
             "security", "security.past_retention", "", s.past_retention, s.contacts,
-            f"{s.past_retention} contacts have had no update, order or interaction for more "
-            f"than {s.retention_days} days (past retention)",
+            f"{s.past_retention} of {s.contacts} contacts have had no update, order or "
+            f"interaction for more than {s.retention_days} days (past retention)",
             "custdata audit --show past-retention"))
     return (sum(subscores) / len(subscores) if subscores else None), findings
 

@@ -27,6 +27,7 @@ RISK_FLOOR, RISK_CEILING = 0.001, 0.999
 # BG/NBD is over-sure that a quick buyer who went quiet has gone for good (and that a
 # one-order customer has not): its chance of no order is clipped before it is weighed.
 MODEL_CLIP = 0.98
+MIN_OUTCOMES = 10  # learn weights only from a past with this many reorders and this many not
 
 
 class InsufficientHistory(CustdataError):
@@ -57,28 +58,34 @@ def bgnbd_log_likelihood(params: BGNBDParams, x: Any, t_x: Any, T: Any) -> np.nd
 
 
 def _ll_and_grad(
-    theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, grad: bool = True
+    theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, grad: bool = True,
+    levels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Log-likelihood per customer and, if asked, its gradient in (r, alpha, a, b)."""
+    """Log-likelihood per customer and, if asked, its gradient in (r, alpha, a, b).
+
+    `levels` = np.unique(x, return_inverse=True): the special functions of x are then
+    computed once per distinct x (a few hundred values) instead of once per customer.
+    """
     r, alpha, a, b = theta
+    xs, inv = levels if levels is not None else np.unique(x, return_inverse=True)
     repeat = x > 0
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * math.log(alpha)
-    a2 = special.betaln(a, b + x) - special.betaln(a, b)
+    head = (special.gammaln(r + xs) - special.gammaln(r) + r * math.log(alpha)
+            + special.betaln(a, b + xs) - special.betaln(a, b))[inv]
     a3 = -(r + x) * np.log(alpha + T)
     bx1 = np.where(repeat, b + x - 1.0, 1.0)
     a4 = np.where(repeat, math.log(a) - np.log(bx1) - (r + x) * np.log(alpha + t_x), -np.inf)
     tail = np.logaddexp(a3, a4)
-    ll = a1 + a2 + tail
+    ll = head + tail
     if not grad:
         return ll, None
     p4 = np.exp(a4 - tail)  # share of the "dropped out after the last order" branch
     p3 = 1.0 - p4
     psi = special.digamma
-    d_r = (psi(r + x) - psi(r) + math.log(alpha)
+    d_r = ((psi(r + xs) - psi(r) + math.log(alpha))[inv]
            - p3 * np.log(alpha + T) - p4 * np.log(alpha + t_x))
     d_alpha = r / alpha - (r + x) * (p3 / (alpha + T) + p4 / (alpha + t_x))
-    d_a = psi(a + b) - psi(a + b + x) + p4 / a
-    d_b = psi(b + x) - psi(a + b + x) - psi(b) + psi(a + b) - p4 / bx1
+    d_a = (psi(a + b) - psi(a + b + xs))[inv] + p4 / a
+    d_b = (psi(b + xs) - psi(a + b + xs) - psi(b) + psi(a + b))[inv] - p4 / bx1
     return ll, np.stack([d_r, d_alpha, d_a, d_b])
 
 
@@ -106,13 +113,18 @@ def fit_bgnbd(
     if np.any(x < 0) or np.any(t_x < 0) or np.any(T < t_x):
         raise ValueError("need x >= 0 and 0 <= t_x <= T for every customer")
     # Customers with the same (x, t_x, T) share a likelihood term: fit on unique rows.
-    rows, counts = np.unique(np.stack([x, t_x, T], axis=1), axis=0, return_counts=True)
-    ux, ut, uT = rows.T
-    weights = counts / counts.sum()
+    order = np.lexsort((T, t_x, x))
+    sx, st, sT = x[order], t_x[order], T[order]
+    first = np.ones(sx.size, bool)
+    first[1:] = (sx[1:] != sx[:-1]) | (st[1:] != st[:-1]) | (sT[1:] != sT[:-1])
+    starts = np.flatnonzero(first)
+    ux, ut, uT = sx[starts], st[starts], sT[starts]
+    weights = np.diff(np.append(starts, sx.size)) / sx.size
+    levels = np.unique(ux, return_inverse=True)
 
     def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
         theta = np.exp(log_theta)
-        ll, g = _ll_and_grad(theta, ux, ut, uT)
+        ll, g = _ll_and_grad(theta, ux, ut, uT, levels=levels)
         return -float(weights @ ll), -(g @ weights) * theta
 
     scale = max(float(np.mean(T)), 1e-6)
@@ -356,7 +368,7 @@ def fit_churn_model(
         return ChurnModel(params, DEFAULT_WEIGHTS, False)
     features = _features_for(past, cut, past_params, horizon_days, contact_days)[0]
     churned = np.array([int(f["contact_id"]) not in past_reordered for f in past])
-    if churned.all() or not churned.any():
+    if min(churned.sum(), (~churned).sum()) < MIN_OUTCOMES:  # too few to learn from
         return ChurnModel(params, DEFAULT_WEIGHTS, False)
     return ChurnModel(params, learn_weights(features, churned), True)
 
@@ -377,16 +389,17 @@ def customer_risks(
         return []
     features, h, alive, own, typical, contact_gap = _features_for(
         facts, as_of, model.params, horizon_days, contact_days)
-    risk = risk_from_features(features, model.weights)
+    risk = np.round(risk_from_features(features, model.weights), 4).tolist()
+    alive = np.round(alive, 4).tolist()
+    own = [None if math.isnan(v) else v for v in own.tolist()]
+    gaps = h["gap"].astype(int).tolist()
+    kinds = h["kind"].tolist()
     out = []
     for i, fact in enumerate(facts):
-        usual = None if math.isnan(own[i]) else float(own[i])
-        reason = _reason(fact, h["kind"][i], int(h["gap"][i]), usual, typical, contact_gap[i],
-                         contact_days)
+        reason = _reason(fact, kinds[i], gaps[i], own[i], typical, contact_gap[i], contact_days)
         out.append(ChurnScore(
-            contact_id=int(fact["contact_id"]), risk=round(float(risk[i]), 4),
-            kind=str(h["kind"][i]), p_alive=round(float(alive[i]), 4),
-            days_since_order=int(h["gap"][i]), usual_interval=usual,
+            contact_id=int(fact["contact_id"]), risk=risk[i], kind=kinds[i], p_alive=alive[i],
+            days_since_order=gaps[i], usual_interval=own[i],
             last_order=_day(fact.get("last_paid")),
             value=max(0.0, round(float(fact.get("value") or 0.0), 2)), reason=reason,
         ))

@@ -22,8 +22,13 @@ DEFAULTS: dict[str, dict[str, tuple[Any, str]]] = {
         "dayfirst": (False, "read ambiguous dates like 5.1.2024 as day-first (5 January)"),
     },
     "dedupe": {
-        "threshold": (0.9, "match probability a pair needs to join a cluster (0-1)"),
-        "min_cluster_coherence": (0.5, "weakest link a cluster may keep before it is split"),
+        "threshold": (0.99, "match probability a pair needs to join a cluster (0-1)"),
+        "min_cluster_coherence": (
+            0.5, "every pair inside a cluster needs this match probability at even prior "
+            "odds (0.5: evidence for >= against), else the cluster is split"),
+        "duplicate_rate": (0.25, "expected duplicate pairs per contact; sets the prior odds"),
+        "max_block": (30, "blocks larger than this are paired by sorted neighbourhood only"),
+        "window": (5, "sorted-neighbourhood window for blocks over max_block"),
     },
     "tag": {
         "new_days": (90, "one paid day, within this many days: stage `new` (older: `at_risk`)"),

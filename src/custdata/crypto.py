@@ -155,12 +155,17 @@ def derive_key(master: bytes, purpose: str, salt: bytes | None = None) -> bytes:
 _COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
+_EXTENSION = re.compile(r"(?i)\s*(?:x|ext\.?|extension|#|;\s*ext=|转|分机)\s*\d+\s*$")
+
+
 def mask_phone(value: str) -> str:
-    """Middle digits hidden, separators kept: "13800138000" -> "138****8000"."""
-    digits = [i for i, ch in enumerate(value) if ch.isdigit()]
+    """Middle digits hidden, separators and extension kept: "13800138000" -> "138****8000"."""
+    ext = _EXTENSION.search(value)
+    number, tail = (value[:ext.start()], value[ext.start():]) if ext else (value, "")
+    digits = [i for i, ch in enumerate(number) if ch.isdecimal()]
     skip = 0
-    if value.lstrip().startswith("+"):
-        lead = "".join(value[i] for i in digits[:3])
+    if number.lstrip().startswith("+"):
+        lead = "".join(number[i] for i in digits[:3])
         skip = next((n for n in (1, 2, 3) if int(lead[:n] or 0) in _COUNTRY_CODES), 0)
     national = digits[skip:]
     n = len(national)
@@ -170,15 +175,15 @@ def mask_phone(value: str) -> str:
         hidden = national[:-4]
     else:
         hidden = national
-    chars = list(value)
+    chars = list(number)
     for i in hidden:
         chars[i] = "*"
-    return "".join(chars)
+    return "".join(chars) + tail
 
 
 def mask_email(value: str) -> str:
     """First letter of the mailbox, then stars, domain kept: "zhang@qq.com" -> "z***@qq.com"."""
-    local, at, domain = value.rpartition("@")
+    local, at, domain = value.replace("\uff20", "@").rpartition("@")  # full-width ＠ too
     if not at:
         return mask_text(value)
     return (local[:1] if len(local) > 1 else "") + "***@" + domain

@@ -53,13 +53,19 @@ def _is_latin_letters(text: str) -> bool:
     )
 
 
+_NAME_JOINERS = re.compile(r"([-'’])")
+
+
 def _recase_word(word: str, *, first: bool, particle_next: bool, last: bool) -> str:
     lower = word.lower()
     if lower in NAME_PARTICLES and not last and (not first or particle_next):
         return lower
     if lower.rstrip(".") in NAME_UPPER_WORDS and not first:
         return word.upper()
-    parts = re.split(r"([-'’])", lower)
+    if "-" not in lower and "'" not in lower and "’" not in lower:
+        word = lower[:1].upper() + lower[1:]
+        return "Mc" + word[2].upper() + word[3:] if len(word) > 2 and word[:2] == "Mc" else word
+    parts = _NAME_JOINERS.split(lower)
     out = []
     for i, part in enumerate(parts):
         if part in ("-", "'", "’"):
@@ -82,11 +88,10 @@ def normalize_name(raw: str) -> str:
     other script (张三, Ольга) are returned as written.
     """
     text = normalize_text(raw)
-    letters = [c for c in text if c.isalpha()]
-    if not letters or not _is_latin_letters(text):
+    # isupper/islower: every cased character one way, and at least one cased character
+    if not (text.isupper() or text.islower()):
         return text
-    cased = "".join(c for c in letters if c.lower() != c.upper())
-    if not cased or not (cased.isupper() or cased.islower()):
+    if not text.isascii() and not _is_latin_letters(text):
         return text
     words = text.split(" ")
     particles = [w.lower() in NAME_PARTICLES for w in words]
@@ -145,7 +150,10 @@ def phone_canonical(raw: str) -> str | None:
     "(+86) 138-0013 8000" -> "+8613800138000". Values with letters, extensions, other
     separators or a "+" after the first digit have no canonical form (None).
     """
-    text = raw.strip().translate(_PHONE_FOLD)
+    text = raw.strip()
+    if text.isdigit() and text.isascii():
+        return text if 3 <= len(text) <= 17 else None
+    text = text.translate(_PHONE_FOLD)
     match = _PHONE_SHAPE.fullmatch(text)
     if match is None:
         return None
@@ -461,10 +469,26 @@ def normalize_id_number(raw: str) -> str:
             raise InvalidValue(
                 "id_number", raw, "birth date is not a real date", "id_number.birth_date"
             ) from exc
-        raise InvalidValue(
-            "id_number", raw, "birth-place code is unknown", "id_number.region"
-        ) from exc
+        # stdnum also rejects a county code that did not exist in the birth year, but the
+        # code is that of the place of registration, often later: only an unknown code is.
+        if not _known_region(number[:6]):
+            raise InvalidValue(
+                "id_number", raw, "birth-place code is unknown", "id_number.region"
+            ) from exc
     return number
+
+
+_region_cache: dict[str, bool] = {}
+
+
+def _known_region(code: str) -> bool:
+    known = _region_cache.get(code)
+    if known is None:
+        from stdnum import numdb
+
+        info = {k: v for _, props in numdb.get("cn/loc").info(code) for k, v in props.items()}
+        known = _region_cache[code] = "county" in info
+    return known
 
 
 def id_number_key(raw: str | None) -> str | None:

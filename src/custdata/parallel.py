@@ -1,9 +1,10 @@
 """Spread a pure per-chunk function over the CPU cores, for batches worth the start-up cost.
 
 Below `threshold` items everything runs in this process (no pool, no pickling). Above it,
-chunks go to a process pool (forkserver, so a worker never inherits an open SQLite
-connection or a lock held by another thread), at most two chunks per worker in flight so
-memory stays flat, and results come back in input order.
+chunks go to a process pool, at most two chunks per worker in flight so memory stays
+flat, and results come back in input order. Workers are forked where the OS can (they
+start in milliseconds with every module already imported; they run only pure functions
+and never touch the parent's SQLite connection), else spawned.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def map_chunks(
     items: Iterable[T],
     *,
     workers: int | None = None,
-    threshold: int = PARALLEL_THRESHOLD,
+    threshold: int | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[R]:
     """Yield fn(chunk) results item by item, in order, over `items` in chunks.
@@ -46,6 +47,7 @@ def map_chunks(
     every core; workers=1 or fewer than `threshold` items run in this process.
     """
     workers = default_workers() if workers is None else max(1, workers)
+    threshold = PARALLEL_THRESHOLD if threshold is None else threshold
     iterator = iter(items)
     head = list(islice(iterator, threshold))
     if workers == 1 or len(head) < threshold:
@@ -55,7 +57,7 @@ def map_chunks(
             yield from fn(chunk)
         return
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future[list[R]]] = deque()
         chunks = _chunks(_chain(head, iterator), chunk_size)

@@ -106,8 +106,8 @@ def _protector(store: Store, *, need_key: bool, mask: bool = False) -> Any:
     path = None if mask else state.resolved_key_file()
     if path is None and need_key:
         raise KeyFileError(
-            f"This store's {', '.join(crypto.columns)} columns are encrypted and this command "
-            "needs the key: pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
+            f"This store's encrypted columns ({', '.join(crypto.columns)}) need the key for this command: "
+            "pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
             "path (`export` can show masked values with --mask instead).")
     return store.crypto_protector(read_key_file(path) if path is not None else None)
 

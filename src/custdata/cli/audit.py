@@ -7,6 +7,7 @@ import os
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
@@ -108,16 +109,22 @@ def run_audit(store: Any, *, as_of: date) -> AuditReport:
         as_of=as_of, stale_days=int(cfg.get("audit", "stale_days")),
         retention_days=int(cfg.get("audit", "retention_days")),
         sensitive_columns=cfg.get("crypto", "columns"))
+    # Encrypted values can be judged only when the protector can open them (key given).
     protector = store.protector
-    unreadable = [] if getattr(protector, "has_key", True) else sorted(
-        protector.encrypted_columns)
+    readable = protector.encrypted_columns if getattr(protector, "has_key", False) else ()
+    sealed = set(snapshot.sealed_columns)
+    unreadable = [c for c in sealed if c not in readable]
+
+    def values(name: str) -> Iterable[tuple[str, int]]:
+        if name not in sealed:
+            return store.audit_values(name)  # stored text: each distinct value once
+        return ((row[name], 1) for row in store.iter_contacts()
+                if row.get(name) is not None and str(row[name]).strip())
+
     checked = {f: snapshot.contacts - snapshot.empty.get(f, 0) for f in VALIDITY_FIELDS}
-    validity = {}
-    if snapshot.contacts:
-        validity = validity_facts(
-            store.iter_contacts(), checked=checked, unreadable=unreadable,
-            find_issues=find_issues, region=cfg.get("general", "region"),
-            dayfirst=cfg.get("general", "dayfirst"))
+    validity = validity_facts(
+        values, checked=checked, unreadable=unreadable, find_issues=find_issues,
+        region=cfg.get("general", "region"), dayfirst=cfg.get("general", "dayfirst"))
     key_file = state.resolved_key_file()
     snapshot = replace(
         snapshot, validity=validity,

@@ -70,13 +70,14 @@ def report_churn(
         past = day - timedelta(days=horizon)
         past_facts = store.churn_facts(as_of=past)
         past_reordered = store.customers_ordering_between(past, day)
-        contacts = store.churn_contact_fields()
-    model = _fit(facts, day, horizon, past_facts, past_reordered)
-    scores = customer_risks(facts, as_of=day, model=model, horizon_days=horizon,
-                            contact_days=int(cfg.get("churn", "contact_days")))
-    ranked = rank_scores(scores, top=top, min_risk=min_risk)
-    emit((_row(s, contacts) for s in ranked), fmt, COLUMNS)
-    leads = len(contacts) - len(scores)
+        model = _fit(facts, day, horizon, past_facts, past_reordered)
+        scores = customer_risks(facts, as_of=day, model=model, horizon_days=horizon,
+                                contact_days=int(cfg.get("churn", "contact_days")))
+        ranked = rank_scores(scores, top=top, min_risk=min_risk)
+        contacts = store.churn_contact_fields(s.contact_id for s in ranked)
+        leads = store.contact_count() - len(scores)
+    as_text = resolve_format(fmt) is Format.table  # ids, not quantities: no 1,234 in tables
+    emit((_row(s, contacts, as_text) for s in ranked), fmt, COLUMNS)
     say(f"Scored {len(scores)} customers as of {day} ({_how(model)}); "
         f"{len(ranked)} listed" + (f"; {leads} contacts without orders not scored." if leads > 0
                                    else "."))
@@ -100,10 +101,10 @@ def _how(model: Any) -> str:
     return f"BG/NBD r={p.r:.3g} alpha={p.alpha:.3g} a={p.a:.3g} b={p.b:.3g}; {weights}"
 
 
-def _row(score: ChurnScore, contacts: dict[int, dict]) -> dict:
+def _row(score: ChurnScore, contacts: dict[int, dict], as_text: bool = False) -> dict:
     contact = contacts.get(score.contact_id, {})
     return {
-        "contact_id": score.contact_id, "external_id": contact.get("external_id"),
+        "contact_id": str(score.contact_id) if as_text else score.contact_id, "external_id": contact.get("external_id"),
         "risk": score.risk, "value_at_risk": score.value,
         "last_order": score.last_order.isoformat() if score.last_order else None,
         "days_since_order": score.days_since_order,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from custdata.cli._shared import (
-    FormatOpt, emit, open_store, parse_since, progress, say, state,
+    FormatOpt, emit, err, open_store, parse_since, progress, say, state,
 )
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, InputFileError, UsageError
@@ -152,7 +152,9 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, 
     finally:
         if stream is not None and file != "-":
             stream.close()
-    say(("dry run: " if dry_run else "") + counts.summary())
+    # The summary line is the contract's, printed even with --quiet: scripts parse it.
+    err.print(("dry run: " if dry_run else "") + counts.summary(), markup=False, highlight=False,
+              soft_wrap=True)
 
 
 def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflict: str,
@@ -162,12 +164,13 @@ def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflic
         with store.write(state.command_line, input_file=name, dry_run=dry_run) as op:
             counts, touched = store.import_records(
                 op, kind, records, input_file=name, on_conflict=on_conflict, region=region,
-                dayfirst=dayfirst, on_reject=sink.add if sink else None, on_progress=advance)
+                dayfirst=dayfirst, on_reject=sink.add if sink else None, on_progress=advance,
+                compare_as=_cleaned_form(region, dayfirst) if clean else None)
             op.sha256 = table.sha256
             op.counts = asdict(counts)
             op.counts["encoding"] = table.encoding
             if strict and counts.rejected:
-                say(counts.summary())
+                err.print(counts.summary(), markup=False, highlight=False, soft_wrap=True)
                 raise CheckFailed(
                     f"{counts.rejected} row(s) rejected and --strict is set: nothing was imported."
                     + (f" See {sink.path}." if sink else " Use --rejects FILE to see them."))
@@ -176,6 +179,17 @@ def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflic
                                                        contact_ids=touched, dry_run=False)
                 op.counts["cleaned"] = clean_counts
     return counts
+
+
+def _cleaned_form(region: str, dayfirst: bool) -> Any:
+    """Incoming values as `clean` would store them (for comparing, never for writing)."""
+    from custdata.cleaning import clean_contact
+
+    def cleaned(values: dict) -> dict:
+        return {**values, **{k: v for k, v in clean_contact(values, region=region,
+                                                              dayfirst=dayfirst).items()
+                             if k in values}}
+    return cleaned
 
 
 class _RejectsFile:

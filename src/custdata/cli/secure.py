@@ -49,6 +49,11 @@ def _read_key(path: Path) -> bytes:
     return key
 
 
+def _interactive() -> bool:
+    """True when a person at a terminal can answer a confirmation prompt."""
+    return sys.stdin.isatty()
+
+
 def _columns(text: str | None) -> list[str]:
     if text is None:
         return list(state.config.get("crypto", "columns"))
@@ -141,7 +146,7 @@ def forget(
     with open_store(need_key=True, command_line="custdata forget") as store:
         cid = resolve_contact(store, contact)
         if not yes:
-            if not sys.stdin.isatty():
+            if not _interactive():
                 raise UsageError("forget erases data for good and cannot ask for confirmation "
                                  "here; pass --yes to confirm.")
             if not typer.confirm(f"Erase all personal data of contact id:{cid}? "

@@ -12,12 +12,15 @@ from typing import Any, Mapping, Sequence
 
 from custdata.dedupe.blocking import BlockingStats, candidate_pairs
 from custdata.dedupe.cluster import Cluster, clusters, evidence_probability
-from custdata.dedupe.compare import Model, PairScore, build_model, score_pair
+from custdata.dedupe.compare import (
+    Model, PairScore, build_model, pair_bits, probability, score_pair, threshold_bits,
+)
 from custdata.dedupe.features import Record, to_record, to_records
 from custdata.dedupe.survivorship import choose_survivor, merged_values
 
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = 0.99
 DEFAULT_MIN_COHERENCE = 0.5
+DEFAULT_DUPLICATE_RATE = 0.25
 
 
 @dataclass
@@ -39,26 +42,29 @@ class DedupeResult:
 
 def find_duplicates(rows: Sequence[Mapping[str, Any]], *, threshold: float = DEFAULT_THRESHOLD,
                     min_coherence: float = DEFAULT_MIN_COHERENCE, region: str = "CN",
-                    prior_bits: float | None = None, max_block: int = 30,
-                    window: int = 5) -> DedupeResult:
+                    prior_bits: float | None = None, duplicate_rate: float = DEFAULT_DUPLICATE_RATE,
+                    max_block: int = 30, window: int = 5) -> DedupeResult:
     """Clusters of rows that describe the same customer. Rows need distinct `id`s
     (their position is used when they have none)."""
     records = to_records(list(rows), region=region)
     return find_duplicate_records(records, threshold=threshold, min_coherence=min_coherence,
-                                  prior_bits=prior_bits, max_block=max_block, window=window)
+                                  prior_bits=prior_bits, duplicate_rate=duplicate_rate,
+                                  max_block=max_block, window=window)
 
 
 def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFAULT_THRESHOLD,
                            min_coherence: float = DEFAULT_MIN_COHERENCE,
-                           prior_bits: float | None = None, max_block: int = 30,
+                           prior_bits: float | None = None,
+                           duplicate_rate: float = DEFAULT_DUPLICATE_RATE, max_block: int = 30,
                            window: int = 5) -> DedupeResult:
     """`find_duplicates` over records already folded with `to_record`."""
-    model = build_model(records, prior_bits=prior_bits)
+    model = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate)
     pairs, stats = candidate_pairs(records, max_block=max_block, window=window)
     links: dict[tuple, PairScore] = {}
+    need = threshold_bits(threshold, model)
     for i, j in pairs.tolist():
-        scored = score_pair(records[i], records[j], model)
-        if scored.probability >= threshold:
+        if pair_bits(records[i], records[j], model) >= need:
+            scored = score_pair(records[i], records[j], model)
             links[(scored.a, scored.b)] = scored
     by_id = {r.id: r for r in records}
 
@@ -73,7 +79,7 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
 
 __all__ = [
     "BlockingStats", "Cluster", "DedupeResult", "Model", "PairScore", "Record",
-    "build_model", "candidate_pairs", "choose_survivor", "clusters", "evidence_probability",
+    "build_model", "candidate_pairs", "pair_bits", "probability", "threshold_bits", "choose_survivor", "clusters", "evidence_probability",
     "find_duplicates", "find_duplicate_records", "merged_values", "score_pair", "to_record",
     "to_records",
 ]

@@ -10,6 +10,8 @@ about linearly with the number of records.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
+from itertools import combinations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -24,7 +26,12 @@ def _name(r: Record) -> str | None:
 
 
 def _phonetic(r: Record) -> str | None:
-    return phonetic_key(r.name) if r.name else None
+    return _phonetic_of(r.name) if r.name else None
+
+
+@lru_cache(maxsize=200_000)
+def _phonetic_of(name) -> str:
+    return phonetic_key(name)
 
 
 def _both(first: Callable[[Record], str | None], second: Callable[[Record], str | None]):
@@ -57,6 +64,7 @@ def _initials(r: Record) -> str | None:
 
 
 # Rule name -> key function. Exact keys first; then name keys refined by a second field.
+# A bare name is a weak key: its blocks get a much smaller cap (NAME_BLOCK).
 RULES: dict[str, Callable[[Record], str | None]] = {
     "email": lambda r: r.email_key,
     "phone": lambda r: r.phone_key,
@@ -64,8 +72,6 @@ RULES: dict[str, Callable[[Record], str | None]] = {
     "external_id": lambda r: r.external_id,
     "name": _name,
     "name+birth_year": _both(_name, _year),
-    "name+city": _both(_name, lambda r: r.city),
-    "name+postal": _both(_name, lambda r: r.postal),
     "phonetic+birth": _both(_phonetic, lambda r: r.birth),
     "phonetic+city": _both(_phonetic, lambda r: r.city),
     "postal+birth_year": _both(lambda r: r.postal, _year),
@@ -73,6 +79,9 @@ RULES: dict[str, Callable[[Record], str | None]] = {
     "email_local": _email_local,
     "phone_tail+initials": _both(_phone_tail, _initials),
 }
+
+
+SMALL_CAP_RULES = {"name": 8}
 
 
 @dataclass
@@ -85,18 +94,16 @@ class BlockingStats:
     capped_blocks: int = 0
 
 
-def _block_pairs(members: list[int], records: Sequence[Record], max_block: int,
-                 window: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    idx = np.asarray(members, dtype=np.int64)
-    if len(idx) <= max_block:
-        i, j = np.triu_indices(len(idx), k=1)
-        return idx[i], idx[j], False
-    idx = np.asarray(sorted(members, key=lambda k: (_name(records[k]) or "", k)), dtype=np.int64)
-    left, right = [], []
+def _neighbourhood(r: Record) -> tuple:
+    return (_name(r) or "", r.birth or "", r.city or "", r.postal or "")
+
+
+def _sorted_window(members: list[int], records: Sequence[Record], window: int,
+                   left: list[int], right: list[int]) -> None:
+    ordered = sorted(members, key=lambda k: (_neighbourhood(records[k]), k))
     for step in range(1, window + 1):
-        left.append(idx[:-step])
-        right.append(idx[step:])
-    return np.concatenate(left), np.concatenate(right), True
+        left.extend(ordered[:-step])
+        right.extend(ordered[step:])
 
 
 def candidate_pairs(records: Sequence[Record], *, max_block: int = 30, window: int = 5,
@@ -112,17 +119,28 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 30, window: i
             key = key_of(record)
             if key:
                 blocks[key].append(position)
-        made = 0
+        left: list[int] = []
+        right: list[int] = []
+        cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
         for members in blocks.values():
-            if len(members) < 2:
+            size = len(members)
+            if size < 2:
                 continue
-            left, right, capped = _block_pairs(members, records, max_block, window)
-            stats.capped_blocks += capped
-            low, high = np.minimum(left, right), np.maximum(left, right)
-            codes.append(low * n + high)
-            made += len(low)
-        stats.by_rule[rule] = made
+            if size == 2:
+                left.append(members[0])
+                right.append(members[1])
+            elif size <= cap:
+                for i, j in combinations(members, 2):
+                    left.append(i)
+                    right.append(j)
+            else:
+                stats.capped_blocks += 1
+                _sorted_window(members, records, window, left, right)
         del blocks
+        a = np.asarray(left, dtype=np.int64)
+        b = np.asarray(right, dtype=np.int64)
+        codes.append(np.minimum(a, b) * n + np.maximum(a, b))
+        stats.by_rule[rule] = len(a)
     if not codes:
         return np.empty((0, 2), dtype=np.int64), stats
     unique = np.unique(np.concatenate(codes))

@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
@@ -53,23 +53,36 @@ class Model:
     counts: dict[str, Counter] = field(default_factory=dict)
     population: int = 0
     min_population: int = 2000  # below this, frequencies are too noisy to trust
+    _fixed: dict = field(default_factory=dict, repr=False)
+    _tf: dict = field(default_factory=dict, repr=False)
 
     def bits(self, name: str, level: str, value: Any = None) -> float:
-        m, u = self.mu[name][level]
+        """log2(m/u) of one field's agreement level (u raised to the value's frequency)."""
         if value is not None and name in self.counts:
-            # A duplicate shares its person's identifiers, so an email or phone seen
-            # twice is still personal; only a third holder makes it a shared one.
-            seen = self.counts[name].get(value, 1) - (2 if name in _PERSONAL else 1)
-            u = max(u, seen / max(self.population - 1, self.min_population))
-        return math.log2(m / u)
+            cached = self._tf.get((name, level, value))
+            if cached is None:
+                m, u = self.mu[name][level]
+                # A duplicate shares its person's identifiers, so an email or phone seen
+                # twice is still personal; only a third holder makes it a shared one.
+                seen = self.counts[name].get(value, 1) - (2 if name in _PERSONAL else 1)
+                u = max(u, seen / max(self.population - 1, self.min_population))
+                cached = self._tf[(name, level, value)] = math.log2(m / u)
+            return cached
+        cached = self._fixed.get((name, level))
+        if cached is None:
+            m, u = self.mu[name][level]
+            cached = self._fixed[(name, level)] = math.log2(m / u)
+        return cached
 
 
 def _tf_value(record: Record, name: str) -> Any:
     if name == "name":
         return record.name.key if record.name else None
-    attr = {"birth_date": "birth", "postal_code": "postal", "email": "email_key",
-            "phone": "phone_key"}.get(name, name)
-    return getattr(record, attr)
+    return getattr(record, _TF_ATTR.get(name, name))
+
+
+_TF_ATTR = {"birth_date": "birth", "postal_code": "postal", "email": "email_key",
+            "phone": "phone_key"}
 
 
 def prior_bits_for(population: int, *, duplicate_rate: float = 0.25,
@@ -239,6 +252,41 @@ def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
     return levels
 
 
+def _field_bits(ra: Record, rb: Record, model: Model) -> Iterator[tuple[str, str, float]]:
+    for name, level in _levels(ra, rb):
+        if level is None:
+            continue
+        value = None
+        if name in TF_FIELDS and (level in (EXACT, ALIAS) or (name == "name" and ra.name.han)):
+            value = _tf_value(ra, name)
+            counts = model.counts.get(name)
+            if counts is not None:
+                other = _tf_value(rb, name)
+                if other != value and counts.get(other, 0) > counts.get(value, 0):
+                    value = other
+        yield name, level, model.bits(name, level, value)
+
+
+def pair_bits(ra: Record, rb: Record, model: Model) -> float:
+    """The evidence (bits, prior excluded) of two records: `score_pair` without the detail."""
+    return sum(bits for _, _, bits in _field_bits(ra, rb, model))
+
+
+def probability(bits: float, model: Model) -> float:
+    """Match probability of a pair with `bits` of evidence under the model's prior."""
+    total = bits + model.prior_bits
+    return 1.0 / (1.0 + 2.0 ** (-total)) if total > -1000 else 0.0
+
+
+def threshold_bits(threshold: float, model: Model) -> float:
+    """The evidence a pair needs for a match probability of at least `threshold`."""
+    if threshold >= 1.0:
+        return math.inf
+    if threshold <= 0.0:
+        return -math.inf
+    return math.log2(threshold / (1.0 - threshold)) - model.prior_bits - 1e-9
+
+
 def score_pair(a: Record | Mapping[str, Any], b: Record | Mapping[str, Any],
                model: Model | None = None) -> PairScore:
     """Match probability in [0, 1] of two contacts, with each field's contribution in bits.
@@ -248,20 +296,7 @@ def score_pair(a: Record | Mapping[str, Any], b: Record | Mapping[str, Any],
     ra = a if isinstance(a, Record) else to_record(a, 0)
     rb = b if isinstance(b, Record) else to_record(b, 1)
     model = model or Model()
-    contributions = []
-    total = model.prior_bits
-    for name, level in _levels(ra, rb):
-        if level is None:
-            continue
-        value = None
-        if name in TF_FIELDS and (level in (EXACT, ALIAS) or (name == "name" and ra.name.han)):
-            value = _tf_value(ra, name)
-            counts = model.counts.get(name, {})
-            other = _tf_value(rb, name)
-            if counts.get(other, 0) > counts.get(value, 0):
-                value = other
-        bits = model.bits(name, level, value)
-        contributions.append((name, level, round(bits, 2)))
-        total += bits
-    probability = 1.0 / (1.0 + 2.0 ** (-total)) if total > -1000 else 0.0
-    return PairScore(ra.id, rb.id, probability, total - model.prior_bits, tuple(contributions))
+    detail = list(_field_bits(ra, rb, model))
+    contributions = tuple((name, level, round(bits, 2)) for name, level, bits in detail)
+    bits = sum(b for _, _, b in detail)
+    return PairScore(ra.id, rb.id, probability(bits, model), bits, contributions)

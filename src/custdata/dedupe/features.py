@@ -22,6 +22,7 @@ from custdata.dedupe.names import Name, parse_name
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _PUNCT = re.compile(r"[^\w\u3400-\u9fff]+")
 _MASKED = re.compile(r"\*{3,}")
+_E164 = re.compile(r"^\+\d{6,15}$")
 _COMPANY_NOISE = re.compile(
     r"\b(?:co|company|corp|corporation|inc|incorporated|ltd|limited|llc|plc|gmbh|ag|sa|"
     r"group|holdings?|the)\b|股份有限公司|有限责任公司|有限公司|集团|公司"
@@ -105,8 +106,18 @@ def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN") 
     email = _text(row.get("email"))
     phone = _text(row.get("phone"))
     id_number = _text(row.get("id_number"))
-    email_norm = email_key(email) if email else None
-    phone_norm = phone_key(phone, region) if phone else None
+    # Readable forms for typo comparisons. A stored key is reused when it is readable
+    # (not a blind index); otherwise the key function runs here.
+    stored_phone = row.get("phone_key")
+    if phone and isinstance(stored_phone, str) and _E164.match(stored_phone):
+        phone_norm = stored_phone
+    else:
+        phone_norm = phone_key(phone, region) if phone else None
+    stored_email = row.get("email_key")
+    if email and isinstance(stored_email, str) and "@" in stored_email:
+        email_norm = stored_email
+    else:
+        email_norm = email_key(email) if email else None
     id_norm = re.sub(r"[\s-]", "", id_number).upper() if id_number else None
     name = _text(row.get("name"))
     gender = _text(row.get("gender"))

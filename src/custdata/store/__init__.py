@@ -6,13 +6,15 @@ from custdata.store.audit import AuditMixin
 from custdata.store.churn import ChurnMixin
 from custdata.store.core import CoreStore, PlainProtector, open_store
 from custdata.store.crypto import CryptoMixin
+from custdata.store.dedupe import DedupeMixin
 from custdata.store.imports import ImportMixin
+from custdata.store.quality import QualityMixin
 from custdata.store.segments import SegmentsMixin
 
 # Capability mixins register here (one import + one base each).
 
 
-class Store(AuditMixin, SegmentsMixin, ChurnMixin, CryptoMixin, ImportMixin, CoreStore):
+class Store(DedupeMixin, QualityMixin, AuditMixin, SegmentsMixin, ChurnMixin, CryptoMixin, ImportMixin, CoreStore):
     """A custdata SQLite store. Use `open_store(path, ...)` to get one."""
 
 

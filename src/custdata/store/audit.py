@@ -91,19 +91,21 @@ class AuditMixin:
         return AuditSnapshot(
             contacts=contacts["n"], orders=orders["n"],
             interactions=orders["interactions"],
-            empty={f: contacts[f] or 0 for f in CONTACT_FIELDS},
+            empty={f: contacts[f] for f in CONTACT_FIELDS},
             duplicate_groups=groups, duplicate_members=members, contacts_in_duplicates=in_any,
-            stale=contacts["stale"] or 0,
+            stale=contacts["stale"],
             orphan_orders=orders["orphan_orders"] or 0,
             orphan_interactions=orders["orphan_interactions"] or 0,
             future_orders=orders["future_orders"] or 0,
             negative_not_refund=orders["negative_amounts"] or 0,
             unreadable_orders=orders["unreadable_orders"] or 0,
             bad_orders=orders["bad"] or 0,
-            sensitive_with_data=tuple(c for c in sensitive if (contacts[c] or 0) < contacts["n"]),
+            sensitive_with_data=tuple(c for c in sensitive if contacts[c] < contacts["n"]),
             encrypted_columns=encrypted_clean,
-            without_consent=contacts["no_consent"] or 0,
-            past_retention=contacts["past_retention"] or 0,
+            sealed_columns=tuple(c for c in sensitive
+                                 if contacts["n"] - contacts[c] > contacts[f"plain_{c}"]),
+            without_consent=contacts["no_consent"],
+            past_retention=contacts["past_retention"],
             stale_days=stale_days, retention_days=retention_days,
         )
 
@@ -122,7 +124,7 @@ class AuditMixin:
             FROM {_CONTACTS}
         """
         row = self.conn.execute(sql, {"stale": stale_cutoff, "retention": retention_cutoff})
-        return dict(row.fetchone())
+        return {k: v or 0 for k, v in dict(row.fetchone()).items()}  # SUM() of no rows is NULL
 
     def _order_facts(self, today: str) -> dict[str, int]:
         names = [n.replace("-", "_") for n in ORDER_CHECKS]
@@ -183,8 +185,9 @@ class AuditMixin:
         elif check in INTERACTION_CHECKS:
             kind, where = "interactions", INTERACTION_CHECKS[check]
         else:
+            named = [*CONTACT_CHECKS, *ORDER_CHECKS, *INTERACTION_CHECKS]
             raise UsageError(f"--show {check!r} is not a check; choose one of "
-                             f"{', '.join(show_checks()[:9])} or empty:FIELD.")
+                             f"{', '.join(named)}, or empty:FIELD with a contact field.")
         alias, source = {"contacts": ("c", _CONTACTS), "orders": ("o", "orders AS o"),
                          "interactions": ("i", "interactions AS i")}[kind]
         columns = SHOW_COLUMNS[kind]
@@ -202,6 +205,14 @@ class AuditMixin:
             for row in rows:
                 yield self.unseal_row(kind, dict(row))  # type: ignore[attr-defined]
             last = rows[-1]["id"]
+
+    def audit_values(self, column: str) -> Iterator[tuple[str, int]]:
+        """(value, contacts holding it) for every non-empty stored value of a contact column."""
+        if column not in CONTACT_FIELDS:
+            raise UsageError(f"{column!r} is not a contact field.")
+        yield from self.conn.execute(
+            f"SELECT {column}, COUNT(*) FROM contacts WHERE NOT {_empty(column)} "
+            f"GROUP BY {column}")
 
     def save_audit_run(self, *, at: str, score: float, parts: dict[str, Any]) -> int:
         """Store one scored audit run; returns its id."""

@@ -6,6 +6,7 @@ after the as-of date is read, which is what makes `--backtest` honest.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 _ORDER_FACTS_SQL = """
@@ -88,7 +89,16 @@ class ChurnMixin:
             "AND status_norm IN ('paid', 'refunded')").fetchone()
         return date.fromisoformat(row[0][:10]) if row and row[0] else None
 
-    def churn_contact_fields(self) -> dict[int, dict]:
-        """contact id -> external_id, stage, tier, as shown to the user."""
-        return {row["id"]: {k: row.get(k) for k in ("external_id", "stage", "tier")}
-                for row in self.iter_contacts()}
+    def churn_contact_fields(self, ids: Iterable[int]) -> dict[int, dict]:
+        """contact id -> external_id, stage, tier (as shown to the user) for `ids`."""
+        ids = list(ids)
+        out: dict[int, dict] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                    f"SELECT id, external_id, stage, tier FROM contacts WHERE id IN ({marks})",
+                    chunk):
+                row = self.unseal_row("contacts", dict(row))
+                out[row["id"]] = {k: row[k] for k in ("external_id", "stage", "tier")}
+        return out

@@ -18,8 +18,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from custdata.config import Config, default_config
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import Change
@@ -95,7 +93,13 @@ class CoreStore:
         self.config = config
         self.protector = protector
         self.command_line = command_line
-        self.db = sqlite_utils.Database(conn)
+
+    @property
+    def db(self) -> Any:
+        """An sqlite_utils view of the same connection (imported on first use: it is slow)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     # ---- lifecycle ----------------------------------------------------------------
     def close(self) -> None:
@@ -311,7 +315,7 @@ class CoreStore:
         return self.protector.index(column, key)
 
     def columns_of(self, table: str) -> list[str]:
-        return [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]
+        return [c.name for c in self.db[table].columns]
 
     # ---- rejects -------------------------------------------------------------------
     def add_rejects(self, op_id: int, kind: str, input_file: str | None,

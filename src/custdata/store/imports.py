@@ -38,11 +38,18 @@ class ImportMixin:
                        input_file: str | None, on_conflict: str = "update",
                        region: str = "CN", dayfirst: bool = False,
                        on_reject: Callable[[Reject], None] | None = None,
-                       on_progress: Callable[[int], None] | None = None) -> tuple[ImportCounts, list[int]]:
-        """Store a stream of records inside the open write `op`; return counts and touched ids."""
+                       on_progress: Callable[[int], None] | None = None,
+                       compare_as: Callable[[dict], dict] | None = None,
+                       ) -> tuple[ImportCounts, list[int]]:
+        """Store a stream of records inside the open write `op`; return counts and touched ids.
+
+        `compare_as` maps incoming contact values to the form they take once stored (the
+        cleaned form with `import --clean`), so re-importing a file changes nothing.
+        """
         tally = dict.fromkeys(("read", "inserted", "updated", "unchanged", "rejected"), 0)
         touched: set[int] = set()
-        state: dict[str, Any] = {"next_id": self._next_id(kind), "seen": {}}
+        state: dict[str, Any] = {"next_id": self._next_id(kind), "seen": {},
+                                 "compare": compare_as}
         for batch in _batches(items, BATCH):
             rejects = [r for r in batch if isinstance(r, Reject)]
             records = [r for r in batch if isinstance(r, Record)]
@@ -82,6 +89,7 @@ class ImportMixin:
         inserts: list[dict] = []
         updates: dict[int, dict] = {}
         changes: list[Change] = []
+        compare = state.get("compare") or (lambda values: values)
         for rec in records:
             keys = self._sealed_keys(rec)
             row = self._match_contact(index, rec.keys["external_id"], keys)
@@ -92,7 +100,8 @@ class ImportMixin:
                 touched.add(row["id"])
                 tally["inserted"] += 1
                 continue
-            diff = changed_values(row, rec.values, CONTACT_FIELDS)
+            diff = changed_values(row, compare(rec.values), CONTACT_FIELDS)
+            diff = {f: rec.values[f] for f in diff}  # stored as read; `--clean` runs after
             extra = {**json.loads(row["extra"] or "{}"), **rec.extra}
             if extra != json.loads(row["extra"] or "{}"):
                 diff["extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,168 @@
+"""Speed of `custdata audit` on generator data (benchmarks/datagen.py).
+
+    .venv/bin/python benchmarks/bench_audit.py --scale 100k [--repeat 3] [--write]
+        [--data DIR] [--db PATH] [--orders-per-contact 10]
+
+Generates contacts, orders and interactions (or reuses --data DIR), imports them into a
+fresh store (or reuses --db PATH when it already holds data), then times:
+
+- `custdata audit --format json` end to end in a subprocess (median, min-max of
+  --repeat runs, peak RSS of the child), which is what cron runs;
+- its two halves in-process: the SQL aggregates (`Store.audit_snapshot`) and the
+  validity pass (`validate.find_issues` over every contact, on every core).
+
+`--write` replaces the audit section of benchmarks/RESULTS.md. The machine is shared:
+the figures are noisy; compare them with the budget (<= 60 s at 1M contacts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "src"))
+
+import datagen  # noqa: E402
+
+from custdata.audit import VALIDITY_FIELDS, validity_facts  # noqa: E402
+from custdata.config import default_config  # noqa: E402
+from custdata.store import open_store  # noqa: E402
+from custdata.validate import find_issues  # noqa: E402
+
+SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000, "1M": 1_000_000}
+CUSTDATA = [sys.executable, "-m", "custdata"]
+BUDGET_S = 60.0  # at 1M contacts (issue 9)
+
+
+def sh(args: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+
+
+def child_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def build_store(data: Path, db: Path) -> dict[str, float]:
+    """Import the generated files (timed, for context only)."""
+    times = {}
+    for kind in ("contacts", "orders", "interactions"):
+        start = time.perf_counter()
+        sh([*CUSTDATA, "--db", str(db), "--quiet", "import", kind, str(data / f"{kind}.csv")])
+        times[kind] = time.perf_counter() - start
+        print(f"import {kind}: {times[kind]:.1f} s", file=sys.stderr)
+    return times
+
+
+def time_cli(db: Path, repeat: int, as_of: str) -> tuple[list[float], dict]:
+    runs, doc = [], {}
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = sh([*CUSTDATA, "--db", str(db), "audit", "--as-of", as_of, "--format", "json"],
+                    env={**os.environ, "CUSTDATA_KEY_FILE": ""})
+        runs.append(time.perf_counter() - start)
+        doc = json.loads(result.stdout)
+        print(f"audit: {runs[-1]:.1f} s, score {doc['score']}", file=sys.stderr)
+    return runs, doc
+
+
+def time_halves(db: Path, as_of: date) -> dict[str, float]:
+    cfg = default_config()
+    store = open_store(db, config=cfg)
+    try:
+        start = time.perf_counter()
+        snap = store.audit_snapshot(as_of=as_of, stale_days=90, retention_days=1825,
+                                    sensitive_columns=cfg.get("crypto", "columns"))
+        t_sql = time.perf_counter() - start
+        checked = {f: snap.contacts - snap.empty[f] for f in VALIDITY_FIELDS}
+        start = time.perf_counter()
+        validity_facts(store.audit_values, checked=checked, unreadable=(),
+                       find_issues=find_issues, region="CN", dayfirst=False)
+        t_validity = time.perf_counter() - start
+    finally:
+        store.close()
+    return {"sql": t_sql, "validity": t_validity}
+
+
+def write_results(text: str) -> None:
+    path = HERE / "RESULTS.md"
+    begin, end = "<!-- BEGIN audit -->", "<!-- END audit -->"
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    path.write_text(new, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", default="100k", help="10k, 100k, 1m or a number of contacts")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--data", type=Path, help="reuse generated CSV files in DIR")
+    ap.add_argument("--db", type=Path, help="reuse (or build and keep) the store at PATH")
+    ap.add_argument("--orders-per-contact", type=float, default=10.0)
+    ap.add_argument("--write", action="store_true", help="replace the RESULTS.md section")
+    args = ap.parse_args(argv)
+    n = SCALES.get(args.scale) or int(args.scale)
+    with tempfile.TemporaryDirectory(prefix="bench_audit_") as tmp:
+        data = args.data or Path(tmp) / "data"
+        if not (data / "contacts.csv").exists():
+            start = time.perf_counter()
+            datagen.generate(data, datagen.Params(
+                contacts=n, orders_per_contact=args.orders_per_contact))
+            print(f"generated in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        db = args.db or Path(tmp) / "bench.db"
+        imports = {}
+        if not db.exists():
+            imports = build_store(data, db)
+        end_day = json.loads((data / "params.json").read_text())["params"]["end"]
+        runs, doc = time_cli(db, args.repeat, end_day)
+        halves = time_halves(db, date.fromisoformat(end_day))
+        rss = child_rss_mib()
+    median = statistics.median(runs)
+    parts = ", ".join(f"{k} {v['score']}" for k, v in doc["parts"].items())
+    uname = " ".join(platform.uname())
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        "## audit",
+        "",
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, `{uname}`, {nproc} cores "
+        "(shared with other jobs: figures are noisy).",
+        f"Data: `benchmarks/datagen.py` with {doc['contacts']:,} contacts, {doc['orders']:,} "
+        f"orders, {doc['interactions']:,} interactions; as of {end_day}.",
+        "",
+        "| step | median s | min-max s |",
+        "|---|---:|---:|",
+        f"| `custdata audit --format json` (end to end, {len(runs)} runs) | {median:.1f} | "
+        f"{min(runs):.1f}-{max(runs):.1f} |",
+        f"| of which SQL aggregates (`Store.audit_snapshot`) | {halves['sql']:.1f} | |",
+        f"| of which validity (`find_issues` over every contact) | {halves['validity']:.1f} | |",
+        "",
+        f"Peak RSS of the child processes: {rss:.0f} MiB. Score {doc['score']} ({parts}).",
+        f"Budget: <= {BUDGET_S:.0f} s at 1M contacts; "
+        + ("import for context: " + ", ".join(f"{k} {v:.0f} s" for k, v in imports.items())
+           if imports else "store reused."),
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.write:
+        write_results(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""Churn risk: backtest quality vs the naive baseline, and the speed of fitting and scoring.
+
+    .venv/bin/python benchmarks/bench_churn.py --scale 100k [--seed 7] [--data DIR]
+        [--fit-customers 750000] [--score-customers 1000000] [--skip-datagen] [--write]
+
+1. Generator data (benchmarks/datagen.py, whose orders follow a BG/NBD churn process
+   and whose satisfaction drops before a drop-out): imported through the real CLI into
+   a temporary store, then `custdata report churn --backtest --format json` at cuts
+   90, 180 and 270 days before the data's end (horizon 90 days), and the timed report.
+2. CDNOW (tests/data/cdnow_transactions.csv, the 2,357-customer sample of Fader, Hardie
+   & Lee 2005): imported the same way, backtests at 1997-06-30, 1997-09-30 (the end of
+   the paper's calibration period) and 1997-12-31.
+3. Speed on synthetic arrays drawn from a BG/NBD process: time to fit the model on
+   --fit-customers and to score --score-customers (array path, and the full path with
+   a reason per customer).
+
+`--write` replaces the churn section of benchmarks/RESULTS.md. Timings on a shared
+machine are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "src"))
+
+import datagen  # noqa: E402
+
+from custdata.churn import (  # noqa: E402
+    DEFAULT_WEIGHTS, BGNBDParams, ChurnModel, customer_risks, fit_bgnbd, risk_features,
+    risk_from_features, typical_interval,
+)
+
+SCALES = {"10k": 10_000, "20k": 20_000, "100k": 100_000, "1m": 1_000_000, "1M": 1_000_000}
+CUSTDATA = [sys.executable, "-m", "custdata"]
+
+
+def cli(db: Path, *args: str) -> tuple[str, float]:
+    start = time.perf_counter()
+    done = subprocess.run([*CUSTDATA, "--quiet", "--db", str(db), *args], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    if done.returncode != 0:
+        raise SystemExit(f"custdata {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout, time.perf_counter() - start
+
+
+def backtests(db: Path, cuts: list[date]) -> list[dict]:
+    out = []
+    for cut in cuts:
+        text, seconds = cli(db, "report", "churn", "--as-of", cut.isoformat(), "--backtest",
+                            "--format", "json")
+        obj = json.loads(text)
+        obj.pop("calibration")
+        obj["seconds"] = round(seconds, 1)
+        out.append(obj)
+    return out
+
+
+def generator_section(contacts: int, seed: int, data: Path | None, work: Path) -> dict:
+    if data is None:
+        data = work / "gen"
+        datagen.generate(data, datagen.Params(contacts=contacts, seed=seed))
+    db = work / "gen.db"
+    timings = {}
+    for kind in ("contacts", "orders", "interactions"):
+        _, timings[f"import {kind}"] = cli(db, "import", kind, str(data / f"{kind}.csv"))
+    end = datagen.END
+    results = backtests(db, [end - timedelta(days=d) for d in (90, 180, 270)])
+    text, seconds = cli(db, "report", "churn", "--as-of", end.isoformat(), "--format", "csv")
+    rows = list(csv.DictReader(text.splitlines()))
+    return {"contacts": contacts, "backtests": results, "report_seconds": round(seconds, 1),
+            "report_rows": len(rows), "sample": rows[:3], "imports": timings}
+
+
+def cdnow_section(work: Path) -> dict:
+    contacts, orders = work / "cd_contacts.csv", work / "cd_orders.csv"
+    with open(ROOT / "tests/data/cdnow_transactions.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    ids = sorted({int(r["customer_id"]) for r in rows})
+    with open(contacts, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["external_id"])
+        w.writerows([[f"CD{i:04d}"] for i in ids])
+    with open(orders, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["order_id", "customer_id", "order_date", "amount"])
+        w.writerows([[f"O{n}", f"CD{int(r['customer_id']):04d}", r["day"], r["amount"]]
+                     for n, r in enumerate(rows)])
+    db = work / "cdnow.db"
+    cli(db, "import", "contacts", str(contacts))
+    cli(db, "import", "orders", str(orders))
+    return {"backtests": backtests(db, [date(1997, 6, 30), date(1997, 9, 30),
+                                        date(1997, 12, 31)])}
+
+
+def synthetic(n: int, rng: np.random.Generator, params: BGNBDParams, span: int = 1095):
+    """(x, t_x, T) in whole days for n customers of a BG/NBD process."""
+    lam = rng.gamma(params.r, 1 / params.alpha, n)
+    p = rng.beta(params.a, params.b, n)
+    T = rng.integers(0, span, n).astype(float)
+    x, t_x, t = np.zeros(n), np.zeros(n), np.zeros(n)
+    active = np.ones(n, bool)
+    while active.any():
+        idx = np.flatnonzero(active)
+        t[idx] += rng.exponential(1 / lam[idx])
+        bought = t[idx] <= T[idx]
+        buy = idx[bought]
+        x[buy] += 1
+        t_x[buy] = t[buy]
+        active[idx[~bought]] = False
+        active[buy[rng.random(buy.size) < p[buy]]] = False
+    return x, np.floor(t_x), T
+
+
+def speed_section(fit_n: int, score_n: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    truth = BGNBDParams(r=1.3, alpha=40.0, a=1.2, b=18.0)
+    x, t_x, T = synthetic(max(fit_n, score_n), rng, truth)
+    start = time.perf_counter()
+    fitted = fit_bgnbd(x[:fit_n], t_x[:fit_n], T[:fit_n])
+    fit_seconds = time.perf_counter() - start
+    gap = T[:score_n] - t_x[:score_n]
+    rating = np.where(rng.random(score_n) < 0.3, rng.integers(1, 6, score_n), np.nan)
+    recent = rng.random(score_n) < 0.1
+    start = time.perf_counter()
+    typical = typical_interval(x[:score_n], t_x[:score_n])
+    features, _, _ = risk_features(fitted, horizon=90, x=x[:score_n], t_x=t_x[:score_n],
+                                   T=T[:score_n], gap=gap, typical_interval=typical,
+                                   rating=rating, recent_contact=recent)
+    risk_from_features(features, DEFAULT_WEIGHTS)
+    array_seconds = time.perf_counter() - start
+    as_of = date(2026, 10, 31)
+    facts = [{"contact_id": i, "first_paid": as_of - timedelta(days=int(T[i])),
+              "last_paid": as_of - timedelta(days=int(T[i] - t_x[i])),
+              "paid_days": int(x[i]) + 1, "value": 100.0,
+              "last_rating": None if np.isnan(rating[i]) else int(rating[i])}
+             for i in range(score_n)]
+    start = time.perf_counter()
+    customer_risks(facts, as_of=as_of, model=ChurnModel(fitted, DEFAULT_WEIGHTS, False))
+    full_seconds = time.perf_counter() - start
+    return {"fit_customers": fit_n, "fit_seconds": round(fit_seconds, 1),
+            "true": truth.__dict__, "fitted": {k: round(v, 3) for k, v in fitted.__dict__.items()},
+            "score_customers": score_n, "array_seconds": round(array_seconds, 2),
+            "full_seconds": round(full_seconds, 1)}
+
+
+def fmt(v: object) -> str:
+    return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def markdown(gen: dict | None, cd: dict, speed: dict, scale: str) -> str:
+    lines = ["<!-- BEGIN churn -->", "## Churn risk (`report churn`)", "",
+             f"Machine: `{platform.uname().system} {platform.uname().release} "
+             f"{platform.uname().machine}`, {os.cpu_count()} CPUs (shared with other jobs: "
+             f"timings are noisy). Date: {date.today()}. "
+             f"Command: `.venv/bin/python benchmarks/bench_churn.py --scale {scale}`.", "",
+             "Backtest: score with data up to the cut, then check who placed a paid order in "
+             "the 90 days after it. Baseline = days since the last order.", "",
+             "| data | cut | customers | no order in 90 d | AUC model | AUC baseline "
+             "| top-decile precision model | baseline |", "|---|---|---|---|---|---|---|---|"]
+    sets = ([("generator " + f"{gen['contacts']:,} contacts", gen["backtests"])] if gen else []) \
+        + [("CDNOW 2,357", cd["backtests"])]
+    for name, results in sets:
+        for r in results:
+            lines.append(f"| {name} | {r['as_of']} | {r['customers']:,} | {r['churned']:,} | "
+                         f"{fmt(r['auc'])} | {fmt(r['baseline_auc'])} | "
+                         f"{fmt(r['top_decile_precision'])} | "
+                         f"{fmt(r['baseline_top_decile_precision'])} |")
+    lines.append("")
+    if gen:
+        lines.append(f"Generator store: `report churn` over every customer "
+                     f"({gen['report_rows']:,} rows, two model fits) took "
+                     f"{gen['report_seconds']} s end to end; a backtest "
+                     f"{gen['backtests'][0]['seconds']} s.")
+    lines += [
+        f"Speed (synthetic BG/NBD arrays, whole days): fitting on "
+        f"{speed['fit_customers']:,} customers took {speed['fit_seconds']} s (true "
+        f"{speed['true']}, fitted {speed['fitted']}); scoring {speed['score_customers']:,} "
+        f"customers took {speed['array_seconds']} s on arrays and {speed['full_seconds']} s "
+        f"with a reason per customer (the CLI's path after the SQL).",
+        "<!-- END churn -->"]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    path = HERE / "RESULTS.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    begin, end = "<!-- BEGIN churn -->", "<!-- END churn -->"
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + text + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    path.write_text(new, encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="100k", choices=sorted(SCALES))
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--data", type=Path, help="reuse generator output in this directory")
+    ap.add_argument("--fit-customers", type=int, default=750_000)
+    ap.add_argument("--score-customers", type=int, default=1_000_000)
+    ap.add_argument("--skip-datagen", action="store_true", help="CDNOW and speed only")
+    ap.add_argument("--write", action="store_true", help="replace the churn section of RESULTS.md")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_churn_") as tmp:
+        work = Path(tmp)
+        gen = None if args.skip_datagen else generator_section(
+            SCALES[args.scale], args.seed, args.data, work)
+        cd = cdnow_section(work)
+    speed = speed_section(args.fit_customers, args.score_customers, args.seed)
+    text = markdown(gen, cd, speed, args.scale)
+    print(text)
+    print(json.dumps({"generator": gen, "cdnow": cd, "speed": speed}, indent=1, default=str),
+          file=sys.stderr)
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB",
+          file=sys.stderr)
+    if args.write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()

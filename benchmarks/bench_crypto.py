@@ -1,0 +1,298 @@
+"""Time to encrypt, re-key and decrypt a store: `custdata encrypt`, `rotate-key`, `decrypt`.
+
+    .venv/bin/python benchmarks/bench_crypto.py --scale 100k [--runs 3] [--work DIR]
+
+Generates (once, cached in --work) 100k or 1M contacts with ~10 orders and ~2
+interactions each using benchmarks/datagen.py, imports them into a base store once,
+then per run copies the base store and times, each as a fresh process:
+
+  1. `custdata --key-file A encrypt`                 (the default five columns)
+  2. `custdata --key-file A rotate-key --new-key-file B`
+  3. `custdata --key-file B decrypt`
+  4. `custdata --key-file A export contacts` on an encrypted copy (decrypting reads)
+
+and once, in-process, where the time of `encrypt` goes (transcoding vs the VACUUM
+scrub). After the first encrypt it checks that none of 200 sampled emails and phones
+(raw and normalized) is left in the database file or its WAL. Replaces its own
+section of benchmarks/RESULTS.md (between `<!-- BEGIN crypto -->` and `<!-- END crypto -->`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import datagen  # noqa: E402
+
+SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+RESULTS = HERE / "RESULTS.md"
+BEGIN, END = "<!-- BEGIN crypto -->", "<!-- END crypto -->"
+
+
+def custdata_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("custdata")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "custdata"]
+
+
+def run(cmd: list[str]) -> dict:
+    """Run one process; its wall time and peak RSS (MiB). Fails loudly on a non-zero exit."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{text[-2000:]}")
+    return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024, "stderr": text}
+
+
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def prepare(work: Path, contacts: int, seed: int) -> dict:
+    """Data set and base store (plain) in `work`, made once; their counts."""
+    params = datagen.Params(contacts=contacts, seed=seed)
+    stamp = work / "bench_crypto.json"
+    want = json.loads(json.dumps(asdict(params)))
+    if stamp.exists():
+        old = json.loads(stamp.read_text(encoding="utf-8"))
+        if old.get("params") == want and (work / "base.db").exists():
+            return old
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    datagen.generate(work, params)
+    print(f"generated {contacts} contacts in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    base = work / "base.db"
+    remove_db(base)
+    cd = custdata_cmd()
+    for kind in ("contacts", "orders", "interactions"):
+        t0 = time.perf_counter()
+        run([*cd, "--quiet", "--db", str(base), "import", kind, str(work / f"{kind}.csv")])
+        print(f"imported {kind} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    import sqlite3
+
+    conn = sqlite3.connect(base)
+    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("contacts", "orders", "interactions")}
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    info = {"params": want, "counts": counts, "db_mib": base.stat().st_size / 2**20}
+    stamp.write_text(json.dumps(info), encoding="utf-8")
+    return info
+
+
+def keys(work: Path) -> tuple[Path, Path]:
+    a, b = work / "a.key", work / "b.key"
+    for path in (a, b):
+        if not path.exists():
+            run([*custdata_cmd(), "keygen", "--key-file", str(path)])
+    return a, b
+
+
+def sample_values(work: Path, n: int = 200) -> set[str]:
+    from custdata.normalize import email_key, phone_key
+
+    values: set[str] = set()
+    with open(work / "contacts.csv", encoding="utf-8", newline="") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            if i >= n:
+                break
+            for col in ("email", "phone", "id_number", "address"):
+                if row.get(col) and len(row[col].strip()) >= 6:
+                    values.add(row[col])
+            values.update(v for v in (email_key(row["email"]), phone_key(row["phone"]))
+                          if v and len(v) >= 6)
+    return values
+
+
+def leftovers(db: Path, values: set[str]) -> int:
+    found = 0
+    for suffix in ("", "-wal"):
+        path = Path(f"{db}{suffix}")
+        if path.exists():
+            data = path.read_bytes()
+            found += sum(v.encode("utf-8") in data for v in values)
+    return found
+
+
+def one_run(work: Path, k: int, key_a: Path, key_b: Path, check: set[str] | None) -> dict:
+    cd = custdata_cmd()
+    db = work / f"run{k}.db"
+    remove_db(db)
+    shutil.copyfile(work / "base.db", db)
+    base = [*cd, "--quiet", "--db", str(db)]
+    out = {"encrypt": run([*base, "--key-file", str(key_a), "encrypt"])}
+    out["db_mib_encrypted"] = db.stat().st_size / 2**20
+    if check is not None:
+        out["leftovers"] = leftovers(db, check)
+    encrypted = work / f"run{k}-enc.db"
+    remove_db(encrypted)
+    shutil.copyfile(db, encrypted)
+    out["export"] = run([*cd, "--quiet", "--db", str(encrypted), "--key-file", str(key_a),
+                         "export", "contacts", "--format", "csv"])
+    remove_db(encrypted)
+    out["rotate"] = run([*base, "--key-file", str(key_a), "rotate-key", "--new-key-file",
+                         str(key_b)])
+    out["decrypt"] = run([*base, "--key-file", str(key_b), "decrypt"])
+    remove_db(db)
+    return out
+
+
+def phases(work: Path, key_a: Path) -> dict:
+    """Where encrypt's time goes, measured in-process on a fresh copy."""
+    from custdata.crypto import read_key_file
+    from custdata.store import open_store
+
+    db = work / "phases.db"
+    remove_db(db)
+    shutil.copyfile(work / "base.db", db)
+    store = open_store(db)
+    times: dict[str, float] = {}
+    scrub = store.scrub_file
+
+    def timed_scrub(**kw: object) -> None:
+        t = time.perf_counter()
+        scrub(**kw)
+        times["scrub"] = time.perf_counter() - t
+
+    store.scrub_file = timed_scrub  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    counts = store.encrypt_columns(read_key_file(key_a),
+                                   ["email", "phone", "id_number", "address", "birth_date"])
+    times["total"] = time.perf_counter() - t0
+    times["transcode"] = times["total"] - times["scrub"]
+    store.close()
+    remove_db(db)
+    return {"times": times, "counts": counts}
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import cryptography
+    import sqlite3
+
+    return {"uname": " ".join(platform.uname()), "nproc": str(os.cpu_count()), "cpu": cpu,
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "cryptography": cryptography.__version__}
+
+
+def _stat(values: list[float], fmt: str = "{:.1f}") -> str:
+    return (f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–"
+            f"{fmt.format(max(values))})")
+
+
+def table(runs: list[dict], info: dict, phase: dict) -> str:
+    n = info["counts"]["contacts"]
+    label = {"encrypt": "`encrypt` (5 columns + blind indexes, seal refs, scrub)",
+             "rotate": "`rotate-key --new-key-file`",
+             "decrypt": "`decrypt`",
+             "export": "`export contacts` with the key (decrypting every row)"}
+    lines = ["| step | wall s, median (min–max) | contacts/s (median) | peak RSS MiB |",
+             "|---|---:|---:|---:|"]
+    for step, text in label.items():
+        walls = [r[step]["wall"] for r in runs]
+        rss = [r[step]["rss_mib"] for r in runs]
+        lines.append(f"| {text} | {_stat(walls)} | {n / statistics.median(walls):,.0f} | "
+                     f"{_stat(rss, '{:.0f}')} |")
+    t = phase["times"]
+    c = phase["counts"]
+    lines += ["", f"In-process encrypt: {t['total']:.1f} s = transcoding {t['transcode']:.1f} s "
+              f"(contacts {c['contacts']:,}, history {c['history']:,}, rejects {c['rejects']:,}, "
+              f"order refs {c['orders']:,}, interaction refs {c['interactions']:,}) + scrub "
+              f"(checkpoint, VACUUM, checkpoint) {t['scrub']:.1f} s.",
+              f"Database: {info['db_mib']:.0f} MiB plain, "
+              f"{runs[0]['db_mib_encrypted']:.0f} MiB encrypted. Sampled plaintext values left "
+              f"in the file or WAL after encrypt: {runs[0].get('leftovers', 'not checked')}."]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else \
+        "# custdata benchmark results\n"
+    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
+    if BEGIN in old and END in old:
+        new = old[:old.index(BEGIN)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    tmp = RESULTS.with_suffix(".md.tmp-crypto")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, RESULTS)
+
+
+def kept(done: set[str]) -> list[str]:
+    if not RESULTS.exists():
+        return []
+    old = RESULTS.read_text(encoding="utf-8")
+    if BEGIN not in old or END not in old:
+        return []
+    body = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
+    return ["### " + p.rstrip() for p in body.split("\n### ")[1:]
+            if p.split(":", 1)[0].strip() not in done]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", default="100k", help="10k, 100k, 1m, or several: 100k,1m")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--work", type=Path,
+                    default=Path(tempfile.gettempdir()) / "custdata-bench-crypto")
+    ap.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    args = ap.parse_args(argv)
+    m = machine()
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = []
+    for scale in args.scale.split(","):
+        work = args.work / scale
+        info = prepare(work, SCALES[scale], args.seed)
+        key_a, key_b = keys(work)
+        check = sample_values(work)
+        runs = [one_run(work, k, key_a, key_b, check if k == 0 else None)
+                for k in range(args.runs)]
+        phase = phases(work, key_a)
+        c = info["counts"]
+        parts.append(f"### {scale}: {c['contacts']:,} contacts, {c['orders']:,} orders, "
+                     f"{c['interactions']:,} interactions ({now}, {args.runs} runs)\n\n"
+                     + table(runs, info, phase))
+        print(parts[-1])
+    head = ["## Encryption (`benchmarks/bench_crypto.py`)", "",
+            f"Measured {now} on `{m['uname']}`; {m['nproc']} CPUs ({m['cpu']}); Python "
+            f"{m['python']}, SQLite {m['sqlite']}, cryptography {m['cryptography']}. Each step "
+            "is a fresh `custdata` process on a copy of a store imported from "
+            "`benchmarks/datagen.py` data (seed 7). The machine is shared with other jobs, so "
+            "absolute times are noisy. Budget (issue 9): `encrypt` of 1M contacts <= 60 s."]
+    text = "\n".join(head) + "\n\n" + "\n\n".join(parts + kept(set(args.scale.split(","))))
+    if not args.no_write:
+        write_section(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""`custdata clean` end to end: one transaction, history rows, dry run, twice == once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from custdata.errors import ExitCode
+
+DIRTY = [
+    ["external_id", "name", "email", "phone", "country", "birth_date", "id_number", "company"],
+    ["C1", "JOHN MCDONALD", " Joe@Example.COM ", "138 0013 8000", "中国", "2024年1月5日",
+     "110105 19850101 0020", "ＡＢＣ　Ltd"],
+    ["C2", "张三", "Joe <joe@x.com>", "N/A", "Narnia", "soon", "1234", "北京  公司"],
+    ["C3", "o'brien", "li@gmial.com", "010 65529988 转 808", "UK", "", "", ""],
+    ["C4", "Jane Doe", "jane@example.com", "+8613912345678", "CN", "1990-02-03", "", "Acme"],
+]
+
+
+@pytest.fixture
+def dirty(cli, write_csv):
+    path = write_csv("dirty.csv", DIRTY)
+    result = cli("import", "contacts", path)
+    assert result.exit_code == 0, result.output
+    return cli
+
+
+def contacts(cli) -> dict[str, dict]:
+    rows = cli.sql("SELECT external_id, name, email, phone, phone_type, country, birth_date, "
+                   "id_number, company, email_key, phone_key, id_number_key, changed_at "
+                   "FROM contacts")
+    cols = ["external_id", "name", "email", "phone", "phone_type", "country", "birth_date",
+            "id_number", "company", "email_key", "phone_key", "id_number_key", "changed_at"]
+    return {r[0]: dict(zip(cols, r)) for r in rows}
+
+
+def test_clean_rewrites_and_records_history(dirty) -> None:
+    result = dirty("clean")
+    assert result.exit_code == 0, result.output
+    assert "checked 4 contacts, changed 3" in result.stderr
+    assert "phone 2" in result.stderr
+    after = contacts(dirty)
+    assert after["C1"] | {"changed_at": None} == {
+        "external_id": "C1", "name": "John McDonald", "email": "Joe@example.com",
+        "phone": "+8613800138000", "phone_type": "mobile", "country": "CN",
+        "birth_date": "2024-01-05", "id_number": "110105198501010020", "company": "ABC Ltd",
+        "email_key": "joe@example.com", "phone_key": "+8613800138000",
+        "id_number_key": "110105198501010020", "changed_at": None,
+    }
+    # what cannot be normalized is left exactly as it was (validate reports it)
+    c2 = after["C2"]
+    assert (c2["email"], c2["phone"], c2["country"], c2["birth_date"], c2["id_number"]) == (
+        "Joe <joe@x.com>", "N/A", "Narnia", "soon", "1234")
+    assert c2["company"] == "北京 公司" and c2["phone_type"] is None
+    assert after["C3"]["phone"] == "+861065529988;ext=808"
+    assert after["C3"]["email"] == "li@gmial.com"  # typo suggested by validate, never applied
+    assert after["C4"]["phone_type"] == "mobile"  # already clean: only its type is recorded
+
+    history = dirty.sql("SELECT h.contact_id, h.operation, h.field, h.old, h.new, o.command "
+                        "FROM history h JOIN oplog o ON o.id = h.op_id WHERE operation = 'clean'")
+    assert ("clean", "phone", "138 0013 8000", "+8613800138000") in [r[1:5] for r in history]
+    assert all(r[5].endswith("clean") for r in history)
+    assert not any(r[2] == "phone_type" for r in history)
+    assert len(history) == 7 + 1 + 3  # C1: 7 fields; C2: company only; C3: 3
+    shown = dirty("history", "C1", "--format", "json")
+    assert shown.exit_code == 0
+    assert any(h["field"] == "email" and h["operation"] == "clean"
+               for h in json.loads(shown.stdout))
+    log = dirty.sql("SELECT counts FROM oplog WHERE command LIKE '%clean'")
+    assert json.loads(log[-1][0])["phone"] == 2
+
+
+def test_twice_equals_once(dirty) -> None:
+    assert dirty("clean").exit_code == 0
+    once = contacts(dirty)
+    history = dirty.count("history")
+    again = dirty("clean")
+    assert again.exit_code == 0
+    assert "changed 0" in again.stderr
+    assert contacts(dirty) == once
+    assert dirty.count("history") == history
+
+
+def test_dry_run_writes_nothing_and_prints_the_changes(dirty) -> None:
+    before = dirty.db.read_bytes()
+    oplog = dirty.count("oplog")
+    result = dirty("clean", "--dry-run", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["contact", "field", "old", "new"]
+    assert {"contact": "1", "field": "phone", "old": "138 0013 8000",
+            "new": "+8613800138000"} in rows
+    assert "dry run" in result.stderr
+    assert dirty.count("oplog") == oplog
+    assert dirty.sql("SELECT count(*) FROM history WHERE operation = 'clean'")[0][0] == 0
+    assert contacts(dirty)["C1"]["phone"] == "138 0013 8000"
+    # the dry run lists exactly what the real run then changes
+    assert dirty("clean").exit_code == 0
+    applied = dirty.sql("SELECT contact_id, field, old, new FROM history WHERE operation='clean'")
+    assert sorted((str(a), b, c, d) for a, b, c, d in applied) == sorted(
+        (r["contact"], r["field"], r["old"], r["new"]) for r in rows)
+    assert before  # the file existed before the dry run
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "table"])
+def test_dry_run_every_format_parses(dirty, fmt: str) -> None:
+    result = dirty("clean", "--dry-run", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        assert {"contact": 1, "field": "name", "old": "JOHN MCDONALD",
+                "new": "John McDonald"} in json.loads(result.stdout)
+    elif fmt == "jsonl":
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert all(set(r) == {"contact", "field", "old", "new"} for r in rows) and rows
+    elif fmt == "csv":
+        assert result.stdout.splitlines()[0] == "contact,field,old,new"
+    else:
+        assert "John McDonald" in result.stdout
+
+
+def test_region_option(cli, write_csv) -> None:
+    path = write_csv("us.csv", [["external_id", "phone"], ["U1", "(650) 253-0000"]])
+    assert cli("import", "contacts", path).exit_code == 0
+    assert cli("clean", "--region", "US").exit_code == 0
+    assert cli.sql("SELECT phone, phone_type FROM contacts")[0] == (
+        "+16502530000", "fixed_line_or_mobile")
+    bad = cli("clean", "--region", "XX")
+    assert bad.exit_code == ExitCode.USAGE
+    assert "region" in bad.stderr
+
+
+def test_clean_on_an_empty_store(cli) -> None:
+    result = cli("clean")
+    assert result.exit_code == 0
+    assert "checked 0 contacts" in result.stderr
+    dry = cli("clean", "--dry-run", "--format", "json")
+    assert dry.exit_code == 0 and json.loads(dry.stdout) == []
+
+
+def test_import_clean_uses_the_same_rules(cli, write_csv) -> None:
+    path = write_csv("dirty.csv", DIRTY)
+    result = cli("import", "contacts", path, "--clean")
+    assert result.exit_code == 0, result.output
+    assert contacts(cli)["C1"]["phone"] == "+8613800138000"
+    assert cli("clean").exit_code == 0
+    assert cli.sql("SELECT count(*) FROM history WHERE op_id = "
+                   "(SELECT max(id) FROM oplog)")[0][0] == 0
+
+
+def test_help(cli) -> None:
+    result = cli("clean", "--help")
+    assert result.exit_code == 0 and "--dry-run" in result.stdout

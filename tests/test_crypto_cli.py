@@ -1,0 +1,458 @@
+"""keygen / encrypt / decrypt / rotate-key / forget and masking, end to end through the CLI."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from custdata.crypto import INDEX_PREFIX, read_key_file
+from custdata.errors import ExitCode
+from custdata.ingest import id_number_key
+from custdata.normalize import email_key, phone_key
+
+HEADER = ["external_id", "name", "email", "phone", "id_number", "address", "birth_date", "city"]
+PEOPLE = [
+    ["C001", "张伟", "Zhang.Wei@QQ.com", "138 0013 8000", "11010519491231002X",
+     "北京市朝阳区建国路88号院3号楼", "1961-07-23", "北京"],
+    ["C002", "Li Na", "lina.office@163.com", "+86-139-0139-1234", "440305199002150618",
+     "深圳市南山区科技园南区T3栋", "1972-11-04", "深圳"],
+    ["C003", "Wang Fang", "wangfang77@example.org", "13700137777", "",
+     "12 Harbour Road, Wan Chai", "1983-02-19", "Hong Kong"],
+]
+ORDERS = [["order_id", "customer", "amount", "order_date"],
+          ["O1", "C001", "100.50", "2024-01-05"],
+          ["O2", "zhang.wei@qq.com", "20", "2024-02-05"],     # matched by email
+          ["O3", "13900391234", "300", "2024-03-05"]]        # matched by phone (other spelling)
+INTERACTIONS = [["customer", "at", "channel", "note"],
+                ["C001", "2024-01-06", "call", "asked about invoice; call back on 13800138000"],
+                ["C002", "2024-01-07", "email", "sent brochure"]]
+
+
+def sensitive_values(people: list[list[str]]) -> set[str]:
+    """Every original value of the encrypted columns, raw and normalized."""
+    values: set[str] = set()
+    for p in people:
+        row = dict(zip(HEADER, p))
+        for col in ("email", "phone", "id_number", "address", "birth_date"):
+            if row[col]:
+                values.add(row[col])
+        values.update(v for v in (email_key(row["email"]), phone_key(row["phone"], "CN"),
+                                  id_number_key(row["id_number"])) if v)
+        values.add(row["email"].lower())
+    return values
+
+
+def raw_hits(db: Path, values: set[str]) -> list[tuple[str, str]]:
+    """(file suffix, value) for every value found in the bytes of db, -wal or -shm."""
+    hits = []
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{db}{suffix}")
+        if path.exists():
+            data = path.read_bytes()
+            hits += [(suffix, v) for v in values
+                     if v.encode("utf-8") in data or v.encode("utf-16-le") in data]
+    return hits
+
+
+def file_hash(db: Path) -> str:
+    return hashlib.sha256(db.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def key(tmp_path: Path, cli) -> Path:
+    path = tmp_path / "k.key"
+    result = cli("keygen", "--key-file", path)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def other_key(tmp_path: Path, cli) -> Path:
+    path = tmp_path / "other.key"
+    assert cli("keygen", "--key-file", path).exit_code == 0
+    return path
+
+
+@pytest.fixture
+def loaded(cli, write_csv):
+    """A plain store with contacts, a changed email (history), a reject, orders, interactions."""
+    first = [HEADER, *PEOPLE, ["", "Nobody", "", "", "", "", "", ""],       # reject: no key
+         ["C009", "broken row", "reject.me@qq.com"]]                       # reject: fields
+    assert cli("import", "contacts", write_csv("c.csv", first)).exit_code == 0
+    changed = [HEADER, ["C003", "", "wang.fang.new@example.org", "", "", "", "", ""]]
+    assert cli("import", "contacts", write_csv("c2.csv", changed)).exit_code == 0
+    assert cli("import", "orders", write_csv("o.csv", ORDERS)).exit_code == 0
+    assert cli("import", "interactions", write_csv("i.csv", INTERACTIONS)).exit_code == 0
+    return cli
+
+
+def export(cli, *args: str, kind: str = "contacts") -> list[dict]:
+    result = cli(*args, "export", *kind.split(), "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def dump(cli) -> dict[str, list[tuple]]:
+    return {t: cli.sql(f"SELECT * FROM {t} ORDER BY id")
+            for t in ("contacts", "history", "rejects", "orders", "interactions")}
+
+
+ALL_VALUES = sensitive_values(PEOPLE) | {"wang.fang.new@example.org", "reject.me@qq.com"}
+
+
+# ---------------------------------------------------------------- keygen
+
+def test_keygen_writes_a_private_key_and_never_overwrites(cli, tmp_path: Path) -> None:
+    path = tmp_path / "k.key"
+    assert cli("keygen", "--key-file", path).exit_code == 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    before = path.read_bytes()
+    result = cli("keygen", "--key-file", path)
+    assert result.exit_code == ExitCode.USAGE
+    assert "already exists" in result.output
+    assert path.read_bytes() == before
+
+
+def test_keygen_needs_a_path(cli) -> None:
+    result = cli("keygen", env={"CUSTDATA_KEY_FILE": ""})
+    assert result.exit_code == ExitCode.USAGE
+    assert "--key-file" in result.output
+
+
+# ---------------------------------------------------------------- encrypt
+
+def test_encrypt_leaves_no_plaintext_in_db_wal_or_shm(loaded, key: Path) -> None:
+    cli = loaded
+    assert raw_hits(cli.db, ALL_VALUES)  # the scan does find them before
+    result = cli("--key-file", key, "encrypt")
+    assert result.exit_code == 0, result.output
+    assert raw_hits(cli.db, ALL_VALUES) == []
+    secret = read_key_file(key)
+    data = cli.db.read_bytes()
+    assert secret not in data and base64.urlsafe_b64encode(secret) not in data
+    log = cli.sql("SELECT command FROM oplog")
+    assert all(str(key) not in c for (c,) in log)
+
+
+def test_encrypt_then_decrypt_gives_back_the_same_store(loaded, key: Path) -> None:
+    cli = loaded
+    before = dump(cli)
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    encrypted = dump(cli)
+    assert encrypted["contacts"] != before["contacts"]
+    assert cli("--key-file", key, "decrypt").exit_code == 0
+    assert dump(cli) == before
+    assert cli.sql("SELECT count(*) FROM meta WHERE key LIKE 'crypto.%'") == [(0,)]
+
+
+def test_export_with_key_equals_export_before(loaded, key: Path) -> None:
+    cli = loaded
+    plain = export(cli), export(cli, kind="orders"), export(cli, kind="interactions")
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    assert (export(cli, "--key-file", str(key)), export(cli, "--key-file", str(key), kind="orders"),
+            export(cli, "--key-file", str(key), kind="interactions")) == plain
+
+
+def test_match_keys_become_blind_indexes(loaded, key: Path) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    for email_k, phone_k, id_k in cli.sql("SELECT email_key, phone_key, id_number_key "
+                                           "FROM contacts"):
+        assert email_k.startswith(INDEX_PREFIX) and phone_k.startswith(INDEX_PREFIX)
+        assert id_k is None or id_k.startswith(INDEX_PREFIX)
+
+
+def test_encrypt_only_some_columns(loaded, key: Path) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt", "--columns", "email").exit_code == 0
+    rows = export(cli, kind="contacts --mask")
+    assert rows[0]["phone"] == "138 0013 8000"      # not encrypted: shown without the key
+    assert rows[0]["email"] == "Z***@QQ.com"
+    assert cli.sql("SELECT phone_key FROM contacts WHERE id = 1") == [("+8613800138000",)]
+    assert cli("--key-file", key, "encrypt", "--columns", "phone").exit_code == 0
+    assert export(cli, kind="contacts --mask")[0]["phone"] == "138 **** 8000"
+
+
+def test_encrypt_refuses_unknown_columns(loaded, key: Path) -> None:
+    result = loaded("--key-file", key, "encrypt", "--columns", "external_id,shoe_size")
+    assert result.exit_code == ExitCode.USAGE
+    assert "Cannot encrypt" in result.output
+
+
+def test_encrypt_without_a_key_says_how(loaded) -> None:
+    result = loaded("encrypt", env={"CUSTDATA_KEY_FILE": ""})
+    assert result.exit_code == ExitCode.USAGE
+    assert "--key-file" in result.output and "keygen" in result.output
+
+
+def test_key_file_from_the_environment(loaded, key: Path) -> None:
+    cli = loaded
+    assert cli("encrypt", env={"CUSTDATA_KEY_FILE": str(key)}).exit_code == 0
+    rows = export(cli, "--key-file", str(key))
+    result = cli("export", "contacts", "--format", "json", env={"CUSTDATA_KEY_FILE": str(key)})
+    assert result.exit_code == 0 and json.loads(result.stdout) == rows
+
+
+# ---------------------------------------------------------------- wrong key
+
+@pytest.mark.parametrize("command", [
+    ["encrypt"], ["decrypt"], ["export", "contacts"], ["show", "C001"], ["history", "C001"],
+    ["forget", "C001", "--yes"], ["import", "contacts", "NEW"], ["rotate-key", "--new-key-file", "NEWKEY"],
+])
+def test_wrong_key_is_exit_2_and_the_store_is_unchanged(loaded, key, other_key, tmp_path,
+                                                        write_csv, command) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    new_file = write_csv("new.csv", [HEADER, ["C100", "New", "new@qq.com", "", "", "", "", ""]])
+    newkey = tmp_path / "new.key"
+    assert cli("keygen", "--key-file", newkey).exit_code == 0
+    args = [str(new_file) if a == "NEW" else str(newkey) if a == "NEWKEY" else a for a in command]
+    before = file_hash(cli.db)
+    result = cli("--key-file", other_key, *args)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "key" in result.output
+    assert file_hash(cli.db) == before
+    assert not Path(f"{cli.db}-wal").exists() or Path(f"{cli.db}-wal").stat().st_size == 0
+
+
+def test_ciphertext_swapped_between_rows_fails(loaded, key: Path) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    (a,), (b,) = cli.sql("SELECT email FROM contacts WHERE id IN (1, 2) ORDER BY id")
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("UPDATE contacts SET email = ? WHERE id = 1", (b,))
+        conn.execute("UPDATE contacts SET email = ? WHERE id = 2", (a,))
+    conn.close()
+    result = cli("--key-file", key, "export", "contacts", "--format", "json")
+    assert result.exit_code == ExitCode.STORE
+    assert "fails authentication" in result.output
+
+
+# ---------------------------------------------------------------- masking
+
+def test_reading_without_the_key_shows_masks(loaded, key: Path) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    shown = cli("show", "C001", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    card = json.loads(shown.stdout)
+    assert card["phone"] == "138 **** 8000"
+    assert card["email"] == "Z***@QQ.com"
+    assert card["id_number"] == "110***********002X"
+    assert card["name"] == "张伟"                     # not an encrypted column
+    history = cli("history", "C003", "--format", "json")
+    assert history.exit_code == 0
+    emails = [r for r in json.loads(history.stdout) if r["field"] == "email"]
+    assert emails and emails[0]["old"] == "w***@example.org"
+    assert emails[0]["new"] == "w***@example.org"
+
+
+def test_export_needs_the_key_or_mask(loaded, key: Path) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    refused = cli("export", "contacts")
+    assert refused.exit_code == ExitCode.USAGE
+    assert "--mask" in refused.output and "--key-file" in refused.output
+    masked = cli("export", "contacts", "--mask", "--format", "json")
+    assert masked.exit_code == 0
+    rows = json.loads(masked.stdout)
+    assert [r["phone"] for r in rows] == ["138 **** 8000", "+86-139-****-1234", "137****7777"]
+    assert rows[0]["birth_date"] == "1961-**-**"
+    orders = json.loads(cli("export", "orders", "--mask", "--format", "json").stdout)
+    assert orders[1]["customer_id"] == "z***@qq.com"
+
+
+def test_mask_with_the_key_at_hand_still_masks(loaded, key: Path) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    rows = export(cli, "--key-file", str(key))
+    masked = json.loads(cli("--key-file", key, "export", "contacts", "--mask",
+                            "--format", "json").stdout)
+    assert masked[0]["email"] == "Z***@QQ.com" and rows[0]["email"] == "Zhang.Wei@QQ.com"
+
+
+# ---------------------------------------------------------------- blind index lookups
+
+@pytest.mark.parametrize("spelling", ["zhang.wei@qq.com", "ZHANG.WEI@QQ.COM", "13800138000",
+                                      "+86 138-0013-8000", "C001", "1"])
+def test_show_finds_a_contact_by_any_spelling_when_encrypted(loaded, key, spelling) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    result = cli("--key-file", key, "show", spelling, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["external_id"] == "C001"
+
+
+def test_lookup_by_value_without_the_key_is_a_clear_error(loaded, key) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    result = cli("show", "zhang.wei@qq.com")
+    assert result.exit_code == ExitCode.USAGE
+    assert "--key-file" in result.output
+
+
+def test_export_where_on_encrypted_columns(loaded, key) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    k = ["--key-file", str(key)]
+    for where, ext in (("email=ZHANG.WEI@qq.com", "C001"), ("phone=13901391234", "C002"),
+                       ("id_number=440305199002150618", "C002")):
+        rows = json.loads(cli(*k, "export", "contacts", "--where", where, "--format",
+                              "json").stdout)
+        assert [r["external_id"] for r in rows] == [ext]
+
+
+def test_import_after_encryption_encrypts_and_matches(loaded, key, write_csv) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    k = ["--key-file", str(key)]
+    newbie = ["C004", "Zhao Lei", "zhao.lei@sina.com", "18612345678", "", "上海市徐汇区漕溪北路",
+              "1990-09-09", "上海"]
+    update = ["", "", "ZHANG.WEI@qq.com", "", "", "", "", "Beijing"]      # upsert by email
+    result = cli(*k, "import", "contacts", write_csv("n.csv", [HEADER, newbie, update]))
+    assert result.exit_code == 0, result.output
+    assert "inserted 1, updated 1" in result.output
+    assert raw_hits(cli.db, sensitive_values([newbie])) == []
+    rows = {r["external_id"]: r for r in export(cli, *k)}
+    assert rows["C004"]["phone"] == "18612345678" and rows["C001"]["city"] == "Beijing"
+    orders = [["order_id", "customer", "amount"], ["O9", "Zhao.Lei@sina.com", "9"],
+              ["O10", "186 1234 5678", "1"]]
+    result = cli(*k, "import", "orders", write_csv("o2.csv", orders))
+    assert result.exit_code == 0, result.output
+    assert "inserted 2" in result.output
+    by_order = {o["order_id"]: o["id"] for o in export(cli, *k, kind="orders")}
+    assert by_order["O9"] == by_order["O10"] == rows["C004"]["id"]
+    again = cli(*k, "import", "contacts", write_csv("n.csv", [HEADER, newbie, update]))
+    assert "inserted 0, updated 0, unchanged 2" in again.output
+
+
+def test_import_without_the_key_writes_nothing(loaded, key, write_csv) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    before = file_hash(cli.db)
+    result = cli("import", "contacts", write_csv("n.csv", [HEADER, ["C5", "X", "x@y.cn", "",
+                                                                  "", "", "", ""]]))
+    assert result.exit_code == ExitCode.USAGE
+    assert "--key-file" in result.output
+    assert file_hash(cli.db) == before
+
+
+# ---------------------------------------------------------------- rotation
+
+def test_rotate_key_re_encrypts_and_retires_the_old_key(loaded, key, other_key) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    before = export(cli, "--key-file", str(key))
+    orders = export(cli, "--key-file", str(key), kind="orders")
+    history = cli("--key-file", key, "history", "C003", "--format", "json").stdout
+    result = cli("--key-file", key, "rotate-key", "--new-key-file", other_key)
+    assert result.exit_code == 0, result.output
+    assert export(cli, "--key-file", str(other_key)) == before
+    assert export(cli, "--key-file", str(other_key), kind="orders") == orders
+    assert cli("--key-file", other_key, "history", "C003", "--format", "json").stdout == history
+    refused = cli("--key-file", key, "export", "contacts")
+    assert refused.exit_code == ExitCode.USAGE
+    assert "does not hold this store's key" in refused.output
+    found = cli("--key-file", other_key, "show", "zhang.wei@qq.com", "--format", "json")
+    assert found.exit_code == 0 and json.loads(found.stdout)["external_id"] == "C001"
+    assert raw_hits(cli.db, ALL_VALUES) == []
+
+
+def test_rotate_to_the_same_key_is_refused(loaded, key) -> None:
+    cli = loaded
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    result = cli("--key-file", key, "rotate-key", "--new-key-file", key)
+    assert result.exit_code == ExitCode.USAGE
+
+
+def test_rotate_on_a_plain_store_is_refused(loaded, key, other_key) -> None:
+    result = loaded("--key-file", key, "rotate-key", "--new-key-file", other_key)
+    assert result.exit_code == ExitCode.USAGE
+    assert "encrypt" in result.output
+
+
+# ---------------------------------------------------------------- forget
+
+FORGOTTEN = PEOPLE[0]
+FORGOTTEN_VALUES = sensitive_values([FORGOTTEN]) | {"张伟", "asked about invoice"}
+
+
+def _net(cli) -> list[tuple]:
+    return cli.sql("SELECT count(*), sum(amount_value) FROM orders")
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_forget_erases_a_person_everywhere(loaded, key, write_csv, encrypted) -> None:
+    cli = loaded
+    k = ["--key-file", str(key)] if encrypted else []
+    # the person also sits in a rejected row (bad field count) and in a later history entry
+    bad = [HEADER, ["C001", "张伟", "Zhang.Wei@QQ.com"]]
+    assert cli("import", "contacts", write_csv("bad.csv", bad)).exit_code == 0
+    renamed = [HEADER, ["C001", "", "", "13800138000", "", "", "", "Tianjin"]]
+    assert cli("import", "contacts", write_csv("r.csv", renamed)).exit_code == 0
+    if encrypted:
+        assert cli(*k, "encrypt").exit_code == 0
+    totals = _net(cli)
+    others = sensitive_values(PEOPLE[1:])
+    assert raw_hits(cli.db, FORGOTTEN_VALUES) or encrypted
+    result = cli(*k, "forget", "zhang.wei@qq.com", "--yes")
+    assert result.exit_code == 0, result.output
+    assert raw_hits(cli.db, FORGOTTEN_VALUES | {"C001"}) == []
+    assert _net(cli) == totals                              # orders kept, anonymous
+    assert cli.sql("SELECT count(*) FROM orders WHERE contact_id = 1") == [(2,)]
+    if not encrypted:
+        assert {v for _, v in raw_hits(cli.db, others)} >= {"lina.office@163.com"}
+    assert cli.sql("SELECT note, customer_ref FROM interactions WHERE contact_id = 1") == \
+        [(None, None)]
+    assert cli.sql("SELECT operation, field, old, new FROM history WHERE contact_id = 1") == \
+        [("forget", "*", None, None)]
+    (command, counts), = cli.sql("SELECT command, counts FROM oplog ORDER BY id DESC LIMIT 1")
+    assert command == "custdata forget id:1"
+    assert "zhang" not in counts.lower()
+    gone = cli(*k, "show", "zhang.wei@qq.com")
+    assert gone.exit_code == ExitCode.USAGE
+
+
+def test_forget_without_yes_off_a_terminal_refuses(loaded) -> None:
+    cli = loaded
+    before = file_hash(cli.db)
+    result = cli("forget", "C001")
+    assert result.exit_code == ExitCode.USAGE
+    assert "--yes" in result.output
+    assert file_hash(cli.db) == before
+
+
+def test_forget_asks_on_a_terminal(loaded, monkeypatch) -> None:
+    import custdata.cli.secure as secure
+
+    cli = loaded
+    monkeypatch.setattr(secure, "_interactive", lambda: True)
+    before = file_hash(cli.db)
+    declined = cli("forget", "C001", input="n\n")
+    assert declined.exit_code == ExitCode.FINDINGS
+    assert "Nothing was erased" in declined.output
+    assert file_hash(cli.db) == before
+    accepted = cli("forget", "C001", input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert cli.sql("SELECT email, name FROM contacts WHERE id = 1") == [(None, None)]
+
+
+def test_forget_nobody_or_several_is_exit_2(loaded) -> None:
+    cli = loaded
+    before = file_hash(cli.db)
+    assert cli("forget", "nobody@nowhere.cn", "--yes").exit_code == ExitCode.USAGE
+    assert file_hash(cli.db) == before
+    with sqlite3.connect(cli.db) as conn:  # a duplicate sharing C002's email key
+        conn.execute("INSERT INTO contacts (external_id, email_key, changed_at) "
+                     "VALUES ('C778', 'lina.office@163.com', 'x')")
+    conn.close()
+    result = cli("forget", "lina.office@163.com", "--yes")
+    assert result.exit_code == ExitCode.USAGE
+    assert "2 contacts match" in result.output and "id:2" in result.output
