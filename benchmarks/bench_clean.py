@@ -40,7 +40,7 @@ import datagen  # noqa: E402
 import phonenumbers  # noqa: E402
 from email_validator import EmailNotValidError, validate_email  # noqa: E402
 
-from custdata import normalize, parallel  # noqa: E402
+from custdata import normalize, parallel, phones  # noqa: E402
 from custdata.cleaning import clean_rows  # noqa: E402
 from custdata.normalize import normalize_email, normalize_text, phone_input, phone_verdict  # noqa: E402
 from custdata.validate import find_issues  # noqa: E402
@@ -73,7 +73,7 @@ def load_rows(path: Path) -> list[dict]:
 
 
 def cold() -> None:
-    normalize._phone_cache.clear()
+    phones._phone_cache.clear()
     normalize._domain_cache.clear()
 
 

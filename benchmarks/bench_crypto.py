@@ -135,7 +135,7 @@ def leftovers(db: Path, values: set[str]) -> int:
     return found
 
 
-def one_run(work: Path, k: int, key_a: Path, key_b: Path, check: set[str] | None) -> dict:
+def one_run(work: Path, k: int, key_a: Path, key_b: Path) -> dict:
     cd = custdata_cmd()
     db = work / f"run{k}.db"
     remove_db(db)
@@ -143,14 +143,13 @@ def one_run(work: Path, k: int, key_a: Path, key_b: Path, check: set[str] | None
     base = [*cd, "--quiet", "--db", str(db)]
     out = {"encrypt": run([*base, "--key-file", str(key_a), "encrypt"])}
     out["db_mib_encrypted"] = db.stat().st_size / 2**20
-    if check is not None:
-        out["leftovers"] = leftovers(db, check)
     encrypted = work / f"run{k}-enc.db"
     remove_db(encrypted)
-    shutil.copyfile(db, encrypted)
+    for suffix in ("", "-wal"):  # keep the file as encrypt left it, for the leftover scan
+        if Path(f"{db}{suffix}").exists():
+            shutil.copyfile(f"{db}{suffix}", f"{encrypted}{suffix}")
     out["export"] = run([*cd, "--quiet", "--db", str(encrypted), "--key-file", str(key_a),
                          "export", "contacts", "--format", "csv"])
-    remove_db(encrypted)
     out["rotate"] = run([*base, "--key-file", str(key_a), "rotate-key", "--new-key-file",
                          str(key_b)])
     out["decrypt"] = run([*base, "--key-file", str(key_b), "decrypt"])
@@ -273,9 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work / scale
         info = prepare(work, SCALES[scale], args.seed)
         key_a, key_b = keys(work)
-        check = sample_values(work)
-        runs = [one_run(work, k, key_a, key_b, check if k == 0 else None)
-                for k in range(args.runs)]
+        runs = [one_run(work, k, key_a, key_b) for k in range(args.runs)]
+        # Sampled after the runs, so the parent's memory does not inflate their RSS figures.
+        runs[0]["leftovers"] = leftovers(work / "run0-enc.db", sample_values(work))
+        for k in range(args.runs):
+            remove_db(work / f"run{k}-enc.db")
         phase = phases(work, key_a)
         c = info["counts"]
         parts.append(f"### {scale}: {c['contacts']:,} contacts, {c['orders']:,} orders, "

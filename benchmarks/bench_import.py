@@ -1,20 +1,24 @@
 """Throughput and memory of `custdata import`, next to the sqlite3 shell's `.import`.
 
     .venv/bin/python benchmarks/bench_import.py --scale 100k [--runs 3] [--work DIR]
-        [--profile] [--no-write]
+        [--skip-orders] [--skip-again] [--profile] [--no-write]
 
-Generates (once, cached in --work) 100k or 1M contacts with ~10 orders each using
-benchmarks/datagen.py, then, per run, into a fresh store:
+Generates (once, cached in --work, default $TMPDIR/custdata-bench/<scale>) 10k, 100k or
+1M contacts with ~10 orders each using benchmarks/datagen.py (seed 7), then, per run:
 
-  1. `custdata import contacts contacts.csv`   (keys normalized, values stored as read)
-  2. `custdata import contacts contacts.csv`   again (every row unchanged)
-  3. `custdata import orders orders.csv`       (customers matched by external_id)
-and, as the reference, the sqlite3 shell's `.mode csv` + `.import` of the same two files
-into a fresh database. Each step is a separate process; wall time and the process's own
-peak RSS (os.wait4 rusage) are recorded. Reports the median and min-max over the runs,
-rows/s, and the ratio to `.import`, and replaces its own section of
-benchmarks/RESULTS.md (between `<!-- BEGIN import -->` and `<!-- END import -->`).
-`--profile` also runs one contacts import under cProfile and prints the top functions.
+  0. `custdata --version`                      (start-up cost: module imports only)
+  1. `custdata import contacts contacts.csv`   into a fresh store (keys normalized,
+                                               values stored as read)
+  2. `custdata import contacts contacts.csv`   again (every row unchanged; --skip-again)
+  3. `custdata import orders orders.csv`       (customers matched by external_id;
+                                               --skip-orders)
+and, as the reference, the sqlite3 shell's `.mode csv` + `.import` of the same files into
+a fresh database. Each step is a separate process: wall time, and the process's own peak
+RSS (GNU time's %M, else os.wait4's rusage). Prints and records the median and min-max
+over the runs, rows/s, and the ratio to `.import`; replaces its own section of
+benchmarks/RESULTS.md (between `<!-- BEGIN import -->` and `<!-- END import -->`),
+keeping the subsections of scales not re-measured. `--profile` also runs one contacts
+import under cProfile and prints the functions with the most own time.
 """
 
 from __future__ import annotations
@@ -51,14 +55,25 @@ def custdata_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "custdata"]
 
 
+TIME = "/usr/bin/time"
+RSS_LINE = re.compile(r"^BENCH_MAXRSS_KB=(\d+)$", re.MULTILINE)
+
+
 def run(cmd: list[str], *, stdin: str | None = None, cwd: Path | None = None) -> dict:
-    """Run one process; its wall time, peak RSS (MiB), exit code and stderr."""
+    """Run one process; its wall time, peak RSS (MiB), exit code and stderr.
+
+    Peak RSS comes from GNU time's %M when /usr/bin/time exists (the measured process is
+    forked from the tiny `time`, so the RSS of this Python parent is never counted), else
+    from os.wait4's rusage.
+    """
+    wrapped = [TIME, "-f", "BENCH_MAXRSS_KB=%M", *cmd] if os.path.exists(TIME) else cmd
     with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
         if stdin is not None:
             inp.write(stdin.encode())
             inp.seek(0)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=inp, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
+        proc = subprocess.Popen(wrapped, stdin=inp, stdout=subprocess.DEVNULL, stderr=err,
+                                cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -66,7 +81,9 @@ def run(cmd: list[str], *, stdin: str | None = None, cwd: Path | None = None) ->
         text = err.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-2000:]}")
-    return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024, "stderr": text}
+    found = RSS_LINE.search(text)
+    rss_kb = int(found.group(1)) if found else usage.ru_maxrss
+    return {"wall": wall, "rss_mib": rss_kb / 1024, "stderr": text}
 
 
 def ensure_data(work: Path, contacts: int, seed: int) -> dict:
@@ -78,10 +95,12 @@ def ensure_data(work: Path, contacts: int, seed: int) -> dict:
         if old.get("params") == json.loads(json.dumps(asdict(params))):
             return old
     work.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    info = datagen.generate(work, params)
-    print(f"generated {contacts} contacts in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    return json.loads(stamp.read_text(encoding="utf-8")) | {"seconds": info["seconds"]}
+    # In a child process, so that this parent stays small.
+    done = run([sys.executable, str(HERE / "datagen.py"), "--contacts", str(contacts),
+                "--seed", str(seed), "--out", str(work)])
+    print(f"generated {contacts} contacts in {done['wall']:.1f} s, peak RSS "
+          f"{done['rss_mib']:.0f} MiB", file=sys.stderr)
+    return json.loads(stamp.read_text(encoding="utf-8"))
 
 
 def sqlite_import(db: Path, csv_path: Path, table: str) -> dict:
@@ -89,7 +108,7 @@ def sqlite_import(db: Path, csv_path: Path, table: str) -> dict:
     return run(["sqlite3", str(db)], stdin=script)
 
 
-def one_run(work: Path, k: int, *, orders: bool = True) -> dict[str, dict]:
+def one_run(work: Path, k: int, *, orders: bool = True, again: bool = True) -> dict[str, dict]:
     cd = custdata_cmd()
     db = work / f"run{k}.db"
     ref = work / f"ref{k}.db"
@@ -97,11 +116,13 @@ def one_run(work: Path, k: int, *, orders: bool = True) -> dict[str, dict]:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     out = {
+        "startup": run([*cd, "--version"]),
         "contacts": run([*cd, "--db", str(db), "import", "contacts", str(work / "contacts.csv")]),
-        "contacts_again": run([*cd, "--db", str(db), "import", "contacts",
-                               str(work / "contacts.csv")]),
         "sqlite_contacts": sqlite_import(ref, work / "contacts.csv", "contacts"),
     }
+    if again:
+        out["contacts_again"] = run([*cd, "--db", str(db), "import", "contacts",
+                                     str(work / "contacts.csv")])
     tables = ["contacts"]
     if orders:
         out["orders"] = run([*cd, "--db", str(db), "import", "orders", str(work / "orders.csv")])
@@ -167,9 +188,10 @@ def _stat(values: list[float], fmt: str = "{:.2f}") -> str:
 
 def summarize(runs: list[dict], data: dict, scale: str) -> tuple[str, dict]:
     n_contacts, n_orders = data["contacts"], data["order_rows"]
-    rows = {"contacts": n_contacts, "contacts_again": n_contacts, "orders": n_orders,
+    rows = {"startup": 0, "contacts": n_contacts, "contacts_again": n_contacts, "orders": n_orders,
             "sqlite_contacts": n_contacts, "sqlite_orders": n_orders}
-    label = {"contacts": "`custdata import contacts` (new store)",
+    label = {"startup": "`custdata --version` (start-up: imports only)",
+             "contacts": "`custdata import contacts` (new store)",
              "contacts_again": "`custdata import contacts` again (all unchanged)",
              "orders": "`custdata import orders`",
              "sqlite_contacts": "`sqlite3` `.import` contacts.csv",
@@ -186,10 +208,12 @@ def summarize(runs: list[dict], data: dict, scale: str) -> tuple[str, dict]:
         ratio = med / statistics.median([r[ref[step]]["wall"] for r in runs]) if step in ref \
             else None
         figures[step] = {"wall_median": med, "wall_min": min(walls), "wall_max": max(walls),
-                         "rows_per_s": rows[step] / med, "rss_median_mib": statistics.median(rss),
+                         "rows_per_s": rows[step] / med if rows[step] else None,
+                         "rss_median_mib": statistics.median(rss),
                          "ratio": ratio}
         lines.append(f"| {label[step]} | {rows[step]:,} | {_stat(walls)} | "
-                     f"{rows[step] / med:,.0f} | {_stat(rss, '{:.0f}')} | "
+                     f"{f'{rows[step] / med:,.0f}' if rows[step] else ''} | "
+                     f"{_stat(rss, '{:.0f}')} | "
                      f"{'' if ratio is None else f'{ratio:.1f}×'} |")
     first = runs[0]
     said = "; ".join(f"{name} `{_fmt_counts(first[step]['counts'])}`" for step, name in
@@ -267,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     ap.add_argument("--skip-orders", action="store_true",
                     help="measure the contacts imports only (orders take long at 1m)")
+    ap.add_argument("--skip-again", action="store_true",
+                    help="skip the second (all unchanged) contacts import")
     args = ap.parse_args(argv)
     if shutil.which("sqlite3") is None:
         raise SystemExit("the sqlite3 shell is missing: apt-get install sqlite3 (Debian)")
@@ -276,11 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         data = ensure_data(work, SCALES[scale], args.seed)
         runs = []
         for k in range(args.runs):
-            runs.append(one_run(work, k, orders=not args.skip_orders))
+            runs.append(one_run(work, k, orders=not args.skip_orders, again=not args.skip_again))
             r = runs[-1]
             print(f"[{scale} run {k + 1}/{args.runs}] " + ", ".join(
                 f"{s} {r[s]['wall']:.1f}s {r[s]['rss_mib']:.0f}MiB"
-                for s in ("contacts", "contacts_again", "orders", "sqlite_contacts",
+                for s in ("startup", "contacts", "contacts_again", "orders", "sqlite_contacts",
                           "sqlite_orders") if s in r), file=sys.stderr)
         table, figures = summarize(runs, data, scale)
         results[scale] = (table, figures, data)

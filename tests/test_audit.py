@@ -10,8 +10,8 @@ import pytest
 
 from custdata.audit import (
     PARTS, AuditSnapshot, FieldValidity, PartScore, audit_report, below, change_since,
-    check_field_weights, effective_weights, history_rows, invalid_counts, overall_score,
-    report_document, report_rows, validity_facts,
+    check_field_weights, check_validity_fields, effective_weights, history_rows,
+    overall_score, report_document, report_rows, validity_facts,
 )
 from custdata.config import DEFAULTS
 from custdata.errors import ConfigError
@@ -186,16 +186,6 @@ def test_below(score, threshold, fails) -> None:
     assert below(score, threshold) is fails
 
 
-def test_invalid_counts_counts_contacts_once_per_field_and_skips_missing() -> None:
-    issue = lambda cid, field, code: SimpleNamespace(  # noqa: E731
-        contact_id=cid, field=field, code=code, value="", message="", suggestion="")
-    issues = [issue(1, "email", "email.syntax"), issue(1, "email", "email.typo_domain"),
-              issue(2, "email", "email.syntax"), issue(3, "phone", "required.missing"),
-              issue(4, "country", "country.unknown"), issue(5, "phone", "phone.invalid")]
-    counts = invalid_counts(issues, ["email", "phone", "id_number"])
-    assert counts == {"email": 2, "phone": 1, "id_number": 0}
-
-
 def test_history_rows_show_change_since_previous_run() -> None:
     runs = [
         {"id": 1, "at": "2024-01-01T00:00:00Z", "score": 70.0, "parts": {"validity": 50.0}},
@@ -269,7 +259,7 @@ def test_validity_facts_judges_each_value_once_and_weights_by_count() -> None:
 
     def find(rows, **kw):
         rows = list(rows)
-        judged.extend(str(r.get("email") or r.get("phone")) for r in rows)
+        judged.extend(str(r[f]) for r in rows for f in ("email", "phone") if f in r)
         return fake_find_issues(rows, **kw)
 
     values = {"email": [("a@x", 5), ("bad", 3), ("worse", 2)], "phone": [("1", 4), ("x", 6)],
@@ -287,3 +277,15 @@ def test_validity_facts_skips_unreadable_fields_without_reading_them() -> None:
     facts = validity_facts(values, checked={"email": 4}, unreadable=["email"],
                            find_issues=fake_find_issues, region="CN", dayfirst=False)
     assert facts == {"email": FieldValidity(4, 0, checkable=False)}
+
+
+def test_validity_fields_checked_against_what_validate_judges() -> None:
+    assert check_validity_fields(["email", "phone", "email"], ["email", "phone"]) == (
+        "email", "phone")
+    with pytest.raises(ConfigError):
+        check_validity_fields(["name"], ["email", "phone"])
+
+
+def test_config_default_validity_fields_match_the_core() -> None:
+    from custdata.audit import VALIDITY_FIELDS
+    assert DEFAULTS["audit"]["validity_fields"][0] == list(VALIDITY_FIELDS)

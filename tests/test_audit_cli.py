@@ -101,7 +101,7 @@ def test_readable_database_file_is_a_finding(store) -> None:
 
 def test_readable_key_file_is_a_finding(store, tmp_path: Path) -> None:
     key = tmp_path / "audit.key"
-    key.write_text("not read by audit\n")
+    assert store("keygen", "--key-file", key).exit_code == 0
     os.chmod(key, 0o644)
     checks = {f["check"]: f for f in audit_json(store)["findings"]}
     assert "security.file_readable" not in checks
@@ -188,3 +188,38 @@ def test_encrypted_column_without_key_is_reported_not_failed(store) -> None:
     assert ("validity.not_checkable", "email") in found
     assert ("validity.invalid", "email") not in found
     assert doc["parts"]["validity"]["score"] is not None
+
+
+def test_encrypted_store_audits_with_and_without_the_key(store, tmp_path: Path) -> None:
+    key = tmp_path / "audit.key"
+    assert store("keygen", "--key-file", key).exit_code == 0
+    result = store("--key-file", key, "encrypt")
+    assert result.exit_code == 0, result.output
+    before = audit_json(store)
+    found = {(f["check"], f["field"]) for f in before["findings"]}
+    assert {("validity.not_checkable", "email"), ("validity.not_checkable", "phone")} <= found
+    assert not any(check == "security.plaintext_columns" for check, _ in found)
+    with_key = store("--key-file", key, "audit", "--as-of", AS_OF, "--format", "json")
+    assert with_key.exit_code == 0, with_key.output
+    doc = json.loads(with_key.stdout)
+    found = {(f["check"], f["field"]): f["count"] for f in doc["findings"]}
+    assert not any(check == "validity.not_checkable" for check, _ in found)
+    assert found[("validity.invalid", "email")] == 1
+    assert found[("uniqueness.exact_duplicates", "email_key")] == 2  # blind index still matches
+
+
+def test_config_weights_and_fields_change_the_score(store, tmp_path: Path) -> None:
+    config = tmp_path / "audit.toml"
+    config.write_text('[audit]\nvalidity_fields = ["email"]\nweights = {validity = 100}\n'
+                      'stale_days = 10000\n', encoding="utf-8")
+    result = store("--config", config, "audit", "--as-of", AS_OF, "--format", "json",
+                   env=NO_KEY)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    validity = [f["field"] for f in doc["findings"] if f["part"] == "validity"]
+    assert validity == ["email"] and doc["parts"]["validity"]["score"] == 75.0
+    assert doc["parts"]["validity"]["weight"] == 100 and doc["parts"]["freshness"]["score"] == 100
+    config.write_text('[audit]\nweights = {speed = 1}\n', encoding="utf-8")
+    result = store("--config", config, "audit", env=NO_KEY)
+    assert result.exit_code == 2
+    assert "speed" in result.stderr

@@ -13,6 +13,7 @@ from custdata.config import default_config
 from custdata.errors import UsageError
 from custdata.store import Store, open_store
 from custdata.store.audit import show_checks
+from custdata.store.crypto import META_COLUMNS
 
 AS_OF = date(2024, 6, 30)
 FRESH = "2024-06-01T00:00:00Z"
@@ -156,7 +157,7 @@ def test_plaintext_and_encrypted_columns(tmp_path: Path) -> None:
     assert snap.sensitive_with_data == ("email", "phone")  # id_number holds nothing
     assert snap.encrypted_columns == ()  # meta does not list phone yet
     assert snap.sealed_columns == ("phone",)
-    store.set_meta("encrypted_columns", json.dumps(["phone"]))
+    store.set_meta(META_COLUMNS, json.dumps(["phone"]))
     assert snapshot(store).encrypted_columns == ("phone",)
     store.conn.execute("UPDATE contacts SET phone = '13800138000' WHERE id = 2")
     assert snapshot(store).encrypted_columns == ()  # a plaintext value is left

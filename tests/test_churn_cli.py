@@ -51,7 +51,8 @@ def make_store(root: Path, customers: int) -> Path:
         ["C1", "CANCEL", "2024-05-01", 80, "cancelled"],
         ["X1", "K000", "not a date", 999, "paid"],
     ]
-    interactions = [["K001", "2024-06-01 10:00", "call", 2], ["K002", "2024-06-28 09:30", "visit", 5]]
+    interactions = [["K001", "2024-06-01 10:00", "call", 2],
+                    ["K002", "2024-06-28 09:30", "visit", 5]]
     db = root / "c.db"
     for kind, header, rows in (
         ("contacts", ["external_id", "name"], contacts),
@@ -185,3 +186,40 @@ def test_empty_store_prints_no_rows(tmp_path: Path, args: list[str]) -> None:
     assert data == [] if not args else data["customers"] == 0
     csv_result = churn(tmp_path / "empty.db", "--format", "csv")
     assert csv_result.exit_code == 0 and rows_of(csv_result.stdout) == []
+
+
+def test_store_facts_respect_the_as_of_date(store: Path) -> None:
+    from custdata.store import open_store
+
+    with open_store(store) as s:
+        ids = {ext: s.find_contact_ids(external_id=ext)[0]
+               for ext in ("SINGLE", "REFUND", "CANCEL", "K001", "K002")}
+        facts = {f["contact_id"]: f for f in s.churn_facts(as_of=AS_OF)}
+        earlier = {f["contact_id"] for f in s.churn_facts(as_of=date(2024, 3, 1))}
+        later = s.customers_ordering_between(date(2024, 3, 1), date(2024, 3, 2))
+    single, refund = facts[ids["SINGLE"]], facts[ids["REFUND"]]
+    assert (single["first_paid"], single["paid_days"], single["value"]) == ("2024-03-02", 1, 300)
+    assert refund["paid_days"] == 0 and refund["value"] == -120 and refund["first_paid"] is None
+    assert refund["first_order"] == "2024-05-01"
+    assert ids["CANCEL"] not in facts  # cancelled orders are no orders
+    assert ids["SINGLE"] not in earlier and ids["SINGLE"] in later
+    assert (facts[ids["K001"]]["last_rating"], facts[ids["K001"]]["last_rating_channel"]) == (
+        2, "call")
+    assert facts[ids["K002"]]["last_contact"] == "2024-06-28"
+
+
+def test_mixed_currencies_need_rates(tmp_path: Path) -> None:
+    db = make_store(tmp_path, 60)
+    extra = write_csv(tmp_path / "fx.csv",
+                      ["order_id", "customer_id", "order_date", "amount", "status", "currency"],
+                      [["U1", "SINGLE", "2024-04-01", 10, "paid", "USD"],
+                       ["E1", "SINGLE", "2024-04-02", 5, "paid", "eur"]])
+    assert runner.invoke(app, ["--db", str(db), "import", "orders", str(extra)]).exit_code == 0
+    result = churn(db, "--as-of", AS_OF.isoformat(), "-f", "json")
+    assert result.exit_code == 2 and "several currencies" in result.stderr
+    config = tmp_path / "custdata.toml"
+    config.write_text('[rfm]\ncurrency = "USD"\nrates = {EUR = 2.0}\n', encoding="utf-8")
+    result = churn(db, "--as-of", AS_OF.isoformat(), "-f", "json")
+    assert result.exit_code == 0, result.output
+    rows = {r["external_id"]: r for r in json.loads(result.stdout)}
+    assert rows["SINGLE"]["value_at_risk"] == 320  # 300 (no currency = USD) + 10 + 2 x 5

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custdata.churn import (
     DEFAULT_WEIGHTS,
@@ -240,3 +242,22 @@ def test_backtest_against_the_naive_baseline() -> None:
     assert len(result.calibration) == 10
     with pytest.raises(InsufficientHistory, match="nobody"):
         backtest(scores, set(), horizon_days=90, model=model)
+
+
+@given(
+    params=st.tuples(*[st.floats(0.05, 20.0) for _ in range(2)],
+                     *[st.floats(0.05, 20.0) for _ in range(2)]),
+    x=st.integers(0, 200), t_x=st.floats(0, 2000), extra=st.floats(0, 2000),
+    horizon=st.floats(1, 365),
+)
+@settings(max_examples=200, deadline=None)
+def test_probabilities_stay_in_range(params: tuple, x: int, t_x: float, extra: float,
+                                     horizon: float) -> None:
+    p = BGNBDParams(*params)
+    t_x = t_x if x > 0 else 0.0
+    T = t_x + extra
+    alive = float(p_alive(p, [x], [t_x], [T])[0])
+    quiet = float(p_no_purchase(p, horizon, [x], [t_x], [T])[0])
+    assert 0.0 <= alive <= 1.0 and 0.0 <= quiet <= 1.0
+    assert quiet >= 1.0 - alive - 1e-12
+    assert np.isfinite(bgnbd_log_likelihood(p, [x], [t_x], [T])[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custdata.cleaning import clean_contact, clean_rows, clean_value, contact_keys
+from custdata.cleaning import clean_contact, clean_rows, clean_value, clean_values, contact_keys
 
 
 def test_clean_contact_rewrites_each_kind_of_field() -> None:
@@ -78,3 +78,10 @@ def test_clean_rows_in_order_across_workers(workers: int) -> None:
     result = list(clean_rows(rows, region="CN", dayfirst=False, workers=workers))
     assert [cid for cid, _ in result] == list(range(3, 21_001, 3))
     assert all(diff == {"name": "Zhang San"} for _, diff in result)
+
+
+def test_clean_values_batch() -> None:
+    values = ["138 0013 8000", None, "", "N/A", "+86 138-0013-8000"] * 5000
+    out = clean_values("phone", values, region="CN", workers=2)
+    assert out[:5] == ["+8613800138000", None, "", "N/A", "+8613800138000"]
+    assert out == clean_values("phone", values, region="CN", workers=1)

@@ -153,3 +153,24 @@ def test_import_clean_uses_the_same_rules(cli, write_csv) -> None:
 def test_help(cli) -> None:
     result = cli("clean", "--help")
     assert result.exit_code == 0 and "--dry-run" in result.stdout
+
+
+def test_clean_and_validate_an_encrypted_store(dirty, tmp_path) -> None:
+    key = tmp_path / "k.key"
+    assert dirty("keygen", "--key-file", key).exit_code == 0
+    assert dirty("--key-file", key, "encrypt").exit_code == 0
+    no_key = dirty("clean")
+    assert no_key.exit_code == ExitCode.USAGE  # the key is needed to read and write values
+    result = dirty("--key-file", key, "clean")
+    assert result.exit_code == 0, result.output
+    raw = dirty.db.read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("crm.db-wal"))
+    assert b"+8613800138000" not in raw and b"Joe@example.com" not in raw
+    rows = json.loads(dirty("--key-file", key, "export", "contacts", "--format", "json").stdout)
+    assert {r["external_id"]: r["phone"] for r in rows}["C1"] == "+8613800138000"
+    # the blind-index keys still find the cleaned contact
+    shown = dirty("--key-file", key, "show", "138-0013-8000")
+    assert shown.exit_code == 0, shown.output
+    issues = json.loads(dirty("--key-file", key, "validate", "--format", "json").stdout)
+    assert ("phone", "phone.invalid") in [(i["field"], i["code"]) for i in issues]
+    assert dirty("--key-file", key, "clean").stderr.count("changed 0") == 1

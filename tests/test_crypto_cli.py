@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -16,6 +17,7 @@ from custdata.crypto import INDEX_PREFIX, read_key_file
 from custdata.errors import ExitCode
 from custdata.ingest import id_number_key
 from custdata.normalize import email_key, phone_key
+from tests.conftest import Cli, make_csv
 
 HEADER = ["external_id", "name", "email", "phone", "id_number", "address", "birth_date", "city"]
 PEOPLE = [
@@ -65,31 +67,52 @@ def file_hash(db: Path) -> str:
     return hashlib.sha256(db.read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def key(tmp_path: Path, cli) -> Path:
-    path = tmp_path / "k.key"
-    result = cli("keygen", "--key-file", path)
-    assert result.exit_code == 0, result.output
-    return path
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> dict[str, Path]:
+    """Made once per module: two keys, a loaded plain store, and the same store encrypted.
 
-
-@pytest.fixture
-def other_key(tmp_path: Path, cli) -> Path:
-    path = tmp_path / "other.key"
-    assert cli("keygen", "--key-file", path).exit_code == 0
-    return path
-
-
-@pytest.fixture
-def loaded(cli, write_csv):
-    """A plain store with contacts, a changed email (history), a reject, orders, interactions."""
+    The plain store has contacts, a changed email (history), two rejects (one holding an
+    email), orders matched by external id, email and phone, and interactions.
+    """
+    folder = tmp_path_factory.mktemp("crypto")
+    cli = Cli(folder / "plain.db")
+    keys = {name: folder / f"{name}.key" for name in ("key", "other_key")}
+    for path in keys.values():
+        assert cli("keygen", "--key-file", path).exit_code == 0
     first = [HEADER, *PEOPLE, ["", "Nobody", "", "", "", "", "", ""],       # reject: no key
-         ["C009", "broken row", "reject.me@qq.com"]]                       # reject: fields
-    assert cli("import", "contacts", write_csv("c.csv", first)).exit_code == 0
+             ["C009", "broken row", "reject.me@qq.com"]]                   # reject: fields
     changed = [HEADER, ["C003", "", "wang.fang.new@example.org", "", "", "", "", ""]]
-    assert cli("import", "contacts", write_csv("c2.csv", changed)).exit_code == 0
-    assert cli("import", "orders", write_csv("o.csv", ORDERS)).exit_code == 0
-    assert cli("import", "interactions", write_csv("i.csv", INTERACTIONS)).exit_code == 0
+    for kind, name, rows in (("contacts", "c", first), ("contacts", "c2", changed),
+                             ("orders", "o", ORDERS), ("interactions", "i", INTERACTIONS)):
+        (folder / f"{name}.csv").write_bytes(make_csv(rows))
+        assert cli("import", kind, folder / f"{name}.csv").exit_code == 0
+    shutil.copyfile(cli.db, folder / "sealed.db")
+    assert Cli(folder / "sealed.db")("--key-file", keys["key"], "encrypt").exit_code == 0
+    assert not Path(f"{folder}/sealed.db-wal").exists()
+    return {"plain": cli.db, "sealed": folder / "sealed.db", **keys}
+
+
+@pytest.fixture
+def key(template) -> Path:
+    return template["key"]
+
+
+@pytest.fixture
+def other_key(template) -> Path:
+    return template["other_key"]
+
+
+@pytest.fixture
+def loaded(cli, template):
+    """A fresh copy of the template's plain store."""
+    shutil.copyfile(template["plain"], cli.db)
+    return cli
+
+
+@pytest.fixture
+def sealed(cli, template):
+    """A fresh copy of the template's store encrypted with `key` (default columns)."""
+    shutil.copyfile(template["sealed"], cli.db)
     return cli
 
 
@@ -160,9 +183,8 @@ def test_export_with_key_equals_export_before(loaded, key: Path) -> None:
             export(cli, "--key-file", str(key), kind="interactions")) == plain
 
 
-def test_match_keys_become_blind_indexes(loaded, key: Path) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_match_keys_become_blind_indexes(sealed, key: Path) -> None:
+    cli = sealed
     for email_k, phone_k, id_k in cli.sql("SELECT email_key, phone_key, id_number_key "
                                            "FROM contacts"):
         assert email_k.startswith(INDEX_PREFIX) and phone_k.startswith(INDEX_PREFIX)
@@ -204,12 +226,12 @@ def test_key_file_from_the_environment(loaded, key: Path) -> None:
 
 @pytest.mark.parametrize("command", [
     ["encrypt"], ["decrypt"], ["export", "contacts"], ["show", "C001"], ["history", "C001"],
-    ["forget", "C001", "--yes"], ["import", "contacts", "NEW"], ["rotate-key", "--new-key-file", "NEWKEY"],
+    ["forget", "C001", "--yes"], ["import", "contacts", "NEW"],
+    ["rotate-key", "--new-key-file", "NEWKEY"],
 ])
-def test_wrong_key_is_exit_2_and_the_store_is_unchanged(loaded, key, other_key, tmp_path,
+def test_wrong_key_is_exit_2_and_the_store_is_unchanged(sealed, key, other_key, tmp_path,
                                                         write_csv, command) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+    cli = sealed
     new_file = write_csv("new.csv", [HEADER, ["C100", "New", "new@qq.com", "", "", "", "", ""]])
     newkey = tmp_path / "new.key"
     assert cli("keygen", "--key-file", newkey).exit_code == 0
@@ -222,9 +244,8 @@ def test_wrong_key_is_exit_2_and_the_store_is_unchanged(loaded, key, other_key, 
     assert not Path(f"{cli.db}-wal").exists() or Path(f"{cli.db}-wal").stat().st_size == 0
 
 
-def test_ciphertext_swapped_between_rows_fails(loaded, key: Path) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_ciphertext_swapped_between_rows_fails(sealed, key: Path) -> None:
+    cli = sealed
     (a,), (b,) = cli.sql("SELECT email FROM contacts WHERE id IN (1, 2) ORDER BY id")
     with sqlite3.connect(cli.db) as conn:
         conn.execute("UPDATE contacts SET email = ? WHERE id = 1", (b,))
@@ -237,9 +258,8 @@ def test_ciphertext_swapped_between_rows_fails(loaded, key: Path) -> None:
 
 # ---------------------------------------------------------------- masking
 
-def test_reading_without_the_key_shows_masks(loaded, key: Path) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_reading_without_the_key_shows_masks(sealed, key: Path) -> None:
+    cli = sealed
     shown = cli("show", "C001", "--format", "json")
     assert shown.exit_code == 0, shown.output
     card = json.loads(shown.stdout)
@@ -254,9 +274,8 @@ def test_reading_without_the_key_shows_masks(loaded, key: Path) -> None:
     assert emails[0]["new"] == "w***@example.org"
 
 
-def test_export_needs_the_key_or_mask(loaded, key: Path) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_export_needs_the_key_or_mask(sealed, key: Path) -> None:
+    cli = sealed
     refused = cli("export", "contacts")
     assert refused.exit_code == ExitCode.USAGE
     assert "--mask" in refused.output and "--key-file" in refused.output
@@ -269,9 +288,8 @@ def test_export_needs_the_key_or_mask(loaded, key: Path) -> None:
     assert orders[1]["customer_id"] == "z***@qq.com"
 
 
-def test_mask_with_the_key_at_hand_still_masks(loaded, key: Path) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_mask_with_the_key_at_hand_still_masks(sealed, key: Path) -> None:
+    cli = sealed
     rows = export(cli, "--key-file", str(key))
     masked = json.loads(cli("--key-file", key, "export", "contacts", "--mask",
                             "--format", "json").stdout)
@@ -282,25 +300,22 @@ def test_mask_with_the_key_at_hand_still_masks(loaded, key: Path) -> None:
 
 @pytest.mark.parametrize("spelling", ["zhang.wei@qq.com", "ZHANG.WEI@QQ.COM", "13800138000",
                                       "+86 138-0013-8000", "C001", "1"])
-def test_show_finds_a_contact_by_any_spelling_when_encrypted(loaded, key, spelling) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_show_finds_a_contact_by_any_spelling_when_encrypted(sealed, key, spelling) -> None:
+    cli = sealed
     result = cli("--key-file", key, "show", spelling, "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["external_id"] == "C001"
 
 
-def test_lookup_by_value_without_the_key_is_a_clear_error(loaded, key) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_lookup_by_value_without_the_key_is_a_clear_error(sealed, key) -> None:
+    cli = sealed
     result = cli("show", "zhang.wei@qq.com")
     assert result.exit_code == ExitCode.USAGE
     assert "--key-file" in result.output
 
 
-def test_export_where_on_encrypted_columns(loaded, key) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_export_where_on_encrypted_columns(sealed, key) -> None:
+    cli = sealed
     k = ["--key-file", str(key)]
     for where, ext in (("email=ZHANG.WEI@qq.com", "C001"), ("phone=13901391234", "C002"),
                        ("id_number=440305199002150618", "C002")):
@@ -309,12 +324,11 @@ def test_export_where_on_encrypted_columns(loaded, key) -> None:
         assert [r["external_id"] for r in rows] == [ext]
 
 
-def test_import_after_encryption_encrypts_and_matches(loaded, key, write_csv) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_import_after_encryption_encrypts_and_matches(sealed, key, write_csv) -> None:
+    cli = sealed
     k = ["--key-file", str(key)]
-    newbie = ["C004", "Zhao Lei", "zhao.lei@sina.com", "18612345678", "", "上海市徐汇区漕溪北路",
-              "1990-09-09", "上海"]
+    newbie = ["C004", "Zhao Lei", "zhao.lei@sina.com", "18612345678", "",
+              "上海市徐汇区漕溪北路", "1990-09-09", "上海"]
     update = ["", "", "ZHANG.WEI@qq.com", "", "", "", "", "Beijing"]      # upsert by email
     result = cli(*k, "import", "contacts", write_csv("n.csv", [HEADER, newbie, update]))
     assert result.exit_code == 0, result.output
@@ -333,9 +347,8 @@ def test_import_after_encryption_encrypts_and_matches(loaded, key, write_csv) ->
     assert "inserted 0, updated 0, unchanged 2" in again.output
 
 
-def test_import_without_the_key_writes_nothing(loaded, key, write_csv) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_import_without_the_key_writes_nothing(sealed, key, write_csv) -> None:
+    cli = sealed
     before = file_hash(cli.db)
     result = cli("import", "contacts", write_csv("n.csv", [HEADER, ["C5", "X", "x@y.cn", "",
                                                                   "", "", "", ""]]))
@@ -346,9 +359,8 @@ def test_import_without_the_key_writes_nothing(loaded, key, write_csv) -> None:
 
 # ---------------------------------------------------------------- rotation
 
-def test_rotate_key_re_encrypts_and_retires_the_old_key(loaded, key, other_key) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_rotate_key_re_encrypts_and_retires_the_old_key(sealed, key, other_key) -> None:
+    cli = sealed
     before = export(cli, "--key-file", str(key))
     orders = export(cli, "--key-file", str(key), kind="orders")
     history = cli("--key-file", key, "history", "C003", "--format", "json").stdout
@@ -365,9 +377,8 @@ def test_rotate_key_re_encrypts_and_retires_the_old_key(loaded, key, other_key) 
     assert raw_hits(cli.db, ALL_VALUES) == []
 
 
-def test_rotate_to_the_same_key_is_refused(loaded, key) -> None:
-    cli = loaded
-    assert cli("--key-file", key, "encrypt").exit_code == 0
+def test_rotate_to_the_same_key_is_refused(sealed, key) -> None:
+    cli = sealed
     result = cli("--key-file", key, "rotate-key", "--new-key-file", key)
     assert result.exit_code == ExitCode.USAGE
 
@@ -397,6 +408,10 @@ def test_forget_erases_a_person_everywhere(loaded, key, write_csv, encrypted) ->
     assert cli("import", "contacts", write_csv("bad.csv", bad)).exit_code == 0
     renamed = [HEADER, ["C001", "", "", "13800138000", "", "", "", "Tianjin"]]
     assert cli("import", "contacts", write_csv("r.csv", renamed)).exit_code == 0
+    from custdata.store import open_store
+
+    with open_store(cli.db) as store, store.write("custdata show ZHANG.WEI@qq.com --x=13800138000"):
+        pass
     if encrypted:
         assert cli(*k, "encrypt").exit_code == 0
     totals = _net(cli)
@@ -413,6 +428,8 @@ def test_forget_erases_a_person_everywhere(loaded, key, write_csv, encrypted) ->
         [(None, None)]
     assert cli.sql("SELECT operation, field, old, new FROM history WHERE contact_id = 1") == \
         [("forget", "*", None, None)]
+    logged = [c for (c,) in cli.sql("SELECT command FROM oplog")]
+    assert "custdata show *** --x=***" in logged
     (command, counts), = cli.sql("SELECT command, counts FROM oplog ORDER BY id DESC LIMIT 1")
     assert command == "custdata forget id:1"
     assert "zhang" not in counts.lower()
@@ -456,3 +473,82 @@ def test_forget_nobody_or_several_is_exit_2(loaded) -> None:
     result = cli("forget", "lina.office@163.com", "--yes")
     assert result.exit_code == ExitCode.USAGE
     assert "2 contacts match" in result.output and "id:2" in result.output
+
+
+# ---------------------------------------------------------------- merges kept for unmerge
+
+def test_merge_before_encrypt_can_be_undone_after(cli, key, write_csv) -> None:
+    rows = [["external_id", "name", "email", "phone", "city"],
+            ["D1", "张伟", "zhang.wei@qq.com", "138 0013 8000", "北京"],
+            ["D2", "Zhang Wei", "", "+86 138 0013 8000", "Beijing"],
+            ["D3", "Li Na", "lina@163.com", "13912345678", "上海"]]
+    assert cli("import", "contacts", write_csv("d.csv", rows)).exit_code == 0
+    before = export(cli)
+    merged = cli("dedupe", "--merge", "--format", "json")
+    assert merged.exit_code == 0, merged.output
+    merge_ids = {r["merge_id"] for r in json.loads(merged.stdout)}
+    assert len(merge_ids) == 1
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    assert raw_hits(cli.db, {"zhang.wei@qq.com", "138 0013 8000", "+8613800138000"}) == []
+    undone = cli("--key-file", key, "unmerge", merge_ids.pop())
+    assert undone.exit_code == 0, undone.output
+    assert export(cli, "--key-file", str(key)) == before
+
+
+def test_history_of_clean_is_sealed_and_still_readable(loaded, key) -> None:
+    cli = loaded
+    cleaned = cli("clean")
+    assert cleaned.exit_code == 0, cleaned.output
+    history = cli("history", "C001", "--format", "json").stdout
+    assert "+8613800138000" in history
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    assert raw_hits(cli.db, ALL_VALUES) == []
+    assert cli("--key-file", key, "history", "C001", "--format", "json").stdout == history
+    assert cli("--key-file", key, "decrypt").exit_code == 0
+    assert cli("history", "C001", "--format", "json").stdout == history
+
+
+def test_values_in_logged_command_lines_are_redacted(loaded, key) -> None:
+    from custdata.store import open_store
+
+    cli = loaded
+    with open_store(cli.db) as store, store.write("custdata show zhang.wei@qq.com --x=13800138000"):
+        pass
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    commands = [c for (c,) in cli.sql("SELECT command FROM oplog")]
+    assert "custdata show *** --x=***" in commands, "\n".join(commands)
+    assert raw_hits(cli.db, {"zhang.wei@qq.com"}) == []   # (the phone is in a note too)
+
+
+def test_export_orders_where_customer_on_sealed_references(sealed, key) -> None:
+    cli = sealed
+    k = ["--key-file", str(key)]
+    rows = json.loads(cli(*k, "export", "orders", "--where", "customer_id=zhang.wei@qq.com",
+                          "--format", "json").stdout)
+    assert [r["order_id"] for r in rows] == ["O2"]
+    rows = json.loads(cli(*k, "export", "orders", "--where", "customer_id=C001",
+                          "--format", "json").stdout)
+    assert [r["order_id"] for r in rows] == ["O1"]
+    (ref,), = cli.sql("SELECT customer_ref FROM orders WHERE order_id = 'O2'")
+    assert ref.startswith("cd1:")
+
+
+def test_decrypt_some_columns_keeps_the_others(sealed, key) -> None:
+    cli = sealed
+    k = ["--key-file", str(key)]
+    full = export(cli, *k)
+    result = cli(*k, "decrypt", "--columns", "email,phone")
+    assert result.exit_code == 0, result.output
+    assert "still encrypted: address, birth_date, id_number" in result.output
+    masked = export(cli, kind="contacts --mask")
+    assert masked[0]["email"] == "Zhang.Wei@QQ.com" and masked[0]["id_number"].startswith("110*")
+    assert cli.sql("SELECT email_key FROM contacts WHERE id = 1") == [("zhang.wei@qq.com",)]
+    assert export(cli, *k) == full
+    assert cli(*k, "decrypt", "--columns", "email").exit_code == ExitCode.USAGE  # not encrypted
+
+
+def test_encrypt_again_changes_no_value(sealed, key) -> None:
+    cli = sealed
+    before = dump(cli)
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    assert dump(cli) == before

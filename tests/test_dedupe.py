@@ -6,8 +6,11 @@ import csv
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custdata.dedupe import (
+    DEFAULT_THRESHOLD,
     candidate_pairs, clusters, find_duplicates, merged_values, score_pair, to_records,
 )
 from custdata.dedupe.names import alias_equal, parse_name
@@ -31,7 +34,7 @@ def _cases() -> list:
 def test_score_pair_cases(a: dict, b: dict, same: bool) -> None:
     scored = score_pair(a, b)
     assert 0.0 <= scored.probability <= 1.0
-    assert (scored.probability >= 0.9) is same, scored.contributions
+    assert (scored.probability >= DEFAULT_THRESHOLD) is same, scored.contributions
     # symmetric
     assert score_pair(b, a).probability == pytest.approx(scored.probability)
 
@@ -146,3 +149,22 @@ def test_survivorship_rules() -> None:
     assert sorted(merged["tags"].split(",")) == ["lead", "vip"]
     assert merged["updated_at"] == "2024-06-01"
     assert '"b": 3' in merged["extra"] and '"a": 2' in merged["extra"]
+
+
+_values = st.one_of(st.none(), st.text(max_size=12),
+                    st.sampled_from(["张伟", "Zhang Wei", "13800138000", "a@b.com", "1980-03-12"]))
+_rows = st.fixed_dictionaries({f: _values for f in FIELDS})
+
+
+@settings(max_examples=60, deadline=None)
+@given(_rows, _rows)
+def test_score_pair_is_a_symmetric_probability(a: dict, b: dict) -> None:
+    ab, ba = score_pair(a, b), score_pair(b, a)
+    assert 0.0 <= ab.probability <= 1.0
+    assert ab.probability == pytest.approx(ba.probability)
+    assert all(level != "different" for _, level, _ in score_pair(a, a).contributions)
+
+
+def test_survivorship_keeps_extra_text_when_content_is_the_same() -> None:
+    rows = [{"id": 1, "name": "A", "extra": '{"b": 1, "a": 2}'}, {"id": 2, "extra": "{}"}]
+    assert merged_values(rows)["extra"] == '{"b": 1, "a": 2}'

@@ -99,6 +99,8 @@ def test_explain_shows_field_contributions(crm: Cli) -> None:
 def test_threshold_option_and_bad_threshold(crm: Cli) -> None:
     assert crm.rows("dedupe", "--threshold", "1.0") == []
     assert crm("dedupe", "--threshold", "1.5").exit_code == 2
+    assert crm("dedupe", "--explain", "--merge").exit_code == 2
+    assert crm.count("merges") == 0
 
 
 def test_dry_run_writes_nothing(crm: Cli) -> None:
@@ -139,6 +141,7 @@ def test_merge_keeps_best_values(crm: Cli) -> None:
     assert shown[0]["company"] == "Acme"
     history = crm.rows("history", f"id:{smith['contact_id']}")
     assert any(h.get("field") == "phone" for h in history)
+    assert any(h.get("field") == "merged_from" and smith["merge_id"] in h["new"] for h in history)
 
 
 def test_unmerge_unknown_id_is_exit_2(crm: Cli) -> None:
@@ -188,3 +191,35 @@ def _exports_with_key(cli: Cli, key: str) -> dict[str, str]:
         out[kind] = result.stdout
     out["raw"] = repr(cli.sql("SELECT * FROM contacts ORDER BY id"))
     return out
+
+
+def test_merge_before_encrypt_is_resealed_and_still_undoable(crm: Cli, tmp_path) -> None:
+    before = _exports(crm)
+    rows = crm.rows("dedupe", "--merge")
+    assert "zhang.wei@qq.com" in " ".join(r[0] for r in crm.sql("SELECT payload FROM merges"))
+    key = tmp_path / "k.key"
+    assert crm("keygen", "--key-file", key).exit_code == 0
+    assert crm("--key-file", key, "encrypt").exit_code == 0
+    payloads = " ".join(r[0] for r in crm.sql("SELECT payload FROM merges"))
+    assert "zhang.wei@qq.com" not in payloads and "13800138000" not in payloads
+    for merge_id in sorted({r["merge_id"] for r in rows}, reverse=True):
+        result = crm("--key-file", key, "unmerge", merge_id)
+        assert result.exit_code == 0, result.output
+    assert crm("--key-file", key, "decrypt").exit_code == 0
+    assert _exports(crm) == before
+
+
+def test_unmerge_refuses_while_a_later_merge_covers_the_same_contacts(crm: Cli, write_csv) -> None:
+    first = crm.rows("dedupe", "--merge")
+    zhang = next(r for r in first if r["external_id"] == "C1")["merge_id"]
+    more = [CONTACTS[0], ["C7", "张伟", "zhang.wei@qq.com", "", "北京", "", "", "2024-06-01"]]
+    assert crm("import", "contacts", write_csv("more.csv", more)).exit_code == 0
+    second = crm.rows("dedupe", "--merge")
+    assert {r["external_id"] for r in second} >= {"C7"}
+    result = crm("unmerge", zhang)
+    assert result.exit_code == 2
+    later = second[0]["merge_id"]
+    assert later in result.output
+    assert crm("unmerge", later).exit_code == 0
+    assert crm("unmerge", zhang).exit_code == 0
+    assert crm.count("contacts") == 6

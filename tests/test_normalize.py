@@ -156,3 +156,9 @@ def test_invalid_value_carries_the_value_not_in_message() -> None:
         normalize_email("secret-person@")
     assert exc.value.value == "secret-person@"
     assert "secret-person" not in str(exc.value)
+
+
+def test_invalid_email_carries_the_raw_value() -> None:
+    with pytest.raises(InvalidValue) as exc:
+        normalize_email("  Joe <joe@x.com> ")
+    assert exc.value.value == "  Joe <joe@x.com> "

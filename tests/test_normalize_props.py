@@ -63,11 +63,11 @@ def test_keys_never_raise(raw: str | None) -> None:
 
 
 ROW = st.fixed_dictionaries({"id": st.integers(1, 10**6)}, optional={
-    f: TEXT for f in CLEANED_FIELDS
+    f: TEXT for f in (*CLEANED_FIELDS[:7], "company")
 })
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(ROW, st.booleans())
 def test_clean_contact_is_idempotent_and_never_blanks(row: dict, dayfirst: bool) -> None:
     changes = clean_contact(row, region="CN", dayfirst=dayfirst)
@@ -82,8 +82,8 @@ def test_clean_contact_is_idempotent_and_never_blanks(row: dict, dayfirst: bool)
     assert phone_key(cleaned.get("phone")) == phone_key(row.get("phone"))
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(ROW, max_size=5))
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ROW, max_size=3))
 def test_find_issues_never_raises_and_names_known_codes(rows: list[dict]) -> None:
     from custdata.validate import ISSUE_CODES
 
@@ -91,3 +91,11 @@ def test_find_issues_never_raises_and_names_known_codes(rows: list[dict]) -> Non
         assert issue.code in ISSUE_CODES
         assert issue.field in ("name", "email", "phone", "id_number", "birth_date",
                                "created_at", "updated_at", "country", "consent")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_normalize_text_is_nfkc_with_whitespace_collapsed(raw: str) -> None:
+    import unicodedata
+
+    assert normalize_text(raw) == " ".join(unicodedata.normalize("NFKC", raw).split())

@@ -297,3 +297,23 @@ def test_unknown_scheme_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         rfm_scores(pd.DataFrame(columns=["contact_id", "recency_days", "frequency",
                                          "monetary"]), scheme="abc")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-5, 5), max_size=40), st.booleans())
+def test_quintile_scores_properties(values: list[int], higher: bool) -> None:
+    scores = quintile_scores(values, higher_is_better=higher)
+    assert len(scores) == len(values)
+    assert all(1 <= s <= 5 for s in scores)
+    for a, sa in zip(values, scores):
+        for b, sb in zip(values, scores):
+            if a == b:
+                assert sa == sb
+            elif (a < b) == higher:
+                assert sa <= sb
+    if values and len(set(values)) == 1:
+        assert set(scores.tolist()) == {3}

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from custdata.segments import CN8_SEGMENTS, SEGMENT_ZH, SEGMENTS
+from tests.conftest import Cli, make_csv
 
 CONTACTS = [["external_id", "name"]] + [[f"C{i}", f"Person {i}"] for i in range(1, 9)]
 ORDERS = [
@@ -45,15 +46,29 @@ EXPECTED = {  # external_id: (recency_days, frequency, monetary) as of 2024-06-3
 }
 
 
-@pytest.fixture
-def shop(cli, write_csv):
-    assert cli("import", "contacts", write_csv("c.csv", CONTACTS)).exit_code == 0
-    assert cli("import", "orders", write_csv("o.csv", ORDERS)).exit_code == 0
+def _stock(cli: Cli, folder: Path) -> Cli:
+    for name, rows in (("contacts", CONTACTS), ("orders", ORDERS)):
+        path = folder / f"{name}.csv"
+        path.write_bytes(make_csv(rows))
+        assert cli("import", name, path).exit_code == 0
     return cli
 
 
-def test_rfm_customers_match_hand_computed_values(shop) -> None:
-    rows = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers")
+@pytest.fixture
+def shop(tmp_path: Path) -> Cli:
+    """A fresh store with the orders above (for tests that write)."""
+    return _stock(Cli(tmp_path / "crm.db"), tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shop_ro(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """One store shared by the read-only report tests of this module."""
+    folder = tmp_path_factory.mktemp("shop")
+    return _stock(Cli(folder / "crm.db"), folder)
+
+
+def test_rfm_customers_match_hand_computed_values(shop_ro) -> None:
+    rows = shop_ro.rows("report", "rfm", "--as-of", AS_OF, "--customers")
     got = {r["external_id"]: (r["recency_days"], r["frequency"], r["monetary"]) for r in rows}
     assert got == EXPECTED
     for r in rows:
@@ -65,8 +80,8 @@ def test_rfm_customers_match_hand_computed_values(shop) -> None:
     assert c2["r"] == 5  # most recent customer
 
 
-def test_rfm_segments_default_output(shop) -> None:
-    rows = shop.rows("report", "rfm", "--as-of", AS_OF)
+def test_rfm_segments_default_output(shop_ro) -> None:
+    rows = shop_ro.rows("report", "rfm", "--as-of", AS_OF)
     assert [r["segment"] for r in rows] == list(SEGMENTS)
     assert sum(r["customers"] for r in rows) == 5
     assert sum(r["revenue"] for r in rows) == pytest.approx(1945.0)
@@ -75,8 +90,8 @@ def test_rfm_segments_default_output(shop) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "table"])
 @pytest.mark.parametrize("extra", [[], ["--customers"]])
-def test_every_format_parses(shop, fmt: str, extra: list[str]) -> None:
-    result = shop("report", "rfm", "--as-of", AS_OF, "--format", fmt, *extra)
+def test_every_format_parses(shop_ro, fmt: str, extra: list[str]) -> None:
+    result = shop_ro("report", "rfm", "--as-of", AS_OF, "--format", fmt, *extra)
     assert result.exit_code == 0, result.output
     text = result.stdout
     if fmt == "csv":
@@ -93,32 +108,32 @@ def test_every_format_parses(shop, fmt: str, extra: list[str]) -> None:
         assert {r["monetary"] for r in rows} >= {"145", "800"}  # plain numbers
 
 
-def test_segment_filter_and_unknown_segment(shop) -> None:
-    rows = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers")
+def test_segment_filter_and_unknown_segment(shop_ro) -> None:
+    rows = shop_ro.rows("report", "rfm", "--as-of", AS_OF, "--customers")
     name = rows[0]["segment"]
     folded = name.lower().replace(" ", "-")
-    only = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers", "--segment", folded)
+    only = shop_ro.rows("report", "rfm", "--as-of", AS_OF, "--customers", "--segment", folded)
     assert only and all(r["segment"] == name for r in only)
     assert len(only) == sum(r["segment"] == name for r in rows)
-    one = shop.rows("report", "rfm", "--as-of", AS_OF, "--segment", name)
+    one = shop_ro.rows("report", "rfm", "--as-of", AS_OF, "--segment", name)
     assert [r["segment"] for r in one] == [name]
-    result = shop("report", "rfm", "--segment", "VIPs")
+    result = shop_ro("report", "rfm", "--segment", "VIPs")
     assert result.exit_code == 2
     assert "Champions" in result.stderr
 
 
-def test_cn8_and_chinese_labels(shop) -> None:
-    rows = shop.rows("report", "rfm", "--as-of", AS_OF, "--scheme", "cn8", "--customers")
+def test_cn8_and_chinese_labels(shop_ro) -> None:
+    rows = shop_ro.rows("report", "rfm", "--as-of", AS_OF, "--scheme", "cn8", "--customers")
     assert {r["segment"] for r in rows} <= set(CN8_SEGMENTS)
-    zh = shop.rows("report", "rfm", "--as-of", AS_OF, "--lang", "zh")
+    zh = shop_ro.rows("report", "rfm", "--as-of", AS_OF, "--lang", "zh")
     assert [r["segment"] for r in zh] == [SEGMENT_ZH[s] for s in SEGMENTS]
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in r["action"]) for r in zh)
-    table = shop("report", "rfm", "--as-of", AS_OF, "--lang", "zh", "--format", "table")
+    table = shop_ro("report", "rfm", "--as-of", AS_OF, "--lang", "zh", "--format", "table")
     assert table.exit_code == 0 and "客户数" in table.stdout and "建议行动" in table.stdout
 
 
-def test_rfm_as_of_ignores_later_orders(shop) -> None:
-    rows = shop.rows("report", "rfm", "--as-of", "2024-01-10", "--customers")
+def test_rfm_as_of_ignores_later_orders(shop_ro) -> None:
+    rows = shop_ro.rows("report", "rfm", "--as-of", "2024-01-10", "--customers")
     got = {r["external_id"]: (r["recency_days"], r["frequency"], r["monetary"]) for r in rows}
     assert got == {"C1": (0, 1, 100.0), "C3": (680, 1, 500.0), "C4": (9, 3, 600.0),
                    "C7": (1104, 1, 300.0)}
@@ -194,9 +209,9 @@ def test_summary_counts_stage_by_tier(shop) -> None:
     assert pairs[("lead", "nurture")] == 3 and pairs[("new", "nurture")] == 1
     assert sum(r["revenue"] for r in rows) == pytest.approx(1945.0 + 60.0 + 999.0)
     table = shop("report", "summary", "--format", "table")
-    assert table.exit_code == 0 and "Revenue by tier" in table.stdout and "█" in table.stdout
+    assert table.exit_code == 0 and "revenue by tier" in table.stdout and "█" in table.stdout
     csv_text = shop("report", "summary", "--format", "csv").stdout
-    assert csv_text.splitlines()[0] == "stage,tier,customers,revenue"
+    assert csv_text.splitlines()[0] == "stage,tier,customers,revenue,window_revenue"
 
 
 @pytest.mark.parametrize("args", [

@@ -15,7 +15,7 @@ from custdata.errors import UsageError
 from custdata.segments import AGGREGATE_COLUMNS, TagRules, customer_aggregates, tag_plan
 from custdata.store import Store, open_store
 
-from test_segments import generated_orders
+from tests.test_segments import generated_orders
 
 
 def make_store(tmp_path: Path, orders: pd.DataFrame, currency: object = "CNY",
@@ -52,7 +52,7 @@ GROUP BY contact_id HAVING sum(status_norm = 'paid') > 0 ORDER BY contact_id
 def test_sql_aggregates_match_pandas_and_a_plain_group_by(tmp_path: Path, as_of: date) -> None:
     orders = generated_orders(seed=11, customers=80)
     store = make_store(tmp_path, orders)
-    got, seen = store.order_aggregates(as_of=as_of, window_days=200, gap_over=-1)
+    got, seen = store.order_aggregates(as_of=as_of, window_days=200, for_tag=True, gap_over=-1)
     assert seen == {"CNY"}
     want = customer_aggregates(orders, as_of=as_of, window_days=200)
     assert got["contact_id"].tolist() == want["contact_id"].tolist()
@@ -65,12 +65,15 @@ def test_sql_aggregates_match_pandas_and_a_plain_group_by(tmp_path: Path, as_of:
     np.testing.assert_allclose([r[1] for r in plain], got["recency_days"])
     np.testing.assert_allclose([r[2] for r in plain], got["frequency"])
     np.testing.assert_allclose([r[3] for r in plain], got["monetary"])
+    lean, _ = store.order_aggregates(as_of=as_of, window_days=200)
+    for col in ("contact_id", "recency_days", "frequency", "monetary"):
+        np.testing.assert_allclose(lean[col], got[col], err_msg=col)
 
 
 def test_gap_is_only_computed_where_the_span_can_matter(tmp_path: Path) -> None:
     orders = generated_orders(seed=11, customers=80)
     store = make_store(tmp_path, orders)
-    got, _ = store.order_aggregates(as_of=date(2026, 1, 1), gap_over=365)
+    got, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=365)
     want = customer_aggregates(orders, as_of=date(2026, 1, 1))
     span = want["tenure_days"] - want["recency_days"]
     np.testing.assert_allclose(got["gap_days"][span > 365], want["gap_days"][span > 365])
@@ -124,3 +127,23 @@ def test_rfm_of_contact(tmp_path: Path) -> None:
     assert set(info) == {"cell", "segment", "recency_days", "frequency", "monetary"}
     assert len(info["cell"]) == 3
     assert store.rfm_of_contact(35, date(2026, 1, 1)) is None
+
+
+def test_a_third_currency_between_two_spellings_is_found(tmp_path: Path) -> None:
+    orders = pd.DataFrame([(1, "2024-01-01", 10.0, "paid"), (1, "2024-01-02", 10.0, "paid"),
+                           (1, "2024-01-03", 10.0, "paid")],
+                          columns=["contact_id", "day", "amount_value", "status_norm"])
+    store = make_store(tmp_path, orders, currency=["CNY", "USD", "cny"])
+    with pytest.raises(UsageError, match="USD"):  # min 'CNY', max 'cny' hide USD
+        store.customer_aggregates(as_of=date(2024, 2, 1))
+
+
+def test_parallel_contact_ranges_give_the_same_aggregates(tmp_path: Path, monkeypatch) -> None:
+    import custdata.store.segments as mod
+
+    store = make_store(tmp_path, generated_orders(seed=3, customers=50))
+    single, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)
+    monkeypatch.setattr(mod, "PARALLEL_MIN_ORDERS", 1)
+    monkeypatch.setattr(mod.os, "cpu_count", lambda: 3)
+    split, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)
+    pd.testing.assert_frame_equal(single, split)

@@ -103,12 +103,12 @@ def test_killed_import_leaves_store_consistent_and_unchanged(tmp_path, sig) -> N
                    capture_output=True)
     before = _snapshot(db)
     big = tmp_path / "big.csv"
-    _big_csv(big, 200_000)
+    _big_csv(big, 150_000)
     proc = subprocess.Popen([*CUSTDATA, "--db", db, "import", "contacts", big],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     wal = Path(str(db) + "-wal")
-    while time.time() < deadline and (not wal.exists() or wal.stat().st_size < 2_000_000):
+    while time.time() < deadline and (not wal.exists() or wal.stat().st_size < 500_000):
         time.sleep(0.05)
     assert proc.poll() is None, "import finished before it could be interrupted"
     proc.send_signal(sig)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from itertools import islice
+from itertools import islice, zip_longest
 from typing import Any
 
 from custdata.errors import ConfigError
@@ -21,7 +21,7 @@ from custdata.errors import ConfigError
 PARTS: tuple[str, ...] = (
     "completeness", "validity", "uniqueness", "freshness", "consistency", "security",
 )
-# Fields whose values `validate` judges (emails, phones, ID numbers, dates).
+# Default fields whose values `validate` judges (emails, phones, ID numbers, dates, countries).
 VALIDITY_FIELDS: tuple[str, ...] = (
     "email", "phone", "id_number", "birth_date", "created_at", "updated_at", "country",
 )
@@ -118,9 +118,7 @@ def effective_weights(configured: Mapping[str, Any], defaults: Mapping[str, Any]
             raise ConfigError(
                 f"Unknown audit part {part!r} in audit.weights; the parts are {', '.join(PARTS)}."
             )
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"audit.weights.{part} must be a number of 0 or more.")
-        weights[part] = float(value)
+        weights[part] = _weight(value, f"audit.weights.{part}")
     if sum(weights.values()) <= 0:
         raise ConfigError("audit.weights must give at least one part a weight above 0.")
     return weights
@@ -133,23 +131,25 @@ def check_field_weights(field_weights: Mapping[str, Any], known: Iterable[str]) 
     for name, value in field_weights.items():
         if name not in known_set:
             raise ConfigError(f"Unknown contact field {name!r} in audit.field_weights.")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"audit.field_weights.{name} must be a number of 0 or more.")
-        out[name] = float(value)
+        out[name] = _weight(value, f"audit.field_weights.{name}")
     return out
 
 
-def invalid_counts(issues: Iterable[Any], fields: Iterable[str] = VALIDITY_FIELDS) -> dict[str, int]:
-    """Contacts with at least one validity problem, per field, from `validate` Issues.
+def _weight(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{name} must be a number of 0 or more.")
+    return float(value)
 
-    Missing values (code `required.missing`) are completeness, not validity.
-    """
-    wanted = set(fields)
-    seen: dict[str, set[Any]] = {name: set() for name in wanted}
-    for issue in issues:
-        if issue.field in wanted and issue.code not in NOT_VALIDITY_CODES:
-            seen[issue.field].add(issue.contact_id)
-    return {name: len(ids) for name, ids in seen.items()}
+
+def check_validity_fields(names: Iterable[Any], known: Iterable[str]) -> tuple[str, ...]:
+    """The configured validity fields; raises ConfigError on a field validate cannot judge."""
+    known_set = set(known)
+    out = tuple(dict.fromkeys(names))
+    for name in out:
+        if name not in known_set:
+            raise ConfigError(f"audit.validity_fields: {name!r} is not one of "
+                              f"{', '.join(sorted(known_set))}.")
+    return out
 
 
 def validity_facts(
@@ -170,22 +170,28 @@ def validity_facts(
     Fields in `unreadable` (encrypted, no key) are not judged: checkable=False.
     """
     skipped = set(unreadable)
-    facts: dict[str, FieldValidity] = {}
-    for name, total in checked.items():
-        if name in skipped:
-            facts[name] = FieldValidity(total, 0, checkable=False)
-            continue
-        invalid = 0
-        if total > 0:
-            pairs = iter(values(name))
-            while chunk := list(islice(pairs, batch)):
-                rows = ({"id": i, name: value} for i, (value, _) in enumerate(chunk))
-                issues = find_issues(rows, region=region, dayfirst=dayfirst, fields=[name])
-                bad = {issue.contact_id for issue in issues
-                       if issue.field == name and issue.code not in NOT_VALIDITY_CODES}
-                invalid += sum(chunk[i][1] for i in bad)
-        facts[name] = FieldValidity(total, invalid)
-    return facts
+    judged = [name for name, total in checked.items() if name not in skipped and total > 0]
+    invalid = dict.fromkeys(judged, 0)
+    # Row i carries the i-th distinct value of every judged field: one pass, one worker pool.
+    streams = [iter(values(name)) for name in judged]
+    where = {name: n for n, name in enumerate(judged)}
+    while chunk := list(islice(zip_longest(*streams), batch)):
+        rows = []
+        for i, pairs in enumerate(chunk):
+            row: dict[str, Any] = {"id": i}
+            row.update((name, pair[0]) for name, pair in zip(judged, pairs) if pair is not None)
+            rows.append(row)
+        flagged = {(issue.field, issue.contact_id)  # a value with two problems counts once
+                   for issue in find_issues(rows, region=region, dayfirst=dayfirst, fields=judged)
+                   if issue.field in where and issue.code not in NOT_VALIDITY_CODES}
+        for name, i in flagged:
+            pair = chunk[i][where[name]]
+            if pair is not None:
+                invalid[name] += pair[1]
+    return {
+        name: FieldValidity(total, invalid.get(name, 0), checkable=name not in skipped)
+        for name, total in checked.items()
+    }
 
 
 def audit_report(
@@ -233,7 +239,7 @@ def below(score: float | None, threshold: float | None) -> bool:
 
 
 def _round(value: float | None) -> float | None:
-    return None if value is None else round(value + 0.0, 1)
+    return None if value is None else round(value, 1) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _share_ok(bad: int, total: int) -> float | None:

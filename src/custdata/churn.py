@@ -4,8 +4,14 @@ The model (Fader, Hardie & Lee 2005, "Counting your customers the easy way") say
 while a customer is active they order at their own Poisson rate, and after each order
 they may drop out with their own probability. Fitted by maximum likelihood on every
 customer's (x = repeat order days, t_x = first-to-last order, T = first order to as-of),
-it gives the chance that a customer still active and, from it, the chance of no order
-within the horizon. `customer_risks` turns that into a risk in [0, 1] with a reason.
+it gives the chance that a customer is still active and, from it, the chance of no
+order within the horizon. That chance is then weighed, on the log-odds scale, with what
+the model cannot see: how overdue the customer is against their own usual interval,
+one-order and refunds-only customers, a recent interaction, the last satisfaction
+rating. The weights are a logistic regression learned from the store's own past (the
+same features one horizon earlier against who did reorder), each held to the sign its
+reason reads; with too little past, DEFAULT_WEIGHTS. `customer_risks` returns the risk
+in [0, 1] with a one-line reason; `backtest` measures it against the naive baseline.
 
 Plain data in, plain data out: no clock, no store, no printing.
 """

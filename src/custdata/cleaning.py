@@ -57,13 +57,22 @@ def _phone(raw: str, *, region: str) -> str:
     return e164
 
 
-def clean_value(field: str, raw: str, *, region: str = "CN", dayfirst: bool = False) -> str:
-    """The cleaned form of one value; `raw` itself when it cannot be normalized or would blank."""
+@functools.lru_cache(maxsize=64)
+def _cleaners(region: str, dayfirst: bool) -> tuple[tuple[str, Callable[[str], str]], ...]:
+    return tuple((f, _cleaner(f, region, dayfirst)) for f in CLEANED_FIELDS)
+
+
+def _apply(fn: Callable[[str], str], raw: str) -> str:
     try:
-        new = _cleaner(field, region, dayfirst)(raw)
+        new = fn(raw)
     except InvalidValue:
         return raw
     return new if new.strip() else raw
+
+
+def clean_value(field: str, raw: str, *, region: str = "CN", dayfirst: bool = False) -> str:
+    """The cleaned form of one value; `raw` itself when it cannot be normalized or would blank."""
+    return _apply(_cleaner(field, region, dayfirst), raw)
 
 
 def clean_contact(row: Mapping[str, object], *, region: str = "CN", dayfirst: bool = False
@@ -77,12 +86,12 @@ def clean_contact(row: Mapping[str, object], *, region: str = "CN", dayfirst: bo
     {'name': 'John McDonald', 'phone': '+8613800138000', 'phone_type': 'mobile'}
     """
     changes: dict[str, str | None] = {}
-    for field in CLEANED_FIELDS:
+    for field, fn in _cleaners(region, dayfirst):
         raw = row.get(field)
         if raw is None or raw == "":
             continue
         raw = str(raw)
-        new = clean_value(field, raw, region=region, dayfirst=dayfirst)
+        new = _apply(fn, raw)
         if new != raw:
             changes[field] = new
     phone = row.get("phone")
@@ -130,3 +139,21 @@ def clean_rows(
     slim = ({k: row.get(k) for k in keep} for row in rows)
     work = functools.partial(_chunk_changes, region=region, dayfirst=dayfirst)
     return map_chunks(work, slim, workers=workers)
+
+
+def _chunk_values(values: list[str | None], *, field: str, region: str, dayfirst: bool
+                  ) -> list[str | None]:
+    fn = _cleaner(field, region, dayfirst)
+    return [v if v is None or v == "" else _apply(fn, v) for v in values]
+
+
+def clean_values(
+    field: str, values: Iterable[str | None], *, region: str = "CN", dayfirst: bool = False,
+    workers: int | None = None,
+) -> list[str | None]:
+    """clean_value over many values of one field, in order (None and "" pass through).
+
+    20,000 values and more are spread over every CPU core (workers=1: here only).
+    """
+    work = functools.partial(_chunk_values, field=field, region=region, dayfirst=dayfirst)
+    return list(map_chunks(work, values, workers=workers))

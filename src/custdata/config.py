@@ -28,7 +28,7 @@ DEFAULTS: dict[str, dict[str, tuple[Any, str]]] = {
             "odds (0.5: evidence for >= against), else the cluster is split"),
         "duplicate_rate": (0.25, "expected duplicate pairs per contact; sets the prior odds"),
         "max_block": (30, "blocks larger than this are paired by sorted neighbourhood only"),
-        "window": (5, "sorted-neighbourhood window for blocks over max_block"),
+        "window": (4, "sorted-neighbourhood window for blocks over max_block"),
     },
     "tag": {
         "new_days": (90, "one paid day, within this many days: stage `new` (older: `at_risk`)"),
@@ -74,6 +74,10 @@ DEFAULTS: dict[str, dict[str, tuple[Any, str]]] = {
              "country": 2, "city": 1, "province": 1, "address": 1, "postal_code": 1,
              "title": 1, "industry": 1, "source": 1, "created_at": 1},
             "importance of each contact field in completeness (fields left out do not count)",
+        ),
+        "validity_fields": (
+            ["email", "phone", "id_number", "birth_date", "created_at", "updated_at", "country"],
+            "fields whose values `validate` judges for the validity part",
         ),
     },
 }

@@ -153,14 +153,16 @@ def derive_key(master: bytes, purpose: str, salt: bytes | None = None) -> bytes:
 # ---------------------------------------------------------------- masking
 
 _COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_STAR = str.maketrans({d: "*" for d in "0123456789０１２３４５６７８９"})
 
 
+_EXTENSION_HINTS = frozenset("xXtTn#=转机")
 _EXTENSION = re.compile(r"(?i)\s*(?:x|ext\.?|extension|#|;\s*ext=|转|分机)\s*\d+\s*$")
 
 
 def mask_phone(value: str) -> str:
     """Middle digits hidden, separators and extension kept: "13800138000" -> "138****8000"."""
-    ext = _EXTENSION.search(value)
+    ext = None if _EXTENSION_HINTS.isdisjoint(value) else _EXTENSION.search(value)
     number, tail = (value[:ext.start()], value[ext.start():]) if ext else (value, "")
     digits = [i for i, ch in enumerate(number) if ch.isdecimal()]
     skip = 0
@@ -200,15 +202,17 @@ def mask_id_number(value: str) -> str:
 def mask_address(value: str) -> str:
     """The first half (at most 6 characters, digits hidden), then "****"."""
     keep = min(6, len(value) // 2)
-    return re.sub(r"\d", "*", value[:keep]) + "****"
+    return value[:keep].translate(_STAR) + "****"
+
+
+_YEAR_FIRST = re.compile(r"\s*\d{4}(?=\D)")
 
 
 def mask_date(value: str) -> str:
     """Year kept, month and day hidden: "1990-03-07" -> "1990-**-**"."""
-    match = re.match(r"^(\s*\d{4})(\D.*)$", value, re.S)
-    if match:
-        return match.group(1) + re.sub(r"\d", "*", match.group(2))
-    return re.sub(r"\d", "*", value)
+    match = _YEAR_FIRST.match(value)
+    head = match.end() if match else 0
+    return value[:head] + value[head:].translate(_STAR)
 
 
 def mask_text(value: str) -> str:
@@ -216,11 +220,14 @@ def mask_text(value: str) -> str:
     return (value[:1] + "***") if len(value) > 1 else "*" * len(value)
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def mask_reference(value: str) -> str:
     """A customer reference masked by what it looks like: email, phone, or other text."""
     if "@" in value:
         return mask_email(value)
-    if sum(ch.isdigit() for ch in value) >= 7:
+    if len(_DIGIT.findall(value)) >= 7:
         return mask_phone(value)
     return mask_text(value)
 
@@ -245,8 +252,11 @@ def mask_value(column: str, value: str | None) -> str | None:
 
 # ---------------------------------------------------------------- the protector
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def _unb64(text: str) -> bytes:
@@ -297,6 +307,9 @@ class CryptoProtector:
         self._master = key
         self._salt = bytes.fromhex(salt) if key is not None else b""
         self._index_keys: dict[str, bytes] = {}
+        self._nonce_pool, self._nonce_at = b"", 0
+        self._sealed = ALWAYS_SEALED | {(t, c) for t in ("contacts", "history")
+                                        for c in self.encrypted_columns}
 
     # -- seam -------------------------------------------------------------
     def seals(self, table: str, column: str) -> bool:
@@ -306,9 +319,7 @@ class CryptoProtector:
         email or phone as typed, every reject's raw text and every order's and
         interaction's customer reference.
         """
-        if (table, column) in ALWAYS_SEALED:
-            return True
-        return table in ("contacts", "history") and column in self.encrypted_columns
+        return (table, column) in self._sealed
 
     def sealed_columns(self, table: str) -> frozenset[str]:
         """The columns of `table` whose values this store keeps sealed."""
@@ -322,14 +333,15 @@ class CryptoProtector:
         None, "" and values of columns this store does not seal (see `seals`) stay as
         they are.
         """
-        if value is None or value == "" or not self.seals(table, column):
+        if not value or (table, column) not in self._sealed:
             return value
         if self._aead is None:
             raise KeyFileError(f"Cannot write: {_NEED_KEY}.")
-        mask = mask_value(column, value) or ""
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, value.encode("utf-8"), self._aad(table, column, row_id,
-                                                                           self.key_id, mask))
+        mask = _MASKS.get(column, mask_text)(value) if "." not in column else \
+            mask_value(column, value)
+        nonce = self._nonce()
+        aad = self._aad(table, column, row_id, self.key_id, mask)
+        sealed = self._aead.encrypt(nonce, value.encode("utf-8", "surrogatepass"), aad)
         return f"{TOKEN_PREFIX}{self.key_id}:{_b64(nonce + sealed)}:{mask}"
 
     def unseal(self, table: str, column: str, row_id: int | str, stored: str | None) -> str | None:
@@ -357,12 +369,12 @@ class CryptoProtector:
                 f"The sealed value in {table}.{column} (row {row_id}) fails authentication: "
                 "it was moved, edited or corrupted. Restore a backup."
             ) from exc
-        return plain.decode("utf-8")
+        return plain.decode("utf-8", "surrogatepass")
 
     def index(self, kind: str, normalized_key: str | None) -> str | None:
         """Stored match key: HMAC blind index when that column is encrypted, else the key."""
         base = kind.removesuffix("_key")
-        if normalized_key is None or base not in self.encrypted_columns:
+        if not normalized_key or base not in self.encrypted_columns:
             return normalized_key
         sub = self._index_keys.get(base)
         if sub is None:
@@ -370,13 +382,21 @@ class CryptoProtector:
                 raise KeyFileError(f"Cannot look up by {base}: {_NEED_KEY}.")
             sub = derive_key(self._master, f"blind-index/{base}", self._salt)
             self._index_keys[base] = sub
-        digest = hmac.new(sub, normalized_key.encode("utf-8"), hashlib.sha256).digest()
+        digest = hmac.digest(sub, normalized_key.encode("utf-8", "surrogatepass"), "sha256")
         return INDEX_PREFIX + _b64(digest[:16])
 
     # -- helpers ------------------------------------------------------------
+    def _nonce(self) -> bytes:
+        """A fresh random 96-bit nonce (read from the OS in blocks: one syscall per 4096)."""
+        if self._nonce_at >= len(self._nonce_pool):
+            self._nonce_pool, self._nonce_at = os.urandom(NONCE_BYTES * 4096), 0
+        self._nonce_at += NONCE_BYTES
+        return self._nonce_pool[self._nonce_at - NONCE_BYTES:self._nonce_at]
+
     @staticmethod
     def _aad(table: str, column: str, row_id: int | str, kid: str | None, mask: str) -> bytes:
-        return "\x00".join(("cd1", kid or "", table, column, str(row_id), mask)).encode("utf-8")
+        return f"cd1\x00{kid}\x00{table}\x00{column}\x00{row_id}\x00{mask}".encode(
+            "utf-8", "surrogatepass")
 
 
 def is_blind_index(value: object) -> bool:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from custdata.errors import InputFileError, InvalidValue
 from custdata.io import RawRecord
@@ -265,6 +266,11 @@ def parse_day(raw: str | None, dayfirst: bool) -> str | None:
     """ISO date of a date or timestamp cell, or None when it does not parse."""
     if not raw or not raw.strip():
         return None
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-":  # the common ISO form, fast
+        try:
+            return date.fromisoformat(raw).isoformat()
+        except ValueError:
+            pass
     text = normalize_text(raw)
     try:
         return normalize_date(text, dayfirst=dayfirst)

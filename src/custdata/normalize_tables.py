@@ -1,7 +1,8 @@
 """Lookup tables for the normalizers: country names, name particles, email domain typos.
 
-Plain data, built once at import. Country names in English and Chinese come from the
-locale tables that ship with `phonenumbers` (250 regions), plus the aliases below.
+Plain data, built once at import. Country names in English, Chinese and Japanese were
+copied from the locale tables that ship with `phonenumbers` (importing those at run time
+would load its whole geocoding database), plus the aliases below.
 """
 
 from __future__ import annotations
@@ -9,10 +10,259 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from phonenumbers.geodata.locale import LOCALE_DATA
 
-# ISO 3166-1 alpha-2 codes phonenumbers knows but that are not ISO codes.
-_NOT_ISO = frozenset({"AN", "AC", "TA", "XK"})
+# ISO 3166-1 alpha-2 code -> (English, Chinese, Japanese) name, from phonenumbers 9.0.
+_NAMES: dict[str, tuple[str | None, str | None, str | None]] = {
+    'AD': ('Andorra', '安道尔', 'アンドラ'),
+    'AE': ('United Arab Emirates', '阿拉伯联合酋长国', 'アラブ首長国連邦'),
+    'AF': ('Afghanistan', '阿富汗', 'アフガニスタン'),
+    'AG': ('Antigua and Barbuda', '安提瓜和巴布达', 'アンチグアバーブーダ'),
+    'AI': ('Anguilla', '安圭拉', 'アンギラ'),
+    'AL': ('Albania', '阿尔巴尼亚', 'アルバニア'),
+    'AM': ('Armenia', '亚美尼亚', 'アルメニア'),
+    'AO': ('Angola', '安哥拉', 'アンゴラ'),
+    'AQ': ('Antarctica', '南极洲', '南極'),
+    'AR': ('Argentina', '阿根廷', 'アルゼンチン'),
+    'AS': ('American Samoa', '东萨摩亚', 'アメリカンサモア'),
+    'AT': ('Austria', '奥地利', 'オーストリア'),
+    'AU': ('Australia', '澳大利亚', 'オーストラリア'),
+    'AW': ('Aruba', '阿鲁巴', 'アルバ島'),
+    'AX': ('Åland Islands', '奥兰群岛', 'オーランド諸島'),
+    'AZ': ('Azerbaijan', '阿塞拜疆', 'アゼルバイジャン'),
+    'BA': ('Bosnia and Herzegovina', '波斯尼亚和黑山共和国', 'ボスニア・ヘルツェゴビナ'),
+    'BB': ('Barbados', '巴巴多斯', 'バルバドス'),
+    'BD': ('Bangladesh', '孟加拉', 'バングラデシュ'),
+    'BE': ('Belgium', '比利时', 'ベルギー'),
+    'BF': ('Burkina Faso', '布基纳法索', 'ブルキナファソ'),
+    'BG': ('Bulgaria', '保加利亚', 'ブルガリア'),
+    'BH': ('Bahrain', '巴林', 'バーレーン'),
+    'BI': ('Burundi', '布隆迪', 'ブルンジ'),
+    'BJ': ('Benin', '贝宁', 'ベニン'),
+    'BL': ('Saint Barthélemy', '圣巴泰勒米岛', 'サンバルテルミー'),
+    'BM': ('Bermuda', '百慕大', 'バーミューダ諸島'),
+    'BN': ('Brunei', '文莱', 'ブルネイ'),
+    'BO': ('Bolivia', '玻利维亚', 'ボリビア'),
+    'BQ': ('Bonaire, Sint Eustatius and Saba', '博奈尔岛, 圣尤斯特歇斯岛和萨巴岛', 'ボネール、シントユースタティウスおよびサバ'),
+    'BR': ('Brazil', '巴西', 'ブラジル'),
+    'BS': ('Bahamas', '巴哈马', 'バハマ'),
+    'BT': ('Bhutan', '不丹', 'ブータン'),
+    'BV': ('Bouvet Island', '布韦岛', 'ブーベ島'),
+    'BW': ('Botswana', '博茨瓦纳', 'ボツワナ'),
+    'BY': ('Belarus', '白俄罗斯', 'ベラルーシ'),
+    'BZ': ('Belize', '伯里兹', 'ベリーズ'),
+    'CA': ('Canada', '加拿大', 'カナダ'),
+    'CC': ('Cocos Islands', '科库斯群岛', 'ココス諸島'),
+    'CD': ('The Democratic Republic Of Congo', '刚果民主共和国', 'コンゴ民主共和国'),
+    'CF': ('Central African Republic', '中非共和国', '中央アフリカ共和国'),
+    'CG': ('Congo', '刚果', 'コンゴ'),
+    'CH': ('Switzerland', '瑞士', 'スイス'),
+    'CI': ("Côte d'Ivoire", '象牙海岸', 'コートジボアール'),
+    'CK': ('Cook Islands', '库克群岛', 'クック諸島'),
+    'CL': ('Chile', '智利', 'チリ'),
+    'CM': ('Cameroon', '喀麦隆', 'カメルーン'),
+    'CN': ('China', '中国', '中華人民共和国'),
+    'CO': ('Colombia', '哥伦比亚', 'コロンビア'),
+    'CR': ('Costa Rica', '哥斯达黎加', 'コスタリカ'),
+    'CU': ('Cuba', '古巴', 'キューバ'),
+    'CV': ('Cape Verde', '佛得角', 'カーボベルデ'),
+    'CW': ('Curaçao', '库拉索岛', 'キュラソー'),
+    'CX': ('Christmas Island', '圣诞岛', 'クリスマス島'),
+    'CY': ('Cyprus', '塞浦路斯', 'キプロス'),
+    'CZ': ('Czech Republic', '捷克共和国', 'チェコ'),
+    'DE': ('Germany', '德国', 'ドイツ'),
+    'DJ': ('Djibouti', '吉布提', 'ジブチ'),
+    'DK': ('Denmark', '丹麦', 'デンマーク'),
+    'DM': ('Dominica', '多米尼加联邦', 'ドミニカ国'),
+    'DO': ('Dominican Republic', '多米尼加共和国', 'ドミニカ共和国'),
+    'DZ': ('Algeria', '阿尔及利亚', 'アルジェリア'),
+    'EC': ('Ecuador', '厄瓜多尔', 'エクアドル'),
+    'EE': ('Estonia', '爱沙尼亚', 'エストニア'),
+    'EG': ('Egypt', '埃及', 'エジプト'),
+    'EH': ('Western Sahara', '西撒哈拉', '西サハラ'),
+    'ER': ('Eritrea', '厄里特尼亚', 'エリトリア'),
+    'ES': ('Spain', '西班牙', 'スペイン'),
+    'ET': ('Ethiopia', '埃塞俄比亚', 'エチオピア'),
+    'FI': ('Finland', '芬兰', 'フィンランド'),
+    'FJ': ('Fiji', '斐济', 'フィジー'),
+    'FK': ('Falkland Islands', '富克兰群岛', 'フォークランド諸島'),
+    'FM': ('Micronesia', '密克罗尼西亚', 'ミクロネシア'),
+    'FO': ('Faroe Islands', '法罗群岛', 'フェロー諸島'),
+    'FR': ('France', '法国', 'フランス'),
+    'GA': ('Gabon', '加蓬', 'ガボン'),
+    'GB': ('United Kingdom', '英国', 'イギリス'),
+    'GD': ('Grenada', '格林纳达', 'グレナダ'),
+    'GE': ('Georgia', '格鲁吉亚', 'グルジア'),
+    'GF': ('French Guiana', '法属圭亚那', '仏領ギアナ'),
+    'GG': ('Guernsey', '格恩西岛', 'ガーンジー'),
+    'GH': ('Ghana', '加纳', 'ガーナ'),
+    'GI': ('Gibraltar', '直布罗陀', 'ジブラルタル'),
+    'GL': ('Greenland', '格陵兰', 'グリーンランド'),
+    'GM': ('Gambia', '冈比亚', 'ガンビア'),
+    'GN': ('Guinea', '几内亚', 'ギニア'),
+    'GP': ('Guadeloupe', '瓜德罗普岛', 'グアドループ'),
+    'GQ': ('Equatorial Guinea', '赤道几内亚', '赤道ギニア'),
+    'GR': ('Greece', '希腊', 'ギリシア'),
+    'GS': ('South Georgia And The South Sandwich Islands', '南乔治亚岛和南桑德韦奇岛', 'サウスジョージア島・サウスサンドウィッチ島'),
+    'GT': ('Guatemala', '危地马拉', 'グアテマラ'),
+    'GU': ('Guam', '关岛', 'グアム'),
+    'GW': ('Guinea-Bissau', '几内亚比绍共和国', 'ギニアビサウ'),
+    'GY': ('Guyana', '圭亚那', 'ガイアナ'),
+    'HK': ('Hong Kong', '香港', '香港'),
+    'HM': ('Heard Island And McDonald Islands', '赫德和麦克唐纳群岛', 'ハード・マクドナルド諸島'),
+    'HN': ('Honduras', '洪都拉斯', 'ホンジュラス'),
+    'HR': ('Croatia', '克罗地亚', 'クロアチア'),
+    'HT': ('Haiti', '海地', 'ハイチ'),
+    'HU': ('Hungary', '匈牙利', 'ハンガリー'),
+    'ID': ('Indonesia', '印度尼西亚', 'インドネシア'),
+    'IE': ('Ireland', '爱尔兰', 'アイルランド'),
+    'IL': ('Israel', '以色列', 'イスラエル'),
+    'IM': ('Isle Of Man', '曼岛', 'マン島'),
+    'IN': ('India', '印度', 'インド'),
+    'IO': ('British Indian Ocean Territory', '英属印度洋领地', '英領インド洋地域'),
+    'IQ': ('Iraq', '伊拉克', 'イラク'),
+    'IR': ('Iran', '伊朗', 'イラン'),
+    'IS': ('Iceland', '冰岛', 'アイスランド'),
+    'IT': ('Italy', '意大利', 'イタリア'),
+    'JE': ('Jersey', '泽西岛', 'ジャージー'),
+    'JM': ('Jamaica', '牙买加', 'ジャマイカ'),
+    'JO': ('Jordan', '约旦', 'ヨルダン'),
+    'JP': ('Japan', '日本', '日本'),
+    'KE': ('Kenya', '肯尼亚', 'ケニア'),
+    'KG': ('Kyrgyzstan', '吉尔吉克斯坦', 'キルギスタン'),
+    'KH': ('Cambodia', '柬埔寨', 'カンボジア'),
+    'KI': ('Kiribati', '基里巴斯', 'キリバス'),
+    'KM': ('Comoros', '科摩罗', 'コモロ'),
+    'KN': ('Saint Kitts And Nevis', '圣基茨和尼维斯', 'セントクリストファー・ネイビス'),
+    'KP': ('North Korea', '朝鲜', '朝鮮民主主義人民共和国'),
+    'KR': ('South Korea', '韩国', '大韓民国'),
+    'KW': ('Kuwait', '科威特', 'クウェート'),
+    'KY': ('Cayman Islands', '开曼群岛', 'ケイマン諸島'),
+    'KZ': ('Kazakhstan', '哈萨克斯坦', 'カザフスタン'),
+    'LA': ('Laos', '老挝', 'ラオス'),
+    'LB': ('Lebanon', '黎巴嫩', 'レバノン'),
+    'LC': ('Saint Lucia', '圣卢西亚', 'セントルシア'),
+    'LI': ('Liechtenstein', '列支敦士登', 'リヒテンシュタイン'),
+    'LK': ('Sri Lanka', '斯里兰卡', 'スリランカ'),
+    'LR': ('Liberia', '利比里亚', 'リベリア'),
+    'LS': ('Lesotho', '莱索托', 'レソト'),
+    'LT': ('Lithuania', '立陶宛', 'リトアニア'),
+    'LU': ('Luxembourg', '卢森堡', 'ルクセンブルク'),
+    'LV': ('Latvia', '拉脱维亚', 'ラトビア'),
+    'LY': ('Libya', '利比亚', 'リビア'),
+    'MA': ('Morocco', '摩洛哥', 'モロッコ'),
+    'MC': ('Monaco', '摩纳哥', 'モナコ'),
+    'MD': ('Moldova', '摩尔多瓦', 'モルドバ'),
+    'ME': ('Montenegro', '黑山', 'モンテネグロ'),
+    'MF': ('Saint Martin', '圣马丁', 'サンマルタン'),
+    'MG': ('Madagascar', '马达加斯加', 'マダガスカル'),
+    'MH': ('Marshall Islands', '马绍尔群岛', 'マーシャル諸島'),
+    'MK': ('Macedonia', '马其顿王国', 'マケドニア'),
+    'ML': ('Mali', '马里', 'マリ'),
+    'MM': ('Myanmar', '缅甸', 'ミャンマー'),
+    'MN': ('Mongolia', '蒙古', 'モンゴル'),
+    'MO': ('Macao', '澳门特区', 'マカオ'),
+    'MP': ('Northern Mariana Islands', '美属北马里亚纳群岛', '北マリアナ諸島'),
+    'MQ': ('Martinique', '马提尼克岛', 'マルティニーク島'),
+    'MR': ('Mauritania', '毛里塔尼亚', 'モーリタニア'),
+    'MS': ('Montserrat', '蒙特塞拉群岛', 'モントセラト島'),
+    'MT': ('Malta', '马耳他', 'マルタ'),
+    'MU': ('Mauritius', '毛里求斯', 'モーリシャス'),
+    'MV': ('Maldives', '马尔代夫', 'モルディブ'),
+    'MW': ('Malawi', '马拉维', 'マラウイ'),
+    'MX': ('Mexico', '墨西哥', 'メキシコ'),
+    'MY': ('Malaysia', '马来西亚', 'マレーシア'),
+    'MZ': ('Mozambique', '莫桑比克', 'モザンビーク'),
+    'NA': ('Namibia', '纳米比亚', 'ナミビア'),
+    'NC': ('New Caledonia', '新克里多尼亚群岛', 'ニューカレドニア'),
+    'NE': ('Niger', '尼日尔', 'ニジェール'),
+    'NF': ('Norfolk Island', '诺福克岛', 'ノーフォーク島'),
+    'NG': ('Nigeria', '尼日利亚', 'ナイジェリア'),
+    'NI': ('Nicaragua', '尼加拉瓜', 'ニカラグア'),
+    'NL': ('Netherlands', '荷兰', 'オランダ'),
+    'NO': ('Norway', '挪威', 'ノルウェー'),
+    'NP': ('Nepal', '尼泊尔', 'ネパール'),
+    'NR': ('Nauru', '瑙鲁', 'ナウル'),
+    'NU': ('Niue', '纽埃岛', 'ニウエ島'),
+    'NZ': ('New Zealand', '新西兰', 'ニュージーランド'),
+    'OM': ('Oman', '阿曼', 'オマーン'),
+    'PA': ('Panama', '巴拿马', 'パナマ'),
+    'PE': ('Peru', '秘鲁', 'ペルー'),
+    'PF': ('French Polynesia', '法属玻利尼西亚', '仏領ポリネシア'),
+    'PG': ('Papua New Guinea', '巴布亚新几内亚', 'パプアニューギニア'),
+    'PH': ('Philippines', '菲律宾', 'フィリピン'),
+    'PK': ('Pakistan', '巴基斯坦', 'パキスタン'),
+    'PL': ('Poland', '波兰', 'ポーランド'),
+    'PM': ('Saint Pierre And Miquelon', '圣皮埃尔和密克隆群岛', 'サンピエール島・ミクロン島'),
+    'PN': ('Pitcairn', '皮特克恩岛', 'ピトケアン島'),
+    'PR': ('Puerto Rico', '波多黎哥', 'プエルトリコ'),
+    'PS': ('Palestine', '巴勒斯坦', 'パレスチナ'),
+    'PT': ('Portugal', '葡萄牙', 'ポルトガル'),
+    'PW': ('Palau', '帕劳', 'パラオ'),
+    'PY': ('Paraguay', '巴拉圭', 'パラグアイ'),
+    'QA': ('Qatar', '卡塔尔', 'カタール'),
+    'RE': ('Reunion', '留尼汪岛', 'レユニオン'),
+    'RO': ('Romania', '罗马尼亚', 'ルーマニア'),
+    'RS': ('Serbia', '塞尔维亚', 'セルビア'),
+    'RU': ('Russia', '俄罗斯', 'ロシア'),
+    'RW': ('Rwanda', '卢旺达', 'ルワンダ'),
+    'SA': ('Saudi Arabia', '沙特阿拉伯', 'サウジアラビア'),
+    'SB': ('Solomon Islands', '所罗门群岛', 'ソロモン諸島'),
+    'SC': ('Seychelles', '塞舌尔群岛', 'セイシェル'),
+    'SD': ('Sudan', '苏丹', 'スーダン'),
+    'SE': ('Sweden', '瑞典', 'スウェーデン'),
+    'SG': ('Singapore', '新加坡', 'シンガポール'),
+    'SH': ('Saint Helena', '圣赫勒拿岛', 'セントヘレナ島'),
+    'SI': ('Slovenia', '斯洛文尼亚', 'スロベニア'),
+    'SJ': ('Svalbard And Jan Mayen', '斯瓦尔巴特和扬马延岛', 'スバールバル諸島・ヤンマイエン島'),
+    'SK': ('Slovakia', '斯洛伐克', 'スロバキア'),
+    'SL': ('Sierra Leone', '塞拉里昂', 'シエラレオネ'),
+    'SM': ('San Marino', '圣马力诺', 'サンマリノ'),
+    'SN': ('Senegal', '塞内加尔', 'セネガル'),
+    'SO': ('Somalia', '索马里', 'ソマリア'),
+    'SR': ('Suriname', '苏里南', 'スリナム'),
+    'SS': ('South Sudan', '南苏丹', '南スーダン'),
+    'ST': ('Sao Tome And Principe', '圣多美和普林西比', 'サントメ・プリンシペ'),
+    'SV': ('El Salvador', '萨尔瓦多', 'エルサルバドル'),
+    'SX': ('Sint Maarten (Dutch part)', '荷属圣马丁岛', 'シントマールテン(オランダ領)'),
+    'SY': ('Syria', '叙利亚', 'シリア'),
+    'SZ': ('Swaziland', '斯威士兰', 'スワジランド'),
+    'TC': ('Turks And Caicos Islands', '特克斯群岛和凯科斯群岛', 'タークス諸島・カイコス諸島'),
+    'TD': ('Chad', '乍得', 'チャド'),
+    'TF': ('French Southern Territories', '法属南特立尼达', 'フランス領極南諸島'),
+    'TG': ('Togo', '多哥', 'トーゴ'),
+    'TH': ('Thailand', '泰国', 'タイ'),
+    'TJ': ('Tajikistan', '塔吉克斯坦', 'タジキスタン'),
+    'TK': ('Tokelau', '联合群岛', 'トケラウ諸島'),
+    'TL': ('Timor-Leste', '东帝汶', '東ティモール'),
+    'TM': ('Turkmenistan', '土库曼斯坦', 'トルクメニスタン'),
+    'TN': ('Tunisia', '突尼斯', 'チュニジア'),
+    'TO': ('Tonga', '汤加', 'トンガ'),
+    'TR': ('Turkey', '土耳其', 'トルコ'),
+    'TT': ('Trinidad and Tobago', '特立尼达和多巴哥', 'トリニダード・トバゴ'),
+    'TV': ('Tuvalu', '图瓦卢', 'ツバル'),
+    'TW': ('Taiwan', '台湾地区', '台湾'),
+    'TZ': ('Tanzania', '坦桑尼亚', 'タンザニア'),
+    'UA': ('Ukraine', '乌克兰', 'ウクライナ'),
+    'UG': ('Uganda', '乌干达', 'ウガンダ'),
+    'UM': ('United States Minor Outlying Islands', '美属小奥特兰群岛', '米領太平洋諸島'),
+    'US': ('United States', '美国', 'アメリカ合衆国'),
+    'UY': ('Uruguay', '乌拉圭', 'ウルグアイ'),
+    'UZ': ('Uzbekistan', '乌兹别克斯坦', 'ウズベキスタン'),
+    'VA': ('Vatican', '梵蒂冈', 'バチカン'),
+    'VC': ('Saint Vincent And The Grenadines', '圣文森特和格林纳丁斯', 'セントビンセントおよびグレナディーン諸島'),
+    'VE': ('Venezuela', '委内瑞拉', 'ベネズエラ'),
+    'VG': ('British Virgin Islands', '英属维京群岛', '英領バージン諸島'),
+    'VI': ('U.S. Virgin Islands', '美属维京群岛', '米領バージン諸島'),
+    'VN': ('Vietnam', '越南', 'ベトナム'),
+    'VU': ('Vanuatu', '瓦努阿图', 'バヌアツ'),
+    'WF': ('Wallis And Futuna', '瓦利斯群岛和富图纳群岛', 'ワリス・フテュナ諸島'),
+    'WS': ('Samoa', '*zh', '西サモア'),
+    'YE': ('Yemen', '也门', 'イエメン'),
+    'YT': ('Mayotte', '马约特岛', 'マヨット島'),
+    'ZA': ('South Africa', '南非', '南アフリカ'),
+    'ZM': ('Zambia', '赞比亚', 'ザンビア'),
+    'ZW': ('Zimbabwe', '津巴布韦', 'ジンバブエ'),
+}
 
 # Alpha-3 codes of the countries a sales team meets most; alpha-2 codes are always read.
 _ALPHA3 = {
@@ -68,26 +318,14 @@ def country_key(text: str) -> str:
     return " ".join(folded.split())
 
 
-def _resolve(names: dict[str, str], lang: str) -> str | None:
-    name = names.get(lang)
-    seen = 0
-    while name and name.startswith("*") and seen < 5:
-        name = names.get(name[1:])
-        seen += 1
-    return name
-
-
 def _build_countries() -> dict[str, str]:
     table: dict[str, str] = {}
-    for code, names in LOCALE_DATA.items():
-        if code in _NOT_ISO or len(code) != 2:
-            continue
+    for code, names in _NAMES.items():
         table[country_key(code)] = code
-        for lang in ("aa", "zh", "ja"):
-            name = _resolve(names, lang)
+        for i, name in enumerate(names):
             if name:
                 table.setdefault(country_key(name), code)
-                if lang == "zh" and name.endswith("地区"):
+                if i == 1 and name.endswith("地区"):
                     table.setdefault(country_key(name[:-2]), code)
     for alias, code in _ALIASES.items():
         table[country_key(alias)] = code
@@ -97,9 +335,7 @@ def _build_countries() -> dict[str, str]:
 
 
 COUNTRIES: dict[str, str] = _build_countries()
-ISO_CODES: frozenset[str] = frozenset(
-    c for c in LOCALE_DATA if len(c) == 2 and c not in _NOT_ISO
-)
+ISO_CODES: frozenset[str] = frozenset(_NAMES)
 
 # Latin name particles kept lower-case when re-casing (never first unless another follows).
 # Pinyin syllables (de, da, di, du, le, la) are deliberately absent: "LIU DE HUA" is a

@@ -412,7 +412,7 @@ def tag_plan(current: pd.DataFrame, agg: pd.DataFrame, rules: TagRules) -> list[
     for field in ("stage", "tier"):
         diff = new[new[field].isna() | new[field].ne(new[f"{field}_new"])]
         changes.extend(zip(diff["contact_id"].astype(int).tolist(), [field] * len(diff),
-                           [None if pd.isna(v) else v for v in diff[field]],
+                           diff[field].astype(object).where(diff[field].notna(), None).tolist(),
                            diff[f"{field}_new"].tolist()))
     changes.sort(key=lambda c: (c[0], c[1]))
     return changes

@@ -185,7 +185,9 @@ def _emit_table(rows: Iterable[dict], columns: list[str], *, title: str | None,
     for row in rows:
         table.add_row(*(escape(human(row.get(c))) for c in shown))
     if rows or title:
-        console = out if out.is_terminal else Console(highlight=False, width=10_000)
+        # In a pipe, a table keeps its natural width unless COLUMNS asks for another.
+        width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 10_000
+        console = out if out.is_terminal else Console(highlight=False, width=width)
         console.print(table)
     return len(rows)
 

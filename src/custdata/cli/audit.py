@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
@@ -18,22 +19,23 @@ from rich.table import Table
 from rich.text import Text
 
 from custdata.audit import (
-    PARTS, REPORT_COLUMNS, VALIDITY_FIELDS, AuditReport, audit_report, below, change_since,
-    check_field_weights, effective_weights, history_rows, report_document, report_rows,
+    PARTS, REPORT_COLUMNS, AuditReport, audit_report, below, change_since, check_field_weights,
+    check_validity_fields, effective_weights, history_rows, report_document, report_rows,
     validity_facts,
 )
 from custdata.cli._shared import (
-    Format, FormatOpt, emit, err, open_store, out, parse_as_of, resolve_format, state,
+    Format, FormatOpt, emit, err, open_store, out, parse_as_of, resolve_format, say, state,
 )
-from custdata.io import text_stdout
 from custdata.config import DEFAULTS
 from custdata.errors import CheckFailed, UsageError
+from custdata.io import text_stdout
 from custdata.models import CONTACT_FIELDS
 from custdata.store.core import utc_now
-from custdata.validate import find_issues
+from custdata.validate import CHECKED_FIELDS, find_issues
 
 HISTORY_COLUMNS = ["run", "at", "score", "change", *PARTS]
 _PRIVATE_BITS = 0o077  # any access by group or others
+VALIDATE_FIELDS = tuple(f for f in CHECKED_FIELDS if f != "name")  # name: only "missing"
 
 
 def register(app: typer.Typer) -> None:
@@ -75,10 +77,13 @@ def audit(
     if history:
         with open_store() as store:
             rows = history_rows(store.audit_runs())
-        emit(rows, fmt, columns=HISTORY_COLUMNS)
+        if fmt is Format.table:  # people read the trend as +2.5 / -1.0
+            rows = [{**r, "change": "" if r["change"] is None else f"{r['change']:+.1f}"}
+                    for r in rows]
+        emit(rows, fmt, columns=HISTORY_COLUMNS, title="Audit history" if rows else None)
         return
     day = parse_as_of(as_of)
-    with open_store() as store:
+    with open_store() as store, _busy("Auditing the store"):
         report = run_audit(store, as_of=day)
         previous = store.last_audit_score()
         if not report.empty:
@@ -87,7 +92,8 @@ def audit(
     change = change_since(report.score, previous)
     show(report, fmt, as_of=day.isoformat(), previous=previous, change=change)
     if below(report.score, fail_under):
-        raise CheckFailed(f"The audit score {report.score} is below --fail-under {fail_under}.")
+        raise CheckFailed(f"The audit score {report.score} is below --fail-under "
+                          f"{fail_under:g}.")
 
 
 def show_records(check: str, *, as_of: date, fmt: Format) -> None:
@@ -121,7 +127,8 @@ def run_audit(store: Any, *, as_of: date) -> AuditReport:
         return ((row[name], 1) for row in store.iter_contacts()
                 if row.get(name) is not None and str(row[name]).strip())
 
-    checked = {f: snapshot.contacts - snapshot.empty.get(f, 0) for f in VALIDITY_FIELDS}
+    fields = check_validity_fields(cfg.get("audit", "validity_fields"), VALIDATE_FIELDS)
+    checked = {f: snapshot.contacts - snapshot.empty.get(f, 0) for f in fields}
     validity = validity_facts(
         values, checked=checked, unreadable=unreadable, find_issues=find_issues,
         region=cfg.get("general", "region"), dayfirst=cfg.get("general", "dayfirst"))
@@ -133,6 +140,13 @@ def run_audit(store: Any, *, as_of: date) -> AuditReport:
         key_file_path=str(key_file or ""),
     )
     return audit_report(snapshot, weights=weights, field_weights=field_weights)
+
+
+def _busy(message: str) -> AbstractContextManager[Any]:
+    """A spinner on stderr while the audit runs, when a person is watching."""
+    if state.quiet or not err.is_terminal:
+        return nullcontext()
+    return err.status(message)
 
 
 def _exposed(path: Path) -> bool | None:
@@ -147,8 +161,8 @@ def show(report: AuditReport, fmt: Format, *, as_of: str, previous: float | None
          change: float | None) -> None:
     """Print the report: a dashboard (table), one JSON object, or flat csv/jsonl rows."""
     if report.empty:
-        err.print("The store holds no contacts, orders or interactions: nothing to audit "
-                  "(no score; the run is not recorded).")
+        say("The store holds no contacts, orders or interactions: nothing to audit "
+            "(no score; the run is not recorded).")
     if fmt is Format.json:
         doc = report_document(report, as_of=as_of, previous_score=previous, change=change)
         stream = text_stdout()

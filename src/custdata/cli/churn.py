@@ -15,6 +15,8 @@ from custdata.churn import (
 from custdata.cli._shared import (
     Format, FormatOpt, emit, open_store, parse_as_of, resolve_format, say, state,
 )
+from custdata.errors import ConfigError
+from custdata.segments import report_currency
 
 COLUMNS = ["contact_id", "external_id", "risk", "value_at_risk", "last_order",
            "days_since_order", "stage", "tier", "reason"]
@@ -24,6 +26,7 @@ CALIBRATION_COLUMNS = ["decile", "customers", "min_risk", "max_risk", "predicted
 
 
 def register(app: typer.Typer) -> None:
+    """Add `report churn` to the `report` group that cli/segments.py owns."""
     from custdata.cli.segments import report_app
 
     report_app.command("churn")(report_churn)
@@ -57,18 +60,19 @@ def report_churn(
     cfg = state.config
     horizon = int(cfg.get("churn", "horizon_days"))
     if horizon < 1:
-        raise InsufficientHistory("churn.horizon_days must be at least 1.")
+        raise ConfigError("Setting churn.horizon_days must be at least 1 (days).")
     if run_backtest:
         _backtest(day, horizon, fmt)
         return
     with open_store() as store:
-        facts = store.churn_facts(as_of=day)
+        rates = _rates(store)
+        facts = store.churn_facts(as_of=day, rates=rates)
         if not facts:
             emit([], fmt, COLUMNS)
             say(f"No customers with orders on or before {day}: nothing to score.")
             return
         past = day - timedelta(days=horizon)
-        past_facts = store.churn_facts(as_of=past)
+        past_facts = store.churn_facts(as_of=past, rates=rates)
         past_reordered = store.customers_ordering_between(past, day)
         model = _fit(facts, day, horizon, past_facts, past_reordered)
         scores = customer_risks(facts, as_of=day, model=model, horizon_days=horizon,
@@ -81,6 +85,14 @@ def report_churn(
     say(f"Scored {len(scores)} customers as of {day} ({_how(model)}); "
         f"{len(ranked)} listed" + (f"; {leads} contacts without orders not scored." if leads > 0
                                    else "."))
+
+
+def _rates(store: Any) -> dict[str, float]:
+    """Conversion rates for value at risk: the [rfm] currency and rates, as `report rfm`."""
+    _, rates = report_currency(store.churn_currencies(),
+                               configured=state.config.get("rfm", "currency"),
+                               rates=state.config.get("rfm", "rates"))
+    return rates
 
 
 def _fit(facts: list[dict], day: date, horizon: int, past_facts: list[dict],
@@ -104,7 +116,8 @@ def _how(model: Any) -> str:
 def _row(score: ChurnScore, contacts: dict[int, dict], as_text: bool = False) -> dict:
     contact = contacts.get(score.contact_id, {})
     return {
-        "contact_id": str(score.contact_id) if as_text else score.contact_id, "external_id": contact.get("external_id"),
+        "contact_id": str(score.contact_id) if as_text else score.contact_id,
+        "external_id": contact.get("external_id"),
         "risk": score.risk, "value_at_risk": score.value,
         "last_order": score.last_order.isoformat() if score.last_order else None,
         "days_since_order": score.days_since_order,
@@ -126,12 +139,13 @@ def _backtest(cut: date, horizon: int, fmt: Format | None) -> None:
                 f"The backtest needs orders up to {end} ({horizon} days after the cut "
                 f"{cut}), but the store's orders end on {last}. Use --as-of {latest} or earlier."
             )
-        facts = store.churn_facts(as_of=cut)
+        rates = _rates(store)
+        facts = store.churn_facts(as_of=cut, rates=rates)
         if not facts:
             raise InsufficientHistory(
                 f"No customers with orders on or before {cut}; choose a later --as-of.")
         past = cut - timedelta(days=horizon)
-        past_facts = store.churn_facts(as_of=past)
+        past_facts = store.churn_facts(as_of=past, rates=rates)
         past_reordered = store.customers_ordering_between(past, cut)
         outcome = store.customers_ordering_between(cut, end)
     model = _fit(facts, cut, horizon, past_facts, past_reordered)
@@ -154,7 +168,7 @@ def _summary(result: BacktestResult | None, cut: date, horizon: int) -> dict[str
         obj[k] = None if obj[k] is None else round(obj[k], 4)
     p = result.model.params
     obj.update(as_of=cut.isoformat(), calibration=result.calibration,
-               params={"r": p.r, "alpha": p.alpha, "a": p.a, "b": p.b},
+               params={k: round(v, 4) for k, v in vars(p).items()},
                weights_learned=result.model.learned)
     return obj
 

@@ -92,6 +92,8 @@ def dedupe(
     fuzzy matches on name (Chinese characters or pinyin, nicknames, swapped order), birth
     date, company, address, city and postal code. Exit 0 whether or not it finds any.
     """
+    if explain and merge:
+        raise UsageError("--explain only reports; run it first, then --merge on its own.")
     settings = _settings(threshold)
     region = state.config.get("general", "region")
     with open_store(need_key=merge) as store:

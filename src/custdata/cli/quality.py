@@ -8,7 +8,7 @@ from typing import Annotated
 import phonenumbers
 import typer
 
-from custdata.cli._shared import FormatOpt, emit, open_store, say, state
+from custdata.cli._shared import FormatOpt, emit, err, open_store, state
 from custdata.cleaning import CLEANED_FIELDS
 from custdata.errors import ExitCode, UsageError
 from custdata.validate import CHECKED_FIELDS, ISSUE_COLUMNS, find_issues
@@ -21,6 +21,12 @@ RegionOpt = Annotated[str | None, typer.Option(
 CheckDnsOpt = Annotated[bool, typer.Option(
     "--check-dns", help="Also look up each email domain's mail server in DNS (needs the "
     "network; slow). Without it every check is offline.")]
+
+
+def say(message: str) -> None:
+    """One unwrapped line on stderr (scripts read the counts), unless --quiet."""
+    if not state.quiet:
+        err.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -72,8 +72,11 @@ def _card(profile: dict, totals: dict, rfm: dict | None) -> dict[str, Any]:
 
 
 def _order_view(o: dict) -> dict:
-    return {k: o.get(k) for k in ("order_id", "order_date", "amount", "currency", "status",
-                                  "product", "category")}
+    """An order as read, with its status as custdata understands it (blank means paid)."""
+    view = {k: o.get(k) for k in ("order_id", "order_date", "amount", "currency", "product",
+                                  "category")}
+    view["status"] = o.get("status_norm") or o.get("status")
+    return view
 
 
 def _talk_view(t: dict) -> dict:

@@ -42,7 +42,7 @@ SEGMENT_COLUMNS = ["segment", "customers", "share", "revenue", "revenue_share",
 CUSTOMER_COLUMNS = ["contact_id", "external_id", "recency_days", "frequency", "monetary",
                     "r", "f", "m", "cell", "segment"]
 CHANGE_COLUMNS = ["contact_id", "external_id", "field", "old", "new"]
-SUMMARY_COLUMNS = ["stage", "tier", "customers", "revenue"]
+SUMMARY_COLUMNS = ["stage", "tier", "customers", "revenue", "window_revenue"]
 
 
 def register(app: typer.Typer) -> None:
@@ -74,13 +74,14 @@ def tag(
         current = store.contact_tags()
         plan = tag_plan(current, agg, rules)
         if dry_run:
-            ext = dict(store.conn.execute("SELECT id, external_id FROM contacts").fetchall()) \
-                if plan else {}
-            rows = ({"contact_id": c, "external_id": ext.get(c), "field": f, "old": o, "new": n}
-                    for c, f, o, n in plan)
+            ext = store.external_ids([c for c, *_ in plan])
+            rows = ({"contact_id": c, "external_id": e, "field": f, "old": o, "new": n}
+                    for (c, f, o, n), e in zip(plan, ext))
             emit(rows, fmt, CHANGE_COLUMNS)
         elif plan:
             with store.write("tag") as op:
+                # under the write lock: re-plan against the stored values of this moment
+                plan = tag_plan(store.contact_tags(), agg, rules)
                 store.apply_tags(op.id, plan, as_of=day)
                 op.counts.update(_counts(plan, len(current)))
     counts = _counts(plan, len(current))
@@ -122,13 +123,13 @@ def report_rfm(
     every customer. Contacts without a paid order are not in the report.
     """
     day = parse_as_of(as_of)
+    wanted = _segment_filter(segment, scheme.value)
     with open_store() as store:
         agg, report_cur = store.customer_aggregates(as_of=day, only=currency,
                                                     external_ids=customers)
     scored = rfm_scores(agg, scheme=scheme.value)
     if customers:
         scored["external_id"] = agg["external_id"].to_numpy() if len(agg) else []
-    wanted = _segment_filter(segment, scheme.value)
     title = _title(day, report_cur, lang, scheme) if resolve_format(fmt) is Format.table else None
     if customers:
         if wanted:
@@ -200,18 +201,22 @@ def _title(day: Any, currency: str, lang: Lang, scheme: Scheme) -> str:
 
 
 def _customer_rows(scored: pd.DataFrame, scheme: str, lang: str) -> list[dict]:
+    """Records in segment order, biggest spender first; plain Python values."""
     order = {name: i for i, name in enumerate(CN8_SEGMENTS if scheme == "cn8" else SEGMENTS)}
     scored = scored.assign(_o=scored["segment"].map(order)).sort_values(
         ["_o", "monetary", "contact_id"], ascending=[True, False, True], kind="stable")
-    rows = []
-    for rec in scored.itertuples(index=False):
-        rows.append({
-            "contact_id": int(rec.contact_id), "external_id": rec.external_id,
-            "recency_days": int(rec.recency_days), "frequency": int(rec.frequency),
-            "monetary": round(float(rec.monetary), 2), "r": int(rec.r), "f": int(rec.f),
-            "m": int(rec.m), "cell": rec.cell, "segment": segment_label(rec.segment, lang),
-        })
-    return rows
+    labels = {name: segment_label(name, lang) for name in order}
+    columns = {
+        "contact_id": scored["contact_id"].astype("int64").tolist(),
+        "external_id": scored["external_id"].tolist(),
+        "recency_days": scored["recency_days"].astype("int64").tolist(),
+        "frequency": scored["frequency"].astype("int64").tolist(),
+        "monetary": scored["monetary"].astype(float).round(2).tolist(),
+        "r": scored["r"].astype("int64").tolist(), "f": scored["f"].astype("int64").tolist(),
+        "m": scored["m"].astype("int64").tolist(), "cell": scored["cell"].tolist(),
+        "segment": [labels[s] for s in scored["segment"].tolist()],
+    }
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 def _fold(text: str) -> str:
@@ -240,43 +245,51 @@ def report_summary(
         "one).", show_default=False)] = None,
     fmt: FormatOpt = None,
 ) -> None:
-    """Customers by lifecycle stage x value tier, with their net revenue (as set by `tag`).
+    """Customers by lifecycle stage x value tier (as set by `tag`) and their revenue.
 
-    One row per stage and tier present (csv/json); the table view adds a cross-table
-    and bar charts of customers by stage and revenue by tier. Run `tag` first.
+    One row per stage and tier present (csv/json): customers, revenue (net, all orders
+    up to today) and window_revenue (net, the [tag] tier window up to today). The table
+    view adds a cross-table and bar charts of customers by stage and revenue by tier.
+    Run `tag` first; untagged contacts show with an empty stage and tier.
     """
     from datetime import date
 
     with open_store() as store:
-        agg, report_cur = store.customer_aggregates(as_of=date.today(), only=currency)
+        agg, report_cur = store.customer_aggregates(as_of=date.today(), only=currency,
+                                                    for_tag=True)
         tags = store.contact_tags()
+        window = int(store.config.get("tag", "tier_window_days"))
     rows = summary_rows(tags, agg)
     if resolve_format(fmt) is not Format.table:
         emit(rows, fmt, SUMMARY_COLUMNS)
         return
     if rows:
-        _print_summary(rows, report_cur)
+        _print_summary(rows, report_cur, window)
 
 
 def summary_rows(tags: pd.DataFrame, agg: pd.DataFrame) -> list[dict]:
-    """stage, tier, customers, revenue per stage x tier present (untagged = '')."""
+    """stage, tier, customers, revenue, window_revenue per stage x tier (untagged = '')."""
     if not len(tags):
         return []
-    merged = tags.merge(agg[["contact_id", "monetary"]], on="contact_id", how="left")
+    merged = tags.merge(agg[["contact_id", "monetary", "window_revenue"]], on="contact_id",
+                        how="left")
     merged["stage"] = merged["stage"].fillna("")
     merged["tier"] = merged["tier"].fillna("")
     grouped = merged.groupby(["stage", "tier"], sort=False).agg(
-        customers=("contact_id", "size"), revenue=("monetary", "sum")).reset_index()
+        customers=("contact_id", "size"), revenue=("monetary", "sum"),
+        window_revenue=("window_revenue", "sum")).reset_index()
     s_order = {s: i for i, s in enumerate(STAGES)}
     t_order = {t: i for i, t in enumerate(TIERS)}
     grouped["_s"] = grouped["stage"].map(lambda s: s_order.get(s, len(s_order)))
     grouped["_t"] = grouped["tier"].map(lambda t: t_order.get(t, len(t_order)))
     grouped = grouped.sort_values(["_s", "stage", "_t", "tier"], kind="stable")
     return [{"stage": r.stage, "tier": r.tier, "customers": int(r.customers),
-             "revenue": round(float(r.revenue), 2)} for r in grouped.itertuples(index=False)]
+             "revenue": round(float(r.revenue), 2),
+             "window_revenue": round(float(r.window_revenue), 2)}
+            for r in grouped.itertuples(index=False)]
 
 
-def _print_summary(rows: list[dict], currency: str) -> None:
+def _print_summary(rows: list[dict], currency: str, window: int) -> None:
     stages = list(dict.fromkeys(r["stage"] for r in rows))
     tiers = list(dict.fromkeys(t for t in TIERS if any(r["tier"] == t for r in rows)))
     tiers += sorted({r["tier"] for r in rows} - set(tiers))
@@ -294,9 +307,11 @@ def _print_summary(rows: list[dict], currency: str) -> None:
     out.print(cross)
     by_stage = {s: sum(counts.get((s, t), 0) for t in tiers) for s in stages}
     _bars("Customers by stage", {_name(s, STAGE_ZH): v for s, v in by_stage.items()}, "")
-    revenue = {t: sum(r["revenue"] for r in rows if r["tier"] == t) for t in tiers}
-    _bars(f"Revenue by tier{f' ({currency})' if currency else ''}",
-          {_name(t, TIER_ZH): v for t, v in revenue.items()}, currency)
+    unit = f", {currency}" if currency else ""
+    for key, label in (("revenue", "all orders"), ("window_revenue", f"last {window} days")):
+        revenue = {t: sum(r[key] for r in rows if r["tier"] == t) for t in tiers}
+        _bars(f"Net revenue by tier ({label}{unit})",
+              {_name(t, TIER_ZH): v for t, v in revenue.items()}, "money")
 
 
 def _name(code: str, zh: dict[str, str]) -> str:

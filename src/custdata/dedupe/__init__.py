@@ -7,6 +7,8 @@ survivorship rules to one cluster's rows.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -40,10 +42,44 @@ class DedupeResult:
         return score_pair(self.records[a], self.records[b], self.model)
 
 
+_JOB: tuple = ()
+
+
+def _score_chunk(bounds: tuple[int, int]) -> list[tuple[int, int]]:
+    records, pairs, model, need = _JOB
+    out = []
+    for i, j in pairs[bounds[0]:bounds[1]].tolist():
+        if pair_bits(records[i], records[j], model) >= need:
+            out.append((i, j))
+    return out
+
+
+def strong_pairs(records: Sequence[Record], pairs: Any, model: Model, need: float, *,
+                 workers: int = 0) -> list[tuple[int, int]]:
+    """Candidate pairs (positions) with at least `need` bits of evidence, in order.
+
+    Large jobs are split over forked worker processes (they share the records
+    copy-on-write); the result does not depend on the number of workers.
+    """
+    global _JOB
+    if workers <= 0:
+        workers = min(os.cpu_count() or 1, 4) if len(pairs) >= 200_000 else 1
+    chunk = 50_000
+    bounds = [(k, min(k + chunk, len(pairs))) for k in range(0, len(pairs), chunk)]
+    _JOB = (records, pairs, model, need)
+    try:
+        if workers == 1 or len(bounds) < 2 or "fork" not in mp.get_all_start_methods():
+            return [p for b in bounds for p in _score_chunk(b)]
+        with mp.get_context("fork").Pool(workers) as pool:
+            return [p for part in pool.map(_score_chunk, bounds) for p in part]
+    finally:
+        _JOB = ()
+
+
 def find_duplicates(rows: Sequence[Mapping[str, Any]], *, threshold: float = DEFAULT_THRESHOLD,
                     min_coherence: float = DEFAULT_MIN_COHERENCE, region: str = "CN",
                     prior_bits: float | None = None, duplicate_rate: float = DEFAULT_DUPLICATE_RATE,
-                    max_block: int = 30, window: int = 5) -> DedupeResult:
+                    max_block: int = 30, window: int = 4) -> DedupeResult:
     """Clusters of rows that describe the same customer. Rows need distinct `id`s
     (their position is used when they have none)."""
     records = to_records(list(rows), region=region)
@@ -56,16 +92,18 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
                            min_coherence: float = DEFAULT_MIN_COHERENCE,
                            prior_bits: float | None = None,
                            duplicate_rate: float = DEFAULT_DUPLICATE_RATE, max_block: int = 30,
-                           window: int = 5) -> DedupeResult:
-    """`find_duplicates` over records already folded with `to_record`."""
+                           window: int = 4, workers: int = 0) -> DedupeResult:
+    """`find_duplicates` over records already folded with `to_record`.
+
+    `workers`: processes that score the candidate pairs (0: one per CPU for large jobs).
+    """
     model = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate)
     pairs, stats = candidate_pairs(records, max_block=max_block, window=window)
     links: dict[tuple, PairScore] = {}
     need = threshold_bits(threshold, model)
-    for i, j in pairs.tolist():
-        if pair_bits(records[i], records[j], model) >= need:
-            scored = score_pair(records[i], records[j], model)
-            links[(scored.a, scored.b)] = scored
+    for i, j in strong_pairs(records, pairs, model, need, workers=workers):
+        scored = score_pair(records[i], records[j], model)
+        links[(scored.a, scored.b)] = scored
     by_id = {r.id: r for r in records}
 
     def rescore(a: Any, b: Any) -> tuple[float, float]:
@@ -80,6 +118,6 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
 __all__ = [
     "BlockingStats", "Cluster", "DedupeResult", "Model", "PairScore", "Record",
     "build_model", "candidate_pairs", "pair_bits", "probability", "threshold_bits", "choose_survivor", "clusters", "evidence_probability",
-    "find_duplicates", "find_duplicate_records", "merged_values", "score_pair", "to_record",
+    "find_duplicates", "find_duplicate_records", "strong_pairs", "merged_values", "score_pair", "to_record",
     "to_records",
 ]

@@ -74,14 +74,14 @@ RULES: dict[str, Callable[[Record], str | None]] = {
     "name+birth_year": _both(_name, _year),
     "phonetic+birth": _both(_phonetic, lambda r: r.birth),
     "phonetic+city": _both(_phonetic, lambda r: r.city),
-    "postal+birth_year": _both(lambda r: r.postal, _year),
+    "postal+birth": _both(lambda r: r.postal, lambda r: r.birth),
     "company+initials": _both(lambda r: r.company, _initials),
     "email_local": _email_local,
     "phone_tail+initials": _both(_phone_tail, _initials),
 }
 
 
-SMALL_CAP_RULES = {"name": 8}
+SMALL_CAP_RULES = {"name": 8}  # rule -> its own cap (and a window of at most 2)
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _sorted_window(members: list[int], records: Sequence[Record], window: int,
         right.extend(ordered[step:])
 
 
-def candidate_pairs(records: Sequence[Record], *, max_block: int = 30, window: int = 5,
+def candidate_pairs(records: Sequence[Record], *, max_block: int = 30, window: int = 4,
                     rules: dict[str, Callable[[Record], str | None]] | None = None
                     ) -> tuple[np.ndarray, BlockingStats]:
     """Pairs of record positions (i < j) sharing a blocking key, as an (n, 2) array."""
@@ -135,7 +135,8 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 30, window: i
                     right.append(j)
             else:
                 stats.capped_blocks += 1
-                _sorted_window(members, records, window, left, right)
+                step = min(window, 2) if rule in SMALL_CAP_RULES else window
+                _sorted_window(members, records, step, left, right)
         del blocks
         a = np.asarray(left, dtype=np.int64)
         b = np.asarray(right, dtype=np.int64)

@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
@@ -22,8 +22,10 @@ from custdata.dedupe.names import alias_equal, same_token
 
 EXACT, ALIAS, CLOSE, DIFFERENT = "exact", "alias", "close", "different"
 
-# (m, u) per field and agreement level. Calibrated against labelled generator data
-# (benchmarks/bench_dedupe.py --calibrate); the figures are rounded and kept conservative.
+# (m, u) per field and agreement level: set by hand (how often duplicates keep or lose
+# each field; how often strangers share it), then checked and adjusted on labelled
+# generator data (benchmarks/bench_dedupe.py, several seeds; see benchmarks/RESULTS.md).
+# Not fitted by EM: the figures are rounded and lean towards precision.
 DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
     "external_id": {EXACT: (0.30, 1e-7)},
     "id_number": {EXACT: (0.90, 1e-7), CLOSE: (0.05, 1e-5), DIFFERENT: (0.005, 1.0)},
@@ -33,7 +35,8 @@ DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
              DIFFERENT: (0.03, 1.0)},
     "birth_date": {EXACT: (0.85, 5e-5), CLOSE: (0.10, 5e-4), DIFFERENT: (0.02, 1.0)},
     "gender": {EXACT: (0.97, 0.5), DIFFERENT: (0.03, 0.5)},
-    "company": {EXACT: (0.60, 1e-4), CLOSE: (0.15, 1e-3), DIFFERENT: (0.25, 1.0)},
+    # Many contacts share a company: even a rare company name is not personal.
+    "company": {EXACT: (0.60, 1e-3), CLOSE: (0.15, 5e-3), DIFFERENT: (0.25, 1.0)},
     "address": {EXACT: (0.50, 1e-5), CLOSE: (0.25, 1e-4), DIFFERENT: (0.25, 1.0)},
     "city": {EXACT: (0.85, 0.02), CLOSE: (0.03, 0.002), DIFFERENT: (0.12, 1.0)},
     "postal_code": {EXACT: (0.80, 0.005), DIFFERENT: (0.20, 1.0)},
@@ -41,9 +44,7 @@ DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
 # Fields whose exact agreement is weighed by how common the value is.
 TF_FIELDS = ("email", "phone", "name", "birth_date", "company", "address", "city",
              "postal_code")
-_PERSONAL = ("email", "phone", "address")
-
-
+_TF_FIELDS = frozenset(TF_FIELDS)
 @dataclass
 class Model:
     """Weights for `score_pair`: m/u table, prior log2-odds, value frequencies."""
@@ -53,25 +54,24 @@ class Model:
     counts: dict[str, Counter] = field(default_factory=dict)
     population: int = 0
     min_population: int = 2000  # below this, frequencies are too noisy to trust
-    _fixed: dict = field(default_factory=dict, repr=False)
-    _tf: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.fixed = {(name, level): math.log2(m / u)
+                      for name, levels in self.mu.items() for level, (m, u) in levels.items()}
+        self._tf: dict = {}
 
     def bits(self, name: str, level: str, value: Any = None) -> float:
         """log2(m/u) of one field's agreement level (u raised to the value's frequency)."""
-        if value is not None and name in self.counts:
-            cached = self._tf.get((name, level, value))
-            if cached is None:
-                m, u = self.mu[name][level]
-                # A duplicate shares its person's identifiers, so an email or phone seen
-                # twice is still personal; only a third holder makes it a shared one.
-                seen = self.counts[name].get(value, 1) - (2 if name in _PERSONAL else 1)
-                u = max(u, seen / max(self.population - 1, self.min_population))
-                cached = self._tf[(name, level, value)] = math.log2(m / u)
-            return cached
-        cached = self._fixed.get((name, level))
+        if value is None or name not in self.counts:
+            return self.fixed[(name, level)]
+        cached = self._tf.get((name, level, value))
         if cached is None:
             m, u = self.mu[name][level]
-            cached = self._fixed[(name, level)] = math.log2(m / u)
+            # Duplicates share their person's values, so a value seen twice may be one
+            # person's; only further holders show how common it is.
+            seen = self.counts[name].get(value, 2) - 2
+            u = max(u, seen / max(self.population - 1, self.min_population))
+            cached = self._tf[(name, level, value)] = math.log2(m / u)
         return cached
 
 
@@ -175,6 +175,8 @@ def _name_level(a: Record, b: Record) -> str | None:
         return CLOSE if diff == 1 and x.key == y.key else DIFFERENT
     if alias_equal(x, y):
         return ALIAS
+    if x.han or y.han:
+        return DIFFERENT  # one letter off in pinyin is another character: 王勇 is not Wang Yang
     if len(x.tokens) == len(y.tokens) and _tokens_close(x.canon, y.canon):
         return CLOSE
     return DIFFERENT
@@ -252,24 +254,32 @@ def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
     return levels
 
 
-def _field_bits(ra: Record, rb: Record, model: Model) -> Iterator[tuple[str, str, float]]:
+def _field_bits(ra: Record, rb: Record, model: Model) -> list[tuple[str, str, float]]:
+    out = []
+    fixed = model.fixed
     for name, level in _levels(ra, rb):
         if level is None:
             continue
-        value = None
-        if name in TF_FIELDS and (level in (EXACT, ALIAS) or (name == "name" and ra.name.han)):
+        if name in _TF_FIELDS and (level is EXACT or level is ALIAS
+                                   or (name == "name" and ra.name.han)):
             value = _tf_value(ra, name)
             counts = model.counts.get(name)
             if counts is not None:
                 other = _tf_value(rb, name)
                 if other != value and counts.get(other, 0) > counts.get(value, 0):
                     value = other
-        yield name, level, model.bits(name, level, value)
+            out.append((name, level, model.bits(name, level, value)))
+        else:
+            out.append((name, level, fixed[(name, level)]))
+    return out
 
 
 def pair_bits(ra: Record, rb: Record, model: Model) -> float:
     """The evidence (bits, prior excluded) of two records: `score_pair` without the detail."""
-    return sum(bits for _, _, bits in _field_bits(ra, rb, model))
+    total = 0.0
+    for _, _, bits in _field_bits(ra, rb, model):
+        total += bits
+    return total
 
 
 def probability(bits: float, model: Model) -> float:
@@ -296,7 +306,7 @@ def score_pair(a: Record | Mapping[str, Any], b: Record | Mapping[str, Any],
     ra = a if isinstance(a, Record) else to_record(a, 0)
     rb = b if isinstance(b, Record) else to_record(b, 1)
     model = model or Model()
-    detail = list(_field_bits(ra, rb, model))
+    detail = _field_bits(ra, rb, model)
     contributions = tuple((name, level, round(bits, 2)) for name, level, bits in detail)
     bits = sum(b for _, _, b in detail)
     return PairScore(ra.id, rb.id, probability(bits, model), bits, contributions)

@@ -136,5 +136,7 @@ def merged_values(rows: Sequence[Mapping[str, Any]], *, region: str = "CN") -> d
         else:
             out[field] = _pick(field, values, region)
     extra = _extra(list(ordered))
-    out["extra"] = extra if extra is not None else survivor.get("extra")
+    own = _extra([survivor])
+    # Keep the survivor's own text when the content is the same (no spurious change).
+    out["extra"] = survivor.get("extra") if extra is None or extra == own else extra
     return out

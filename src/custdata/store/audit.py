@@ -11,6 +11,7 @@ from custdata.audit import DUPLICATE_KEYS, AuditSnapshot
 from custdata.crypto import TOKEN_PREFIX
 from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS
+from custdata.store.crypto import META_COLUMNS
 from custdata.validate import CONSENT_VALUES
 
 # The day a contact was last updated: its updated_at when that is an ISO date (as `clean`
@@ -28,24 +29,27 @@ _CONSENT_YES = ", ".join(
 CONTACT_CHECKS: dict[str, str] = {
     "stale": "c.last_update < :stale",
     "no-consent": f"lower(trim(COALESCE(c.consent, ''))) NOT IN ({_CONSENT_YES})",
-    "past-retention": """(c.last_update < :retention
-        AND COALESCE((SELECT MAX(day) FROM orders o WHERE o.contact_id = c.id), '') < :retention
-        AND COALESCE((SELECT MAX(day) FROM interactions i WHERE i.contact_id = c.id), '')
-            < :retention)""",
+    # CASE, not AND: the order and interaction look-ups run only for old records.
+    "past-retention": """(CASE WHEN c.last_update >= :retention THEN 0
+        WHEN EXISTS (SELECT 1 FROM orders o WHERE o.contact_id = c.id AND o.day >= :retention)
+            THEN 0
+        WHEN EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = c.id
+                     AND i.day >= :retention) THEN 0
+        ELSE 1 END)""",
 }
+# Orders are read as `o LEFT JOIN contacts c` (one pass, each flag computed once).
 ORDER_CHECKS: dict[str, str] = {
-    "orphan-orders": "(o.contact_id IS NULL OR NOT EXISTS (SELECT 1 FROM contacts c "
-                     "WHERE c.id = o.contact_id))",
-    "future-orders": "COALESCE(o.day > :today, 0)",
-    "negative-amounts": "COALESCE(o.amount_value < 0 AND COALESCE(o.status_norm, '') != "
-                        "'refunded', 0)",
+    "orphan-orders": "(c.id IS NULL)",
+    "future-orders": "(o.day > :today)",
+    "negative-amounts": "(o.amount_value < 0 AND COALESCE(o.status_norm, '') != 'refunded')",
     "unreadable-orders": "(o.day IS NULL OR o.amount_value IS NULL OR o.status_norm IS NULL)",
 }
 INTERACTION_CHECKS: dict[str, str] = {
-    "orphan-interactions": "(i.contact_id IS NULL OR NOT EXISTS (SELECT 1 FROM contacts c "
-                           "WHERE c.id = i.contact_id))",
+    "orphan-interactions": "(c.id IS NULL)",
 }
 _CONTACTS = f"(SELECT *, {_LAST_UPDATE} AS last_update FROM contacts) AS c"
+_ORDERS = "orders AS o LEFT JOIN contacts AS c ON c.id = o.contact_id"
+_INTERACTIONS = "interactions AS i LEFT JOIN contacts AS c ON c.id = i.contact_id"
 SHOW_COLUMNS: dict[str, list[str]] = {
     "contacts": ["id", "external_id", "name", "email", "phone", "consent", "updated_at",
                  "last_update"],
@@ -117,26 +121,29 @@ class AuditMixin:
             for c in sensitive
         ]
         checks = [f"SUM({sql}) AS {name.replace('-', '_')}" for name, sql in CONTACT_CHECKS.items()]
-        sql = f"""
+        # Two passes are faster than one: the checks need the computed last_update column.
+        facts = dict(self.conn.execute(f"""
             SELECT COUNT(*) AS n,
-                   {", ".join(f"SUM({_empty(f)}) AS {f}" for f in CONTACT_FIELDS)},
-                   {", ".join(plain + checks)}
-            FROM {_CONTACTS}
-        """
-        row = self.conn.execute(sql, {"stale": stale_cutoff, "retention": retention_cutoff})
-        return {k: v or 0 for k, v in dict(row.fetchone()).items()}  # SUM() of no rows is NULL
+                   {", ".join([f"SUM({_empty(f)}) AS {f}" for f in CONTACT_FIELDS] + plain)}
+            FROM contacts
+        """).fetchone())
+        facts.update(self.conn.execute(
+            f"SELECT {', '.join(checks)} FROM {_CONTACTS}",
+            {"stale": stale_cutoff, "retention": retention_cutoff}).fetchone())
+        return {k: v or 0 for k, v in facts.items()}  # SUM() of no rows is NULL
 
     def _order_facts(self, today: str) -> dict[str, int]:
-        names = [n.replace("-", "_") for n in ORDER_CHECKS]
+        names = [name.replace("-", "_") for name in ORDER_CHECKS]
         flags = ", ".join(f"{sql} AS {n}" for n, sql in zip(names, ORDER_CHECKS.values()))
+        # LIMIT -1 keeps the inner query a co-routine: each flag is computed once per order.
         orders = dict(self.conn.execute(f"""
             SELECT COUNT(*) AS n, {", ".join(f"SUM({n}) AS {n}" for n in names)},
                    SUM({" OR ".join(names)}) AS bad
-            FROM (SELECT {flags} FROM orders AS o)
+            FROM (SELECT {flags} FROM {_ORDERS} LIMIT -1)
         """, {"today": today}).fetchone())
         row = self.conn.execute(
             f"SELECT COUNT(*), SUM({INTERACTION_CHECKS['orphan-interactions']}) "
-            "FROM interactions AS i").fetchone()
+            f"FROM {_INTERACTIONS}").fetchone()
         orders["interactions"], orders["orphan_interactions"] = row[0], row[1] or 0
         return orders
 
@@ -162,8 +169,7 @@ class AuditMixin:
         return groups, members, in_any
 
     def _encrypted_columns(self) -> set[str]:
-        row = self.conn.execute(
-            "SELECT value FROM meta WHERE key = 'encrypted_columns'").fetchone()
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (META_COLUMNS,)).fetchone()
         try:
             listed = json.loads(row[0]) if row else []
         except ValueError:
@@ -188,8 +194,8 @@ class AuditMixin:
             named = [*CONTACT_CHECKS, *ORDER_CHECKS, *INTERACTION_CHECKS]
             raise UsageError(f"--show {check!r} is not a check; choose one of "
                              f"{', '.join(named)}, or empty:FIELD with a contact field.")
-        alias, source = {"contacts": ("c", _CONTACTS), "orders": ("o", "orders AS o"),
-                         "interactions": ("i", "interactions AS i")}[kind]
+        alias, source = {"contacts": ("c", _CONTACTS), "orders": ("o", _ORDERS),
+                         "interactions": ("i", _INTERACTIONS)}[kind]
         columns = SHOW_COLUMNS[kind]
         return columns, self._stream(kind, alias, source, where, params, batch)
 
@@ -216,11 +222,9 @@ class AuditMixin:
 
     def save_audit_run(self, *, at: str, score: float, parts: dict[str, Any]) -> int:
         """Store one scored audit run; returns its id."""
-        with self.conn:
-            cur = self.conn.execute(
-                "INSERT INTO audit_runs (at, score, parts) VALUES (?, ?, ?)",
-                (at, score, json.dumps(parts, sort_keys=True)),
-            )
+        cur = self.conn.execute(  # one autocommit statement: nothing half-written
+            "INSERT INTO audit_runs (at, score, parts) VALUES (?, ?, ?)",
+            (at, score, json.dumps(parts, sort_keys=True)))
         return int(cur.lastrowid)
 
     def audit_runs(self) -> list[dict[str, Any]]:

@@ -6,14 +6,14 @@ after the as-of date is read, which is what makes `--backtest` honest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
 _ORDER_FACTS_SQL = """
 WITH o AS (
     SELECT contact_id, day, status_norm = 'paid' AS paid,
            CASE status_norm WHEN 'paid' THEN coalesce(amount_value, 0)
-                ELSE -abs(coalesce(amount_value, 0)) END AS net
+                ELSE -abs(coalesce(amount_value, 0)) END * ({rate}) AS net
     FROM orders
     WHERE contact_id IS NOT NULL AND day IS NOT NULL AND day <= :as_of
       AND status_norm IN ('paid', 'refunded')
@@ -49,18 +49,26 @@ FROM (
 class ChurnMixin:
     """Order histories, interaction recency and last ratings for churn scoring."""
 
-    def churn_facts(self, *, as_of: date, window_days: int = 365) -> list[dict]:
+    def churn_facts(self, *, as_of: date, window_days: int = 365,
+                    rates: Mapping[str, float] | None = None) -> list[dict]:
         """One dict per contact with a paid or refunded order dated on or before `as_of`.
 
         Keys: contact_id, first_paid, last_paid, paid_days (distinct days with a paid
         order), first_order, last_order (paid or refunded), value (net revenue of the
-        `window_days` up to as_of: refunds subtracted, cancelled orders ignored),
+        `window_days` up to as_of: refunds subtracted, cancelled orders ignored, each
+        amount times `rates[its currency]`, 1 for a currency not in `rates`),
         last_contact, last_rating (1-5), last_rating_channel. Orders and interactions
         without a readable date are left out.
         """
         args = {"as_of": as_of.isoformat(),
                 "window_start": (as_of - timedelta(days=window_days)).isoformat()}
-        facts = [dict(row) for row in self.conn.execute(_ORDER_FACTS_SQL, args)]
+        whens = []
+        for i, (code, value) in enumerate(sorted((rates or {}).items())):
+            args[f"cur{i}"], args[f"rate{i}"] = code.strip().upper(), float(value)
+            whens.append(f"WHEN :cur{i} THEN :rate{i}")
+        rate = (f"CASE upper(trim(coalesce(currency, ''))) {' '.join(whens)} ELSE 1.0 END"
+                if whens else "1.0")
+        facts = [dict(row) for row in self.conn.execute(_ORDER_FACTS_SQL.format(rate=rate), args)]
         by_id = {f["contact_id"]: f for f in facts}
         for f in facts:
             f.update(last_contact=None, last_rating=None, last_rating_channel=None)
@@ -73,6 +81,13 @@ class ChurnMixin:
                 by_id[row["contact_id"]].update(last_rating=int(row["last_rating"]),
                                                 last_rating_channel=channel)
         return facts
+
+    def churn_currencies(self) -> list[str]:
+        """Distinct currencies of paid and refunded orders (upper-cased, blanks left out)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT upper(trim(currency)) FROM orders WHERE currency IS NOT NULL "
+            "AND trim(currency) != '' AND status_norm IN ('paid', 'refunded')")
+        return sorted(row[0] for row in rows)
 
     def customers_ordering_between(self, after: date, until: date) -> set[int]:
         """Ids of contacts with a paid order dated after `after`, up to and including `until`."""

@@ -282,8 +282,13 @@ class CoreStore:
                    changed_since: str | None = None, batch: int = 5000) -> Iterator[dict]:
         """Rows of contacts/orders/interactions for export, streamed in id order."""
         clauses, args = [], []
+        sealed_of = getattr(self.protector, "sealed_columns", None)
+        sealed = sealed_of(table) if sealed_of else frozenset()
+        after: dict[str, str] = {}  # sealed columns (orders' customer refs): compare opened
         for column, value in (where or {}).items():
-            if table == "contacts" and column in _KEY_COLUMN_SQL:
+            if table != "contacts" and column in sealed:
+                after[column] = value
+            elif table == "contacts" and column in _KEY_COLUMN_SQL:
                 clauses.append(_KEY_COLUMN_SQL[column])  # by match key: any spelling matches
                 args.append(self._key_of(column, value))
             elif table == "contacts" and column in self.protector.encrypted_columns:
@@ -303,7 +308,9 @@ class CoreStore:
             if not rows:
                 return
             for r in rows:
-                yield self.unseal_row(table, dict(r))
+                row = self.unseal_row(table, dict(r))
+                if all(row[c] == v for c, v in after.items()):
+                    yield row
             last = rows[-1]["id"]
 
     def _key_of(self, column: str, value: str) -> str | None:

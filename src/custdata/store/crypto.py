@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from custdata.crypto import CryptoProtector, key_id, new_salt
+from custdata.crypto import TOKEN_PREFIX, CryptoProtector, key_id, new_salt
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import CONTACT_FIELDS, Change
 
@@ -28,6 +28,7 @@ NOT_ENCRYPTABLE = frozenset({"external_id", "stage", "tier", "created_at", "upda
                              "consent", "tags"})
 _KEY_KINDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 _BATCH = 5000
+_CACHE_KIB = 256 * 1024
 # Contact fields `forget` keeps: they describe the sales process, not the person.
 FORGET_KEEPS = frozenset({"source", "owner", "created_at", "updated_at", "stage", "tier"})
 
@@ -146,6 +147,7 @@ class CryptoMixin:
 
     def _rekey_store(self, old: Any, new: Any, command: str) -> dict:
         self.conn.execute("PRAGMA secure_delete = ON")
+        self.conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # key indexes update at random
         with self.write(command) as op:
             counts = self._transcode(old, new)
             self._save_state(new)
@@ -159,17 +161,18 @@ class CryptoMixin:
         """Re-write every sealed value and blind index from `old`'s form to `new`'s."""
         region = self.config.get("general", "region")
         counts = {"columns": len(new.encrypted_columns), "contacts": 0, "history": 0,
-                  "rejects": 0, "orders": 0, "interactions": 0, "log_redacted": 0}
+                  "rejects": 0, "orders": 0, "interactions": 0, "merges": 0, "log_redacted": 0}
         cols = [c for c in CONTACT_FIELDS if _needs_transcode(old, new, "contacts", c)]
         kinds = [(k, col) for k, col in _KEY_KINDS
                  if (k in old.encrypted_columns or k in new.encrypted_columns)
                  and (_needs_transcode(old, new, "contacts", k) or not _same_key(old, new))]
         hits: set[str] = set()
-        words = self._log_words()
+        words = self._log_words(region)
         if cols or kinds:
             counts["contacts"] = self._transcode_contacts(old, new, cols, kinds, region, words,
                                                           hits)
             counts["history"] = self._transcode_history(old, new, cols)
+            counts["merges"] = self._transcode_merges(old, new, cols, kinds, region)
         for table, column, rid in (("rejects", "raw", "line"), ("orders", "customer_ref", "id"),
                                    ("interactions", "customer_ref", "id")):
             if _needs_transcode(old, new, table, column):
@@ -179,8 +182,8 @@ class CryptoMixin:
         return counts
 
     def _transcode_contacts(self, old: Any, new: Any, cols: list[str],
-                            kinds: list[tuple[str, str]], region: str, words: set[str],
-                            hits: set[str]) -> int:
+                            kinds: list[tuple[str, str]], region: str,
+                            words: dict[str, set[str]], hits: set[str]) -> int:
         key_cols = [kc for _, kc in kinds]
         sel = ", ".join(["id", *dict.fromkeys(cols + [k for k, _ in kinds]), *key_cols])
         sets = ", ".join(f"{c} = ?" for c in cols + key_cols)
@@ -188,24 +191,32 @@ class CryptoMixin:
         while rows := self.conn.execute(
                 f"SELECT {sel} FROM contacts WHERE id > ? ORDER BY id LIMIT {_BATCH}",
                 (last,)).fetchall():
-            updates = []
-            for row in rows:
-                rid = row["id"]
-                plain = {c: old.unseal("contacts", c, rid, row[c])
-                         for c in dict.fromkeys(cols + [k for k, _ in kinds])}
-                values = [new.seal("contacts", c, rid, plain[c]) for c in cols]
-                for kind, kc in kinds:
-                    normal = (plain_key(kind, plain[kind], region)
-                              if kind in old.encrypted_columns else row[kc])
-                    values.append(new.index(kind, normal))
-                    if words and normal in words:
-                        hits.add(normal)
-                if words:
-                    hits.update(v for v in plain.values() if v in words)
-                updates.append((*values, rid))
-            self.conn.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", updates)
+            self.conn.executemany(
+                f"UPDATE contacts SET {sets} WHERE id = ?",
+                [(*_recode(old, new, row, cols, kinds, region, words, hits).values(), row["id"])
+                 for row in rows])
             done += len(rows)
             last = rows[-1]["id"]
+        return done
+
+    def _transcode_merges(self, old: Any, new: Any, cols: list[str],
+                          kinds: list[tuple[str, str]], region: str) -> int:
+        """Re-seal the contact rows a merge keeps for `unmerge`, and its key id."""
+        done = 0
+        for r in self.conn.execute("SELECT id, payload FROM merges").fetchall():
+            try:
+                payload = json.loads(r["payload"])
+            except ValueError:
+                continue
+            if not isinstance(payload, dict) or not isinstance(payload.get("contacts"), list):
+                continue
+            for row in payload["contacts"]:
+                if isinstance(row, dict) and "id" in row:
+                    row.update(_recode(old, new, row, cols, kinds, region, {}, set()))
+            payload["key_id"] = getattr(new, "key_id", None)
+            self.conn.execute("UPDATE merges SET payload = ? WHERE id = ?",
+                              (json.dumps(payload, ensure_ascii=False, sort_keys=True), r["id"]))
+            done += 1
         return done
 
     def _transcode_history(self, old: Any, new: Any, cols: list[str]) -> int:
@@ -229,27 +240,52 @@ class CryptoMixin:
         return done
 
     def _transcode_column(self, old: Any, new: Any, table: str, column: str, rid: str) -> int:
-        """Re-seal one always-sealed column; `rid` names the column that binds the row."""
+        """Re-seal one always-sealed column; `rid` names the column that binds the row.
+
+        A customer reference that is just the contact's external id (not a sensitive
+        column) is left plain, so the usual order files cost nothing to encrypt.
+        """
+        if table == "rejects":
+            sql = (f"SELECT id, {rid} AS rid, {column} AS v, NULL AS ext FROM {table} "
+                   f"WHERE id > ? AND {column} IS NOT NULL ORDER BY id LIMIT {_BATCH}")
+        else:
+            sql = (f"SELECT t.id, t.{rid} AS rid, t.{column} AS v, c.external_id AS ext "
+                   f"FROM {table} t LEFT JOIN contacts c ON c.id = t.contact_id "
+                   f"WHERE t.id > ? AND t.{column} IS NOT NULL AND "
+                   f"(substr(t.{column}, 1, {len(TOKEN_PREFIX)}) = '{TOKEN_PREFIX}' "
+                   f"OR t.{column} IS NOT c.external_id) ORDER BY t.id LIMIT {_BATCH}")
         last, done = 0, 0
-        while rows := self.conn.execute(
-                f"SELECT id, {rid} AS rid, {column} AS v FROM {table} WHERE id > ? "
-                f"AND {column} IS NOT NULL ORDER BY id LIMIT {_BATCH}", (last,)).fetchall():
-            self.conn.executemany(
-                f"UPDATE {table} SET {column} = ? WHERE id = ?",
-                [(new.seal(table, column, r["rid"], old.unseal(table, column, r["rid"], r["v"])),
-                  r["id"]) for r in rows])
+        while rows := self.conn.execute(sql, (last,)).fetchall():
+            updates = []
+            for r in rows:
+                plain = old.unseal(table, column, r["rid"], r["v"])
+                updates.append((plain if plain == r["ext"] else
+                                new.seal(table, column, r["rid"], plain), r["id"]))
+            self.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", updates)
             done += len(rows)
             last = rows[-1]["id"]
         return done
 
     # ---- the operation log ------------------------------------------------------------
-    def _log_words(self) -> set[str]:
-        """Every word of the logged command lines that could be a value (3+ characters)."""
-        words: set[str] = set()
+    def _log_words(self, region: str) -> dict[str, set[str]]:
+        """Words of the logged command lines that could be values, by their normalized forms.
+
+        "13800138000" is found under itself and "+8613800138000", so a phone or email
+        logged in any spelling is redacted when a contact's value matches it.
+        """
+        words: dict[str, set[str]] = {}
         for (command,) in self.conn.execute("SELECT command FROM oplog"):
             for word in _split_words(command or ""):
-                if len(word) >= 3:
-                    words.add(word)
+                if len(word) < 3:
+                    continue
+                forms = {word, word.lower()}
+                if "@" in word:
+                    forms.add(plain_key("email", word, region))
+                if sum(ch.isdigit() for ch in word) >= 7:
+                    forms.update((plain_key("phone", word, region),
+                                  plain_key("id_number", word, region)))
+                for form in forms - {None}:
+                    words.setdefault(form, set()).add(word)
         return words
 
     def _redact_log(self, values: set[str]) -> int:
@@ -291,7 +327,7 @@ class CryptoMixin:
         row = self.contact(contact_id)
         if row is None:
             raise UsageError(f"No contact has id {contact_id}.")
-        needles = _identifiers(row, region)
+        person = _Person.of(row, region)
         self.conn.execute("PRAGMA secure_delete = ON")
         counts: dict[str, int] = {}
         with self.write(command or f"forget contact {contact_id}") as op:
@@ -309,21 +345,21 @@ class CryptoMixin:
             counts["orders"] = self.conn.execute(
                 "UPDATE orders SET customer_ref = NULL, extra = '{}' WHERE contact_id = ?",
                 (contact_id,)).rowcount
-            counts["rejects"] = self._forget_rejects(needles)
+            counts["rejects"] = self._forget_rejects(person)
             counts["merges"] = self._forget_merges(contact_id)
-            counts["log_redacted"] = self._redact_log(needles) if needles else 0
+            words = self._log_words(region)
+            hits = set().union(*(words.get(n, set()) for n in person.words()))
+            counts["log_redacted"] = self._redact_log(hits) if hits else 0
             self.record_changes(op.id, [Change(contact_id, "*", None, None, "forget")], at=op.at)
             op.counts.update(counts)
         self.scrub_file()
         return counts
 
-    def _forget_rejects(self, needles: set[str]) -> int:
-        lowered = {n.lower() for n in needles}
+    def _forget_rejects(self, person: "_Person") -> int:
         gone = []
         for r in self.conn.execute("SELECT id, line, raw FROM rejects").fetchall():
-            raw = (self.protector.unseal("rejects", "raw", r["line"], r["raw"]) or "").lower()
-            digits = re.sub(r"\D", "", raw)
-            if any(n in raw or (n.isdigit() and len(n) >= 7 and n in digits) for n in lowered):
+            raw = self.protector.unseal("rejects", "raw", r["line"], r["raw"]) or ""
+            if person.found_in(raw):
                 gone.append((r["id"],))
         self.conn.executemany("DELETE FROM rejects WHERE id = ?", gone)
         return len(gone)
@@ -338,25 +374,68 @@ class CryptoMixin:
         return gone
 
 
+def _recode(old: Any, new: Any, row: Any, cols: list[str], kinds: list[tuple[str, str]],
+            region: str, words: dict[str, set[str]], hits: set[str]) -> dict[str, Any]:
+    """New stored values of one contact row's `cols` and match-key columns (in that order).
+
+    Plaintext values (and normalized keys) that also occur as words of the operation
+    log are added to `hits`, so the log can be redacted.
+    """
+    rid = row["id"]
+    plain = {c: old.unseal("contacts", c, rid, row[c])
+             for c in dict.fromkeys(cols + [k for k, _ in kinds])}
+    out = {c: new.seal("contacts", c, rid, plain[c]) for c in cols}
+    for kind, kc in kinds:
+        normal = plain_key(kind, plain[kind], region) if kind in old.encrypted_columns else row[kc]
+        out[kc] = new.index(kind, normal)
+        if words and normal in words:
+            hits.update(words[normal])
+    if words:
+        for value in plain.values():
+            if value in words:
+                hits.update(words[value])
+    return out
+
+
 def _split_words(text: str) -> list[str]:
     return [w for w in re.split(r"[\s=,'\"]+", text) if w]
 
 
-def _identifiers(row: dict, region: str) -> set[str]:
-    """The person's identifying strings, raw and normalized, to find them in free text."""
-    out: set[str] = set()
-    for field in ("external_id", "email", "phone", "id_number", "name"):
-        value = row.get(field)
-        if value and len(value.strip()) >= 3:
-            out.add(value.strip())
-    for kind in ("email", "phone", "id_number"):
-        key = plain_key(kind, row.get(kind), region)
-        if key and len(key) >= 3:
-            out.add(key)
-            if kind == "phone":
-                digits = re.sub(r"\D", "", key)
-                out.update(d for d in (digits, digits[-11:]) if len(d) >= 7)
-    return out
+@dataclass
+class _Person:
+    """How to recognise one person in free text such as a rejected row's raw line."""
+
+    cells: set[str]      # whole cells: external id, name, and the raw values (lower case)
+    contained: set[str]  # long unique keys found anywhere: emails, ID numbers
+    digits: set[str]     # phone digits found inside a cell's digits
+
+    @classmethod
+    def of(cls, row: dict, region: str) -> "_Person":
+        cells = {str(row[f]).strip().lower() for f in ("external_id", "name", "email", "phone",
+                                                        "id_number") if row.get(f)}
+        contained = {k.lower() for k in (plain_key("email", row.get("email"), region),
+                                         plain_key("id_number", row.get("id_number"), region))
+                     if k and len(k) >= 6}
+        contained |= {c for c in cells if "@" in c}
+        phone = plain_key("phone", row.get("phone"), region) or ""
+        digits = re.sub(r"\D", "", phone)
+        return cls(cells - {""}, contained,
+                   {d for d in (digits, digits[-11:], digits[-10:]) if len(d) >= 7})
+
+    def words(self) -> set[str]:
+        return self.cells | self.contained | self.digits
+
+    def found_in(self, text: str) -> bool:
+        lower = text.lower()
+        if any(k in lower for k in self.contained):
+            return True
+        for cell in re.split(r"[,;\t|\r\n]", lower):
+            cell = cell.strip().strip('"').strip()
+            if cell in self.cells:
+                return True
+            if self.digits and any(d in re.sub(r"\D", "", cell) for d in self.digits):
+                return True
+        return False
 
 
 def _ids_in(payload: str) -> set[int]:

@@ -63,7 +63,10 @@ class DedupeMixin:
                 [survivor_id, *others])
         self.conn.execute(f"DELETE FROM contacts WHERE id IN ({_marks(others)})", others)
         changes = self._apply_survivor(op, merge_id, survivor_id, ids, stored, plain, values)
-        changes += [Change(i, "merged_into", None, str(survivor_id), "merge",
+        changes.append(Change(survivor_id, "merged_from", None,
+                              f"{merge_id}: {', '.join(map(str, others))}", "merge",
+                              {"merge_id": merge_id}))
+        changes += [Change(i, "merged_into", None, f"{merge_id}: {survivor_id}", "merge",
                            {"merge_id": merge_id}) for i in others]
         self.record_changes(op.id, changes, at=op.at)
         self.conn.execute(
@@ -105,8 +108,8 @@ class DedupeMixin:
         row = self.conn.execute("SELECT rowid AS seq, * FROM merges WHERE id = ?",
                                 (merge_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"No merge has the id {merge_id!r}; `custdata history CONTACT` "
-                                "shows the merge ids of a contact.")
+            raise NotFoundError(f"No merge has the id {merge_id!r}; `dedupe --merge` printed "
+                                "the merge ids, and `custdata history CONTACT` shows them.")
         return dict(row)
 
     def unmerge(self, merge_id: str, *, command: str = "") -> dict:
@@ -146,6 +149,8 @@ class DedupeMixin:
                                        {"merge_id": merge_id})
                                 for f in (*CONTACT_FIELDS, "extra")
                                 if before.get(f) != restored.get(f)]
+                    changes.append(Change(survivor_id, "merged_from", merge_id, None,
+                                          "unmerge", {"merge_id": merge_id}))
                 else:
                     try:
                         self.conn.execute(
@@ -155,8 +160,9 @@ class DedupeMixin:
                         raise UsageError(
                             f"Cannot undo merge {merge_id}: contact {row['id']}'s external id "
                             "now belongs to another contact.") from exc
-                    changes.append(Change(row["id"], "merged_into", str(survivor_id), None,
-                                          "unmerge", {"merge_id": merge_id}))
+                    changes.append(Change(row["id"], "merged_into",
+                                          f"{merge_id}: {survivor_id}", None, "unmerge",
+                                          {"merge_id": merge_id}))
             for table in ("orders", "interactions"):
                 self.conn.executemany(
                     f"UPDATE {table} SET contact_id = ? WHERE id = ? AND contact_id = ?",

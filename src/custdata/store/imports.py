@@ -25,6 +25,11 @@ _IN_LIMIT = 500
 _KEY_FIELDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 
 
+def _extra_text(extra: dict) -> str:
+    """The stored JSON text of an `extra` object ("{}" without a json call when empty)."""
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else "{}"
+
+
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(items)
     while batch := list(islice(it, size)):
@@ -72,14 +77,16 @@ class ImportMixin:
     def _next_id(self, kind: str) -> int:
         return self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {kind}").fetchone()[0]
 
-    def _rows_where_in(self, table: str, column: str, values: Iterable[Any]) -> list[dict]:
+    def _rows_where_in(self, table: str, column: str, values: Iterable[Any],
+                       columns: str = "*") -> list[dict]:
+        """Rows whose `column` is one of `values`, in id order (a few IN queries)."""
         values = [v for v in set(values) if v is not None]
         rows: list[dict] = []
         for i in range(0, len(values), _IN_LIMIT):
             part = values[i:i + _IN_LIMIT]
             marks = ",".join("?" * len(part))
             rows.extend(dict(r) for r in self.conn.execute(
-                f"SELECT * FROM {table} WHERE {column} IN ({marks}) ORDER BY id", part))
+                f"SELECT {columns} FROM {table} WHERE {column} IN ({marks}) ORDER BY id", part))
         return rows
 
     # ---- contacts ------------------------------------------------------------------
@@ -166,7 +173,7 @@ class ImportMixin:
         row["external_id"] = rec.keys["external_id"]
         row["created_at"] = row["created_at"] or now
         row["updated_at"] = row["updated_at"] or now
-        row["extra"] = json.dumps(rec.extra, ensure_ascii=False, sort_keys=True)
+        row["extra"] = _extra_text(rec.extra)
         row["changed_at"] = now
         row.update(keys)
         row["_new"] = True
@@ -245,14 +252,19 @@ class ImportMixin:
     def _linked_row(self, kind: str, key: str, contact_id: int, rec: Record, old: dict | None,
                     dayfirst: bool) -> dict:
         fields = STORED_FIELDS[kind]
-        row = {f: (old or {}).get(f) for f in fields}
-        row.update(changed_values(row, rec.values, fields) if old else
-                   {f: rec.values.get(f) or None for f in fields})
-        extra = {**json.loads((old or {}).get("extra") or "{}"), **rec.extra}
+        if old is None:  # a new row: ingest already parsed its day, amount and status
+            row = {f: rec.values.get(f) or None for f in fields}
+            row.update({"order_id" if kind == "orders" else "row_key": key,
+                        "contact_id": contact_id, "extra": _extra_text(rec.extra)})
+            row.update(rec.derived)
+            return row
+        row = {f: old.get(f) for f in fields}
+        row.update(changed_values(row, rec.values, fields))
+        extra = {**json.loads(old.get("extra") or "{}"), **rec.extra}
         row.update({"order_id" if kind == "orders" else "row_key": key,
                     "contact_id": contact_id,
                     "customer_ref": rec.derived["customer_ref"],
-                    "extra": json.dumps(extra, ensure_ascii=False, sort_keys=True)})
+                    "extra": _extra_text(extra)})
         if kind == "orders":
             amount = parse_amount(row.get("amount"))
             row.update(day=parse_day(row.get("order_date"), dayfirst), amount_value=amount,
@@ -287,7 +299,8 @@ class ImportMixin:
         """id(record) -> contact id: by external_id, then email key, then phone key."""
         idx = self.protector.index
         by_ext = {r["external_id"]: r["id"] for r in self._rows_where_in(
-            "contacts", "external_id", [rec.keys["customer_id"] for rec in records])}
+            "contacts", "external_id", [rec.keys["customer_id"] for rec in records],
+            "id, external_id")}
         wanted: dict[int, tuple[str | None, str | None]] = {}
         for rec in records:
             ref = rec.keys["customer_id"]
@@ -298,7 +311,8 @@ class ImportMixin:
             wanted[id(rec)] = (idx("email", ekey), idx("phone", pkey))
         by_key: dict[tuple[str, str], int] = {}
         for pos, column in enumerate(("email_key", "phone_key")):
-            for row in self._rows_where_in("contacts", column, [w[pos] for w in wanted.values()]):
+            for row in self._rows_where_in("contacts", column, [w[pos] for w in wanted.values()],
+                                           f"id, {column}"):
                 by_key.setdefault((column, row[column]), row["id"])
         out = {}
         for rec in records:

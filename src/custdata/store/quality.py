@@ -76,30 +76,26 @@ class QualityMixin:
 
     def _write_cleaned(self, op: Any, pending: list[tuple[int, dict, list[Change]]],
                        region: str) -> None:
+        """One UPDATE per contact (grouped by the set of columns it changes), then history."""
         seal = self.protector.seal
         enc = self.protector.encrypted_columns
         idx = self.protector.index
-        by_column: dict[str, list[tuple[Any, int]]] = defaultdict(list)
-        touched: list[int] = []
+        by_columns: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
         for cid, diff, changes in pending:
-            for column, value in diff.items():
-                stored = seal("contacts", column, cid, value) if column in enc else value
-                by_column[column].append((stored, cid))
+            values = {c: seal("contacts", c, cid, v) if c in enc else v for c, v in diff.items()}
             if "email" in diff:
-                by_column["email_key"].append((idx("email", email_key(diff["email"])), cid))
+                values["email_key"] = idx("email", email_key(diff["email"]))
             if "phone" in diff:
-                by_column["phone_key"].append(
-                    (idx("phone", phone_key(diff["phone"], region)), cid))
+                values["phone_key"] = idx("phone", phone_key(diff["phone"], region))
             if "id_number" in diff:
-                by_column["id_number_key"].append(
-                    (idx("id_number", _id_number_key(diff["id_number"])), cid))
-            if changes:
-                touched.append(cid)
-        for column, values in by_column.items():
-            self.conn.executemany(f"UPDATE contacts SET {column} = ? WHERE id = ?", values)
-        if touched:
-            self.conn.executemany("UPDATE contacts SET changed_at = ? WHERE id = ?",
-                                  [(op.at, cid) for cid in touched])
+                values["id_number_key"] = idx("id_number", _id_number_key(diff["id_number"]))
+            if changes:  # a new phone_type alone is not a change of the contact's data
+                values["changed_at"] = op.at
+            columns = tuple(values)
+            by_columns[columns].append([*values.values(), cid])
+        for columns, rows in by_columns.items():
+            sets = ", ".join(f"{c} = ?" for c in columns)
+            self.conn.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", rows)
         self.record_changes(op.id, [c for _, _, changes in pending for c in changes], at=op.at)
 
 

@@ -6,8 +6,12 @@ gives every aggregate the core needs; the core scores them with numpy/pandas.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,45 +21,43 @@ from custdata.segments import (
 )
 from custdata.store.core import utc_now
 
-_CUR = "upper(trim(coalesce(o.currency, '')))"
+PARALLEL_MIN_ORDERS = 200_000  # below this, one query on the store's own connection
+_CUR = "upper(trim(coalesce(currency, '')))"
+_PAID = "status_norm = 'paid'"
+# NULL amounts stay NULL: total() skips them, as if they were 0
+_NET = "CASE WHEN status_norm = 'paid' THEN amount_value ELSE -abs(amount_value) END"
 
+# One pass over the covering index orders_rfm (contact_id, day, status_norm,
+# amount_value, currency): rows arrive grouped by contact, so no sort and no table reads.
 _AGGREGATE_SQL = """
-WITH o AS (
-    SELECT o.contact_id, o.day, o.status_norm = 'paid' AS paid, {cur} AS cur,
-           CASE o.status_norm WHEN 'paid' THEN coalesce(o.amount_value, 0)
-                ELSE -abs(coalesce(o.amount_value, 0)) END * ({rate}) AS net
-    FROM orders o
-    WHERE o.contact_id IS NOT NULL AND o.day IS NOT NULL AND o.day <= :as_of
-      AND o.status_norm IN ('paid', 'refunded') {only}
-), g AS (
-    SELECT contact_id,
-           max(CASE WHEN paid THEN day END) AS last_day,
-           min(CASE WHEN paid THEN day END) AS first_day,
-           sum(paid) AS frequency,
-           total(net) AS monetary,
-           count(DISTINCT CASE WHEN paid THEN day END) AS paid_days,
-           total(CASE WHEN day > :win THEN net END) AS window_revenue,
-           total(CASE WHEN day > :prior AND day <= :win THEN net END) AS prior_revenue,
-           total(CASE WHEN day > :win THEN paid END) AS window_orders,
-           min(nullif(cur, '')) AS cur_min, max(nullif(cur, '')) AS cur_max
-    FROM o GROUP BY contact_id
-)
-SELECT g.contact_id,
-       CAST(julianday(:as_of) - julianday(g.last_day) AS INTEGER) AS recency_days,
-       coalesce(g.frequency, 0) AS frequency, g.monetary,
-       g.paid_days,
-       CAST(julianday(:as_of) - julianday(g.first_day) AS INTEGER) AS tenure_days,
-       CASE WHEN julianday(g.last_day) - julianday(g.first_day) > :gap_over THEN
-           julianday(g.last_day) - julianday((
-               SELECT max(p.day) FROM orders p
-               WHERE p.contact_id = g.contact_id AND p.status_norm = 'paid'
-                 AND p.day < g.last_day))
-       END AS gap_days,
-       g.window_revenue, g.prior_revenue, g.window_orders, g.cur_min, g.cur_max
-       {extra_columns}
-FROM g {join}
-WHERE g.frequency > 0
-ORDER BY g.contact_id
+SELECT contact_id,
+       CAST(julianday(:as_of) - julianday(max(CASE WHEN {paid} THEN day END)) AS INTEGER)
+           AS recency_days,
+       sum({paid}) AS frequency,
+       total({net}) AS monetary,
+       min(currency) AS cur_min, max(currency) AS cur_max
+       {tag_columns}
+FROM orders
+WHERE contact_id >= :lo AND contact_id < :hi AND day <= :as_of
+  AND status_norm IN ('paid', 'refunded') {only}
+GROUP BY contact_id
+HAVING sum({paid}) > 0
+"""
+_TAG_COLUMNS = """,
+       count(DISTINCT CASE WHEN {paid} THEN day END) AS paid_days,
+       CAST(julianday(:as_of) - julianday(min(CASE WHEN {paid} THEN day END)) AS INTEGER)
+           AS tenure_days,
+       max(CASE WHEN {paid} THEN day END) AS last_day,
+       total(CASE WHEN day > :win THEN {net} END) AS window_revenue,
+       total(CASE WHEN day > :prior AND day <= :win THEN {net} END) AS prior_revenue,
+       total(CASE WHEN day > :win THEN {paid} END) AS window_orders"""
+# The day before the last paid day, only where the first-to-last span can hold a gap
+# longer than the threshold (index lookups on (contact_id, day), a few customers).
+_GAP_SQL = """
+SELECT a.contact_id, julianday(a.last_day) - julianday((
+           SELECT max(p.day) FROM orders p
+           WHERE p.contact_id = a.contact_id AND p.status_norm = 'paid' AND p.day < a.last_day))
+FROM temp.segment_gap_candidates a
 """
 
 
@@ -64,53 +66,126 @@ class SegmentsMixin:
 
     def order_aggregates(self, *, as_of: date, window_days: int = 365,
                          rates: Mapping[str, float] | None = None, only: str | None = None,
-                         gap_over: float | None = None, external_ids: bool = False,
-                         ) -> tuple[pd.DataFrame, set[str]]:
+                         for_tag: bool = False, gap_over: float | None = None,
+                         external_ids: bool = False) -> tuple[pd.DataFrame, set[str]]:
         """(aggregates per customer, currencies seen) from one GROUP BY over the orders.
 
         Amounts are multiplied by `rates[currency]` (1 for other currencies); `only`
-        keeps orders in that currency (and orders without one). `gap_days` is computed
-        only where the first-to-last span exceeds `gap_over` (None: nowhere). The
-        currencies seen are exact when there is at most one, else a subset of two or more.
+        keeps orders in that currency (and orders without one). Without `for_tag` only
+        contact_id, recency_days, frequency and monetary are filled. `gap_days` is
+        computed only where the first-to-last span exceeds `gap_over` (None: nowhere).
+        The currencies seen (raw spellings) are exact when there is at most one; when
+        several show up, ask `order_currencies` for the full list.
         """
         params: dict[str, object] = {}
-        rate_sql = "1.0"
+        net = _NET
         if rates:
             whens = []
             for i, (code, value) in enumerate(sorted(rates.items())):
                 params[f"c{i}"], params[f"r{i}"] = code.strip().upper(), float(value)
                 whens.append(f"WHEN :c{i} THEN :r{i}")
-            rate_sql = f"CASE {_CUR} {' '.join(whens)} ELSE 1.0 END"
+            net = f"({_NET}) * (CASE {_CUR} {' '.join(whens)} ELSE 1.0 END)"
         only_sql = ""
         if only:
             only_sql = f"AND {_CUR} IN (:only, '')"
             params["only"] = only.strip().upper()
         iso, win, prior = as_of_window(as_of, window_days)
-        params.update(as_of=iso, win=win, prior=prior,
-                      gap_over=1e18 if gap_over is None else float(gap_over))
-        sql = _AGGREGATE_SQL.format(
-            cur=_CUR, rate=rate_sql, only=only_sql,
-            extra_columns=", c.external_id" if external_ids else "",
-            join="LEFT JOIN contacts c ON c.id = g.contact_id" if external_ids else "")
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        frame = pd.DataFrame.from_records(cur.fetchall(), columns=names)
-        seen = set(frame["cur_min"].dropna()) | set(frame["cur_max"].dropna())
+        params.update(as_of=iso, win=win, prior=prior)
+        tag_columns = _TAG_COLUMNS.format(paid=_PAID, net=net) if for_tag else ""
+        sql = _AGGREGATE_SQL.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
+        rows, names = self._fetch_by_contact_range(sql, params)
+        frame = pd.DataFrame.from_records(rows, columns=names)
+        # raw spellings: one spelling is exact; several ('CNY', 'cny ', 'USD') need
+        # order_currencies, as a customer's min and max can hide a third currency
+        seen = {str(c) for c in pd.concat([frame["cur_min"], frame["cur_max"]]).dropna()
+                .unique() if str(c).strip()}
         frame = frame.drop(columns=["cur_min", "cur_max"])
+        if for_tag:
+            frame["gap_days"] = self._gaps(frame, gap_over)
+            frame = frame.drop(columns=["last_day"])
+        else:
+            for col in AGGREGATE_COLUMNS[4:]:
+                frame[col] = 0.0
+        frame = frame[list(AGGREGATE_COLUMNS)]
         for col in ("contact_id", "recency_days", "frequency", "paid_days", "tenure_days",
                     "window_orders"):
             frame[col] = frame[col].astype("int64")
         for col in ("monetary", "gap_days", "window_revenue", "prior_revenue"):
             frame[col] = frame[col].astype("float64")
-        if external_ids and "external_id" in self.protector.encrypted_columns:
-            frame["external_id"] = [self.protector.unseal("contacts", "external_id", int(i), v)
-                                    for i, v in zip(frame["contact_id"], frame["external_id"])]
+        if external_ids:
+            frame["external_id"] = self._external_ids(frame["contact_id"])
         return frame, seen
+
+    def _fetch_by_contact_range(self, sql: str, params: dict[str, object],
+                                ) -> tuple[list[tuple], list[str]]:
+        """Rows of `sql` (with :lo/:hi contact bounds), in contact order.
+
+        Big stores are split into contact-id ranges read in parallel on read-only
+        connections (sqlite3 releases the GIL while it steps), one per CPU up to four.
+        """
+        workers = min(4, os.cpu_count() or 1)
+        orders = self.conn.execute("SELECT max(rowid) FROM orders").fetchone()[0] or 0
+        top = self.conn.execute("SELECT max(id) FROM contacts").fetchone()[0] or 0
+        if orders < PARALLEL_MIN_ORDERS or workers < 2 or self.conn.in_transaction:
+            cur = self._tuples(sql, {**params, "lo": 0, "hi": top + 1})
+            return cur.fetchall(), [d[0] for d in cur.description]
+        bounds = [1 + (top * i) // workers for i in range(workers)] + [top + 1]
+        bounds[0] = 0
+        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+
+        def part(lo: int, hi: int) -> tuple[list[tuple], list[str]]:
+            conn = sqlite3.connect(uri, uri=True, timeout=30.0, check_same_thread=False)
+            try:
+                cur = conn.execute(sql, {**params, "lo": lo, "hi": hi})
+                return cur.fetchall(), [d[0] for d in cur.description]
+            finally:
+                conn.close()
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(part, bounds[:-1], bounds[1:]))
+        return [row for rows, _ in parts for row in rows], parts[0][1]
+
+    def _tuples(self, sql: str, params: Mapping[str, object] | tuple) -> sqlite3.Cursor:
+        """A cursor yielding plain tuples (sqlite3.Row objects cost ~1 s per million)."""
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params)
+
+    def _gaps(self, frame: pd.DataFrame, gap_over: float | None) -> pd.Series:
+        gaps = pd.Series(float("nan"), index=frame.index)
+        if gap_over is None or not len(frame):
+            return gaps
+        span = frame["tenure_days"] - frame["recency_days"]
+        candidates = frame.loc[span > gap_over, ["contact_id", "last_day"]]
+        if not len(candidates):
+            return gaps
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS segment_gap_candidates "
+                          "(contact_id INTEGER PRIMARY KEY, last_day TEXT)")
+        self.conn.execute("DELETE FROM temp.segment_gap_candidates")
+        self.conn.executemany("INSERT INTO temp.segment_gap_candidates VALUES (?, ?)",
+                              candidates.itertuples(index=False, name=None))
+        found = dict(self._tuples(_GAP_SQL, ()).fetchall())
+        self.conn.execute("DELETE FROM temp.segment_gap_candidates")
+        return frame["contact_id"].map(found).astype("float64")
+
+    def external_ids(self, contact_ids: Iterable[int]) -> list[str | None]:
+        """The external_id of each contact id, in order (None where there is none)."""
+        return self._external_ids(pd.Series(list(contact_ids), dtype="int64"))
+
+    def _external_ids(self, contact_ids: pd.Series) -> list[str | None]:
+        if not len(contact_ids):
+            return []
+        rows = self._tuples("SELECT id, external_id FROM contacts", ()).fetchall()
+        by_id = dict(rows)
+        if "external_id" in self.protector.encrypted_columns:
+            unseal = self.protector.unseal
+            by_id = {i: unseal("contacts", "external_id", i, v) for i, v in rows}
+        return [by_id.get(int(i)) for i in contact_ids]
 
     def order_currencies(self, *, as_of: date) -> set[str]:
         """Every currency of the paid/refunded orders dated on or before `as_of`."""
-        sql = (f"SELECT DISTINCT {_CUR} FROM orders o WHERE o.contact_id IS NOT NULL "
-               "AND o.day IS NOT NULL AND o.day <= ? AND o.status_norm IN ('paid', 'refunded')")
+        sql = (f"SELECT DISTINCT {_CUR} FROM orders WHERE contact_id IS NOT NULL "
+               "AND day <= ? AND status_norm IN ('paid', 'refunded')")
         return {r[0] for r in self.conn.execute(sql, (as_of.isoformat(),)) if r[0]}
 
     def customer_aggregates(self, *, as_of: date, only: str | None = None,
@@ -128,7 +203,7 @@ class SegmentsMixin:
                      if configured and k.strip().upper() != configured.strip().upper()}
         frame, seen = self.order_aggregates(
             as_of=as_of, window_days=rules.tier_window_days,
-            rates=None if only else sql_rates, only=only,
+            rates=None if only else sql_rates, only=only, for_tag=for_tag,
             gap_over=rules.churn_days if for_tag else None, external_ids=external_ids)
         if len(seen) > 1 and not only:
             seen = self.order_currencies(as_of=as_of)
@@ -137,7 +212,7 @@ class SegmentsMixin:
 
     def contact_tags(self) -> pd.DataFrame:
         """contact_id, stage, tier of every contact (None = never set)."""
-        cur = self.conn.execute("SELECT id AS contact_id, stage, tier FROM contacts ORDER BY id")
+        cur = self._tuples("SELECT id AS contact_id, stage, tier FROM contacts ORDER BY id", ())
         frame = pd.DataFrame.from_records(cur.fetchall(), columns=["contact_id", "stage", "tier"])
         frame["contact_id"] = frame["contact_id"].astype("int64")
         return frame
