@@ -552,3 +552,15 @@ def test_encrypt_again_changes_no_value(sealed, key) -> None:
     before = dump(cli)
     assert cli("--key-file", key, "encrypt").exit_code == 0
     assert dump(cli) == before
+
+
+def test_a_key_file_others_can_read_draws_a_warning(loaded, key, tmp_path) -> None:
+    cli = loaded
+    loose = tmp_path / "loose.key"
+    loose.write_bytes(key.read_bytes())
+    loose.chmod(0o644)
+    result = cli("encrypt", "--key-file", loose)          # the command's own --key-file
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "can be read by other users" in said and "chmod 600" in said
+    assert export(cli, "--key-file", str(key))[0]["email"] == "Zhang.Wei@QQ.com"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from custdata.crypto import generate_key, is_token
 from custdata.ingest import id_number_key
 from custdata.normalize import email_key, phone_key
 from custdata.store import open_store
+from custdata.store.crypto import _Person
 
 COLUMNS = ["email", "phone", "id_number", "address", "birth_date"]
 # Any text SQLite can hold (no lone surrogates), NUL and control characters included.
@@ -62,3 +64,18 @@ def test_decrypt_undoes_encrypt_and_rotate_keeps_values(rows: list[dict]) -> Non
             assert _contacts(store) == before
         finally:
             store.close()
+
+
+@pytest.mark.parametrize("line, found", [
+    ('C001,张伟,Zhang.Wei@QQ.com', True),                 # external id cell
+    ('x,"zhang.wei@qq.com ",y', True),                     # email anywhere, any case
+    ('x;138-0013-8000;y', True),                           # phone digits in a cell
+    ('x|+86 138 0013 8000', True),
+    ('C0012,张伟明,other@qq.com', False),                  # no whole-cell match
+    ('2024-01-05,13900000000,100', False),
+    ('x,11010519491231002x', True),                        # ID number, lower-case x
+])
+def test_a_person_is_recognised_in_rejected_lines(line: str, found: bool) -> None:
+    person = _Person.of({"external_id": "C001", "name": "张伟", "email": "Zhang.Wei@QQ.com",
+                         "phone": "138 0013 8000", "id_number": "11010519491231002X"}, "CN")
+    assert person.found_in(line) is found

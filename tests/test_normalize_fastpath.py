@@ -213,3 +213,20 @@ def test_any_phone_shape_same_verdict_as_phonenumbers(raw: str, region: str) -> 
 def test_any_ascii_email_same_verdict_as_email_validator(text: str) -> None:
     normalize._domain_cache.clear()
     assert ours_email(text) == reference_email(text)
+
+
+def test_e164_forms_remembered_from_a_verdict_are_the_library_verdicts() -> None:
+    rng = random.Random(21)
+    seen = []
+    for region in ["CN", "US", "GB"]:
+        for example_region in sorted(phonenumbers.SUPPORTED_REGIONS)[::7]:
+            example = phonenumbers.example_number(example_region)
+            if example is None:
+                continue
+            national = phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL)
+            e164, _, _ = phone_verdict(scatter(rng, national), region)
+            if e164:
+                seen.append((e164, region))
+    assert len(seen) > 50
+    for e164, region in seen:  # now answered from the cache
+        assert ours(e164, region) == reference_phone(e164, region)

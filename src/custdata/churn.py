@@ -25,9 +25,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special, stats
 
+from custdata._lazy import lazy
 from custdata.errors import CustdataError
+
+optimize = lazy("scipy.optimize")
+special = lazy("scipy.special")
+stats = lazy("scipy.stats")
 
 RISK_FLOOR, RISK_CEILING = 0.001, 0.999
 # BG/NBD is over-sure that a quick buyer who went quiet has gone for good (and that a

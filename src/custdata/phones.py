@@ -162,15 +162,25 @@ def phone_verdict(raw: str, region: str = "CN") -> tuple[str | None, str, str]:
     """
     canonical = phone_canonical(raw)
     if canonical is None:
-        return _library_phone(phone_input(raw), region)
-    key = (region, canonical)
-    hit = _phone_cache.get(key)
-    if hit is None:
+        hit = _library_phone(phone_input(raw), region)
+    else:
+        hit = _phone_cache.get((region, canonical))
+        if hit is not None:
+            return hit
         hit = _fast_phone(canonical, region) or _library_phone(canonical, region)
-        if len(_phone_cache) >= _CACHE_MAX:
-            _phone_cache.clear()
-        _phone_cache[key] = hit
+        _remember(region, canonical, hit)
+    e164 = hit[0]
+    if e164 is not None and e164 != canonical and ";" not in e164:
+        # The E.164 form of a valid number parses back to the same number anywhere, and
+        # it is what clean stores: its key and type are asked for next.
+        _remember(region, e164, hit)
     return hit
+
+
+def _remember(region: str, canonical: str, hit: tuple[str | None, str, str]) -> None:
+    if len(_phone_cache) >= _CACHE_MAX:
+        _phone_cache.clear()
+    _phone_cache[(region, canonical)] = hit
 
 
 def parse_phone(raw: str, default_region: str = "CN") -> PhoneResult:

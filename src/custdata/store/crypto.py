@@ -28,7 +28,7 @@ NOT_ENCRYPTABLE = frozenset({"external_id", "stage", "tier", "created_at", "upda
                              "consent", "tags"})
 _KEY_KINDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 _BATCH = 5000
-_CACHE_KIB = 256 * 1024
+_CACHE_KIB = 64 * 1024
 # Contact fields `forget` keeps: they describe the sales process, not the person.
 FORGET_KEEPS = frozenset({"source", "owner", "created_at", "updated_at", "stage", "tier"})
 

@@ -11,6 +11,7 @@ from custdata.models import Change
 from custdata.normalize import email_key, phone_key
 
 _IN_LIMIT = 500
+_REMEMBERED = (*CLEANED_FIELDS, "email_key", "phone_key", "id_number_key")
 _FLUSH = 5000  # contacts per batch of UPDATEs
 
 
@@ -41,12 +42,12 @@ class QualityMixin:
         rows = self.iter_contacts() if contact_ids is None else self.iter_contacts_by_id(contact_ids)
         counts: dict[str, int] = {"checked": 0, "changed": 0, **dict.fromkeys(CLEANED_FIELDS, 0)}
         kept: list[Change] = []
-        pending: list[tuple[int, dict[str, str | None], list[Change]]] = []
+        pending: list[tuple[int, dict[str, str | None], list[Change], dict]] = []
 
         def counted(source: Iterator[dict]) -> Iterator[dict]:
             for row in source:
                 counts["checked"] += 1
-                old_of[row["id"]] = {f: row.get(f) for f in CLEANED_FIELDS}
+                old_of[row["id"]] = {f: row.get(f) for f in _REMEMBERED}
                 yield row
 
         # clean_rows reports only new values; the old ones are remembered per chunk in
@@ -64,7 +65,7 @@ class QualityMixin:
             if collect:
                 kept.extend(changes)
             if not dry_run:
-                pending.append((cid, diff, changes))
+                pending.append((cid, diff, changes, old))
                 if len(pending) >= _FLUSH:
                     self._write_cleaned(op, pending, region)
                     pending = []
@@ -74,29 +75,36 @@ class QualityMixin:
         counts = {k: v for k, v in counts.items() if v or k in ("checked", "changed")}
         return counts, kept
 
-    def _write_cleaned(self, op: Any, pending: list[tuple[int, dict, list[Change]]],
+    def _write_cleaned(self, op: Any, pending: list[tuple[int, dict, list[Change], dict]],
                        region: str) -> None:
-        """One UPDATE per contact (grouped by the set of columns it changes), then history."""
+        """One UPDATE per contact (grouped by the columns it changes), then the history.
+
+        A match key is written only when it differs from the stored one: clean rarely
+        moves a key (the key is computed from the normalized value already), and every
+        write to an indexed column costs an index update.
+        """
         seal = self.protector.seal
         enc = self.protector.encrypted_columns
         idx = self.protector.index
         by_columns: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
-        for cid, diff, changes in pending:
+        for cid, diff, changes, old in pending:
             values = {c: seal("contacts", c, cid, v) if c in enc else v for c, v in diff.items()}
-            if "email" in diff:
-                values["email_key"] = idx("email", email_key(diff["email"]))
-            if "phone" in diff:
-                values["phone_key"] = idx("phone", phone_key(diff["phone"], region))
-            if "id_number" in diff:
-                values["id_number_key"] = idx("id_number", _id_number_key(diff["id_number"]))
+            for field, column, key_of in (
+                    ("email", "email_key", email_key),
+                    ("phone", "phone_key", lambda v: phone_key(v, region)),
+                    ("id_number", "id_number_key", _id_number_key)):
+                if field in diff:
+                    key = idx(field, key_of(diff[field]))
+                    if key != old.get(column):
+                        values[column] = key
             if changes:  # a new phone_type alone is not a change of the contact's data
                 values["changed_at"] = op.at
-            columns = tuple(values)
-            by_columns[columns].append([*values.values(), cid])
+            by_columns[tuple(values)].append([*values.values(), cid])
         for columns, rows in by_columns.items():
             sets = ", ".join(f"{c} = ?" for c in columns)
             self.conn.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", rows)
-        self.record_changes(op.id, [c for _, _, changes in pending for c in changes], at=op.at)
+        self.record_changes(op.id, [c for _, _, changes, _ in pending for c in changes],
+                            at=op.at)
 
 
 def _forget_seen(old_of: dict[int, Any], cid: int) -> None:
