@@ -228,7 +228,8 @@ def table(m: dict) -> str:
 def section(results: dict[str, dict], runs: int) -> str:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = ["## Clean and validate (`benchmarks/bench_clean.py`)", "",
-           f"Measured {now} on {machine()}. {runs} runs per step. The machine is shared "
+           f"Measured on {machine()}; each subsection names its date and number of runs "
+           "(median, min–max). The machine is shared "
            "with other jobs (2 cores, several engineers' tests and benchmarks), so absolute "
            "times are noisy and a pool of workers often finds no idle core; compare the "
            "ratios, measured in the same run. Data: `benchmarks/datagen.py` (seed 7). "
@@ -238,12 +239,26 @@ def section(results: dict[str, dict], runs: int) -> str:
            "cache and the fast paths. The clean and validate rows do all fields (names, "
            "text, dates, countries, ID numbers too), caches emptied before each run."]
     for scale, m in results.items():
-        out += ["", f"### {scale}: {m['n']:,} contacts ({now})", "", table(m), "",
+        out += ["", f"### {scale}: {m['n']:,} contacts ({now}, {runs} runs)", "", table(m), "",
                 f"Verdicts differing from the bare libraries: phones {m['bad'][0]}, "
                 f"emails {m['bad'][1]}.  ",
                 f"`custdata clean` said: {m['clean_summary']}  ",
                 f"`custdata validate` said: {m['validate_summary']}"]
+    for kept in kept_scales(set(results)):
+        out += ["", kept]
     return "\n".join(out)
+
+
+def kept_scales(done: set[str]) -> list[str]:
+    """Subsections of the current section for scales not measured now (kept as they are)."""
+    if not RESULTS.exists():
+        return []
+    old = RESULTS.read_text(encoding="utf-8")
+    if BEGIN not in old or END not in old:
+        return []
+    body = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
+    parts = body.split("\n### ")[1:]
+    return ["### " + p.rstrip() for p in parts if p.split(":", 1)[0].strip() not in done]
 
 
 def write_section(text: str) -> None:

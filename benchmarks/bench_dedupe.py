@@ -92,10 +92,11 @@ def metrics(found: list[tuple], truth: dict[int, str]) -> dict[str, float]:
 
 
 def run(records: list, thresholds: list[float], min_coherence: float,
-        workers: int = 0) -> dict:
+        workers: int = 0, max_block: int | None = None, window: int | None = None) -> dict:
     t_fold = time.perf_counter()
     model = build_model(records)
-    pairs, stats = candidate_pairs(records)
+    blocking = {k: v for k, v in (("max_block", max_block), ("window", window)) if v}
+    pairs, stats = candidate_pairs(records, **blocking)
     t_block = time.perf_counter()
     need = threshold_bits(min(thresholds), model)
     kept = []
@@ -140,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", default="", help="extra thresholds, comma-separated")
     ap.add_argument("--min-coherence", type=float, default=DEFAULT_MIN_COHERENCE)
     ap.add_argument("--workers", type=int, default=0, help="scoring processes (0: auto)")
+    ap.add_argument("--max-block", type=int, help="blocking cap (default: the library's)")
+    ap.add_argument("--window", type=int, help="sorted-neighbourhood window")
     ap.add_argument("--write", action="store_true", help="replace the RESULTS.md section")
     args = ap.parse_args(argv)
     n = SCALES.get(args.scale) or int(args.scale)
@@ -154,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     records, truth, fold_s = load(data)
     thresholds = sorted({DEFAULT_THRESHOLD, *(float(x) for x in args.sweep.split(",") if x)})
     start = time.perf_counter()
-    out = run(records, thresholds, args.min_coherence, args.workers)
+    out = run(records, thresholds, args.min_coherence, args.workers, args.max_block,
+              args.window)
     out["fold_s"] = fold_s
     total = fold_s + time.perf_counter() - start - sum(t for _, t in out["results"].values())
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -27,8 +27,8 @@ DEFAULTS: dict[str, dict[str, tuple[Any, str]]] = {
             0.5, "every pair inside a cluster needs this match probability at even prior "
             "odds (0.5: evidence for >= against), else the cluster is split"),
         "duplicate_rate": (0.25, "expected duplicate pairs per contact; sets the prior odds"),
-        "max_block": (30, "blocks larger than this are paired by sorted neighbourhood only"),
-        "window": (4, "sorted-neighbourhood window for blocks over max_block"),
+        "max_block": (8, "blocks larger than this are paired by sorted neighbourhood only"),
+        "window": (3, "sorted-neighbourhood window for blocks over max_block"),
     },
     "tag": {
         "new_days": (90, "one paid day, within this many days: stage `new` (older: `at_risk`)"),

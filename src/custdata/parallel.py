@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -58,7 +59,8 @@ def map_chunks(
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_quiet_worker) as pool:
         pending: deque[Future[list[R]]] = deque()
         chunks = _chunks(_chain(head, iterator), chunk_size)
         for chunk in chunks:
@@ -67,6 +69,12 @@ def map_chunks(
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+
+
+def _quiet_worker() -> None:
+    """Ctrl-C and SIGTERM are the parent's to handle (it rolls back); workers just stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _chain(head: list[T], rest: Iterator[T]) -> Iterator[T]:

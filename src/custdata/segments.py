@@ -29,9 +29,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from custdata._lazy import lazy
 from custdata.errors import UsageError
+
+pd = lazy("pandas")  # imported on first use: a second of start-up
 
 AGGREGATE_COLUMNS = (
     "contact_id", "recency_days", "frequency", "monetary", "paid_days", "tenure_days",

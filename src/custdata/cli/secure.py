@@ -135,6 +135,7 @@ def rotate_key(
 
 def forget(
     contact: Annotated[str, typer.Argument(
+        metavar="CONTACT",
         help="Contact id, external id, email or phone (prefix id:, ext:, email: or phone:).")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:

@@ -6,12 +6,12 @@ import re
 from enum import Enum
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from custdata._lazy import lazy
 from custdata.cli._shared import (
     Format, FormatOpt, emit, human, open_store, out, parse_as_of, resolve_format, say,
 )
@@ -20,6 +20,8 @@ from custdata.segments import (
     CN8_SEGMENTS, SEGMENTS, STAGE_ZH, STAGES, TIER_ZH, TIERS, TagRules,
     rfm_scores, segment_label, segment_table, tag_plan,
 )
+
+pd = lazy("pandas")  # imported on first use: a second of start-up
 
 report_app = typer.Typer(help="Reports: rfm, churn, summary.", no_args_is_help=True)
 

@@ -79,7 +79,7 @@ def strong_pairs(records: Sequence[Record], pairs: Any, model: Model, need: floa
 def find_duplicates(rows: Sequence[Mapping[str, Any]], *, threshold: float = DEFAULT_THRESHOLD,
                     min_coherence: float = DEFAULT_MIN_COHERENCE, region: str = "CN",
                     prior_bits: float | None = None, duplicate_rate: float = DEFAULT_DUPLICATE_RATE,
-                    max_block: int = 30, window: int = 4) -> DedupeResult:
+                    max_block: int = 8, window: int = 3) -> DedupeResult:
     """Clusters of rows that describe the same customer. Rows need distinct `id`s
     (their position is used when they have none)."""
     records = to_records(list(rows), region=region)
@@ -91,8 +91,8 @@ def find_duplicates(rows: Sequence[Mapping[str, Any]], *, threshold: float = DEF
 def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFAULT_THRESHOLD,
                            min_coherence: float = DEFAULT_MIN_COHERENCE,
                            prior_bits: float | None = None,
-                           duplicate_rate: float = DEFAULT_DUPLICATE_RATE, max_block: int = 30,
-                           window: int = 4, workers: int = 0) -> DedupeResult:
+                           duplicate_rate: float = DEFAULT_DUPLICATE_RATE, max_block: int = 8,
+                           window: int = 3, workers: int = 0) -> DedupeResult:
     """`find_duplicates` over records already folded with `to_record`.
 
     `workers`: processes that score the candidate pairs (0: one per CPU for large jobs).

@@ -10,9 +10,9 @@ about linearly with the number of records.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -64,7 +64,7 @@ def _initials(r: Record) -> str | None:
 
 
 # Rule name -> key function. Exact keys first; then name keys refined by a second field.
-# A bare name is a weak key: its blocks get a much smaller cap (NAME_BLOCK).
+# A bare name is a weak key: its blocks get a much smaller cap (SMALL_CAP_RULES).
 RULES: dict[str, Callable[[Record], str | None]] = {
     "email": lambda r: r.email_key,
     "phone": lambda r: r.phone_key,
@@ -106,7 +106,7 @@ def _sorted_window(members: list[int], records: Sequence[Record], window: int,
         right.extend(ordered[step:])
 
 
-def candidate_pairs(records: Sequence[Record], *, max_block: int = 30, window: int = 4,
+def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: int = 3,
                     rules: dict[str, Callable[[Record], str | None]] | None = None
                     ) -> tuple[np.ndarray, BlockingStats]:
     """Pairs of record positions (i < j) sharing a blocking key, as an (n, 2) array."""

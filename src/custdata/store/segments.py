@@ -13,13 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 
+from custdata._lazy import lazy
 from custdata.models import Change
 from custdata.segments import (
     AGGREGATE_COLUMNS, TagRules, as_of_window, report_currency, rfm_scores,
 )
 from custdata.store.core import utc_now
+
+pd = lazy("pandas")  # imported on first use: a second of start-up
 
 PARALLEL_MIN_ORDERS = 200_000  # below this, one query on the store's own connection
 _CUR = "upper(trim(coalesce(currency, '')))"
