@@ -110,7 +110,7 @@ def test_consent_synonyms(raw: str, expected: str) -> None:
     assert normalize_consent(raw) == expected
 
 
-def test_large_batches_use_the_pool_and_keep_order() -> None:
+def test_large_batches_keep_row_order() -> None:
     rows = [{**OK, "id": i, "phone": "N/A" if i % 1000 == 0 else "13800138000"}
             for i in range(1, 25_001)]
     issues = find_issues(rows)

@@ -11,7 +11,7 @@ orders for consistency, say) has no score and drops out of the weighted mean.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from itertools import islice, zip_longest
 from typing import Any
@@ -173,25 +173,35 @@ def validity_facts(
     judged = [name for name, total in checked.items() if name not in skipped and total > 0]
     invalid = dict.fromkeys(judged, 0)
     # Row i carries the i-th distinct value of every judged field: one pass, one worker pool.
-    streams = [iter(values(name)) for name in judged]
+    # Rows are streamed into find_issues; only each row's counts are kept for the tally.
+    zipped = zip_longest(*(iter(values(name)) for name in judged))
     where = {name: n for n, name in enumerate(judged)}
-    while chunk := list(islice(zip_longest(*streams), batch)):
-        rows = []
-        for i, pairs in enumerate(chunk):
-            row: dict[str, Any] = {"id": i}
-            row.update((name, pair[0]) for name, pair in zip(judged, pairs) if pair is not None)
-            rows.append(row)
+    while judged:
+        counts: list[tuple[int, ...]] = []
+
+        def rows(counts: list[tuple[int, ...]] = counts) -> Iterator[dict[str, Any]]:
+            for i, pairs in enumerate(islice(zipped, batch)):
+                counts.append(tuple(0 if pair is None else pair[1] for pair in pairs))
+                yield _row(i, judged, pairs)
+
         flagged = {(issue.field, issue.contact_id)  # a value with two problems counts once
-                   for issue in find_issues(rows, region=region, dayfirst=dayfirst, fields=judged)
+                   for issue in find_issues(rows(), region=region, dayfirst=dayfirst,
+                                            fields=judged)
                    if issue.field in where and issue.code not in NOT_VALIDITY_CODES}
+        if not counts:
+            break
         for name, i in flagged:
-            pair = chunk[i][where[name]]
-            if pair is not None:
-                invalid[name] += pair[1]
+            invalid[name] += counts[i][where[name]]
     return {
         name: FieldValidity(total, invalid.get(name, 0), checkable=name not in skipped)
         for name, total in checked.items()
     }
+
+
+def _row(i: int, names: list[str], pairs: tuple) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": i}
+    row.update((name, pair[0]) for name, pair in zip(names, pairs) if pair is not None)
+    return row
 
 
 def audit_report(

@@ -34,6 +34,20 @@ def default_workers() -> int:
     return max(1, min(cores, 8))
 
 
+def idle_workers() -> int:
+    """Workers for the cores that are idle now: on a busy machine a pool only adds copying.
+
+    The 1-minute load average counts this process too; 2 cores at load 1 -> 2 workers,
+    at load 3 or more -> 1 (work stays in this process).
+    """
+    cores = default_workers()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores
+    return max(1, min(cores, int(cores - load + 1.5)))
+
+
 def map_chunks(
     fn: Callable[[list[T]], list[R]],
     items: Iterable[T],
@@ -45,9 +59,9 @@ def map_chunks(
     """Yield fn(chunk) results item by item, in order, over `items` in chunks.
 
     `fn` must be a module-level function (it is pickled by name). workers=None uses
-    every core; workers=1 or fewer than `threshold` items run in this process.
+    the idle cores (idle_workers); workers=1 or fewer than `threshold` items run here.
     """
-    workers = default_workers() if workers is None else max(1, workers)
+    workers = idle_workers() if workers is None else max(1, workers)
     threshold = PARALLEL_THRESHOLD if threshold is None else threshold
     iterator = iter(items)
     head = list(islice(iterator, threshold))

@@ -185,9 +185,8 @@ def _emit_table(rows: Iterable[dict], columns: list[str], *, title: str | None,
     for row in rows:
         table.add_row(*(escape(human(row.get(c))) for c in shown))
     if rows or title:
-        # In a pipe, a table keeps its natural width unless COLUMNS asks for another.
-        width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 10_000
-        console = out if out.is_terminal else Console(highlight=False, width=width)
+        # In a pipe or a file, a table keeps its natural width instead of wrapping at 80.
+        console = out if out.is_terminal else Console(highlight=False, width=10_000)
         console.print(table)
     return len(rows)
 

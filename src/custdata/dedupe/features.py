@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from pypinyin import Style, lazy_pinyin
-
+from custdata._lazy import lazy
 from custdata.errors import InvalidValue
 from custdata.normalize import email_key, normalize_date, normalize_text, phone_key
 from custdata.dedupe.names import Name, parse_name
+
+pypinyin = lazy("pypinyin")  # its dictionaries take a second to load
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _PUNCT = re.compile(r"[^\w\u3400-\u9fff]+")
@@ -69,7 +70,7 @@ def _place(text: str) -> str:
     text = text.casefold()
     if _HAN.search(text):
         text = re.sub(r"[市省区县]$", "", text)
-        return "".join(lazy_pinyin(text, style=Style.NORMAL)).replace(" ", "")
+        return "".join(pypinyin.lazy_pinyin(text, style=pypinyin.Style.NORMAL)).replace(" ", "")
     text = re.sub(r"\bcity\b", "", text)
     return _PUNCT.sub("", text)
 

@@ -14,9 +14,11 @@ from functools import lru_cache
 from importlib import resources
 
 import jellyfish
-from pypinyin import Style, lazy_pinyin
 
+from custdata._lazy import lazy
 from custdata.normalize import normalize_text
+
+pypinyin = lazy("pypinyin")  # its dictionaries take a second to load
 
 # Two-character family names (复姓): "欧阳娜娜" is ouyang + nana, not ou + yangnana.
 COMPOUND_SURNAMES = frozenset(
@@ -57,8 +59,8 @@ def _han_tokens(han: str) -> tuple[str, ...]:
     """("zhang", "wei") for 张伟: family name, then the given name as one token."""
     family = han[:2] if han[:2] in COMPOUND_SURNAMES and len(han) > 2 else han[:1]
     given = han[len(family):]
-    family_py = SURNAME_READINGS.get(family) or "".join(lazy_pinyin(family, style=Style.NORMAL))
-    given_py = "".join(lazy_pinyin(given, style=Style.NORMAL))
+    family_py = SURNAME_READINGS.get(family) or "".join(pypinyin.lazy_pinyin(family, style=pypinyin.Style.NORMAL))
+    given_py = "".join(pypinyin.lazy_pinyin(given, style=pypinyin.Style.NORMAL))
     return (family_py, given_py) if given_py else (family_py,)
 
 
