@@ -103,3 +103,9 @@ def test_empty_store_prints_no_rows(cli) -> None:
     assert cli.rows("export", "contacts") == []
     result = cli("export", "orders", "--format", "csv")
     assert result.exit_code == 0 and result.stdout.strip().count("\n") == 0
+
+
+def test_where_with_empty_value_finds_missing_values(stocked) -> None:
+    assert [r["external_id"] for r in stocked.rows("export", "contacts", "--where", "phone=")] == ["C5"]
+    assert [r["external_id"] for r in stocked.rows("export", "contacts", "--where", "gender=")] == [
+        "C1", "C2", "C3", "C4", "C5"]

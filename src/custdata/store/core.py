@@ -286,7 +286,9 @@ class CoreStore:
         sealed = sealed_of(table) if sealed_of else frozenset()
         after: dict[str, str] = {}  # sealed columns (orders' customer refs): compare opened
         for column, value in (where or {}).items():
-            if table != "contacts" and column in sealed:
+            if value == "":  # FIELD= : the records where FIELD is missing
+                clauses.append(f"({column} IS NULL OR {column} = '')")
+            elif table != "contacts" and column in sealed:
                 after[column] = value
             elif table == "contacts" and column in _KEY_COLUMN_SQL:
                 clauses.append(_KEY_COLUMN_SQL[column])  # by match key: any spelling matches
