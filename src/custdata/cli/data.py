@@ -165,7 +165,8 @@ def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflic
             counts, touched = store.import_records(
                 op, kind, records, input_file=name, on_conflict=on_conflict, region=region,
                 dayfirst=dayfirst, on_reject=sink.add if sink else None, on_progress=advance,
-                compare_as=_cleaned_form(region, dayfirst) if clean else None)
+                compare_as=_cleaned_form(region, dayfirst) if clean else None,
+                track_touched=clean)
             op.sha256 = table.sha256
             op.counts = asdict(counts)
             op.counts["encoding"] = table.encoding

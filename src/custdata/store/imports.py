@@ -45,16 +45,19 @@ class ImportMixin:
                        on_reject: Callable[[Reject], None] | None = None,
                        on_progress: Callable[[int], None] | None = None,
                        compare_as: Callable[[dict], dict] | None = None,
+                       track_touched: bool = False,
                        ) -> tuple[ImportCounts, list[int]]:
         """Store a stream of records inside the open write `op`; return counts and touched ids.
 
         `compare_as` maps incoming contact values to the form they take once stored (the
         cleaned form with `import --clean`), so re-importing a file changes nothing.
+        The ids of inserted/updated contacts are returned only with `track_touched` (for
+        `--clean`): without it memory stays flat however long the file is.
         """
         tally = dict.fromkeys(("read", "inserted", "updated", "unchanged", "rejected"), 0)
         touched: set[int] = set()
         state: dict[str, Any] = {"next_id": self._next_id(kind), "seen": {},
-                                 "compare": compare_as}
+                                 "compare": compare_as, "track": track_touched}
         for batch in _batches(items, BATCH):
             rejects = [r for r in batch if isinstance(r, Reject)]
             records = [r for r in batch if isinstance(r, Record)]
@@ -72,7 +75,7 @@ class ImportMixin:
             tally["rejected"] += len(rejects)
             if on_progress:
                 on_progress(len(batch))
-        return ImportCounts(**tally), sorted(touched)
+        return ImportCounts(**tally), sorted(touched) if track_touched else []
 
     def _next_id(self, kind: str) -> int:
         return self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {kind}").fetchone()[0]
@@ -97,6 +100,7 @@ class ImportMixin:
         updates: dict[int, dict] = {}
         changes: list[Change] = []
         compare = state.get("compare") or (lambda values: values)
+        track = state["track"]
         for rec in records:
             keys = self._sealed_keys(rec)
             row = self._match_contact(index, rec.keys["external_id"], keys)
@@ -104,7 +108,8 @@ class ImportMixin:
                 row = self._new_contact(rec, keys, state, op.at)
                 inserts.append(row)
                 self._index_contact(index, row)
-                touched.add(row["id"])
+                if track:
+                    touched.add(row["id"])
                 tally["inserted"] += 1
                 continue
             diff = changed_values(row, compare(rec.values), CONTACT_FIELDS)
@@ -127,7 +132,8 @@ class ImportMixin:
             self._rekey(row)
             self._index_contact(index, row)
             tally["updated"] += 1
-            touched.add(row["id"])
+            if track:
+                touched.add(row["id"])
             if not row.get("_new"):  # a row inserted by this batch is written by its insert
                 updates[row["id"]] = row
         self._write_contacts(inserts, list(updates.values()))
