@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .demo && mkdir -p .demo
 export CUSTDATA_DB=.demo/crm.db NO_COLOR=1
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+step() { if [ -t 1 ]; then printf '\n\033[1m$ %s\033[0m\n' "$*"; else printf '\n$ %s\n' "$*"; fi; "$@"; }
 has() { custdata "$@" --help >/dev/null 2>&1; }
 
 step custdata init --region CN
