@@ -24,4 +24,4 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 bench: $(VENV)/.installed
-	PATH="$(CURDIR)/$(BIN):$$PATH" SCALE=$(SCALE) bash benchmarks/run_all.sh
+	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHON=$(CURDIR)/$(BIN)/python SCALE=$(SCALE) bash benchmarks/run_all.sh

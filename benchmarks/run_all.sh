@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every benchmark at SCALE (100k by default, or 1m) and lets each one rewrite its
+# own section of benchmarks/RESULTS.md (machine, date, medians with min-max, peak RSS).
+# Usage: make bench            SCALE=1m make bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE="${SCALE:-100k}"
+PY="${PYTHON:-python}"
+command -v sqlite3 >/dev/null || echo "note: install Debian's sqlite3 for the .import reference (apt-get install sqlite3)" >&2
+for bench in import clean dedupe segments churn crypto audit; do
+    echo "== bench_${bench}.py --scale ${SCALE}" >&2
+    "$PY" "benchmarks/bench_${bench}.py" --scale "$SCALE"
+done
+echo "Results: benchmarks/RESULTS.md" >&2
