@@ -39,6 +39,8 @@ sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+from _results import write_section  # noqa: E402 (script-relative)
+
 RESULTS = HERE / "RESULTS.md"
 BEGIN, END = "<!-- BEGIN crypto -->", "<!-- END crypto -->"
 
@@ -235,19 +237,6 @@ def table(runs: list[dict], info: dict, phase: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else \
-        "# custdata benchmark results\n"
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    tmp = RESULTS.with_suffix(".md.tmp-crypto")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
 def kept(done: set[str]) -> list[str]:
     if not RESULTS.exists():
         return []
@@ -309,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     done = {f"{x}-contacts-only" if args.contacts_only else x for x in args.scale.split(",")}
     text = "\n".join(head) + "\n\n" + "\n\n".join(parts + kept(done))
     if not args.no_write:
-        write_section(text)
+        write_section("crypto", text)
     return 0
 
 

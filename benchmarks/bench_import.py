@@ -45,8 +45,8 @@ sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- BEGIN import -->", "<!-- END import -->"
+from _results import kept_scales, write_section  # noqa: E402 (script-relative)
+
 SUMMARY = re.compile(r"read (\d+), inserted (\d+), updated (\d+), unchanged (\d+), rejected (\d+)")
 
 
@@ -234,32 +234,6 @@ def _fmt_counts(c) -> str:
     return f"read {c[0]}, inserted {c[1]}, updated {c[2]}, unchanged {c[3]}, rejected {c[4]}"
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone."""
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else \
-        "# custdata benchmark results\n"
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    tmp = RESULTS.with_suffix(".md.tmp-import")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
-def _kept_scales(done: set[str]) -> list[str]:
-    """Subsections of the current section for scales not re-measured now (kept as they are)."""
-    if not RESULTS.exists():
-        return []
-    old = RESULTS.read_text(encoding="utf-8")
-    if BEGIN not in old or END not in old:
-        return []
-    body = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
-    parts = body.split("\n### ")[1:]
-    return ["### " + p.rstrip() for p in parts if p.split(":", 1)[0].strip() not in done]
-
-
 def section(scale_results: dict[str, tuple[str, dict, dict]], runs: int) -> str:
     m = machine()
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -276,7 +250,7 @@ def section(scale_results: dict[str, tuple[str, dict, dict]], runs: int) -> str:
     for scale, (table, _, data) in scale_results.items():
         out += ["", f"### {scale}: {data['contacts']:,} contacts, {data['order_rows']:,} order "
                 f"rows ({now}, {runs} run{'s' if runs > 1 else ''})", "", table]
-    for kept in _kept_scales(set(scale_results)):
+    for kept in kept_scales("import", set(scale_results)):
         out += ["", kept]
     return "\n".join(out)
 
@@ -315,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             print(profile(work))
     if not args.no_write:
-        write_section(section(results, args.runs))
+        write_section("import", section(results, args.runs))
     return 0
 
 
