@@ -45,6 +45,8 @@ from custdata.normalize import normalize_email, normalize_text, phone_input, pho
 from custdata.validate import find_issues  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+from _results import write_section  # noqa: E402 (script-relative)
+
 RESULTS = HERE / "RESULTS.md"
 BEGIN, END = "<!-- BEGIN clean -->", "<!-- END clean -->"
 
@@ -273,19 +275,6 @@ def kept_scales(done: set[str]) -> list[str]:
     return ["### " + p.rstrip() for p in parts if p.split(":", 1)[0].strip() not in done]
 
 
-def write_section(text: str) -> None:
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else \
-        "# custdata benchmark results\n"
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    tmp = RESULTS.with_suffix(".md.tmp-clean")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", default="100k", help="10k, 100k, 1m, or several: 100k,1m")
@@ -302,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(results, args.runs)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("clean", text)
     for scale in results:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{args.work / scale / 'run.db'}{suffix}").unlink(missing_ok=True)

@@ -18,7 +18,9 @@ from datetime import date
 from custdata.errors import InputFileError, InvalidValue
 from custdata.io import RawRecord
 from custdata.models import FIELDS_BY_KIND, Reject
-from custdata.normalize import email_key, normalize_date, normalize_text, phone_key
+from custdata.normalize import (
+    email_key, id_number_key, normalize_date, normalize_text, phone_key,
+)
 
 # Canonical field -> synonyms, compared after `header_key` (case, spaces, - _ . ignored).
 _COMMON_CUSTOMER = ["customerid", "customer", "customerkey", "clientid", "客户编号", "客户id",
@@ -216,13 +218,6 @@ def _extra_object(cell: str) -> dict[str, str]:
         return {"extra": cell}
     return {str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
             for k, v in data.items()}
-
-
-def id_number_key(raw: str | None) -> str | None:
-    """Match key of an ID number: NFKC, without spaces, upper case (the X check digit)."""
-    if raw is None or not raw.strip():
-        return None
-    return normalize_text(raw).replace(" ", "").upper()
 
 
 def _contact(rec: RawRecord, values: dict[str, str], extra: dict[str, str],

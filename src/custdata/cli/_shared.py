@@ -128,7 +128,7 @@ def open_store(*, need_key: bool = False, mask: bool = False,
 def say(message: str) -> None:
     """A message for the person at the terminal (stderr), unless --quiet."""
     if not state.quiet:
-        err.print(message, highlight=False, markup=False)
+        err.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 # ---- formats -----------------------------------------------------------------------
@@ -263,7 +263,7 @@ def resolve_contact(store: Store, text: str) -> int:
     a NotFoundError (exit 2) that lists the candidates.
     """
     from custdata.errors import NotFoundError
-    from custdata.ingest import id_number_key
+    from custdata.normalize import id_number_key
     from custdata.normalize import email_key, phone_key
 
     region = state.config.get("general", "region")

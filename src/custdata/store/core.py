@@ -316,7 +316,7 @@ class CoreStore:
             last = rows[-1]["id"]
 
     def _key_of(self, column: str, value: str) -> str | None:
-        from custdata.ingest import id_number_key
+        from custdata.normalize import id_number_key
         from custdata.normalize import email_key, phone_key
         region = self.config.get("general", "region")
         key = {"email": email_key, "phone": lambda v: phone_key(v, region),

@@ -59,7 +59,7 @@ def _needs_transcode(old: Any, new: Any, table: str, column: str) -> bool:
 
 def plain_key(kind: str, value: str | None, region: str) -> str | None:
     """The normalized match key of a plaintext value, as import computes it."""
-    from custdata.ingest import id_number_key
+    from custdata.normalize import id_number_key
     from custdata.normalize import email_key, phone_key
 
     if kind == "email":

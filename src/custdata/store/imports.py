@@ -186,7 +186,7 @@ class ImportMixin:
         return row
 
     def _rekey(self, row: dict) -> None:
-        from custdata.ingest import id_number_key
+        from custdata.normalize import id_number_key
 
         region = self.config.get("general", "region")
         idx = self.protector.index

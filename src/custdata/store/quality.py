@@ -118,6 +118,6 @@ def _forget_seen(old_of: dict[int, Any], cid: int) -> None:
 
 def _id_number_key(value: str | None) -> str | None:
     # The same key import computes, so a cleaned value still matches what import stores.
-    from custdata.ingest import id_number_key
+    from custdata.normalize import id_number_key
 
     return id_number_key(value)
