@@ -45,10 +45,8 @@ from custdata.normalize import normalize_email, normalize_text, phone_input, pho
 from custdata.validate import find_issues  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
-from _results import write_section  # noqa: E402 (script-relative)
+from _results import kept_scales, write_section  # noqa: E402 (script-relative)
 
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- BEGIN clean -->", "<!-- END clean -->"
 
 
 def ensure_data(work: Path, contacts: int, seed: int) -> Path:
@@ -258,21 +256,9 @@ def section(results: dict[str, dict], runs: int) -> str:
                 f"emails {m['bad'][1]}.  ",
                 f"`custdata clean` said: {m['clean_summary']}  ",
                 f"`custdata validate` said: {m['validate_summary']}"]
-    for kept in kept_scales(set(results)):
+    for kept in kept_scales("clean", set(results)):
         out += ["", kept]
     return "\n".join(out)
-
-
-def kept_scales(done: set[str]) -> list[str]:
-    """Subsections of the current section for scales not measured now (kept as they are)."""
-    if not RESULTS.exists():
-        return []
-    old = RESULTS.read_text(encoding="utf-8")
-    if BEGIN not in old or END not in old:
-        return []
-    body = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
-    parts = body.split("\n### ")[1:]
-    return ["### " + p.rstrip() for p in parts if p.split(":", 1)[0].strip() not in done]
 
 
 def main(argv: list[str] | None = None) -> int:
