@@ -109,7 +109,7 @@ def history(contact: ContactArg, fmt: FormatOpt = None) -> None:
     with open_store() as store:
         cid = resolve_contact(store, contact)
         rows = store.history_of(cid)
-    emit(rows, fmt, ["at", "operation", "field", "old", "new", "user", "op_id"])
+    emit(rows, fmt, ["at", "operation", "field", "old", "new", "detail", "user", "op_id"])
 
 
 def log(

@@ -182,6 +182,7 @@ class CoreStore:
             d = dict(r)
             d["old"] = self.protector.unseal("history", d["field"], contact_id, d["old"])
             d["new"] = self.protector.unseal("history", d["field"], contact_id, d["new"])
+            d["detail"] = json.loads(d["detail"]) if d["detail"] else None
             out.append(d)
         return out
 

@@ -114,7 +114,7 @@ class CryptoMixin:
         state = self.crypto_state()
         new = CryptoProtector(key, salt=state.salt if state else new_salt(),
                               columns=columns | set(state.columns if state else ()))
-        return self._rekey_store(old, new, command)
+        return self._rekey_store(old, new, command, "encrypt")
 
     def decrypt_columns(self, key: bytes, columns: Iterable[str] | None = None, *,
                         command: str = "") -> dict:
@@ -131,7 +131,7 @@ class CryptoMixin:
                              f"{', '.join(sorted(old.encrypted_columns))}.")
         new: Any = (CryptoProtector(key, salt=old.salt, columns=keep) if keep
                     else PlainProtector())
-        return self._rekey_store(old, new, command)
+        return self._rekey_store(old, new, command, "decrypt")
 
     def rotate_key(self, old_key: bytes, new_key: bytes, *, command: str = "") -> dict:
         """Re-encrypt every sealed value and blind index under `new_key`, in one transaction."""
@@ -143,18 +143,35 @@ class CryptoMixin:
             raise KeyFileError("The new key file holds the store's current key; "
                                "make a new one with `custdata keygen --key-file PATH`.")
         new = CryptoProtector(new_key, salt=new_salt(), columns=old.encrypted_columns)
-        return self._rekey_store(old, new, command)
+        return self._rekey_store(old, new, command, "rotate-key")
 
-    def _rekey_store(self, old: Any, new: Any, command: str) -> dict:
+    def _rekey_store(self, old: Any, new: Any, command: str, operation: str) -> dict:
         self.conn.execute("PRAGMA secure_delete = ON")
         self.conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # key indexes update at random
         with self.write(command) as op:
             counts = self._transcode(old, new)
             self._save_state(new)
+            self._record_rekey(op, operation, old, new)
             op.counts.update(counts)
         self.protector = new
         self.scrub_file()
         return counts
+
+    def _record_rekey(self, op: Any, operation: str, old: Any, new: Any) -> None:
+        """One history row per contact and re-keyed column that holds a value.
+
+        The rows say what happened and under which key id, never a value: the history
+        must not keep plaintext of an encrypted column.
+        """
+        before, after = set(old.encrypted_columns), set(new.encrypted_columns)
+        fields = {"encrypt": after - before, "decrypt": before - after}.get(operation, after)
+        key = getattr(new, "key_id", None) or getattr(old, "key_id", None)
+        detail = json.dumps({"key_id": key})
+        for column in sorted(fields):
+            self.conn.execute(
+                "INSERT INTO history (contact_id, at, op_id, operation, field, old, new, detail) "
+                f"SELECT id, ?, ?, ?, ?, NULL, NULL, ? FROM contacts WHERE {column} IS NOT NULL",
+                (op.at, op.id, operation, column, detail))
 
     # ---- transcoding ----------------------------------------------------------------
     def _transcode(self, old: Any, new: Any) -> dict:
