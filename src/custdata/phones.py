@@ -88,12 +88,16 @@ def _library_phone(text: str, region: str) -> tuple[str | None, str, str]:
     except phonenumbers.NumberParseException as exc:
         code = "phone.no_region" if exc.error_type == exc.INVALID_COUNTRY_CODE else "phone.invalid"
         return None, code, getattr(exc, "_msg", str(exc))
-    if not phonenumbers.is_valid_number(number):
+    # is_valid_number(n) is exactly number_type(n) != UNKNOWN (both look up the metadata
+    # of the number's own region and match its national number against the same type
+    # patterns), so one call gives both the verdict and the type: a third of the cost.
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         return None, "phone.invalid", "not a valid number for its region"
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if number.extension:
         e164 += ";ext=" + number.extension
-    return e164, _TYPE_NAMES.get(phonenumbers.number_type(number), "unknown"), ""
+    return e164, _TYPE_NAMES.get(kind, "unknown"), ""
 
 
 def _cn_mobile(digits: str) -> tuple[str | None, str, str]:
