@@ -116,20 +116,7 @@ def plan_columns(kind: str, header: list[str], mapping: dict[str, str]) -> list[
         for name in [fld, *names]:
             lookup.setdefault(header_key(name), fld)
     keys = [header_key(h) for h in header]
-    forced: dict[int, str] = {}
-    for src, fld in mapping.items():
-        if fld not in allowed:
-            raise InputFileError(
-                f"--map {src}={fld}: {fld!r} is not a {kind} field; fields: "
-                f"{', '.join(sorted(allowed))}."
-            )
-        matches = [i for i, k in enumerate(keys) if k == header_key(src)]
-        if not matches:
-            raise InputFileError(
-                f"--map {src}={fld}: the file has no column {src!r}; its columns are: "
-                f"{', '.join(header)}."
-            )
-        forced[matches[0]] = fld
+    forced = _forced_columns(kind, header, keys, mapping, allowed)
     exact = {k for k in keys if k in {header_key(f) for f in allowed}}
     taken: set[str] = set(forced.values())
     seen: dict[str, int] = {}
@@ -157,6 +144,26 @@ def plan_columns(kind: str, header: list[str], mapping: dict[str, str]) -> list[
         seen[base] = seen.get(base, 1 if fld else 0) + 1
         plan.append(ColumnPlan(None, base if seen[base] == 1 else f"{base}_{seen[base]}"))
     return plan
+
+
+def _forced_columns(kind: str, header: list[str], keys: list[str], mapping: dict[str, str],
+                    allowed: set[str]) -> dict[int, str]:
+    """Column index -> field for each --map SRC=FIELD; an unknown SRC or FIELD is exit 2."""
+    forced: dict[int, str] = {}
+    for src, fld in mapping.items():
+        if fld not in allowed:
+            raise InputFileError(
+                f"--map {src}={fld}: {fld!r} is not a {kind} field; fields: "
+                f"{', '.join(sorted(allowed))}."
+            )
+        matches = [i for i, k in enumerate(keys) if k == header_key(src)]
+        if not matches:
+            raise InputFileError(
+                f"--map {src}={fld}: the file has no column {src!r}; its columns are: "
+                f"{', '.join(header)}."
+            )
+        forced[matches[0]] = fld
+    return forced
 
 
 def check_identifiable(kind: str, plan: list[ColumnPlan], header: list[str]) -> None:

@@ -378,16 +378,7 @@ def open_store(path: Path | str, *, wait: float = 30.0, config: Config | None = 
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"The store {path} was made by a newer custdata (schema {version}; this "
-                f"version knows {SCHEMA_VERSION}). Upgrade custdata to use it."
-            )
-        if version == 0 and conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]:
-            raise StoreError(f"{path} is an SQLite database but not a custdata store; "
-                             "point --db at a custdata store or a new file.")
+        version = _schema_version(conn, path)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -402,6 +393,21 @@ def open_store(path: Path | str, *, wait: float = 30.0, config: Config | None = 
     cls = store_class or Store
     return cls(conn, path, config=config or default_config(),
                protector=protector or PlainProtector(), command_line=command_line)
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The store's schema version; StoreError for a newer custdata's or a foreign database."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"The store {path} was made by a newer custdata (schema {version}; this "
+            f"version knows {SCHEMA_VERSION}). Upgrade custdata to use it."
+        )
+    if version == 0 and conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]:
+        raise StoreError(f"{path} is an SQLite database but not a custdata store; "
+                         "point --db at a custdata store or a new file.")
+    return version
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:

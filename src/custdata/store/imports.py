@@ -30,6 +30,17 @@ def _extra_text(extra: dict) -> str:
     return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else "{}"
 
 
+def _contact_diff(row: dict, rec: Record, compare: Callable[[dict], dict]) -> dict[str, str]:
+    """Field -> incoming value (as read) for each field that changes, `extra` merged."""
+    diff = changed_values(row, compare(rec.values), CONTACT_FIELDS)
+    diff = {f: rec.values[f] for f in diff}  # stored as read; `--clean` runs after
+    stored_extra = json.loads(row["extra"] or "{}")
+    extra = {**stored_extra, **rec.extra}
+    if extra != stored_extra:
+        diff["extra"] = _extra_text(extra)
+    return diff
+
+
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(items)
     while batch := list(islice(it, size)):
@@ -112,11 +123,7 @@ class ImportMixin:
                     touched.add(row["id"])
                 tally["inserted"] += 1
                 continue
-            diff = changed_values(row, compare(rec.values), CONTACT_FIELDS)
-            diff = {f: rec.values[f] for f in diff}  # stored as read; `--clean` runs after
-            extra = {**json.loads(row["extra"] or "{}"), **rec.extra}
-            if extra != json.loads(row["extra"] or "{}"):
-                diff["extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True)
+            diff = _contact_diff(row, rec, compare)
             if not diff or on_conflict == "skip":
                 tally["unchanged"] += 1
                 continue
@@ -125,11 +132,7 @@ class ImportMixin:
                     f"Line {rec.line} would change an existing contact (id {row['id']}) and "
                     "--on-conflict fail is set; nothing was imported.")
             changes.extend(Change(row["id"], f, row.get(f), v, "import") for f, v in diff.items())
-            row.update(diff)
-            if "updated_at" not in diff:
-                row["updated_at"] = op.at
-            row["changed_at"] = op.at
-            self._rekey(row)
+            self._apply_update(row, diff, op.at)
             self._index_contact(index, row)
             tally["updated"] += 1
             if track:
@@ -139,6 +142,13 @@ class ImportMixin:
         self._write_contacts(inserts, list(updates.values()))
         if changes:
             self.record_changes(op.id, changes, at=op.at)
+
+    def _apply_update(self, row: dict, diff: dict[str, str], now: str) -> None:
+        row.update(diff)
+        if "updated_at" not in diff:
+            row["updated_at"] = now
+        row["changed_at"] = now
+        self._rekey(row)
 
     def _sealed_keys(self, rec: Record) -> dict[str, str | None]:
         idx = self.protector.index
