@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import datagen  # noqa: E402
+from _results import write_section  # noqa: E402
 
 from custdata.dedupe import (  # noqa: E402
     DEFAULT_MIN_COHERENCE, DEFAULT_THRESHOLD, build_model, candidate_pairs, clusters,
@@ -121,18 +122,6 @@ def run(records: list, thresholds: list[float], min_coherence: float,
     }
 
 
-def write_results(text: str) -> None:
-    path = HERE / "RESULTS.md"
-    begin, end = "<!-- BEGIN dedupe -->", "<!-- END dedupe -->"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    block = f"{begin}\n{text.rstrip()}\n{end}"
-    if begin in old and end in old:
-        new = old[: old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", default="100k", help="10k, 20k, 100k, 1m or a number")
@@ -199,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     print("pairs by rule:", stats.by_rule, file=sys.stderr)
     if args.write:
-        write_results(report)
+        write_section("dedupe", report)
     if tmp is not None:
         tmp.cleanup()
     return 0
