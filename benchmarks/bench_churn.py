@@ -27,7 +27,6 @@ import math
 import os
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import datagen  # noqa: E402
+from _common import timed_cli as cli  # noqa: E402
 
 from custdata.churn import (  # noqa: E402
     DEFAULT_WEIGHTS, BGNBDParams, ChurnModel, customer_risks, fit_bgnbd, risk_features,
@@ -49,16 +49,6 @@ from custdata.churn import (  # noqa: E402
 )
 
 SCALES = {"10k": 10_000, "20k": 20_000, "100k": 100_000, "1m": 1_000_000, "1M": 1_000_000}
-CUSTDATA = [sys.executable, "-m", "custdata"]
-
-
-def cli(db: Path, *args: str) -> tuple[str, float]:
-    start = time.perf_counter()
-    done = subprocess.run([*CUSTDATA, "--quiet", "--db", str(db), *args], capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-    if done.returncode != 0:
-        raise SystemExit(f"custdata {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout, time.perf_counter() - start
 
 
 def backtests(db: Path, cuts: list[date]) -> list[dict]:

@@ -36,6 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
+from _common import cpu_model  # noqa: E402
 import phonenumbers  # noqa: E402
 from email_validator import EmailNotValidError, validate_email  # noqa: E402
 
@@ -194,14 +195,7 @@ def measure(work: Path, scale: str, runs: int) -> dict:
 
 
 def machine() -> str:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (f"`{' '.join(platform.uname())}`; {os.cpu_count()} CPUs ({cpu}); Python "
             f"{platform.python_version()}, phonenumbers {phonenumbers.__version__}")
 

@@ -37,12 +37,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
+from _common import cpu_model  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
-from _results import write_section  # noqa: E402 (script-relative)
+from _results import kept_scales, write_section  # noqa: E402 (script-relative)
 
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- BEGIN crypto -->", "<!-- END crypto -->"
 
 
 def custdata_cmd() -> list[str]:
@@ -191,14 +190,7 @@ def phases(work: Path, key_a: Path) -> dict:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import cryptography
     import sqlite3
 
@@ -235,17 +227,6 @@ def table(runs: list[dict], info: dict, phase: dict) -> str:
               f"{runs[0]['db_mib_encrypted']:.0f} MiB encrypted. Sampled plaintext values left "
               f"in the file or WAL after encrypt: {runs[0].get('leftovers', 'not checked')}."]
     return "\n".join(lines)
-
-
-def kept(done: set[str]) -> list[str]:
-    if not RESULTS.exists():
-        return []
-    old = RESULTS.read_text(encoding="utf-8")
-    if BEGIN not in old or END not in old:
-        return []
-    body = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
-    return ["### " + p.rstrip() for p in body.split("\n### ")[1:]
-            if p.split(":", 1)[0].strip() not in done]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             "Ways to go faster, not done yet: seal in a process pool on both cores, drop "
             "and rebuild the three key indexes around the UPDATE, shorter tokens."]
     done = {f"{x}-contacts-only" if args.contacts_only else x for x in args.scale.split(",")}
-    text = "\n".join(head) + "\n\n" + "\n\n".join(parts + kept(done))
+    text = "\n".join(head) + "\n\n" + "\n\n".join(parts + kept_scales("crypto", done))
     if not args.no_write:
         write_section("crypto", text)
     return 0

@@ -43,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
+from _common import cpu_model  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 from _results import kept_scales, write_section  # noqa: E402 (script-relative)
@@ -160,12 +161,8 @@ def profile(work: Path, top: int = 30) -> str:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
+    cpu = cpu_model()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
         mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
         mem = f"{mem_kb / 2**20:.1f} GiB"
     except OSError:

@@ -28,7 +28,6 @@ import platform
 import resource
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,12 +40,12 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import datagen  # noqa: E402
+from _common import timed_cli as cli  # noqa: E402
 
 from custdata.segments import TagRules, rfm_scores, segment_table, tag_plan  # noqa: E402
 from custdata.store import open_store  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000, "1M": 1_000_000}
-CUSTDATA = [sys.executable, "-m", "custdata"]
 
 DUCK_RFM = """
 SELECT contact_id,
@@ -78,15 +77,6 @@ SELECT contact_id,
        count(*) FILTER (WHERE paid AND day > DATE '{as_of}' - 365) AS window_orders
 FROM o GROUP BY contact_id HAVING count(*) FILTER (WHERE paid) > 0
 """
-
-
-def cli(db: Path, *args: str) -> tuple[str, float]:
-    start = time.perf_counter()
-    done = subprocess.run([*CUSTDATA, "--quiet", "--db", str(db), *args], capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-    if done.returncode != 0:
-        raise SystemExit(f"custdata {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout, time.perf_counter() - start
 
 
 CPU: dict[str, float] = {}  # label -> CPU seconds (all threads) of the fastest run
