@@ -93,6 +93,22 @@ def _snapshot(db: Path) -> list:
                 conn.execute("SELECT count(*) FROM oplog").fetchall()]
 
 
+def _wait_for_write_lock(db: Path, proc: subprocess.Popen, seconds: float = 60) -> bool:
+    """True once `proc` holds the store's write lock (its transaction has begun)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError:  # "database is locked": the import is writing
+            return True
+        finally:
+            probe.close()
+        time.sleep(0.05)
+    return False
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_import_leaves_store_consistent_and_unchanged(tmp_path, sig) -> None:
@@ -106,10 +122,8 @@ def test_killed_import_leaves_store_consistent_and_unchanged(tmp_path, sig) -> N
     _big_csv(big, 150_000)
     proc = subprocess.Popen([*CUSTDATA, "--db", db, "import", "contacts", big],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    wal = Path(str(db) + "-wal")
-    while time.time() < deadline and (not wal.exists() or wal.stat().st_size < 500_000):
-        time.sleep(0.05)
+    assert _wait_for_write_lock(db, proc), "import finished before it could be interrupted"
+    time.sleep(0.5)  # well inside the transaction: rows are being written
     assert proc.poll() is None, "import finished before it could be interrupted"
     proc.send_signal(sig)
     proc.wait(timeout=60)
@@ -167,3 +181,34 @@ def test_backup_is_a_consistent_copy(cli, write_csv, tmp_path) -> None:
     folder.mkdir()
     assert cli("backup", folder).exit_code == 0
     assert len(list(folder.glob("crm-*.db"))) == 1
+
+
+def test_interrupt_after_commit_says_the_changes_were_saved(cli, write_csv, monkeypatch) -> None:
+    from custdata.store.core import CoreStore
+
+    path = write_csv("c.csv", CONTACT_ROWS)
+    real_close = CoreStore.close
+
+    def close_then_interrupt(self: CoreStore) -> None:  # Ctrl-C just after the COMMIT
+        real_close(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CoreStore, "close", close_then_interrupt)
+    result = cli("import", "contacts", path)
+    monkeypatch.undo()
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert "interrupted after operation 1 was saved" in result.stderr
+    assert cli.count("contacts") == len(CONTACT_ROWS) - 1
+
+
+def test_interrupt_before_commit_says_nothing_changed(cli, write_csv, monkeypatch) -> None:
+    from custdata.store.imports import ImportMixin
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ImportMixin, "import_records", interrupted)
+    result = cli("import", "contacts", write_csv("c.csv", CONTACT_ROWS))
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert "the store was left as it was before this command" in result.stderr
+    assert cli.count("contacts") == 0

@@ -251,7 +251,8 @@ def _linked(kind: str, rec: RawRecord, values: dict[str, str], extra: dict[str, 
     }
     if not any(keys.values()):
         return Reject(rec.line, rec.raw, "no customer (customer_id, email or phone is empty)")
-    customer_ref = next(v for v in ref.values() if v.strip())
+    customer_ref = ref["customer_id"] if keys["customer_id"] else \
+        next(v for v in ref.values() if v.strip())
     date_field = "order_date" if kind == "orders" else "at"
     derived: dict[str, object] = {"customer_ref": customer_ref,
                                   "day": parse_day(values.get(date_field), dayfirst)}
@@ -285,6 +286,7 @@ def parse_day(raw: str | None, dayfirst: bool) -> str | None:
         return None
 
 
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _AMOUNT_JUNK = re.compile(r"[\s,¥￥$€£]|RMB|CNY|USD|EUR|元", re.IGNORECASE)
 
 
@@ -292,6 +294,8 @@ def parse_amount(raw: str | None) -> float | None:
     """Number in an amount cell: "¥1,234.50" -> 1234.5, "(200)" -> -200.0; None if not one."""
     if raw is None:
         return None
+    if _PLAIN_AMOUNT.fullmatch(raw):  # the common "872.56": float() reads it as it is
+        return float(raw)
     text = _AMOUNT_JUNK.sub("", normalize_text(raw))
     negative = text.startswith("(") and text.endswith(")")
     text = text.strip("()")
@@ -321,8 +325,10 @@ def normalize_status(raw: str | None, amount: float | None) -> str | None:
     None for a status text that is none of these (the order is then left out of reports
     and flagged by `audit`).
     """
-    text = normalize_text(raw or "").lower()
-    status = _STATUS.get(text) if text else "paid"
+    status = _STATUS.get(raw)  # the common case: a value the table spells as it is
+    if status is None:
+        text = normalize_text(raw or "").lower()
+        status = _STATUS.get(text) if text else "paid"
     if status == "paid" and amount is not None and amount < 0:
         return "refunded"
     return status

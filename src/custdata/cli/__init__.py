@@ -18,7 +18,7 @@ from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
 from custdata.errors import CustdataError, ExitCode
-from custdata.store.core import translate_db_error
+from custdata.store.core import committed_operations, translate_db_error
 
 
 class Interrupted(KeyboardInterrupt):
@@ -38,6 +38,7 @@ class CustdataGroup(TyperGroup):
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
+        before = len(committed_operations())  # CliRunner runs many commands in one process
         try:
             return super().invoke(ctx)
         except CustdataError as exc:
@@ -47,7 +48,9 @@ class CustdataGroup(TyperGroup):
         except KeyboardInterrupt as exc:
             if state.debug:
                 raise
-            _fail("interrupted; the store was left as it was before this command.",
+            saved = committed_operations()[before:]
+            _fail(f"interrupted after operation {saved[-1]} was saved (see `custdata log`)."
+                  if saved else "interrupted; the store was left as it was before this command.",
                   ExitCode.INTERRUPTED, exc)
         except BrokenPipeError:
             # The reader of our stdout went away (`custdata export | head`): stop quietly.

@@ -11,7 +11,7 @@ import getpass
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +22,8 @@ from custdata.config import Config, default_config
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import Change
 from custdata.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per connection, at most
 
 
 class PlainProtector:
@@ -38,6 +40,32 @@ class PlainProtector:
 
     def index(self, kind: str, key: str | None) -> str | None:
         return key
+
+    def sealer(self, table: str, column: str) -> Callable[[int | str, str | None], str | None]:
+        return _as_is
+
+    def unsealer(self, table: str, column: str) -> Callable[[int | str, str | None], str | None]:
+        return _as_is
+
+    def indexer(self, kind: str) -> Callable[[str | None], str | None]:
+        return _keep
+
+
+def _as_is(row_id: int | str, value: str | None) -> str | None:
+    return value
+
+
+def _keep(key: str | None) -> str | None:
+    return key
+
+
+_committed: list[int] = []  # operation ids committed by this process, in order
+
+
+def committed_operations() -> list[int]:
+    """Ids of the operations this process has committed (an interrupt after one of them
+    must not claim the store was left as it was)."""
+    return list(_committed)
 
 
 def utc_now() -> str:
@@ -138,6 +166,7 @@ class CoreStore:
                  op.sha256, op.id),
             )
             self.conn.execute("COMMIT")
+            _committed.append(op.id)
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -382,6 +411,10 @@ def open_store(path: Path | str, *, wait: float = 30.0, config: Config | None = 
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Big imports update indexes at random places: with SQLite's default 2 MiB page
+        # cache nearly every row evicts a page (2M orders into an indexed table went 40 %
+        # faster with 64 MiB). Pages are allocated as used: small commands do not pay.
+        conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         if version < SCHEMA_VERSION:
             _migrate(conn, version)
     except StoreError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from custdata.errors import CheckFailed
@@ -106,14 +107,14 @@ class ImportMixin:
     # ---- contacts ------------------------------------------------------------------
     def _upsert_contacts(self, op: Any, records: list[Record], tally: dict, touched: set[int],
                          state: dict, on_conflict: str) -> None:
-        index = self._prefetch_contacts(records)
+        sealed = [self._sealed_keys(rec) for rec in records]  # blind indexes: once per record
+        index = self._prefetch_contacts(records, sealed)
         inserts: list[dict] = []
         updates: dict[int, dict] = {}
         changes: list[Change] = []
         compare = state.get("compare") or (lambda values: values)
         track = state["track"]
-        for rec in records:
-            keys = self._sealed_keys(rec)
+        for rec, keys in zip(records, sealed):
             row = self._match_contact(index, rec.keys["external_id"], keys)
             if row is None:
                 row = self._new_contact(rec, keys, state, op.at)
@@ -154,13 +155,14 @@ class ImportMixin:
         idx = self.protector.index
         return {col: idx(fld, rec.keys[fld]) for fld, col in _KEY_FIELDS}
 
-    def _prefetch_contacts(self, records: list[Record]) -> dict[str, dict]:
+    def _prefetch_contacts(self, records: list[Record],
+                           sealed: list[dict[str, str | None]]) -> dict[str, dict]:
+        """The stored contacts any of `records` could match, indexed by key."""
         index: dict[str, dict] = {}
         exts = [r.keys["external_id"] for r in records]
         found = self._rows_where_in("contacts", "external_id", exts)
         for column in ("email_key", "phone_key"):
-            found += self._rows_where_in(
-                "contacts", column, [self._sealed_keys(r)[column] for r in records])
+            found += self._rows_where_in("contacts", column, [k[column] for k in sealed])
         for row in sorted(found, key=lambda r: r["id"]):
             self._index_contact(index, self.unseal_row("contacts", row))
         return index
@@ -209,8 +211,11 @@ class ImportMixin:
                 "changed_at"]
         seal = self.protector.seal
         enc = self.protector.encrypted_columns
+        plain = itemgetter(*cols)  # every row here holds every column
 
         def values(row: dict) -> list:
+            if not enc:
+                return list(plain(row))
             return [seal("contacts", c, row["id"], row.get(c)) if c in enc else row.get(c)
                     for c in cols]
 
@@ -295,8 +300,8 @@ class ImportMixin:
         sealed = sealed_of(kind) if sealed_of else frozenset()
         seal = self.protector.seal
 
-        def value(r: dict, c: str) -> Any:
-            return seal(kind, c, r["id"], r[c]) if c in sealed else r[c]
+        def values(r: dict, cols: list[str]) -> list:
+            return [seal(kind, c, r["id"], r[c]) if c in sealed else r[c] for c in cols]
 
         for rows, verb in ((inserts, "INSERT"), (updates, "UPDATE")):
             if not rows:
@@ -305,11 +310,13 @@ class ImportMixin:
             if verb == "INSERT":
                 sql = (f"INSERT INTO {kind} (id, {','.join(cols)}) "
                        f"VALUES (?, {','.join('?' * len(cols))})")
-                args = [[r["id"], *(value(r, c) for c in cols)] for r in rows]
+                order = ["id", *cols]
             else:
                 sql = f"UPDATE {kind} SET {','.join(f'{c} = ?' for c in cols)} WHERE id = ?"
-                args = [[*(value(r, c) for c in cols), r["id"]] for r in rows]
-            self.conn.executemany(sql, args)
+                order = [*cols, "id"]
+            plain = itemgetter(*order)
+            self.conn.executemany(sql, [plain(r) if not sealed else values(r, order)
+                                        for r in rows])
 
     def _resolve_customers(self, records: list[Record], region: str) -> dict[int, int]:
         """id(record) -> contact id: by external_id, then email key, then phone key."""
