@@ -261,3 +261,14 @@ def test_probabilities_stay_in_range(params: tuple, x: int, t_x: float, extra: f
     assert 0.0 <= alive <= 1.0 and 0.0 <= quiet <= 1.0
     assert quiet >= 1.0 - alive - 1e-12
     assert np.isfinite(bgnbd_log_likelihood(p, [x], [t_x], [T])[0])
+
+
+def test_explain_gives_reasons_only_to_the_named_customers() -> None:
+    model = ChurnModel(BGNBDParams(0.5, 30.0, 0.8, 2.5), DEFAULT_WEIGHTS, False)
+    facts = [fact(i, [300, 200, 20 * i]) for i in range(1, 6)]
+    every = customer_risks(facts, as_of=AS_OF, model=model)
+    some = customer_risks(facts, as_of=AS_OF, model=model, explain=lambda scores: [2, 4])
+    assert [s.reason != "" for s in some] == [False, True, False, True, False]
+    assert [s.risk for s in some] == [s.risk for s in every]
+    assert {s.contact_id: s.reason for s in some if s.reason} == \
+        {s.contact_id: s.reason for s in every if s.contact_id in (2, 4)}

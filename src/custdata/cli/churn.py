@@ -75,8 +75,12 @@ def report_churn(
         past_facts = store.churn_facts(as_of=past, rates=rates)
         past_reordered = store.customers_ordering_between(past, day)
         model = _fit(facts, day, horizon, past_facts, past_reordered)
+        def listed(scores: list[ChurnScore]) -> list[int]:  # only printed rows need a reason
+            return [s.contact_id for s in rank_scores(scores, top=top, min_risk=min_risk)]
+
         scores = customer_risks(facts, as_of=day, model=model, horizon_days=horizon,
-                                contact_days=int(cfg.get("churn", "contact_days")))
+                                contact_days=int(cfg.get("churn", "contact_days")),
+                                explain=listed)
         ranked = rank_scores(scores, top=top, min_risk=min_risk)
         contacts = store.churn_contact_fields(s.contact_id for s in ranked)
         leads = store.contact_count() - len(scores)
@@ -150,7 +154,8 @@ def _backtest(cut: date, horizon: int, fmt: Format | None) -> None:
         outcome = store.customers_ordering_between(cut, end)
     model = _fit(facts, cut, horizon, past_facts, past_reordered)
     scores = customer_risks(facts, as_of=cut, model=model, horizon_days=horizon,
-                            contact_days=int(state.config.get("churn", "contact_days")))
+                            contact_days=int(state.config.get("churn", "contact_days")),
+                            explain=lambda _: ())  # the backtest prints no reasons
     result = backtest(scores, outcome, horizon_days=horizon, model=model)
     say(f"Backtest: scored {result.customers} customers with data up to {cut} ({_how(model)}); "
         f"compared with paid orders from {cut + timedelta(days=1)} to {end}.")
