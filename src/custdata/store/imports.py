@@ -161,8 +161,12 @@ class ImportMixin:
         index: dict[str, dict] = {}
         exts = [r.keys["external_id"] for r in records]
         found = self._rows_where_in("contacts", "external_id", exts)
+        # A record whose external id is stored matches that contact: its other keys need
+        # no look-up (a re-imported file then costs one query per batch, not three).
+        known = {row["external_id"] for row in found}
+        rest = [k for rec, k in zip(records, sealed) if rec.keys["external_id"] not in known]
         for column in ("email_key", "phone_key"):
-            found += self._rows_where_in("contacts", column, [k[column] for k in sealed])
+            found += self._rows_where_in("contacts", column, [k[column] for k in rest])
         for row in sorted(found, key=lambda r: r["id"]):
             self._index_contact(index, self.unseal_row("contacts", row))
         return index
