@@ -188,6 +188,38 @@ def test_learned_weights_keep_their_signs() -> None:
     assert w[1] >= 0 and w[2] >= 0 and w[8] <= 0 and w[9] <= 0
 
 
+def _past_of(facts: list[dict], longest: int):
+    """past(days) of a store whose order history reaches back only `longest` days."""
+    asked: list[int] = []
+
+    def past(days: int) -> tuple[list[dict], set[int]]:
+        asked.append(days)
+        if days > longest:
+            return [], set()
+        cut = AS_OF - timedelta(days=days)
+        shifted = [fact(f["contact_id"], [(AS_OF - d).days for d in _paid_days(f) if d <= cut])
+                   for f in facts]
+        return ([s for s in shifted if s["first_paid"]],
+                {f["contact_id"] for f in facts if f["last_paid"] > cut})
+    return past, asked
+
+
+def test_a_store_with_a_short_past_learns_from_a_shorter_look_back() -> None:
+    facts = population(300)
+    past, asked = _past_of(facts, longest=45)
+    model = fit_churn_model(facts, as_of=AS_OF, horizon_days=90, past=past)
+    assert model.learned and model.lookback_days == 45
+    assert asked == [90, 45]
+
+
+def test_without_a_learnable_past_the_default_weights_are_used() -> None:
+    past, asked = _past_of(population(300), longest=0)
+    model = fit_churn_model(population(300), as_of=AS_OF, horizon_days=90, past=past)
+    assert not model.learned and model.weights == DEFAULT_WEIGHTS
+    assert model.lookback_days is None
+    assert asked == [90, 45]  # and no shorter than 30 days
+
+
 def _paid_days(f: dict) -> list[date]:
     # population() spaces orders evenly: rebuild them from first, last and count.
     first, last, n = f["first_paid"], f["last_paid"], f["paid_days"]

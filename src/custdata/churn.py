@@ -37,6 +37,7 @@ RISK_FLOOR, RISK_CEILING = 0.001, 0.999
 # BG/NBD is over-sure that a quick buyer who went quiet has gone for good (and that a
 # one-order customer has not): its chance of no order is clipped before it is weighed.
 MODEL_CLIP = 0.98
+MIN_LOOKBACK_DAYS = 30  # the shortest past worth learning weights from
 MIN_OUTCOMES = 10  # learn weights only from a past with this many reorders and this many not
 
 
@@ -329,6 +330,7 @@ class ChurnModel:
     params: BGNBDParams
     weights: tuple[float, ...]
     learned: bool  # weights learned from the store's own past (else DEFAULT_WEIGHTS)
+    lookback_days: int | None = None  # the past they were learned from: as_of - this
 
 
 def _customers(facts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -353,33 +355,57 @@ def _features_for(
     return features, h, alive, own, typical, contact_gap
 
 
+Past = Callable[[int], tuple[Sequence[Mapping[str, Any]], set[int]]]
+
+
 def fit_churn_model(
     facts: Sequence[Mapping[str, Any]], *, as_of: date, horizon_days: int = 90,
-    contact_days: int = 30, past_facts: Sequence[Mapping[str, Any]] | None = None,
+    contact_days: int = 30, past: Past | None = None,
+    past_facts: Sequence[Mapping[str, Any]] | None = None,
     past_reordered: set[int] | None = None, min_customers: int = 50, min_repeaters: int = 10,
 ) -> ChurnModel:
     """Fit BG/NBD on `facts` at `as_of` and learn how to weigh it against the other signals.
 
-    `past_facts` are the same facts one horizon earlier (as of `as_of - horizon_days`) and
-    `past_reordered` the ids with a paid order after that date up to `as_of`: the weights
-    are learned from them. Without them, or when that past is too thin, DEFAULT_WEIGHTS.
+    `past(days)` returns the same facts as of `as_of - days` and the ids with a paid order
+    after that date up to `as_of`: the weights are learned from the longest look-back that
+    has enough history, one horizon, else half of it, and so on down to
+    MIN_LOOKBACK_DAYS (a young store still learns from its last weeks). `past_facts` and
+    `past_reordered` give that pair for one horizon only. Without either, or when every
+    look-back is too thin, DEFAULT_WEIGHTS.
     """
     params = fit_customers(facts, as_of=as_of, min_customers=min_customers,
                            min_repeaters=min_repeaters)
-    if past_facts is None or past_reordered is None:
-        return ChurnModel(params, DEFAULT_WEIGHTS, False)
-    past = _customers(past_facts)
-    cut = as_of - timedelta(days=horizon_days)
+    if past is None and past_facts is not None and past_reordered is not None:
+        def past(days: int) -> tuple[Sequence[Mapping[str, Any]], set[int]]:
+            return (past_facts, past_reordered) if days == horizon_days else ([], set())
+    days = horizon_days
+    while past is not None and days >= min(MIN_LOOKBACK_DAYS, horizon_days):
+        weights = _learned_weights(*past(days), cut=as_of - timedelta(days=days), window=days,
+                                   contact_days=contact_days, min_customers=min_customers,
+                                   min_repeaters=min_repeaters)
+        if weights is not None:
+            return ChurnModel(params, weights, True, days)
+        days //= 2
+    return ChurnModel(params, DEFAULT_WEIGHTS, False)
+
+
+def _learned_weights(
+    facts: Sequence[Mapping[str, Any]], reordered: set[int], *, cut: date, window: int,
+    contact_days: int, min_customers: int, min_repeaters: int,
+) -> tuple[float, ...] | None:
+    """Weights learned from features at `cut` against who reordered within `window` days
+    after it; None when that past is too thin to learn from."""
+    customers = _customers(facts)
     try:
-        past_params = fit_customers(past, as_of=cut, min_customers=min_customers,
-                                    min_repeaters=min_repeaters)
+        params = fit_customers(customers, as_of=cut, min_customers=min_customers,
+                               min_repeaters=min_repeaters)
     except InsufficientHistory:
-        return ChurnModel(params, DEFAULT_WEIGHTS, False)
-    features = _features_for(past, cut, past_params, horizon_days, contact_days)[0]
-    churned = np.array([int(f["contact_id"]) not in past_reordered for f in past])
-    if min(churned.sum(), (~churned).sum()) < MIN_OUTCOMES:  # too few to learn from
-        return ChurnModel(params, DEFAULT_WEIGHTS, False)
-    return ChurnModel(params, learn_weights(features, churned), True)
+        return None
+    features = _features_for(customers, cut, params, window, contact_days)[0]
+    churned = np.array([int(f["contact_id"]) not in reordered for f in customers])
+    if min(churned.sum(), (~churned).sum()) < MIN_OUTCOMES:
+        return None
+    return learn_weights(features, churned)
 
 
 def customer_risks(

@@ -71,10 +71,7 @@ def report_churn(
             emit([], fmt, COLUMNS)
             say(f"No customers with orders on or before {day}: nothing to score.")
             return
-        past = day - timedelta(days=horizon)
-        past_facts = store.churn_facts(as_of=past, rates=rates)
-        past_reordered = store.customers_ordering_between(past, day)
-        model = _fit(facts, day, horizon, past_facts, past_reordered)
+        model = _fit(facts, day, horizon, _past(store, day, rates))
         def listed(scores: list[ChurnScore]) -> list[int]:  # only printed rows need a reason
             return [s.contact_id for s in rank_scores(scores, top=top, min_risk=min_risk)]
 
@@ -99,13 +96,20 @@ def _rates(store: Any) -> dict[str, float]:
     return rates
 
 
-def _fit(facts: list[dict], day: date, horizon: int, past_facts: list[dict],
-         past_reordered: set[int]) -> Any:
+def _past(store: Any, day: date, rates: dict[str, float]) -> Any:
+    """past(days) for fit_churn_model: the facts as of `day - days`, and who reordered since."""
+    def past(days: int) -> tuple[list[dict], set[int]]:
+        then = day - timedelta(days=days)
+        return (store.churn_facts(as_of=then, rates=rates),
+                store.customers_ordering_between(then, day))
+    return past
+
+
+def _fit(facts: list[dict], day: date, horizon: int, past: Any) -> Any:
     cfg = state.config
     return fit_churn_model(
         facts, as_of=day, horizon_days=horizon,
-        contact_days=int(cfg.get("churn", "contact_days")),
-        past_facts=past_facts, past_reordered=past_reordered,
+        contact_days=int(cfg.get("churn", "contact_days")), past=past,
         min_customers=int(cfg.get("churn", "min_customers")),
         min_repeaters=int(cfg.get("churn", "min_repeat_customers")),
     )
@@ -113,7 +117,8 @@ def _fit(facts: list[dict], day: date, horizon: int, past_facts: list[dict],
 
 def _how(model: Any) -> str:
     p = model.params
-    weights = "weights learned from the last horizon" if model.learned else "default weights"
+    weights = (f"weights learned from the last {model.lookback_days} days" if model.learned
+               else "default weights")
     return f"BG/NBD r={p.r:.3g} alpha={p.alpha:.3g} a={p.a:.3g} b={p.b:.3g}; {weights}"
 
 
@@ -148,11 +153,8 @@ def _backtest(cut: date, horizon: int, fmt: Format | None) -> None:
         if not facts:
             raise InsufficientHistory(
                 f"No customers with orders on or before {cut}; choose a later --as-of.")
-        past = cut - timedelta(days=horizon)
-        past_facts = store.churn_facts(as_of=past, rates=rates)
-        past_reordered = store.customers_ordering_between(past, cut)
         outcome = store.customers_ordering_between(cut, end)
-    model = _fit(facts, cut, horizon, past_facts, past_reordered)
+        model = _fit(facts, cut, horizon, _past(store, cut, rates))
     scores = customer_risks(facts, as_of=cut, model=model, horizon_days=horizon,
                             contact_days=int(state.config.get("churn", "contact_days")),
                             explain=lambda _: ())  # the backtest prints no reasons
@@ -174,7 +176,8 @@ def _summary(result: BacktestResult | None, cut: date, horizon: int) -> dict[str
     p = result.model.params
     obj.update(as_of=cut.isoformat(), calibration=result.calibration,
                params={k: round(v, 4) for k, v in vars(p).items()},
-               weights_learned=result.model.learned)
+               weights_learned=result.model.learned,
+               weights_lookback_days=result.model.lookback_days)
     return obj
 
 
