@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,41 @@ def test_help_for_every_command(cli) -> None:
     for args in (["tag"], ["report", "rfm"], ["report", "summary"]):
         result = cli(*args, "--help")
         assert result.exit_code == 0 and "--format" in result.stdout
+
+
+def test_show_gives_the_rfm_cell_of_the_last_tag_without_scoring_everyone(
+        shop, monkeypatch) -> None:
+    from custdata.store.segments import SegmentsMixin
+
+    assert shop("tag", "--as-of", AS_OF).exit_code == 0
+    rfm = {r["external_id"]: r for r in shop.rows("report", "rfm", "--customers",
+                                                   "--as-of", AS_OF)}
+
+    def no_full_pass(*args: object, **kwargs: object) -> None:
+        raise AssertionError("show scored every customer")
+
+    monkeypatch.setattr(SegmentsMixin, "rfm_of_contact", no_full_pass)
+    for ext in ("C1", "C4", "C5"):
+        card = json.loads(shop("show", f"ext:{ext}", "--format", "json").stdout)
+        assert card["rfm_as_of"] == AS_OF
+        assert card["rfm_cell"] == (rfm[ext]["cell"] if ext in rfm else None)
+        assert card["rfm_segment"] == (rfm[ext]["segment"] if ext in rfm else None)
+    assert "C5" not in rfm  # a lead: no paid order, no cell
+
+
+def test_tag_on_a_new_day_rewrites_the_cells_even_without_stage_changes(shop) -> None:
+    assert shop("tag", "--as-of", AS_OF).exit_code == 0
+    oplog = shop.count("oplog")
+    assert shop("tag", "--as-of", AS_OF).exit_code == 0
+    assert shop.count("oplog") == oplog  # same day: nothing to write
+    assert shop("tag", "--as-of", "2024-07-01").exit_code == 0
+    (state,) = shop.sql("SELECT value FROM meta WHERE key = 'rfm_cells'")[0]
+    assert json.loads(state)["as_of"] == "2024-07-01"
+    assert shop.count("rfm_cells") == len(shop.rows("report", "rfm", "--customers",
+                                                    "--as-of", "2024-07-01"))
+
+
+def test_show_before_any_tag_scores_the_contact_as_of_today(shop) -> None:
+    card = json.loads(shop("show", "ext:C1", "--format", "json").stdout)
+    assert card["rfm_as_of"] == date.today().isoformat()
+    assert card["rfm_cell"] and card["rfm_segment"]

@@ -23,6 +23,7 @@ store's SQL is tested against).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -278,6 +279,12 @@ def rfm_scores(agg: pd.DataFrame, *, scheme: str = "standard") -> pd.DataFrame:
     else:
         out["segment"] = _grid_lookup(r, (f + m + 1) // 2) if len(out) else []
     return out
+
+
+def cells_digest(scored: pd.DataFrame) -> str:
+    """A fingerprint of every customer's (contact_id, cell, segment), in row order."""
+    hashes = pd.util.hash_pandas_object(scored[["contact_id", "cell", "segment"]], index=False)
+    return hashlib.sha256(hashes.to_numpy().tobytes()).hexdigest()
 
 
 def segment_table(scored: pd.DataFrame, *, scheme: str = "standard", lang: str = "en") -> list[dict]:

@@ -43,7 +43,7 @@ def show(contact: ContactArg, fmt: FormatOpt = None) -> None:
         totals = store.order_totals(cid)
         orders = store.orders_of(cid, limit=10)
         talks = store.interactions_of(cid, limit=10)
-        rfm = store.rfm_of_contact(cid, date.today()) if hasattr(store, "rfm_of_contact") else None
+        rfm = _rfm(store, cid)
     card = _card(profile, totals, rfm)
     fmt = resolve_format(fmt)
     if fmt is Format.table:
@@ -57,6 +57,18 @@ def show(contact: ContactArg, fmt: FormatOpt = None) -> None:
     emit([card], fmt, list(card))
 
 
+def _rfm(store: Any, contact_id: int) -> dict | None:
+    """The RFM cell as of the last `tag` (like stage and tier); before any `tag`, today's."""
+    if not hasattr(store, "rfm_of_contact"):
+        return None
+    stored = store.stored_rfm(contact_id)
+    if stored is not None:
+        return stored
+    today = date.today()
+    live = store.rfm_of_contact(contact_id, today)
+    return {**(live or {}), "as_of": today.isoformat()}
+
+
 def _card(profile: dict, totals: dict, rfm: dict | None) -> dict[str, Any]:
     card: dict[str, Any] = {"id": profile["id"]}
     card.update({f: profile.get(f) for f in CONTACT_FIELDS})
@@ -68,6 +80,7 @@ def _card(profile: dict, totals: dict, rfm: dict | None) -> dict[str, Any]:
     card["last_order"] = totals["last_order"]
     card["rfm_cell"] = (rfm or {}).get("cell")
     card["rfm_segment"] = (rfm or {}).get("segment")
+    card["rfm_as_of"] = (rfm or {}).get("as_of")
     return card
 
 

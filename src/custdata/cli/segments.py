@@ -18,7 +18,7 @@ from custdata.cli._shared import (
 from custdata.errors import UsageError
 from custdata.segments import (
     CN8_SEGMENTS, SEGMENTS, STAGE_ZH, STAGES, TIER_ZH, TIERS, TagRules,
-    rfm_scores, segment_label, segment_table, tag_plan,
+    cells_digest, rfm_scores, segment_label, segment_table, tag_plan,
 )
 
 pd = lazy("pandas")  # imported on first use: a second of start-up
@@ -75,17 +75,23 @@ def tag(
         agg, _ = store.customer_aggregates(as_of=day, for_tag=True)
         current = store.contact_tags()
         plan = tag_plan(current, agg, rules)
+        scored = rfm_scores(agg)  # kept for `show`, which then needs no pass over the orders
+        cells = {"as_of": day.isoformat(), "digest": cells_digest(scored)}
+        cells_changed = store.rfm_cells_state() != cells
         if dry_run:
             ext = store.external_ids([c for c, *_ in plan])
             rows = ({"contact_id": c, "external_id": e, "field": f, "old": o, "new": n}
                     for (c, f, o, n), e in zip(plan, ext))
             emit(rows, fmt, CHANGE_COLUMNS)
-        elif plan:
+        elif plan or cells_changed:
             with store.write("tag") as op:
                 # under the write lock: re-plan against the stored values of this moment
                 plan = tag_plan(store.contact_tags(), agg, rules)
                 store.apply_tags(op.id, plan, as_of=day)
                 op.counts.update(_counts(plan, len(current)))
+                if cells_changed:
+                    op.counts["rfm_cells"] = store.save_rfm_cells(scored, as_of=day,
+                                                                  digest=cells["digest"])
     counts = _counts(plan, len(current))
     verb = "would change" if dry_run else "changed"
     say(f"tag as of {day.isoformat()}: {counts['contacts']} contacts, {verb} "

@@ -130,6 +130,15 @@ CREATE TABLE meta (
 CREATE INDEX orders_rfm ON orders(contact_id, day, status_norm, amount_value, currency);
 DROP INDEX orders_contact;
 """,
+    # 3: each customer's RFM cell as of the last `tag` (meta key rfm_as_of), so that
+    # `show` needs no pass over every order.
+    """
+CREATE TABLE rfm_cells (
+    contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+    cell TEXT NOT NULL,
+    segment TEXT NOT NULL
+);
+""",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,6 +6,7 @@ gives every aggregate the core needs; the core scores them with numpy/pandas.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -233,6 +234,32 @@ class SegmentsMixin:
         self.record_changes(op_id, (Change(cid, f, old, new, "tag", detail)
                                     for cid, f, old, new in changes), at=now)
         return len(changes)
+
+    def save_rfm_cells(self, scored: pd.DataFrame, *, as_of: date, digest: str) -> int:
+        """Replace the stored RFM cells with `scored`'s (contact_id, cell, segment)."""
+        self.conn.execute("DELETE FROM rfm_cells")
+        self.conn.executemany(
+            "INSERT INTO rfm_cells (contact_id, cell, segment) VALUES (?, ?, ?)",
+            zip(scored["contact_id"].astype(int).tolist(), scored["cell"].tolist(),
+                scored["segment"].tolist()))
+        self.set_meta("rfm_cells", json.dumps({"as_of": as_of.isoformat(), "digest": digest}))
+        return len(scored)
+
+    def rfm_cells_state(self) -> dict | None:
+        """{"as_of", "digest"} of the stored RFM cells, or None before the first `tag`."""
+        text = self.meta("rfm_cells")
+        return json.loads(text) if text else None
+
+    def stored_rfm(self, contact_id: int) -> dict | None:
+        """The contact's cell and segment as of the last `tag` ({"as_of": ...} alone when
+        it had no paid order then), or None when `tag` never ran."""
+        saved = self.rfm_cells_state()
+        if saved is None:
+            return None
+        row = self.conn.execute("SELECT cell, segment FROM rfm_cells WHERE contact_id = ?",
+                                (contact_id,)).fetchone()
+        return {"as_of": saved["as_of"], "cell": row[0] if row else None,
+                "segment": row[1] if row else None}
 
     def rfm_of_contact(self, contact_id: int, as_of: date) -> dict | None:
         """The RFM cell, segment, recency_days, frequency, monetary of one customer, or None.
