@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from custdata.models import Change
 from custdata.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 PAGE_CACHE_KIB = 64 * 1024  # SQLite page cache per connection, at most
+_HISTORY_CHUNK = 20_000  # history rows built and written at a time
 
 
 class PlainProtector:
@@ -189,17 +191,22 @@ class CoreStore:
         """Append history rows; values of encrypted columns are sealed like the column."""
         at = at or utc_now()
         seal = self.protector.seal
-        rows = [
-            (c.contact_id, at, op_id, c.operation, c.field,
-             seal("history", c.field, c.contact_id, c.old),
-             seal("history", c.field, c.contact_id, c.new),
-             json.dumps(c.detail, ensure_ascii=False) if c.detail else None)
-            for c in changes
-        ]
-        self.conn.executemany(
-            "INSERT INTO history (contact_id, at, op_id, operation, field, old, new, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return len(rows)
+        written = 0
+        changes = iter(changes)
+        # In chunks, so memory stays flat when one command changes millions of rows (tag).
+        while chunk := list(islice(changes, _HISTORY_CHUNK)):
+            rows = [
+                (c.contact_id, at, op_id, c.operation, c.field,
+                 seal("history", c.field, c.contact_id, c.old),
+                 seal("history", c.field, c.contact_id, c.new),
+                 json.dumps(c.detail, ensure_ascii=False) if c.detail else None)
+                for c in chunk
+            ]
+            self.conn.executemany(
+                "INSERT INTO history (contact_id, at, op_id, operation, field, old, new, "
+                "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            written += len(rows)
+        return written
 
     def history_of(self, contact_id: int) -> list[dict]:
         rows = self.conn.execute(
