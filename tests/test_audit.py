@@ -4,7 +4,6 @@ stays quiet on one that does not; the score formula; history; empty input."""
 from __future__ import annotations
 
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +15,7 @@ from custdata.audit import (
 from custdata.config import DEFAULTS
 from custdata.errors import ConfigError
 from custdata.models import CONTACT_FIELDS
+from custdata.validate import count_invalid, find_issues
 
 WEIGHTS = effective_weights({}, DEFAULTS["audit"]["weights"][0])
 FIELD_WEIGHTS = {"name": 2.0, "email": 1.0, "phone": 1.0}
@@ -238,45 +238,51 @@ def test_field_weights_checked_against_contact_fields() -> None:
         check_field_weights({"name": -2}, CONTACT_FIELDS)
 
 
-def fake_find_issues(rows, *, region, dayfirst, fields=None):
-    """Flags emails without @ and phones that are not all digits, like validate would."""
+def fake_count_invalid(field, values, *, region, dayfirst):
+    """Emails without @ and phones that are not all digits, like validate would flag."""
     assert region == "CN" and dayfirst is False
-    out = []
-    for row in rows:
-        email, phone = row.get("email") or "", row.get("phone") or ""
-        if "email" in fields and email and "@" not in email:
-            out.append(SimpleNamespace(contact_id=row["id"], field="email", code="email.syntax"))
-        if "phone" in fields and phone and not phone.isdigit():
-            out.append(SimpleNamespace(contact_id=row["id"], field="phone", code="phone.invalid"))
-            out.append(SimpleNamespace(contact_id=row["id"], field="phone", code="phone.other"))
-        if "phone" in fields and not phone:
-            out.append(SimpleNamespace(contact_id=row["id"], field="phone", code="required.missing"))
-    return out
+    if field == "email":
+        return sum("@" not in v for v in values)
+    return sum(not v.isdigit() for v in values) if field == "phone" else 0
 
 
-def test_validity_facts_judges_each_value_once_and_weights_by_count() -> None:
-    judged: list[str] = []
+def test_validity_facts_counts_invalid_values_of_each_field() -> None:
+    read: list[str] = []
 
-    def find(rows, **kw):
-        rows = list(rows)
-        judged.extend(str(r[f]) for r in rows for f in ("email", "phone") if f in r)
-        return fake_find_issues(rows, **kw)
+    def values(name):
+        read.append(name)
+        return {"email": ["a@x"] * 5 + ["bad"] * 3 + ["worse"] * 2,
+                "phone": ["1"] * 4 + ["x"] * 6}[name]
 
-    values = {"email": [("a@x", 5), ("bad", 3), ("worse", 2)], "phone": [("1", 4), ("x", 6)],
-              "id_number": []}
-    facts = validity_facts(values.__getitem__, checked={"email": 10, "phone": 10, "id_number": 0},
-                           unreadable=(), find_issues=find, region="CN", dayfirst=False, batch=2)
+    facts = validity_facts(values, checked={"email": 10, "phone": 10, "id_number": 0},
+                           unreadable=(), count_invalid=fake_count_invalid, region="CN",
+                           dayfirst=False)
     assert facts == {"email": FieldValidity(10, 5), "phone": FieldValidity(10, 6),
                      "id_number": FieldValidity(0, 0)}
-    assert sorted(judged) == ["1", "a@x", "bad", "worse", "x"]
+    assert read == ["email", "phone"]  # nothing to judge in id_number
 
 
 def test_validity_facts_skips_unreadable_fields_without_reading_them() -> None:
     def values(name):
         raise AssertionError(f"{name} read")
     facts = validity_facts(values, checked={"email": 4}, unreadable=["email"],
-                           find_issues=fake_find_issues, region="CN", dayfirst=False)
+                           count_invalid=fake_count_invalid, region="CN", dayfirst=False)
     assert facts == {"email": FieldValidity(4, 0, checkable=False)}
+
+
+def test_validity_facts_with_validate_counts_like_find_issues() -> None:
+    values = {"email": ["a@x.com"] * 3 + ["bob@"] * 2 + ["li@gmial.com"],
+              "phone": ["13800138000"] * 4 + ["N/A"] * 5 + ["\t"],
+              "updated_at": ["2024-01-05 10:00:00", "2024-01-05 11:00:00"]
+              + ["2024-02-30 10:00"] * 7}
+    checked = {name: len(column) for name, column in values.items()}
+    facts = validity_facts(values.__getitem__, checked=checked, unreadable=(),
+                           count_invalid=count_invalid, region="CN", dayfirst=False)
+    for name, column in values.items():
+        issues = find_issues([{"id": n, name: v} for n, v in enumerate(column)], fields=[name])
+        flagged = [i for i in issues if i.field == name and i.code != "required.missing"]
+        assert facts[name] == FieldValidity(checked[name], len(flagged)), name
+    assert [facts[n].invalid for n in values] == [3, 5, 7]
 
 
 def test_validity_fields_checked_against_what_validate_judges() -> None:

@@ -129,6 +129,23 @@ def test_order_checks_count_and_list_the_same_records(tmp_path, orders, attr, ch
     assert listed(store, check) == [3]
 
 
+def test_an_order_with_several_problems_is_one_bad_order(tmp_path: Path) -> None:
+    store = make_store(tmp_path, [{}], orders=[
+        {}, {"contact_id": None, "day": "2024-07-01", "amount_value": -5.0}, {"day": None}])
+    snap = snapshot(store)
+    assert (snap.orders, snap.bad_orders) == (3, 2)
+    assert (snap.orphan_orders, snap.future_orders, snap.negative_not_refund,
+            snap.unreadable_orders) == (1, 1, 1, 1)
+
+
+def test_audit_values_are_the_non_empty_values_one_per_contact(tmp_path: Path) -> None:
+    store = make_store(tmp_path, [{"phone": "138"}, {"phone": "138"}, {"phone": "  "},
+                                  {"phone": None}, {"phone": ""}, {"phone": "\t"}, {}])
+    assert sorted(store.audit_values("phone")) == ["\t", "138", "138"]  # trim: spaces only
+    with pytest.raises(UsageError):
+        list(store.audit_values("nonsense"))
+
+
 def test_orphan_interactions(tmp_path: Path) -> None:
     store = make_store(tmp_path, [{}], interactions=[{}, {"contact_id": None}])
     assert snapshot(store).orphan_interactions == 1

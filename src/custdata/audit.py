@@ -11,9 +11,8 @@ orders for consistency, say) has no score and drops out of the weighted mean.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from itertools import islice, zip_longest
 from typing import Any
 
 from custdata.errors import ConfigError
@@ -27,8 +26,6 @@ VALIDITY_FIELDS: tuple[str, ...] = (
 )
 # Exact match keys: two contacts sharing one of them are an exact-duplicate group.
 DUPLICATE_KEYS: tuple[str, ...] = ("external_id", "email_key", "phone_key", "id_number_key")
-# Problem codes of `validate` that are about a missing value, not a wrong one.
-NOT_VALIDITY_CODES = frozenset({"required.missing"})
 
 
 @dataclass(frozen=True)
@@ -153,55 +150,29 @@ def check_validity_fields(names: Iterable[Any], known: Iterable[str]) -> tuple[s
 
 
 def validity_facts(
-    values: Callable[[str], Iterable[tuple[str, int]]],
+    values: Callable[[str], Iterable[Any]],
     *,
     checked: Mapping[str, int],
     unreadable: Iterable[str],
-    find_issues: Callable[..., Iterable[Any]],
+    count_invalid: Callable[..., int],
     region: str,
     dayfirst: bool,
-    batch: int = 250_000,
 ) -> dict[str, FieldValidity]:
-    """Validity facts per field: `checked` non-empty values, and how many `find_issues` flags.
+    """Validity facts per field: `checked` non-empty values, and how many are invalid.
 
-    `values(field)` yields (value, how many contacts hold it) for the field's non-empty
-    values, so a value shared by many contacts is judged once. A field's verdict depends
-    only on its value (and region/dayfirst), so the counts equal a row-by-row check.
-    Fields in `unreadable` (encrypted, no key) are not judged: checkable=False.
+    `values(field)` yields the field's non-empty values, one per contact holding one;
+    `count_invalid(field, values, region=, dayfirst=)` (from `validate`) says how many
+    are invalid, judging each distinct value once. Fields in `unreadable` (encrypted,
+    no key) are not judged: checkable=False.
     """
     skipped = set(unreadable)
-    judged = [name for name, total in checked.items() if name not in skipped and total > 0]
-    invalid = dict.fromkeys(judged, 0)
-    # Row i carries the i-th distinct value of every judged field: one pass, one worker pool.
-    # Rows are streamed into find_issues; only each row's counts are kept for the tally.
-    zipped = zip_longest(*(iter(values(name)) for name in judged))
-    where = {name: n for n, name in enumerate(judged)}
-    while judged:
-        counts: list[tuple[int, ...]] = []
-
-        def rows(counts: list[tuple[int, ...]] = counts) -> Iterator[dict[str, Any]]:
-            for i, pairs in enumerate(islice(zipped, batch)):
-                counts.append(tuple(0 if pair is None else pair[1] for pair in pairs))
-                yield _row(i, judged, pairs)
-
-        flagged = {(issue.field, issue.contact_id)  # a value with two problems counts once
-                   for issue in find_issues(rows(), region=region, dayfirst=dayfirst,
-                                            fields=judged)
-                   if issue.field in where and issue.code not in NOT_VALIDITY_CODES}
-        if not counts:
-            break
-        for name, i in flagged:
-            invalid[name] += counts[i][where[name]]
-    return {
-        name: FieldValidity(total, invalid.get(name, 0), checkable=name not in skipped)
-        for name, total in checked.items()
-    }
-
-
-def _row(i: int, names: list[str], pairs: tuple) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": i}
-    row.update((name, pair[0]) for name, pair in zip(names, pairs) if pair is not None)
-    return row
+    facts = {}
+    for name, total in checked.items():
+        invalid = 0
+        if name not in skipped and total > 0:
+            invalid = count_invalid(name, values(name), region=region, dayfirst=dayfirst)
+        facts[name] = FieldValidity(total, invalid, checkable=name not in skipped)
+    return facts
 
 
 def audit_report(

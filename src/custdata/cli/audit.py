@@ -31,7 +31,7 @@ from custdata.errors import CheckFailed, UsageError
 from custdata.io import text_stdout
 from custdata.models import CONTACT_FIELDS
 from custdata.store.core import utc_now
-from custdata.validate import CHECKED_FIELDS, find_issues
+from custdata.validate import CHECKED_FIELDS, count_invalid
 
 HISTORY_COLUMNS = ["run", "at", "score", "change", *PARTS]
 _PRIVATE_BITS = 0o077  # any access by group or others
@@ -121,16 +121,16 @@ def run_audit(store: Any, *, as_of: date) -> AuditReport:
     sealed = set(snapshot.sealed_columns)
     unreadable = [c for c in sealed if c not in readable]
 
-    def values(name: str) -> Iterable[tuple[str, int]]:
+    def values(name: str) -> Iterable[Any]:
         if name not in sealed:
-            return store.audit_values(name)  # stored text: each distinct value once
-        return ((row[name], 1) for row in store.iter_contacts()
+            return store.audit_values(name)  # stored text
+        return (row[name] for row in store.iter_contacts()
                 if row.get(name) is not None and str(row[name]).strip())
 
     fields = check_validity_fields(cfg.get("audit", "validity_fields"), VALIDATE_FIELDS)
     checked = {f: snapshot.contacts - snapshot.empty.get(f, 0) for f in fields}
     validity = validity_facts(
-        values, checked=checked, unreadable=unreadable, find_issues=find_issues,
+        values, checked=checked, unreadable=unreadable, count_invalid=count_invalid,
         region=cfg.get("general", "region"), dayfirst=cfg.get("general", "dayfirst"))
     key_file = state.resolved_key_file()
     snapshot = replace(
