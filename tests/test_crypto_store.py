@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custdata.crypto import generate_key, is_token
+import custdata.recode as recode
+from custdata.crypto import _unb64, generate_key, is_token, write_key_file
+from custdata.errors import ExitCode
 from custdata.ingest import id_number_key
 from custdata.normalize import email_key, phone_key
 from custdata.store import open_store
@@ -79,3 +88,161 @@ def test_a_person_is_recognised_in_rejected_lines(line: str, found: bool) -> Non
     person = _Person.of({"external_id": "C001", "name": "张伟", "email": "Zhang.Wei@QQ.com",
                          "phone": "138 0013 8000", "id_number": "11010519491231002X"}, "CN")
     assert person.found_in(line) is found
+
+
+# ---------------------------------------------------------------- big stores: pool and rollback
+
+def _people(n: int) -> list[dict]:
+    """n contacts with the usual shapes of values, some missing."""
+    return [{"email": f"user{i}@qq.com" if i % 7 else None,
+             "phone": f"138{i:08d}" if i % 5 else f"+86 139 {i:04d} {i % 10000:04d}",
+             "id_number": "11010519491231002X" if i % 3 == 0 else "",
+             "address": f"北京市朝阳区建国路{i}号", "birth_date": f"19{i % 90 + 10}-03-07"}
+            for i in range(n)]
+
+
+def _everything(store) -> list:
+    """Every table's rows and the schema (indexes included), for before/after comparisons."""
+    conn = store.conn
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return [sorted(tuple(r) for r in conn.execute(
+        "SELECT type, name, coalesce(sql, '') FROM sqlite_master"))] + [
+        [tuple(r) for r in conn.execute(f"SELECT * FROM {t}")] for t in tables]
+
+
+@pytest.fixture
+def small_pool(monkeypatch):
+    """Make recode use its process pool from the first row, in chunks of 16 rows."""
+    monkeypatch.setattr(recode, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(recode, "CHUNK_ROWS", 16)
+
+
+def test_pool_and_in_process_sealing_give_the_same_values(tmp_path: Path, small_pool) -> None:
+    rows = _people(200)
+    sealed_views = []
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        folder.mkdir()
+        store = _store_with(rows, folder)
+        before = _contacts(store)
+        key, new_key = generate_key(), generate_key()
+        store.encrypt_columns(key, COLUMNS, workers=workers)
+        sealed_views.append([{c: r[c] for c in ("id", *COLUMNS)} for r in _view(store)])
+        tokens = [v for r in store.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM contacts")
+                  for v in r if v]
+        assert all(is_token(t) for t in tokens)
+        nonces = {_unb64(t.split(":")[2])[:12] for t in tokens}
+        assert len(nonces) == len(tokens)  # no nonce drawn twice, whichever process drew it
+        indexes = store.conn.execute("SELECT email_key, phone_key FROM contacts ORDER BY id")
+        for row, (email_index, phone_index) in zip(rows, indexes):
+            assert email_index == store.protector.index("email", email_key(row["email"]))
+            assert phone_index == store.protector.index("phone", phone_key(row["phone"]))
+        store.rotate_key(key, new_key, workers=workers)
+        store.protector = store.crypto_protector(new_key)
+        store.decrypt_columns(new_key, workers=workers)
+        assert _contacts(store) == before
+        store.close()
+    assert sealed_views[0] == sealed_views[1]
+    assert sealed_views[0][5]["email"] == rows[5]["email"]
+
+
+def test_the_pool_runs_in_forked_workers(small_pool, monkeypatch) -> None:
+    from custdata.crypto import CryptoProtector
+    from custdata.store.core import PlainProtector
+
+    plain = recode.ContactRecoder.recode
+    monkeypatch.setattr(recode.ContactRecoder, "recode", lambda self, rows: (
+        plain(self, rows)[0], {str(os.getpid())}))
+    recoder = recode.ContactRecoder(
+        PlainProtector(), CryptoProtector(generate_key(), salt="00" * 16, columns=COLUMNS),
+        columns=["email"], kinds=[("email", "email_key")], region="CN")
+    rows = [(i, f"u{i}@qq.com", f"u{i}@qq.com") for i in range(1, 101)]
+    chunks = list(recode.recode_rows(recoder, rows, workers=2))
+    assert [u[-1] for updates, _ in chunks for u in updates] == list(range(1, 101))
+    pids = set().union(*(found for _, found in chunks))
+    assert pids and str(os.getpid()) not in pids and len(pids) <= 2
+    assert recode._ACTIVE is None
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_encrypt_that_fails_midway_changes_nothing(tmp_path: Path, small_pool, monkeypatch,
+                                                     workers: int) -> None:
+    store = _store_with(_people(100), tmp_path)
+    before = _everything(store)
+    plain = recode.ContactRecoder.recode
+
+    def fail_late(self, rows):
+        if rows[0][0] > 50:
+            raise RuntimeError("stopped")
+        return plain(self, rows)
+
+    monkeypatch.setattr(recode.ContactRecoder, "recode", fail_late)
+    with pytest.raises(RuntimeError, match="stopped"):
+        store.encrypt_columns(generate_key(), COLUMNS, workers=workers)
+    assert _everything(store) == before
+    assert store.crypto_state() is None
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+
+def _wait_for_write_lock(db: Path, proc: subprocess.Popen, seconds: float = 60) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+        time.sleep(0.05)
+    return False
+
+
+def _gone(db: Path, seconds: float = 10) -> bool:
+    """True once no process runs with `db` on its command line (Linux /proc; else True)."""
+    proc = Path("/proc")
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        alive = []
+        for cmdline in proc.glob("[0-9]*/cmdline"):
+            try:
+                alive += [cmdline] if str(db).encode() in cmdline.read_bytes() else []
+            except OSError:
+                continue
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_encrypt_leaves_the_store_unchanged(tmp_path: Path, sig) -> None:
+    """Ctrl-C or kill -9 while the workers seal: the store is as it was, no worker left."""
+    store = _store_with(_people(60_000), tmp_path)
+    before = _everything(store)
+    store.close()
+    key = tmp_path / "k.key"
+    write_key_file(key, generate_key())
+    proc = subprocess.Popen([sys.executable, "-m", "custdata", "--db", tmp_path / "s.db",
+                             "--key-file", key, "encrypt"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert _wait_for_write_lock(tmp_path / "s.db", proc), "encrypt ended before it was stopped"
+    time.sleep(0.5)  # the workers are sealing
+    assert proc.poll() is None, "encrypt ended before it was stopped"
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == ExitCode.INTERRUPTED
+    assert _gone(tmp_path / "s.db"), "a worker outlived its parent (holding the key)"
+    copy = tmp_path / "after.db"  # read a copy: opening the store itself would scrub nothing
+    for suffix in ("", "-wal"):
+        if Path(f"{tmp_path}/s.db{suffix}").exists():
+            shutil.copyfile(f"{tmp_path}/s.db{suffix}", f"{copy}{suffix}")
+    after = open_store(copy)
+    assert after.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert _everything(after) == before
+    after.close()

@@ -9,9 +9,12 @@ and never touch the parent's SQLite connection), else spawned.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -55,11 +58,14 @@ def map_chunks(
     workers: int | None = None,
     threshold: int | None = None,
     chunk_size: int = CHUNK_SIZE,
+    initializer: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """Yield fn(chunk) results item by item, in order, over `items` in chunks.
 
     `fn` must be a module-level function (it is pickled by name). workers=None uses
     the idle cores (idle_workers); workers=1 or fewer than `threshold` items run here.
+    `initializer` (module-level too) runs once in each worker before its first chunk,
+    e.g. exit_with_parent.
     """
     workers = idle_workers() if workers is None else max(1, workers)
     threshold = PARALLEL_THRESHOLD if threshold is None else threshold
@@ -73,8 +79,10 @@ def map_chunks(
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    start = _quiet_worker if initializer is None else functools.partial(_start_worker,
+                                                                         initializer)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_quiet_worker) as pool:
+                             initializer=start) as pool:
         pending: deque[Future[list[R]]] = deque()
         chunks = _chunks(_chain(head, iterator), chunk_size)
         for chunk in chunks:
@@ -89,6 +97,28 @@ def _quiet_worker() -> None:
     """Ctrl-C and SIGTERM are the parent's to handle (it rolls back); workers just stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _start_worker(initializer: Callable[[], None]) -> None:
+    _quiet_worker()
+    initializer()
+
+
+def exit_with_parent(poll_seconds: float = 0.2) -> None:
+    """Worker initializer: end this worker soon after its parent ends, even by kill -9.
+
+    A killed parent cannot shut its pool down, and forked siblings keep each other's
+    pipes open, so its workers would otherwise wait for work forever (and keep whatever
+    they hold in memory).
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _chain(head: list[T], rest: Iterator[T]) -> Iterator[T]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from custdata.crypto import TOKEN_PREFIX, CryptoProtector, key_id, new_salt
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import CONTACT_FIELDS, Change
+from custdata.recode import KEY_KINDS, ContactRecoder, plain_key, recode_rows
 
 META_KEY_ID = "crypto.key_id"
 META_SALT = "crypto.salt"
@@ -26,7 +28,6 @@ META_COLUMNS = "crypto.columns"
 # Columns other code queries in SQL or uses as a plain key; they cannot be encrypted.
 NOT_ENCRYPTABLE = frozenset({"external_id", "stage", "tier", "created_at", "updated_at",
                              "consent", "tags"})
-_KEY_KINDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 _BATCH = 5000
 _CACHE_KIB = 64 * 1024
 # Contact fields `forget` keeps: they describe the sales process, not the person.
@@ -55,18 +56,6 @@ def _same_key(old: Any, new: Any) -> bool:
 def _needs_transcode(old: Any, new: Any, table: str, column: str) -> bool:
     a, b = _seals(old, table, column), _seals(new, table, column)
     return a != b or (a and not _same_key(old, new))
-
-
-def plain_key(kind: str, value: str | None, region: str) -> str | None:
-    """The normalized match key of a plaintext value, as import computes it."""
-    from custdata.normalize import id_number_key
-    from custdata.normalize import email_key, phone_key
-
-    if kind == "email":
-        return email_key(value)
-    if kind == "phone":
-        return phone_key(value, region)
-    return id_number_key(value)
 
 
 class CryptoMixin:
@@ -103,8 +92,12 @@ class CryptoMixin:
                 self.set_meta(name, None)
 
     # ---- the three re-keyings -------------------------------------------------------
-    def encrypt_columns(self, key: bytes, columns: Iterable[str], *, command: str = "") -> dict:
-        """Encrypt `columns` (added to any already encrypted) in one transaction; scrub after."""
+    def encrypt_columns(self, key: bytes, columns: Iterable[str], *, command: str = "",
+                        workers: int | None = None) -> dict:
+        """Encrypt `columns` (added to any already encrypted) in one transaction; scrub after.
+
+        `workers`: processes that seal a big store's contacts (None: every core; 1: here).
+        """
         columns = set(columns)
         bad = sorted(c for c in columns if c not in CONTACT_FIELDS or c in NOT_ENCRYPTABLE)
         if bad:
@@ -114,11 +107,11 @@ class CryptoMixin:
         state = self.crypto_state()
         new = CryptoProtector(key, salt=state.salt if state else new_salt(),
                               columns=columns | set(state.columns if state else ()))
-        return self._rekey_store(old, new, command, "encrypt")
+        return self._rekey_store(old, new, command, "encrypt", workers)
 
     def decrypt_columns(self, key: bytes, columns: Iterable[str] | None = None, *,
-                        command: str = "") -> dict:
-        """Decrypt `columns` (all when None) in one transaction."""
+                        command: str = "", workers: int | None = None) -> dict:
+        """Decrypt `columns` (all when None) in one transaction (`workers`: see encrypt)."""
         from custdata.store.core import PlainProtector
 
         old = self.crypto_protector(key)
@@ -131,10 +124,14 @@ class CryptoMixin:
                              f"{', '.join(sorted(old.encrypted_columns))}.")
         new: Any = (CryptoProtector(key, salt=old.salt, columns=keep) if keep
                     else PlainProtector())
-        return self._rekey_store(old, new, command, "decrypt")
+        return self._rekey_store(old, new, command, "decrypt", workers)
 
-    def rotate_key(self, old_key: bytes, new_key: bytes, *, command: str = "") -> dict:
-        """Re-encrypt every sealed value and blind index under `new_key`, in one transaction."""
+    def rotate_key(self, old_key: bytes, new_key: bytes, *, command: str = "",
+                   workers: int | None = None) -> dict:
+        """Re-encrypt every sealed value and blind index under `new_key`, in one transaction.
+
+        `workers`: see encrypt_columns.
+        """
         old = self.crypto_protector(old_key)
         if not isinstance(old, CryptoProtector):
             raise UsageError("This store has no encrypted columns; there is no key to rotate. "
@@ -143,13 +140,14 @@ class CryptoMixin:
             raise KeyFileError("The new key file holds the store's current key; "
                                "make a new one with `custdata keygen --key-file PATH`.")
         new = CryptoProtector(new_key, salt=new_salt(), columns=old.encrypted_columns)
-        return self._rekey_store(old, new, command, "rotate-key")
+        return self._rekey_store(old, new, command, "rotate-key", workers)
 
-    def _rekey_store(self, old: Any, new: Any, command: str, operation: str) -> dict:
+    def _rekey_store(self, old: Any, new: Any, command: str, operation: str,
+                     workers: int | None) -> dict:
         self.conn.execute("PRAGMA secure_delete = ON")
-        self.conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # key indexes update at random
+        self.conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # index rebuilds sort in it
         with self.write(command) as op:
-            counts = self._transcode(old, new)
+            counts = self._transcode(old, new, workers)
             self._save_state(new)
             self._record_rekey(op, operation, old, new)
             op.counts.update(counts)
@@ -166,30 +164,37 @@ class CryptoMixin:
         before, after = set(old.encrypted_columns), set(new.encrypted_columns)
         fields = {"encrypt": after - before, "decrypt": before - after}.get(operation, after)
         key = getattr(new, "key_id", None) or getattr(old, "key_id", None)
-        detail = json.dumps({"key_id": key})
-        for column in sorted(fields):
-            self.conn.execute(
-                "INSERT INTO history (contact_id, at, op_id, operation, field, old, new, detail) "
-                f"SELECT id, ?, ?, ?, ?, NULL, NULL, ? FROM contacts WHERE {column} IS NOT NULL",
-                (op.at, op.id, operation, column, detail))
+        if not fields:
+            return
+        names = sorted(fields)  # contact columns, checked against CONTACT_FIELDS
+        value_of = " ".join(f"WHEN '{c}' THEN c.{c}" for c in names)
+        rows = ", ".join(f"('{c}')" for c in names)
+        # Contacts in the outer loop (CROSS JOIN fixes the order), so that history and its
+        # (contact_id, id) index are appended to, not inserted into, a million times.
+        self.conn.execute(
+            "INSERT INTO history (contact_id, at, op_id, operation, field, old, new, detail) "
+            "SELECT c.id, ?, ?, ?, f.column1, NULL, NULL, ? FROM contacts AS c CROSS JOIN "
+            f"(VALUES {rows}) AS f "
+            f"WHERE CASE f.column1 {value_of} END IS NOT NULL",
+            (op.at, op.id, operation, json.dumps({"key_id": key})))
 
     # ---- transcoding ----------------------------------------------------------------
-    def _transcode(self, old: Any, new: Any) -> dict:
+    def _transcode(self, old: Any, new: Any, workers: int | None) -> dict:
         """Re-write every sealed value and blind index from `old`'s form to `new`'s."""
         region = self.config.get("general", "region")
         counts = {"columns": len(new.encrypted_columns), "contacts": 0, "history": 0,
                   "rejects": 0, "orders": 0, "interactions": 0, "merges": 0, "log_redacted": 0}
         cols = [c for c in CONTACT_FIELDS if _needs_transcode(old, new, "contacts", c)]
-        kinds = [(k, col) for k, col in _KEY_KINDS
+        kinds = [(k, col) for k, col in KEY_KINDS
                  if (k in old.encrypted_columns or k in new.encrypted_columns)
                  and (_needs_transcode(old, new, "contacts", k) or not _same_key(old, new))]
         hits: set[str] = set()
-        words = self._log_words(region)
         if cols or kinds:
-            counts["contacts"] = self._transcode_contacts(old, new, cols, kinds, region, words,
-                                                          hits)
+            recoder = ContactRecoder(old, new, columns=cols, kinds=kinds, region=region,
+                                     log_words=self._log_words(region))
+            counts["contacts"] = self._transcode_contacts(recoder, hits, workers)
             counts["history"] = self._transcode_history(old, new, cols)
-            counts["merges"] = self._transcode_merges(old, new, cols, kinds, region)
+            counts["merges"] = self._transcode_merges(recoder, new)
         for table, column, rid in (("rejects", "raw", "line"), ("orders", "customer_ref", "id"),
                                    ("interactions", "customer_ref", "id")):
             if _needs_transcode(old, new, table, column):
@@ -198,26 +203,57 @@ class CryptoMixin:
             counts["log_redacted"] = self._redact_log(hits)
         return counts
 
-    def _transcode_contacts(self, old: Any, new: Any, cols: list[str],
-                            kinds: list[tuple[str, str]], region: str,
-                            words: dict[str, set[str]], hits: set[str]) -> int:
-        key_cols = [kc for _, kc in kinds]
-        sel = ", ".join(["id", *dict.fromkeys(cols + [k for k, _ in kinds]), *key_cols])
-        sets = ", ".join(f"{c} = ?" for c in cols + key_cols)
-        last, done = 0, 0
-        while rows := self.conn.execute(
-                f"SELECT {sel} FROM contacts WHERE id > ? ORDER BY id LIMIT {_BATCH}",
-                (last,)).fetchall():
-            self.conn.executemany(
-                f"UPDATE contacts SET {sets} WHERE id = ?",
-                [(*_recode(old, new, row, cols, kinds, region, words, hits).values(), row["id"])
-                 for row in rows])
-            done += len(rows)
-            last = rows[-1]["id"]
+    def _transcode_contacts(self, recoder: ContactRecoder, hits: set[str],
+                            workers: int | None) -> int:
+        """Re-key every contact row; the logged words found in their plaintext go to `hits`."""
+        sets = ", ".join(f"{c} = ?" for c in recoder.writes)
+        done = 0
+        rows = self._rows_by_id("contacts", recoder.reads)
+        # closing: on an error the pool stops here and now, not when the traceback goes
+        with self._indexes_dropped("contacts", recoder.writes), \
+                closing(recode_rows(recoder, rows, workers=workers)) as recoded:
+            for updates, found in recoded:
+                self.conn.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", updates)
+                hits |= found
+                done += len(updates)
         return done
 
-    def _transcode_merges(self, old: Any, new: Any, cols: list[str],
-                          kinds: list[tuple[str, str]], region: str) -> int:
+    def _rows_by_id(self, table: str, columns: list[str]) -> Iterator[tuple]:
+        """`columns` (id first) of every row of `table` as tuples, in id order.
+
+        Read a batch at a time, so the caller may update the rows already read.
+        """
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: cheaper than sqlite3.Row, and picklable
+        sql = (f"SELECT {', '.join(columns)} FROM {table} WHERE id > ? "
+               f"ORDER BY id LIMIT {_BATCH}")
+        last = 0
+        while rows := cur.execute(sql, (last,)).fetchall():
+            last = rows[-1][0]
+            yield from rows
+
+    @contextmanager
+    def _indexes_dropped(self, table: str, columns: Iterable[str]) -> Iterator[None]:
+        """Drop the indexes of `table` on any of `columns` for a bulk update; rebuild them after.
+
+        Sorting a million new keys once beats a million random updates of each index.
+        Runs inside the caller's transaction: a rollback brings the indexes back.
+        """
+        wanted = set(columns)
+        rebuild = []
+        for name, sql in self.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL", (table,)).fetchall():
+            indexed = {r[0] for r in self.conn.execute(
+                "SELECT name FROM pragma_index_info(?)", (name,))}
+            if indexed & wanted:
+                self.conn.execute(f'DROP INDEX "{name}"')
+                rebuild.append(sql)
+        yield
+        for sql in rebuild:
+            self.conn.execute(sql)
+
+    def _transcode_merges(self, recoder: ContactRecoder, new: Any) -> int:
         """Re-seal the contact rows a merge keeps for `unmerge`, and its key id."""
         done = 0
         for r in self.conn.execute("SELECT id, payload FROM merges").fetchall():
@@ -229,7 +265,7 @@ class CryptoMixin:
                 continue
             for row in payload["contacts"]:
                 if isinstance(row, dict) and "id" in row:
-                    row.update(_recode(old, new, row, cols, kinds, region, {}, set()))
+                    row.update(recoder.recode_mapping(row))
             payload["key_id"] = getattr(new, "key_id", None)
             self.conn.execute("UPDATE merges SET payload = ? WHERE id = ?",
                               (json.dumps(payload, ensure_ascii=False, sort_keys=True), r["id"]))
@@ -243,7 +279,8 @@ class CryptoMixin:
         last, done = 0, 0
         while rows := self.conn.execute(
                 f"SELECT id, contact_id, field, old, new FROM history WHERE id > ? "
-                f"AND field IN ({marks}) ORDER BY id LIMIT {_BATCH}", (last, *cols)).fetchall():
+                f"AND field IN ({marks}) AND (old IS NOT NULL OR new IS NOT NULL) "
+                f"ORDER BY id LIMIT {_BATCH}", (last, *cols)).fetchall():
             updates = []
             for r in rows:
                 cid, fld = r["contact_id"], r["field"]
@@ -389,29 +426,6 @@ class CryptoMixin:
                 self.conn.execute("DELETE FROM merges WHERE id = ?", (r["id"],))
                 gone += 1
         return gone
-
-
-def _recode(old: Any, new: Any, row: Any, cols: list[str], kinds: list[tuple[str, str]],
-            region: str, words: dict[str, set[str]], hits: set[str]) -> dict[str, Any]:
-    """New stored values of one contact row's `cols` and match-key columns (in that order).
-
-    Plaintext values (and normalized keys) that also occur as words of the operation
-    log are added to `hits`, so the log can be redacted.
-    """
-    rid = row["id"]
-    plain = {c: old.unseal("contacts", c, rid, row[c])
-             for c in dict.fromkeys(cols + [k for k, _ in kinds])}
-    out = {c: new.seal("contacts", c, rid, plain[c]) for c in cols}
-    for kind, kc in kinds:
-        normal = plain_key(kind, plain[kind], region) if kind in old.encrypted_columns else row[kc]
-        out[kc] = new.index(kind, normal)
-        if words and normal in words:
-            hits.update(words[normal])
-    if words:
-        for value in plain.values():
-            if value in words:
-                hits.update(words[value])
-    return out
 
 
 def _split_words(text: str) -> list[str]:
