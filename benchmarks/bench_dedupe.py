@@ -1,22 +1,28 @@
 """Dedupe quality and speed on labelled generator data (benchmarks/datagen.py).
 
     .venv/bin/python benchmarks/bench_dedupe.py --scale 100k [--seed 7] [--write]
-        [--sweep 0.5,0.8,0.9,0.95] [--data DIR]
+        [--sweep 0.5,0.8,0.9,0.95] [--data DIR] [--workers N]
 
-Generates contacts + truth (or reuses --data DIR), runs the pure dedupe core
-(custdata.dedupe: blocking -> scoring -> clustering) over the contact rows and reports
-pairwise precision / recall / F1, cluster precision / recall / F1 (a true cluster counts
-when it is found exactly), the pair count after blocking, wall time and peak RSS.
-`--write` replaces the dedupe section of benchmarks/RESULTS.md.
+Generates contacts + truth (or reuses --data DIR), runs the pure dedupe core over the
+contact rows as `find_duplicate_records` does (columns -> model -> blocking -> bulk
+scoring -> clustering) and reports pairwise precision / recall / F1, cluster precision /
+recall / F1 (a true cluster counts when it is found exactly), the pair count after
+blocking, wall and CPU seconds per stage (CPU includes the forked scoring workers), the
+load average, and peak RSS.
+
+`--write` replaces this run's block (its scale and seed) inside the dedupe section of
+benchmarks/RESULTS.md, between `<!-- run: N contacts, seed S -->` and `<!-- end run -->`,
+and leaves the section's other runs and prose alone; a run not there yet is added at
+the end of the section.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,11 +36,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import datagen  # noqa: E402
-from _results import write_section  # noqa: E402
+from _results import RESULTS, markers, write_section  # noqa: E402
 
 from custdata.dedupe import (  # noqa: E402
     DEFAULT_MIN_COHERENCE, DEFAULT_THRESHOLD, build_model, candidate_pairs, clusters,
-    pair_bits, probability, score_pair, strong_pairs, threshold_bits, to_record,
+    probability, record_columns, score_pair, strong_links, threshold_bits, to_record,
 )
 from custdata.ingest import id_number_key  # noqa: E402
 from custdata.normalize import email_key, phone_key  # noqa: E402
@@ -46,13 +52,13 @@ NEEDED = ("name", "gender", "birth_date", "company", "email", "phone", "id_numbe
           "address", "city", "postal_code")
 
 
-def load(data: Path) -> tuple[list, dict[int, str], float]:
+def load(data: Path) -> tuple[list, dict[int, str], float, float]:
     """Records folded straight from the CSV (as `dedupe` folds store rows one by one),
-    the truth, and the seconds spent folding. Match keys are computed here as `import`
-    stores them; that time is import's, not dedupe's, and is not counted."""
+    the truth, and the wall and CPU seconds spent folding. Match keys are computed here
+    as `import` stores them; that time is import's, not dedupe's, and is not counted."""
     with (data / "truth.csv").open(encoding="utf-8") as fh:
         person = {r["external_id"]: r["person_id"] for r in csv.DictReader(fh)}
-    records, truth, fold = [], {}, 0.0
+    records, truth, fold, fold_cpu = [], {}, 0.0, 0.0
     with (data / "contacts.csv").open(encoding="utf-8", newline="") as fh:
         for i, raw in enumerate(csv.DictReader(fh)):
             truth[i] = person[raw["external_id"]]
@@ -61,10 +67,11 @@ def load(data: Path) -> tuple[list, dict[int, str], float]:
             row["email_key"] = email_key(row["email"])
             row["phone_key"] = phone_key(row["phone"])
             row["id_number_key"] = id_number_key(row["id_number"])
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             records.append(to_record(row))
             fold += time.perf_counter() - t0
-    return records, truth, fold
+            fold_cpu += time.process_time() - c0
+    return records, truth, fold, fold_cpu
 
 
 def _pairs(groups: list[tuple]) -> set[tuple]:
@@ -92,19 +99,25 @@ def metrics(found: list[tuple], truth: dict[int, str]) -> dict[str, float]:
     }
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the scoring workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run(records: list, thresholds: list[float], min_coherence: float,
         workers: int = 0, max_block: int | None = None, window: int | None = None) -> dict:
-    t_fold = time.perf_counter()
-    model = build_model(records)
+    t_fold, c_fold = time.perf_counter(), _cpu()
+    columns = record_columns(records)  # as find_duplicate_records runs the stages
+    model = build_model(records, columns=columns)
     blocking = {k: v for k, v in (("max_block", max_block), ("window", window)) if v}
-    pairs, stats = candidate_pairs(records, **blocking)
-    t_block = time.perf_counter()
+    pairs, stats = candidate_pairs(records, columns=columns, **blocking)
+    t_block, c_block = time.perf_counter(), _cpu()
     need = threshold_bits(min(thresholds), model)
-    kept = []
-    for i, j in strong_pairs(records, pairs, model, need, workers=workers):
-        bits = pair_bits(records[i], records[j], model)
-        kept.append((i, j, probability(bits, model), bits))
-    t_score = time.perf_counter()
+    strong, bits = strong_links(records, pairs, model, need, workers=workers, columns=columns)
+    kept = [(i, j, probability(b, model), b) for (i, j), b in zip(strong.tolist(), bits.tolist())]
+    t_score, c_score = time.perf_counter(), _cpu()
 
     def rescore(a, b):
         s = score_pair(records[a], records[b], model)
@@ -112,13 +125,15 @@ def run(records: list, thresholds: list[float], min_coherence: float,
 
     results = {}
     for threshold in thresholds:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         found = clusters([k for k in kept if k[2] >= threshold], threshold,
                          min_coherence=min_coherence, rescore=rescore)
-        results[threshold] = ([c.members for c in found], time.perf_counter() - t0)
+        results[threshold] = ([c.members for c in found], time.perf_counter() - t0,
+                              _cpu() - c0)
     return {
         "stats": stats, "results": results,
         "block_s": t_block - t_fold, "score_s": t_score - t_block,
+        "block_cpu": c_block - c_fold, "score_cpu": c_score - c_block,
     }
 
 
@@ -132,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=0, help="scoring processes (0: auto)")
     ap.add_argument("--max-block", type=int, help="blocking cap (default: the library's)")
     ap.add_argument("--window", type=int, help="sorted-neighbourhood window")
-    ap.add_argument("--write", action="store_true", help="replace the RESULTS.md section")
+    ap.add_argument("--write", action="store_true",
+                    help="replace this run's block in the RESULTS.md dedupe section")
     args = ap.parse_args(argv)
     n = SCALES.get(args.scale) or int(args.scale)
     tmp = None
@@ -143,55 +159,84 @@ def main(argv: list[str] | None = None) -> int:
             data = Path(tmp.name)
         datagen.generate(data, datagen.Params(contacts=n, seed=args.seed, orders_per_contact=0.1,
                                               interactions_per_contact=0.1))
-    records, truth, fold_s = load(data)
+    load_before = os.getloadavg()
+    records, truth, fold_s, fold_cpu = load(data)
     thresholds = sorted({DEFAULT_THRESHOLD, *(float(x) for x in args.sweep.split(",") if x)})
     start = time.perf_counter()
     out = run(records, thresholds, args.min_coherence, args.workers, args.max_block,
               args.window)
-    out["fold_s"] = fold_s
-    total = fold_s + time.perf_counter() - start - sum(t for _, t in out["results"].values())
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lines = []
-    for threshold in thresholds:
-        found, t_cluster = out["results"][threshold]
-        m = metrics(found, truth)
-        mark = " (default)" if threshold == DEFAULT_THRESHOLD else ""
-        lines.append(
-            f"| {threshold:g}{mark} | {m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} "
-            f"| {m['cluster_precision']:.4f} | {m['cluster_recall']:.4f} | {m['cluster_f1']:.4f} "
-            f"| {m['found_pairs']} / {m['true_pairs']} | {m['false_pairs']} |"
-        )
-        if threshold == DEFAULT_THRESHOLD:
-            default_cluster_s = t_cluster
-    stats = out["stats"]
-    uname = " ".join(platform.uname())
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    run_s = time.perf_counter() - start - sum(t for _, t, _ in out["results"].values())
+    lines = [_quality_row(threshold, metrics(found, truth))
+             for threshold, (found, _, _) in out["results"].items()]
+    _, cluster_s, cluster_cpu = out["results"][DEFAULT_THRESHOLD]
     report = "\n".join([
-        f"### dedupe: {len(records):,} contacts, datagen seed {args.seed}",
-        "",
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, `{uname}`, {nproc} cores "
-        "(shared with other jobs: timings are noisy).",
+        f"<!-- run: {len(records)} contacts, seed {args.seed} -->",
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, `{' '.join(platform.uname()).strip()}`, "
+        f"{os.cpu_count()} cores, shared with other jobs (load average {_load(load_before)} "
+        f"(1/5/15 min) before loading the CSV, {_load(os.getloadavg())} at the end): wall "
+        "times are noisy, CPU times less so.",
         "",
         "| threshold | pair precision | pair recall | pair F1 | cluster precision "
         "| cluster recall | cluster F1 | pairs found / true | false pairs |",
         "|---|---|---|---|---|---|---|---|---|",
         *lines,
         "",
-        f"- candidate pairs after blocking: {stats.pairs:,} "
-        f"({stats.pairs / max(len(records), 1):.1f} per record; {stats.capped_blocks:,} blocks "
-        "over the cap paired by sorted neighbourhood)",
-        f"- time: {total + default_cluster_s:.1f} s in all (fold {out['fold_s']:.1f} s, "
-        f"blocking {out['block_s']:.1f} s, scoring {out['score_s']:.1f} s, "
-        f"clustering {default_cluster_s:.1f} s); peak RSS {rss_mib:,.0f} MiB "
-        "(includes loading the CSV)",
+        *_figure_lines(out, len(records), fold_s, fold_cpu, run_s, cluster_s, cluster_cpu),
+        "<!-- end run -->",
     ])
     print(report)
-    print("pairs by rule:", stats.by_rule, file=sys.stderr)
+    print("pairs by rule:", out["stats"].by_rule, file=sys.stderr)
     if args.write:
-        write_section("dedupe", report)
+        write_run(len(records), args.seed, report)
     if tmp is not None:
         tmp.cleanup()
     return 0
+
+
+def _load(averages: tuple[float, float, float]) -> str:
+    return " / ".join(f"{x:.1f}" for x in averages)
+
+
+def _quality_row(threshold: float, m: dict[str, float]) -> str:
+    mark = " (default)" if threshold == DEFAULT_THRESHOLD else ""
+    return (f"| {threshold:g}{mark} | {m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} "
+            f"| {m['cluster_precision']:.4f} | {m['cluster_recall']:.4f} "
+            f"| {m['cluster_f1']:.4f} | {m['found_pairs']} / {m['true_pairs']} "
+            f"| {m['false_pairs']} |")
+
+
+def _figure_lines(out: dict, n: int, fold_s: float, fold_cpu: float, run_s: float,
+                  cluster_s: float, cluster_cpu: float) -> list[str]:
+    stats = out["stats"]
+    cpu = fold_cpu + out["block_cpu"] + out["score_cpu"] + cluster_cpu
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return [
+        f"- candidate pairs after blocking: {stats.pairs:,} ({stats.pairs / max(n, 1):.1f} per "
+        f"record; {stats.capped_blocks:,} blocks over the cap paired by sorted neighbourhood)",
+        f"- wall: {fold_s + run_s + cluster_s:.1f} s in all (fold {fold_s:.1f} s, blocking "
+        f"{out['block_s']:.1f} s, scoring {out['score_s']:.1f} s, clustering {cluster_s:.1f} s)",
+        f"- CPU: {cpu:.1f} s in all (fold {fold_cpu:.1f} s, blocking {out['block_cpu']:.1f} s, "
+        f"scoring {out['score_cpu']:.1f} s of which {workers.ru_utime + workers.ru_stime:.1f} s "
+        f"in the forked scoring workers, clustering {cluster_cpu:.1f} s)",
+        f"- peak RSS: {own_mib:,.0f} MiB in this process (includes loading the CSV); the "
+        f"largest scoring worker {workers.ru_maxrss / 1024:,.0f} MiB, most of it pages "
+        "shared with this process (forked, copy-on-write)",
+    ]
+
+
+def write_run(n: int, seed: int, block: str) -> None:
+    """Put `block` in place of this run's block in the RESULTS.md dedupe section."""
+    begin, end = markers("dedupe")
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    section = text[text.index(begin) + len(begin):text.index(end)] if begin in text else ""
+    first, last = block.splitlines()[0], "<!-- end run -->"
+    if first in section:
+        at = section.index(first)
+        section = section[:at] + block + section[section.index(last, at) + len(last):]
+    else:
+        section = section.rstrip() + f"\n\n### {n:,} contacts, seed {seed}\n\n{block}\n"
+    write_section("dedupe", section.strip("\n"))
 
 
 if __name__ == "__main__":

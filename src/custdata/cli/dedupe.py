@@ -41,7 +41,9 @@ def _find(store: Any, settings: dict[str, Any]) -> DedupeResult:
     with progress("reading contacts", store.contact_count()) as advance:
         for row in store.iter_contacts():
             records.append(to_record(row, region=region))
-            advance(1)
+            if len(records) % 10_000 == 0:
+                advance(10_000)
+        advance(len(records) % 10_000)
     return find_duplicate_records(records, **settings)
 
 
@@ -105,8 +107,10 @@ def dedupe(
             emit(_explain_rows(result), fmt, EXPLAIN_COLUMNS)
             return
         rows, plans = [], []
+        stored = {row["id"]: row for row in store.iter_contacts_by_id(
+            i for cluster in result.clusters for i in cluster.members)}
         for number, cluster in enumerate(result.clusters, 1):
-            members = [store.contact(i) for i in cluster.members]
+            members = [stored[i] for i in cluster.members]
             survivor = choose_survivor(members)["id"]
             plans.append((cluster, survivor, members))
             for member in members:

@@ -3,17 +3,24 @@
 `find_duplicates(rows)` runs the three stages; each stage is usable on its own
 (`candidate_pairs`, `score_pair`, `clusters`), and `merged_values` applies the
 survivorship rules to one cluster's rows.
+
+For large stores the records are first folded into integer columns (`record_columns`),
+which blocking keys on and the model counts from, and the candidate pairs are scored in
+bulk (`many_pair_bits`: the same bits as `pair_bits`, pair for pair) by forked workers.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
+
+import numpy as np
 
 from custdata.dedupe.blocking import BlockingStats, candidate_pairs
+from custdata.dedupe.bulk import many_pair_bits
 from custdata.dedupe.cluster import Cluster, clusters, evidence_probability
+from custdata.dedupe.columns import RecordColumns, record_columns
 from custdata.dedupe.compare import (
     Model, PairScore, build_model, pair_bits, probability, score_pair, threshold_bits,
 )
@@ -30,7 +37,7 @@ class DedupeResult:
     """Clusters (members are row ids), the scored links, and the blocking figures."""
 
     clusters: list[Cluster]
-    links: dict[tuple, PairScore] = field(default_factory=dict)
+    links: Mapping[tuple, PairScore] = field(default_factory=dict)
     stats: BlockingStats = field(default_factory=BlockingStats)
     model: Model | None = None
     records: dict[Any, Record] = field(default_factory=dict)
@@ -42,38 +49,59 @@ class DedupeResult:
         return score_pair(self.records[a], self.records[b], self.model)
 
 
-_JOB: tuple = ()
+def strong_links(records: Sequence[Record], pairs: Any, model: Model, need: float, *,
+                 workers: int = 0, columns: RecordColumns | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (rows of record positions) with at least `need` bits of evidence,
+    in order, and their bits (`pair_bits`).
 
-
-def _score_chunk(bounds: tuple[int, int]) -> list[tuple[int, int]]:
-    records, pairs, model, need = _JOB
-    out = []
-    for i, j in pairs[bounds[0]:bounds[1]].tolist():
-        if pair_bits(records[i], records[j], model) >= need:
-            out.append((i, j))
-    return out
+    Large jobs are split over forked worker processes (see `many_pair_bits`); the result
+    does not depend on the number of workers. `columns`: `record_columns(records)`.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    bits = many_pair_bits(records, pairs, model, workers=workers, columns=columns)
+    keep = bits >= need
+    return pairs[keep], bits[keep]
 
 
 def strong_pairs(records: Sequence[Record], pairs: Any, model: Model, need: float, *,
                  workers: int = 0) -> list[tuple[int, int]]:
-    """Candidate pairs (positions) with at least `need` bits of evidence, in order.
+    """Candidate pairs (positions) with at least `need` bits of evidence, in order."""
+    kept, _ = strong_links(records, pairs, model, need, workers=workers)
+    return [(i, j) for i, j in kept.tolist()]
 
-    Large jobs are split over forked worker processes (they share the records
-    copy-on-write); the result does not depend on the number of workers.
-    """
-    global _JOB
-    if workers <= 0:
-        workers = min(os.cpu_count() or 1, 4) if len(pairs) >= 200_000 else 1
-    chunk = 50_000
-    bounds = [(k, min(k + chunk, len(pairs))) for k in range(0, len(pairs), chunk)]
-    _JOB = (records, pairs, model, need)
-    try:
-        if workers == 1 or len(bounds) < 2 or "fork" not in mp.get_all_start_methods():
-            return [p for b in bounds for p in _score_chunk(b)]
-        with mp.get_context("fork").Pool(workers) as pool:
-            return [p for part in pool.map(_score_chunk, bounds) for p in part]
-    finally:
-        _JOB = ()
+
+class Links(Mapping):
+    """Scored links by (id a, id b). Probability and bits are known up front; the
+    per-field detail (`PairScore`) is worked out when a link is looked up."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self._pairs: dict[tuple, tuple[Record, Record, float, float]] = {}
+        self._scored: dict[tuple, PairScore] = {}
+
+    def add(self, a: Record, b: Record, bits: float) -> None:
+        self._pairs[(a.id, b.id)] = (a, b, probability(bits, self.model), bits)
+
+    def pairs(self) -> Iterator[tuple[Any, Any, float, float]]:
+        """(a, b, probability, bits) of every link, in order."""
+        for (a, b), (_, _, p, bits) in self._pairs.items():
+            yield a, b, p, bits
+
+    def __getitem__(self, key: tuple) -> PairScore:
+        if key not in self._scored:
+            ra, rb, _, _ = self._pairs[key]
+            self._scored[key] = score_pair(ra, rb, self.model)
+        return self._scored[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._pairs
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
 
 
 def find_duplicates(rows: Sequence[Mapping[str, Any]], *, threshold: float = DEFAULT_THRESHOLD,
@@ -97,27 +125,30 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
 
     `workers`: processes that score the candidate pairs (0: one per CPU for large jobs).
     """
-    model = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate)
-    pairs, stats = candidate_pairs(records, max_block=max_block, window=window)
-    links: dict[tuple, PairScore] = {}
+    columns = record_columns(records)
+    model = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate,
+                        columns=columns)
+    pairs, stats = candidate_pairs(records, max_block=max_block, window=window,
+                                   columns=columns)
+    links = Links(model)
     need = threshold_bits(threshold, model)
-    for i, j in strong_pairs(records, pairs, model, need, workers=workers):
-        scored = score_pair(records[i], records[j], model)
-        links[(scored.a, scored.b)] = scored
+    kept, bits = strong_links(records, pairs, model, need, workers=workers, columns=columns)
+    for (i, j), evidence in zip(kept.tolist(), bits.tolist()):
+        links.add(records[i], records[j], evidence)
     by_id = {r.id: r for r in records}
 
     def rescore(a: Any, b: Any) -> tuple[float, float]:
         scored = score_pair(by_id[a], by_id[b], model)
         return scored.probability, scored.bits
 
-    found = clusters(((s.a, s.b, s.probability, s.bits) for s in links.values()), threshold,
-                     min_coherence=min_coherence, rescore=rescore)
+    found = clusters(links.pairs(), threshold, min_coherence=min_coherence, rescore=rescore)
     return DedupeResult(found, links, stats, model, by_id)
 
 
 __all__ = [
-    "BlockingStats", "Cluster", "DedupeResult", "Model", "PairScore", "Record",
-    "build_model", "candidate_pairs", "pair_bits", "probability", "threshold_bits", "choose_survivor", "clusters", "evidence_probability",
-    "find_duplicates", "find_duplicate_records", "strong_pairs", "merged_values", "score_pair", "to_record",
-    "to_records",
+    "BlockingStats", "Cluster", "DedupeResult", "Links", "Model", "PairScore", "Record",
+    "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
+    "evidence_probability", "find_duplicate_records", "find_duplicates", "many_pair_bits",
+    "merged_values", "pair_bits", "probability", "record_columns", "score_pair",
+    "strong_links", "strong_pairs", "threshold_bits", "to_record", "to_records",
 ]

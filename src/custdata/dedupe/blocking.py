@@ -9,14 +9,13 @@ about linearly with the number of records.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import combinations
 from typing import Callable, Sequence
 
 import numpy as np
 
+from custdata.dedupe.columns import RecordColumns, factorize, record_columns, truthy_codes
 from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
 
@@ -98,52 +97,119 @@ def _neighbourhood(r: Record) -> tuple:
     return (_name(r) or "", r.birth or "", r.city or "", r.postal or "")
 
 
-def _sorted_window(members: list[int], records: Sequence[Record], window: int,
-                   left: list[int], right: list[int]) -> None:
-    ordered = sorted(members, key=lambda k: (_neighbourhood(records[k]), k))
-    for step in range(1, window + 1):
-        left.extend(ordered[:-step])
-        right.extend(ordered[step:])
+# The default rules over columns (columns.DERIVED): a rule with two columns keys on both,
+# like `_both`. What a column derives from a value is computed once per distinct value.
+COLUMN_RULES: dict[str, tuple[str, ...]] = {
+    "email": ("ek",), "phone": ("pk",), "id_number": ("idk",), "external_id": ("ext",),
+    "name": ("nk",), "name+birth_year": ("nk", "year"), "phonetic+birth": ("nph", "bd"),
+    "phonetic+city": ("nph", "ci"), "postal+birth": ("po", "bd"),
+    "company+initials": ("co", "nin"), "email_local": ("elocal",),
+    "phone_tail+initials": ("ptail", "nin"),
+}
+
+
+def _column_keys(columns: RecordColumns, parts: tuple[str, ...]) -> np.ndarray | None:
+    """Block key codes of a default rule (-1: no key), or None when the codes could join
+    keys the strings would keep apart (or the reverse): then the rule's strings are used."""
+    if len(parts) == 1:
+        codes, values = columns.column(parts[0])
+        return truthy_codes(codes, values)  # `if key:` in the string rules
+    (x, xs), (y, ys) = columns.column(parts[0]), columns.column(parts[1])
+    if not all(isinstance(v, str) for v in (*xs, *ys)):
+        return None
+    if any("|" in v for v in xs) and any("|" in v for v in ys):
+        return None  # f"{x}|{y}" might be one key for two pairs of parts
+    return np.where((x >= 0) & (y >= 0), x * (len(ys) + 1) + y, -1)
+
+
+def _string_keys(records: Sequence[Record], key_of: Callable[[Record], str | None]
+                 ) -> np.ndarray:
+    codes, values = factorize([key_of(r) for r in records])
+    return truthy_codes(codes, values)
+
+
+def neighbourhood_rank(columns: RecordColumns) -> np.ndarray:
+    """Each record's place in the order of (_neighbourhood(record), position)."""
+    ranks = []
+    for codes, values in map(columns.column, ("nk", "bd", "ci", "po")):
+        texts = [v or "" for v in values] + [""]
+        place = {text: k for k, text in enumerate(sorted(set(texts)))}
+        ranks.append(np.array([place[text] for text in texts], dtype=np.int64)[codes])
+    order = np.lexsort((np.arange(columns.size), *reversed(ranks)))
+    rank = np.empty(columns.size, dtype=np.int64)
+    rank[order] = np.arange(columns.size)
+    return rank
+
+
+def _block_pairs(keys: np.ndarray, cap: int, window: int, rank: Callable[[], np.ndarray]
+                 ) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+    """Pairs (left, right) of positions sharing a key: every pair of a block of at most
+    `cap` (or 2), sorted neighbours within `window` places in a larger one; and how many
+    blocks were larger."""
+    members = np.flatnonzero(keys >= 0)
+    if not len(members):
+        return [], [], 0
+    order = members[np.argsort(keys[members], kind="stable")]  # positions stay in order
+    ordered_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered_keys[1:] != ordered_keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    left, right = [], []
+    paired = sizes[(sizes == 2) | ((sizes > 2) & (sizes <= cap))]
+    for size in np.flatnonzero(np.bincount(paired)).tolist():
+        block = order[starts[sizes == size][:, None] + np.arange(size)]
+        i, j = np.triu_indices(size, 1)
+        left.append(block[:, i].ravel())
+        right.append(block[:, j].ravel())
+    big = np.flatnonzero((sizes > 2) & (sizes > cap))
+    if len(big):
+        block_of = np.repeat(np.arange(len(big)), sizes[big])
+        offsets = np.arange(len(block_of)) - np.repeat(np.cumsum(sizes[big]) - sizes[big],
+                                                       sizes[big])
+        positions = order[np.repeat(starts[big], sizes[big]) + offsets]
+        by_rank = np.lexsort((rank()[positions], block_of))
+        positions, block_of = positions[by_rank], block_of[by_rank]
+        for step in range(1, window + 1):
+            same = block_of[:-step] == block_of[step:]
+            left.append(positions[:-step][same])
+            right.append(positions[step:][same])
+    return left, right, len(big)
 
 
 def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: int = 3,
-                    rules: dict[str, Callable[[Record], str | None]] | None = None
-                    ) -> tuple[np.ndarray, BlockingStats]:
-    """Pairs of record positions (i < j) sharing a blocking key, as an (n, 2) array."""
+                    rules: dict[str, Callable[[Record], str | None]] | None = None,
+                    columns: RecordColumns | None = None) -> tuple[np.ndarray, BlockingStats]:
+    """Pairs of record positions (i < j) sharing a blocking key, as an (n, 2) array.
+
+    `columns`: `record_columns(records)`, if already made. The default rules are keyed
+    on its codes; other `rules` call their key functions record by record.
+    """
     stats = BlockingStats(records=len(records))
     n = len(records)
+    if columns is None and rules is None:
+        columns = record_columns(records)
+    rank: list[np.ndarray] = []
+
+    def ranked() -> np.ndarray:
+        if not rank:
+            rank.append(neighbourhood_rank(columns or record_columns(records)))
+        return rank[0]
+
     codes = []
     for rule, key_of in (rules or RULES).items():
-        blocks: dict[str, list[int]] = defaultdict(list)
-        for position, record in enumerate(records):
-            key = key_of(record)
-            if key:
-                blocks[key].append(position)
-        left: list[int] = []
-        right: list[int] = []
+        keys = _column_keys(columns, COLUMN_RULES[rule]) if rules is None else None
+        if keys is None:
+            keys = _string_keys(records, key_of)
         cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
-        for members in blocks.values():
-            size = len(members)
-            if size < 2:
-                continue
-            if size == 2:
-                left.append(members[0])
-                right.append(members[1])
-            elif size <= cap:
-                for i, j in combinations(members, 2):
-                    left.append(i)
-                    right.append(j)
-            else:
-                stats.capped_blocks += 1
-                step = min(window, 2) if rule in SMALL_CAP_RULES else window
-                _sorted_window(members, records, step, left, right)
-        del blocks
-        a = np.asarray(left, dtype=np.int64)
-        b = np.asarray(right, dtype=np.int64)
+        step = min(window, 2) if rule in SMALL_CAP_RULES else window
+        left, right, capped = _block_pairs(keys, cap, step, ranked)
+        stats.capped_blocks += capped
+        a = np.concatenate(left) if left else np.zeros(0, np.int64)
+        b = np.concatenate(right) if right else np.zeros(0, np.int64)
         codes.append(np.minimum(a, b) * n + np.maximum(a, b))
         stats.by_rule[rule] = len(a)
     if not codes:
         return np.empty((0, 2), dtype=np.int64), stats
-    unique = np.unique(np.concatenate(codes))
+    unique = np.sort(np.concatenate(codes))
+    unique = unique[np.r_[True, unique[1:] != unique[:-1]]] if len(unique) else unique
     stats.pairs = len(unique)
     return np.stack([unique // n, unique % n], axis=1), stats

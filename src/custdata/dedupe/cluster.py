@@ -64,6 +64,12 @@ def _split_component(members: list, links: list[Pair], known: dict, min_coherenc
             known[key] = rescore(x, y)[1]
         return evidence_probability(known[key])
 
+    if len(links) == 1 and len(members) == 2:  # most components: two records, one link
+        a, b, probability, _ = links[0]
+        if coherent(a, b) < min_coherence:
+            return []
+        ordered = tuple(sorted(members))
+        return [Cluster(ordered, probability, coherent(*ordered), ((a, b, probability),))]
     for a, b, probability, _ in sorted(links, key=lambda p: (-p[2], p[0], p[1])):
         ga, gb = group[a], group[b]
         if ga is gb:

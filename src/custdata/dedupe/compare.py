@@ -9,7 +9,7 @@ office phone count for much less than a rare name or a personal mobile.
 from __future__ import annotations
 
 import math
-import re
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -17,8 +17,9 @@ from typing import Any, Iterable, Mapping
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
 
-from custdata.dedupe.features import Record, to_record
-from custdata.dedupe.names import alias_equal, same_token
+from custdata.dedupe.columns import TF_COLUMNS, RecordColumns, value_counts
+from custdata.dedupe.features import DIGITS, Record, to_record
+from custdata.dedupe.names import Name, alias_equal, same_token
 
 EXACT, ALIAS, CLOSE, DIFFERENT = "exact", "alias", "close", "different"
 
@@ -45,6 +46,9 @@ DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
 TF_FIELDS = ("email", "phone", "name", "birth_date", "company", "address", "city",
              "postal_code")
 _TF_FIELDS = frozenset(TF_FIELDS)
+COMPANY_CLOSE, CITY_CLOSE = 88, 92  # fuzzy scores (0-100) from which two values are close
+
+
 @dataclass
 class Model:
     """Weights for `score_pair`: m/u table, prior log2-odds, value frequencies."""
@@ -54,24 +58,35 @@ class Model:
     counts: dict[str, Counter] = field(default_factory=dict)
     population: int = 0
     min_population: int = 2000  # below this, frequencies are too noisy to trust
+    # A weak reference to the RecordColumns the counts were taken from, if any: bulk
+    # scoring over those columns reads the counts off the codes.
+    counted_from: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.fixed = {(name, level): math.log2(m / u)
                       for name, levels in self.mu.items() for level, (m, u) in levels.items()}
         self._tf: dict = {}
 
+    def counted_over(self, columns: RecordColumns) -> bool:
+        """Whether the counts are those of exactly these columns' records."""
+        return self.counted_from is not None and self.counted_from() is columns
+
     def bits(self, name: str, level: str, value: Any = None) -> float:
         """log2(m/u) of one field's agreement level (u raised to the value's frequency)."""
         if value is None or name not in self.counts:
             return self.fixed[(name, level)]
-        cached = self._tf.get((name, level, value))
+        return self.count_bits(name, level, self.counts[name].get(value, 2))
+
+    def count_bits(self, name: str, level: str, count: int) -> float:
+        """`bits` of a value held by `count` records (a value never counted counts 2)."""
+        cached = self._tf.get((name, level, count))
         if cached is None:
             m, u = self.mu[name][level]
             # Duplicates share their person's values, so a value seen twice may be one
             # person's; only further holders show how common it is.
-            seen = self.counts[name].get(value, 2) - 2
+            seen = count - 2
             u = max(u, seen / max(self.population - 1, self.min_population))
-            cached = self._tf[(name, level, value)] = math.log2(m / u)
+            cached = self._tf[(name, level, count)] = math.log2(m / u)
         return cached
 
 
@@ -98,21 +113,29 @@ def prior_bits_for(population: int, *, duplicate_rate: float = 0.25,
 
 
 def build_model(records: Iterable[Record], *, prior_bits: float | None = None,
-                duplicate_rate: float = 0.25, mu: dict | None = None) -> Model:
+                duplicate_rate: float = 0.25, mu: dict | None = None,
+                columns: RecordColumns | None = None) -> Model:
     """A model whose term frequencies are counted over `records`; the prior follows
-    from their number (`prior_bits_for`) unless given."""
-    counts = {name: Counter() for name in TF_FIELDS}
-    population = 0
-    for record in records:
-        population += 1
-        for name in TF_FIELDS:
-            value = _tf_value(record, name)
-            if value is not None:
-                counts[name][value] += 1
+    from their number (`prior_bits_for`) unless given. `columns`: the records'
+    `record_columns`, if already made (the counts are then taken from its codes)."""
+    if columns is not None:
+        counts = {name: Counter(value_counts(columns, TF_COLUMNS[name])) for name in TF_FIELDS}
+        population = columns.size
+    else:
+        counts = {name: Counter() for name in TF_FIELDS}
+        population = 0
+        for record in records:
+            population += 1
+            for name in TF_FIELDS:
+                value = _tf_value(record, name)
+                if value is not None:
+                    counts[name][value] += 1
     if prior_bits is None:
         prior_bits = prior_bits_for(population, duplicate_rate=duplicate_rate)
-    return Model(mu=mu or DEFAULT_MU, prior_bits=prior_bits, counts=counts,
-                 population=population)
+    model = Model(mu=mu or DEFAULT_MU, prior_bits=prior_bits, counts=counts,
+                  population=population)
+    model.counted_from = weakref.ref(columns) if columns is not None else None
+    return model
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +185,11 @@ def _phone_level(a: Record, b: Record) -> str | None:
 
 
 def _name_level(a: Record, b: Record) -> str | None:
-    x, y = a.name, b.name
+    return names_level(a.name, b.name)
+
+
+def names_level(x: Name | None, y: Name | None) -> str | None:
+    """Agreement level of two parsed names (None when either is missing)."""
     if x is None or y is None:
         return None
     if x.text == y.text or (x.han and x.han == y.han):
@@ -206,15 +233,12 @@ def _text_level(x: str | None, y: str | None, close: float) -> str | None:
     return CLOSE if score >= close else DIFFERENT
 
 
-_DIGITS = re.compile(r"\d+")
-
-
 def _address_level(x: str | None, y: str | None) -> str | None:
     if x is None or y is None:
         return None
     if x == y:
         return EXACT
-    if _DIGITS.findall(x) != _DIGITS.findall(y):
+    if DIGITS.findall(x) != DIGITS.findall(y):
         return DIFFERENT  # another house number is another address
     cx, cy = x.replace(" ", ""), y.replace(" ", "")
     if cx.endswith(cy) or cy.endswith(cx) or fuzz.token_set_ratio(x, y) >= 90:
@@ -240,11 +264,11 @@ def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
         levels.append(("birth_date", _date_level(a.birth, b.birth)))
     if a.gender and b.gender:
         levels.append(("gender", EXACT if a.gender == b.gender else DIFFERENT))
-    levels.append(("company", _text_level(a.company, b.company, 88)))
+    levels.append(("company", _text_level(a.company, b.company, COMPANY_CLOSE)))
     levels.append(("address", _address_level(a.address, b.address)))
     # Postal code and city say nearly the same thing: count a shared postal code, or
     # else a shared city, not both.
-    city = _text_level(a.city, b.city, 92)
+    city = _text_level(a.city, b.city, CITY_CLOSE)
     if a.postal and b.postal:
         same_postal = a.postal == b.postal
         levels.append(("postal_code", EXACT if same_postal else DIFFERENT))
@@ -308,5 +332,7 @@ def score_pair(a: Record | Mapping[str, Any], b: Record | Mapping[str, Any],
     model = model or Model()
     detail = _field_bits(ra, rb, model)
     contributions = tuple((name, level, round(bits, 2)) for name, level, bits in detail)
-    bits = sum(b for _, _, b in detail)
+    bits = 0.0
+    for _, _, field_bits in detail:  # added as pair_bits adds them: the same float
+        bits += field_bits
     return PairScore(ra.id, rb.id, probability(bits, model), bits, contributions)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from custdata._lazy import lazy
 from custdata.errors import InvalidValue
@@ -22,8 +22,11 @@ pypinyin = lazy("pypinyin")  # its dictionaries take a second to load
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _PUNCT = re.compile(r"[^\w\u3400-\u9fff]+")
-_MASKED = re.compile(r"\*{3,}")
 _E164 = re.compile(r"^\+\d{6,15}$")
+DIGITS = re.compile(r"\d+")  # house numbers: another number is another address
+_NON_DIGITS = re.compile(r"\D")
+_SPACE = re.compile(r"\s")
+_ID_SEPARATORS = re.compile(r"[\s-]")
 _COMPANY_NOISE = re.compile(
     r"\b(?:co|company|corp|corporation|inc|incorporated|ltd|limited|llc|plc|gmbh|ag|sa|"
     r"group|holdings?|the)\b|股份有限公司|有限责任公司|有限公司|集团|公司"
@@ -58,8 +61,8 @@ class Record:
 def _text(value: Any) -> str | None:
     if value is None:
         return None
-    text = normalize_text(str(value))
-    if not text or _MASKED.search(text):
+    text = normalize_text(value if type(value) is str else str(value))
+    if not text or "***" in text:  # masked (138****8000)
         return None
     return text
 
@@ -102,47 +105,67 @@ def _key(row: Mapping[str, Any], column: str, fallback: str | None) -> str | Non
     return fallback
 
 
+def _folded(fold: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """fold(_text(value)) (None for a missing or masked value), remembered per raw string:
+    names, companies, cities, postal codes, genders and birth dates repeat a lot."""
+    @lru_cache(maxsize=200_000)
+    def cached(raw: str) -> Any:
+        text = _text(raw)
+        return fold(text) if text else None
+
+    def folded(value: Any) -> Any:
+        if type(value) is str:
+            return cached(value)
+        text = _text(value)
+        return fold(text) if text else None
+    return folded
+
+
+_fold_name = _folded(parse_name)
+_fold_gender = _folded(lambda text: _GENDERS.get(text.casefold().rstrip(".")))
+_fold_company = _folded(_company)
+_fold_city = _folded(lambda text: _place(text) or None)
+_fold_postal = _folded(lambda text: _SPACE.sub("", text).upper())
+_fold_birth = _folded(_birth)
+
+
 def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN") -> Record:
     """The `Record` of one contact row (a dict with the contact fields, maybe key columns)."""
-    email = _text(row.get("email"))
-    phone = _text(row.get("phone"))
-    id_number = _text(row.get("id_number"))
+    get = row.get
+    email = _text(get("email"))
+    phone = _text(get("phone"))
+    id_number = _text(get("id_number"))
     # Readable forms for typo comparisons. A stored key is reused when it is readable
     # (not a blind index); otherwise the key function runs here.
-    stored_phone = row.get("phone_key")
+    stored_phone = get("phone_key")
     if phone and isinstance(stored_phone, str) and _E164.match(stored_phone):
         phone_norm = stored_phone
     else:
         phone_norm = phone_key(phone, region) if phone else None
-    stored_email = row.get("email_key")
+    stored_email = get("email_key")
     if email and isinstance(stored_email, str) and "@" in stored_email:
         email_norm = stored_email
     else:
         email_norm = email_key(email) if email else None
-    id_norm = re.sub(r"[\s-]", "", id_number).upper() if id_number else None
-    name = _text(row.get("name"))
-    gender = _text(row.get("gender"))
-    company = _text(row.get("company"))
-    address = _text(row.get("address"))
-    city = _text(row.get("city"))
-    postal = _text(row.get("postal_code"))
-    external = row.get("external_id")
+    id_norm = _ID_SEPARATORS.sub("", id_number).upper() if id_number else None
+    address = _text(get("address"))
+    external = get("external_id")
     return Record(
-        id=row.get("id", position),
+        id=get("id", position),
         external_id=str(external) if external not in (None, "") else None,
         email_key=_key(row, "email_key", email_norm),
         phone_key=_key(row, "phone_key", phone_norm),
         id_key=_key(row, "id_number_key", id_norm),
         email=email_norm if email_norm and "@" in email_norm else None,
-        phone=re.sub(r"\D", "", phone_norm) or None if phone_norm else None,
+        phone=_NON_DIGITS.sub("", phone_norm) or None if phone_norm else None,
         id_number=id_norm,
-        name=parse_name(name) if name else None,
-        birth=_birth(_text(row.get("birth_date"))),
-        gender=_GENDERS.get(gender.casefold().rstrip(".")) if gender else None,
-        company=_company(company) if company else None,
+        name=_fold_name(get("name")),
+        birth=_fold_birth(get("birth_date")),
+        gender=_fold_gender(get("gender")),
+        company=_fold_company(get("company")),
         address=" ".join(_PUNCT.sub(" ", address.casefold()).split()) or None if address else None,
-        city=_place(city) or None if city else None,
-        postal=re.sub(r"\s", "", postal).upper() if postal else None,
+        city=_fold_city(get("city")),
+        postal=_fold_postal(get("postal_code")),
     )
 
 

@@ -104,6 +104,7 @@ def parse_name(raw: str) -> Name | None:
     return Name(text, han, tokens, canon, key, frozenset(joined))
 
 
+@lru_cache(maxsize=100_000)  # names repeat, and so do the token pairs compared
 def same_token(a: str, b: str) -> bool:
     """True if two tokens may name the same person: equal, or nickname and formal name."""
     if a == b:
@@ -114,16 +115,18 @@ def same_token(a: str, b: str) -> bool:
 
 def alias_equal(a: Name, b: Name) -> bool:
     """Same person's name in another script, order or with a nickname: 张伟 = Wei Zhang."""
-    if a.joined & b.joined:
+    if not a.joined.isdisjoint(b.joined):
         return True
     if len(a.tokens) != len(b.tokens):
         return False
     rest = list(b.tokens)
     for token in a.tokens:
-        match = next((i for i, other in enumerate(rest) if same_token(token, other)), None)
-        if match is None:
+        for i, other in enumerate(rest):
+            if same_token(token, other):
+                del rest[i]
+                break
+        else:
             return False
-        rest.pop(match)
     return True
 
 

@@ -1,0 +1,394 @@
+"""Evidence of many pairs at once: `compare.pair_bits` over numpy arrays.
+
+`record_table` folds each record's values once into integer codes (equal codes, equal
+values), so exact agreement, term frequencies and weights become array look-ups. Only
+pairs whose values differ are compared further: edit distances and ratios by rapidfuzz's
+batch `cpdist` (the scorers `compare` calls one pair at a time), and names, addresses
+and cities by `compare`'s own rules in Python, once per distinct pair of values.
+
+`table_bits` returns, pair for pair, the float `pair_bits` returns: each field's bits
+come from the same `Model` arithmetic and are added in the same order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from custdata.dedupe.compare import (
+    ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, TF_FIELDS, Model,
+    _address_level, _text_level, names_level,
+)
+from custdata.dedupe.columns import (
+    TF_COLUMNS, RecordColumns, factorize, lengths, record_columns, with_missing,
+)
+from custdata.dedupe.features import Record
+from custdata.parallel import default_workers, map_chunks
+
+NONE, EX, AL, CL, DI = 0, 1, 2, 3, 4  # agreement levels as small integers
+LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT}
+LEVEL_CODES = {None: NONE, **{name: code for code, name in LEVEL_NAMES.items()}}
+
+_TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po")
+_MAPPED = ("nh", "nk", "el", "ed", "pt", "by", "adg", "cns")  # columns.DERIVED
+GRID_LIMIT = 4096  # distinct companies up to which pair verdicts are kept in a grid
+_SCORED = ("idn", "el", "ed", "ph", "bd", "co", "cns")  # compared by rapidfuzz
+
+
+@dataclass
+class RecordTable:
+    """What `table_bits` looks up. `codes`/`truthy`: per record (see RecordColumns);
+    `derived[col]`: per distinct value of its parent column, the derived value's code;
+    `values`/`lengths`/`objects`: each column's distinct values, their lengths, and (for
+    the columns rapidfuzz scores) the values as an array; `chars[col]`: digit columns as
+    code point rows (`_char_matrix`); `tf[field]`: per record, the count that picks the
+    more common side and the count `Model.count_bits` weighs (-1: fixed weights);
+    `memo[col]` and `grids[col]`: verdicts already worked out, by pair of codes (each
+    process keeps its own)."""
+
+    model: Model
+    codes: dict[str, np.ndarray]
+    values: dict[str, list]
+    truthy: dict[str, np.ndarray] = field(default_factory=dict)
+    derived: dict[str, np.ndarray] = field(default_factory=dict)
+    lengths: dict[str, np.ndarray] = field(default_factory=dict)
+    objects: dict[str, np.ndarray] = field(default_factory=dict)
+    chars: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    memo: dict[str, dict[int, int]] = field(default_factory=dict)
+    grids: dict[str, np.ndarray] = field(default_factory=dict)
+    han: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    tf: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def record_table(columns: RecordColumns, model: Model) -> RecordTable:
+    """The table `table_bits` compares, for records folded into `columns`."""
+    t = RecordTable(model, columns.codes, columns.values)
+    for col in _TRUTHY:
+        t.truthy[col] = columns.truthy(col)
+    for col in _MAPPED:
+        t.derived[col], t.values[col] = columns.mapping(col)
+    # Month and day share one numbering, so a swapped month and day compare equal.
+    births = t.values["bd"]
+    parts, _ = factorize([b[4:6] for b in births] + [b[6:8] for b in births])
+    t.derived["bm"], t.derived["bdd"] = with_missing(parts[:len(births)]), with_missing(
+        parts[len(births):])
+    for col in ("idn", "el", "ph", "bd"):
+        t.lengths[col] = with_missing(lengths(t.values[col]))
+    for col in _SCORED:
+        t.objects[col] = np.empty(len(t.values[col]), dtype=object)
+        t.objects[col][:] = t.values[col]
+    for col in ("idn", "ph", "bd"):
+        t.chars[col] = _char_matrix(t.values[col])
+    t.han = t.derived["nh"][t.codes["nm"]] >= 0
+    for name, col in TF_COLUMNS.items():
+        t.tf[name] = _term_counts(columns, name, col, model)
+    return t
+
+
+def _term_counts(columns: RecordColumns, name: str, col: str, model: Model
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    codes, distinct = columns.column(col)
+    counts = model.counts.get(name)
+    if counts is None:
+        return np.zeros(len(codes), np.int64), np.full(len(codes), -1, np.int64)
+    if model.counted_over(columns):  # the counts are these codes' counts
+        held = np.bincount(codes[codes >= 0], minlength=len(distinct))
+        return with_missing(held, 0)[codes], with_missing(held, -1)[codes]
+    seen = with_missing([counts.get(v, 0) for v in distinct], 0)[codes]
+    weighed = with_missing([counts.get(v, 2) for v in distinct], -1)[codes]
+    return seen, weighed
+
+
+def _per_distinct_pair(t: RecordTable, col: str, x: np.ndarray, y: np.ndarray,
+                       level: Callable[[Any, Any], str | None]) -> np.ndarray:
+    """The level code of level(values[x[k]], values[y[k]]) for every k, worked out once per
+    distinct (x, y) and remembered in `t.memo[col]`."""
+    if not len(x):
+        return np.zeros(0, np.int8)
+    memo = t.memo.setdefault(col, {})
+    values = t.values[col]
+    keys, first, inverse = np.unique(x * (len(values) + 1) + y, return_index=True,
+                                     return_inverse=True)
+    codes = []
+    for key, a, b in zip(keys.tolist(), x[first].tolist(), y[first].tolist()):
+        code = memo.get(key)
+        if code is None:
+            code = memo[key] = LEVEL_CODES[level(values[a], values[b])]
+        codes.append(code)
+    return np.array(codes, dtype=np.int8)[inverse.ravel()]
+
+
+def _scores(column: np.ndarray, x: np.ndarray, y: np.ndarray, scorer: Callable) -> np.ndarray:
+    """scorer(column[x[k]], column[y[k]]) for every k, in one rapidfuzz batch."""
+    if not len(x):
+        return np.zeros(0)
+    dtype = np.float64 if scorer is not DamerauLevenshtein.distance else np.int64
+    return process.cpdist(column[x].tolist(), column[y].tolist(), scorer=scorer, dtype=dtype,
+                          workers=1)
+
+
+def _near_digits(t: RecordTable, col: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """compare._near_digits of the values coded x and y: same length, one slip at most.
+
+    Only pairs that differ in at most two places (a swap changes two) are scored.
+    """
+    out = np.zeros(len(x), bool)
+    matrix, long = t.chars[col]
+    same = np.flatnonzero(t.lengths[col][x] == t.lengths[col][y])
+    few = ((matrix[x[same]] != matrix[y[same]]).sum(axis=1) <= 2) | long[x[same]]
+    check = same[few]
+    out[check] = _scores(t.objects[col], x[check], y[check], DamerauLevenshtein.distance) <= 1
+    return out
+
+
+def _char_matrix(values: list[str], width: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Values as rows of code points (zero-padded to the longest, at most `width`), and
+    which values are longer than that (their rows are empty)."""
+    sizes = lengths(values)
+    size = max(1, min(int(sizes.max(initial=0)), width))
+    long = sizes > size
+    if long.any():
+        values = [v if len(v) <= size else "" for v in values]
+    matrix = np.array(values, dtype=f"<U{size}").view(np.uint32).reshape(len(values), size)
+    if matrix.size and int(matrix.max()) < 256:
+        matrix = matrix.astype(np.uint8)
+    return matrix, long
+
+
+def _exact_or_different(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    both = (a >= 0) & (b >= 0)
+    return np.where(both, np.where(a == b, EX, DI), NONE).astype(np.int8)
+
+
+def _key_levels(t: RecordTable, col: str, ia: np.ndarray, ib: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact if a key agrees, different if both have keys, else none; and `exact`."""
+    a, b = t.truthy[col][ia], t.truthy[col][ib]
+    exact = (a >= 0) & (a == b)
+    levels = np.where(exact, EX, np.where((a >= 0) & (b >= 0), DI, NONE)).astype(np.int8)
+    return levels, exact
+
+
+def _external_id(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    a, b = t.truthy["ext"][ia], t.truthy["ext"][ib]
+    return np.where((a >= 0) & (a == b), EX, NONE).astype(np.int8)
+
+
+def _id_number(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    levels = _exact_or_different(t.truthy["idk"][ia], t.truthy["idk"][ib])
+    rest = np.flatnonzero(levels == DI)
+    x, y = t.truthy["idn"][ia[rest]], t.truthy["idn"][ib[rest]]
+    readable = (x >= 0) & (y >= 0)
+    rest, x, y = rest[readable], x[readable], y[readable]
+    levels[rest[_near_digits(t, "idn", x, y)]] = CL
+    return levels
+
+
+def _email(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    levels, exact = _key_levels(t, "ek", ia, ib)
+    x, y = t.truthy["em"][ia], t.truthy["em"][ib]
+    rest = np.flatnonzero(~exact & (x >= 0) & (y >= 0))
+    x, y = x[rest], y[rest]
+    la, lb = t.derived["el"][x], t.derived["el"][y]
+    da, db = t.derived["ed"][x], t.derived["ed"][y]
+    size = t.lengths["el"][la]
+    close = np.zeros(len(rest), bool)
+    same_local = np.flatnonzero((la == lb) & (size >= 3))  # gmial.com / gmail.com
+    close[same_local] = _scores(t.objects["ed"], da[same_local], db[same_local],
+                                DamerauLevenshtein.distance) <= 2
+    same_domain = np.flatnonzero(~close & (da == db) & (size >= 5))
+    close[same_domain] = _scores(t.objects["el"], la[same_domain], lb[same_domain],
+                                 DamerauLevenshtein.distance) <= 1
+    levels[rest[close]] = CL
+    return levels
+
+
+def _phone(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    levels, exact = _key_levels(t, "pk", ia, ib)
+    x, y = t.truthy["ph"][ia], t.truthy["ph"][ib]
+    rest = np.flatnonzero(~exact & (x >= 0) & (y >= 0))
+    x, y = x[rest], y[rest]
+    long_enough = np.flatnonzero(t.lengths["ph"][x] >= 8)
+    rest, x, y = rest[long_enough], x[long_enough], y[long_enough]
+    close = t.derived["pt"][x] == t.derived["pt"][y]  # same last eight digits
+    other = np.flatnonzero(~close)
+    close[other] = _near_digits(t, "ph", x[other], y[other])
+    levels[rest[close]] = CL
+    return levels
+
+
+def _name(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    a, b = t.codes["nm"][ia], t.codes["nm"][ib]
+    both = (a >= 0) & (b >= 0)
+    ha, hb = t.derived["nh"][a], t.derived["nh"][b]
+    exact = both & ((a == b) | ((ha >= 0) & (ha == hb)))
+    levels = np.where(exact, EX, np.where(both, DI, NONE)).astype(np.int8)
+    both_han = (ha >= 0) & (hb >= 0)
+    # Two different Chinese names are close only when their readings agree.
+    same_key = t.derived["nk"][a] == t.derived["nk"][b]
+    rest = np.flatnonzero(both & ~exact & (~both_han | same_key))
+    levels[rest] = _per_distinct_pair(t, "nm", a[rest], b[rest], names_level)
+    return levels
+
+
+def _birth(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    levels = _exact_or_different(t.truthy["bd"][ia], t.truthy["bd"][ib])
+    rest = np.flatnonzero(levels == DI)
+    x, y = t.truthy["bd"][ia[rest]], t.truthy["bd"][ib[rest]]
+    month, day = t.derived["bm"], t.derived["bdd"]
+    close = ((t.derived["by"][x] == t.derived["by"][y]) & (month[x] == day[y])
+             & (day[x] == month[y]))  # month and day swapped
+    other = np.flatnonzero(~close)
+    close[other] = _near_digits(t, "bd", x[other], y[other])
+    levels[rest[close]] = CL
+    return levels
+
+
+def _gender(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    return _exact_or_different(t.truthy["gd"][ia], t.truthy["gd"][ib])
+
+
+def _company(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    levels = _exact_or_different(t.codes["co"][ia], t.codes["co"][ib])
+    rest = np.flatnonzero(levels == DI)
+    x, y = t.codes["co"][ia[rest]], t.codes["co"][ib[rest]]
+    size = len(t.values["co"])
+    if size > GRID_LIMIT:
+        levels[rest[_companies_close(t, x, y)]] = CL
+        return levels
+    # Few distinct companies: remember each pair's verdict in a size x size grid.
+    grid = t.grids.setdefault("co", np.full((size, size), -1, dtype=np.int8))
+    known = grid[x, y]
+    todo = np.flatnonzero(known < 0)
+    if len(todo):
+        keys = np.unique(x[todo] * size + y[todo])
+        gx, gy = keys // size, keys % size
+        grid[gx, gy] = _companies_close(t, gx, gy)
+        known[todo] = grid[x[todo], y[todo]]
+    levels[rest[known == 1]] = CL
+    return levels
+
+
+def _companies_close(t: RecordTable, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """compare._text_level's fuzzy test of the companies coded x and y."""
+    close = _scores(t.objects["co"], x, y, fuzz.token_set_ratio) >= COMPANY_CLOSE
+    other = np.flatnonzero(~close)
+    spaceless = t.derived["cns"]
+    close[other] = _scores(t.objects["cns"], spaceless[x[other]], spaceless[y[other]],
+                           fuzz.ratio) >= COMPANY_CLOSE
+    return close
+
+
+def _address(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    levels = _exact_or_different(t.codes["ad"][ia], t.codes["ad"][ib])
+    rest = np.flatnonzero(levels == DI)
+    x, y = t.codes["ad"][ia[rest]], t.codes["ad"][ib[rest]]
+    digits = t.derived["adg"]
+    same = np.flatnonzero(digits[x] == digits[y])  # another house number: different
+    levels[rest[same]] = _per_distinct_pair(t, "ad", x[same], y[same], _address_level)
+    return levels
+
+
+def _city_level(x: str, y: str) -> str | None:
+    return _text_level(x, y, CITY_CLOSE)
+
+
+def _postal_and_city(t: RecordTable, ia: np.ndarray, ib: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    postal = _exact_or_different(t.truthy["po"][ia], t.truthy["po"][ib])
+    city = _exact_or_different(t.codes["ci"][ia], t.codes["ci"][ib])
+    rest = np.flatnonzero(city == DI)
+    city[rest] = _per_distinct_pair(t, "ci", t.codes["ci"][ia[rest]], t.codes["ci"][ib[rest]],
+                                    _city_level)
+    # A shared postal code already says what a shared city would.
+    city[(postal == EX) & ((city == EX) | (city == CL))] = NONE
+    return postal, city
+
+
+def _field_bits(t: RecordTable, name: str, levels: np.ndarray, ia: np.ndarray,
+                ib: np.ndarray) -> np.ndarray:
+    """Each pair's bits for one field (0 where the level is none), as compare._field_bits."""
+    out = np.zeros(len(levels))
+    for code in np.flatnonzero(np.bincount(levels, minlength=5)).tolist():
+        if code == NONE:
+            continue
+        level = LEVEL_NAMES[code]
+        at = levels == code
+        weighed = np.zeros(len(levels), bool)
+        if name in TF_FIELDS and code in (EX, AL):
+            weighed = at
+        elif name == "name":
+            weighed = at & t.han[ia]
+        if weighed.any():
+            out[weighed] = _term_bits(t, name, level, ia[weighed], ib[weighed])
+        fixed = at & ~weighed
+        if fixed.any():
+            out[fixed] = t.model.fixed[(name, level)]
+    return out
+
+
+def _term_bits(t: RecordTable, name: str, level: str, ia: np.ndarray, ib: np.ndarray
+               ) -> np.ndarray:
+    """Bits weighed by the frequency of the more common of the two values (the weaker
+    evidence), as compare._field_bits picks it."""
+    seen, weighed = t.tf[name]
+    count = np.where(seen[ib] > seen[ia], weighed[ib], weighed[ia]) + 1  # -1 (fixed) -> 0
+    model = t.model
+    table = np.zeros(int(count.max(initial=0)) + 1)
+    for c in np.flatnonzero(np.bincount(count)).tolist():
+        table[c] = model.fixed[(name, level)] if c == 0 else model.count_bits(name, level, c - 1)
+    return table[count]
+
+
+def table_bits(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """`pair_bits(records[ia[k]], records[ib[k]], model)` for every k, as one array."""
+    ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+    postal, city = _postal_and_city(t, ia, ib)
+    fields = [("external_id", _external_id(t, ia, ib)), ("id_number", _id_number(t, ia, ib)),
+              ("email", _email(t, ia, ib)), ("phone", _phone(t, ia, ib)),
+              ("name", _name(t, ia, ib)), ("birth_date", _birth(t, ia, ib)),
+              ("gender", _gender(t, ia, ib)), ("company", _company(t, ia, ib)),
+              ("address", _address(t, ia, ib)), ("postal_code", postal), ("city", city)]
+    total = np.zeros(len(ia))
+    for name, levels in fields:  # summed in compare._levels' order: the same float
+        total += _field_bits(t, name, levels, ia, ib)
+    return total
+
+
+_JOB: tuple = ()  # (table, pairs) for forked workers, which inherit it
+
+
+def _chunk_bits(bounds: list[tuple[int, int]]) -> list[np.ndarray]:
+    table, pairs = _JOB
+    return [table_bits(table, pairs[lo:hi, 0], pairs[lo:hi, 1]) for lo, hi in bounds]
+
+
+def many_pair_bits(records: Sequence[Record], pairs: Any, model: Model, *, workers: int = 0,
+                   chunk: int = 100_000, columns: RecordColumns | None = None) -> np.ndarray:
+    """`pair_bits` of each row (i, j) of `pairs` (record positions), as an array in order.
+
+    `workers`: processes (0: one per core, at most 4, for 200,000 pairs or more). They are
+    forked and share the records' table copy-on-write; the result does not depend on it.
+    `columns`: `record_columns(records)`, if already made.
+    """
+    global _JOB
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if not len(pairs):
+        return np.zeros(0)
+    table = record_table(columns or record_columns(records), model)
+    if workers <= 0:
+        workers = min(default_workers(), 4) if len(pairs) >= 200_000 else 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1  # a spawned worker would not inherit the table
+    bounds = [(k, min(k + chunk, len(pairs))) for k in range(0, len(pairs), chunk)]
+    _JOB = (table, pairs)
+    try:
+        parts = list(map_chunks(_chunk_bits, bounds, workers=workers, threshold=2, chunk_size=1))
+    finally:
+        _JOB = ()
+    return np.concatenate(parts)

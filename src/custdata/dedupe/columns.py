@@ -1,0 +1,137 @@
+"""Records as columns of integer codes, folded once and shared by blocking, the model's
+value counts and bulk scoring (`bulk.py`).
+
+Each column numbers a record field's distinct values in order of first appearance; a
+record's code says which value it holds (-1: None). Equal codes mean equal values, so
+comparing, grouping and counting values become numpy operations, and anything derived
+from a value (a name's phonetic key, an e-mail's domain) is computed once per distinct
+value, not once per record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import compress, count
+from operator import attrgetter, not_
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from custdata.dedupe.features import DIGITS, Record
+from custdata.dedupe.names import phonetic_key
+
+# Record attribute -> column. Names are numbered by their folded text ("nm", below).
+ATTRIBUTES = {"external_id": "ext", "id_key": "idk", "id_number": "idn", "email_key": "ek",
+              "email": "em", "phone_key": "pk", "phone": "ph", "birth": "bd", "gender": "gd",
+              "company": "co", "address": "ad", "city": "ci", "postal": "po"}
+
+
+def _email_local(email: str) -> str | None:
+    local = email.partition("@")[0] if email else None
+    return local if local and len(local) >= 4 else None
+
+
+# Derived column -> (parent column, function of one parent value; None: no value).
+DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "nk": ("nm", lambda name: name.key),  # order-free canonical tokens
+    "nh": ("nm", lambda name: name.han or None),  # the characters of a Chinese name
+    "nph": ("nm", phonetic_key),
+    "nin": ("nm", lambda name: "".join(t[0] for t in sorted(name.canon))),  # initials
+    "el": ("em", lambda email: email.partition("@")[0]),
+    "ed": ("em", lambda email: email.partition("@")[2]),
+    "elocal": ("em", _email_local),  # a local part long enough to block on
+    "pt": ("ph", lambda phone: phone[-8:]),
+    "ptail": ("ph", lambda phone: phone[-7:] if phone and len(phone) >= 9 else None),
+    "by": ("bd", lambda birth: birth[:4]),
+    "year": ("bd", lambda birth: birth[:4] if birth else None),
+    "adg": ("ad", lambda address: ",".join(DIGITS.findall(address))),  # house numbers
+    "cns": ("co", lambda company: company.replace(" ", "")),
+}
+# Term-frequency field (compare.TF_FIELDS) -> the column holding its value.
+TF_COLUMNS = {"email": "ek", "phone": "pk", "name": "nk", "birth_date": "bd",
+              "company": "co", "address": "ad", "city": "ci", "postal_code": "po"}
+
+
+def factorize(values: Sequence[Any]) -> tuple[np.ndarray, list]:
+    """Code per value (distinct values numbered in order of appearance; None is -1) and
+    the distinct values: ["b", None, "a", "b"] -> [0, -1, 1, 0], ["b", "a"]."""
+    first: dict[Any, int] = {}  # value -> position of its first appearance
+    seen = np.fromiter(map(first.setdefault, values, count()), dtype=np.int64,
+                       count=len(values))
+    first.pop(None, None)
+    number = np.full(len(values), -1, dtype=np.int64)  # position -> code
+    number[np.fromiter(first.values(), dtype=np.int64, count=len(first))] = np.arange(len(first))
+    return number[seen], list(first)
+
+
+def with_missing(per_value: Sequence[Any] | np.ndarray, missing: Any = -1) -> np.ndarray:
+    """`per_value` with `missing` appended: indexed by a code, code -1 gives `missing`."""
+    return np.append(np.asarray(per_value, dtype=np.int64), missing)
+
+
+def truthy_codes(codes: np.ndarray, values: list) -> np.ndarray:
+    """`codes` (of `values`) with the codes of false values ("", 0) turned into -1."""
+    false = np.fromiter(compress(count(), map(not_, values)), dtype=np.int64)
+    if not len(false):
+        return codes
+    number = with_missing(np.arange(len(values)))
+    number[false] = -1
+    return number[codes]
+
+
+def lengths(values: list) -> np.ndarray:
+    """len() of each value, as an array."""
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+
+
+@dataclass
+class RecordColumns:
+    """`codes[col]`: per record; `values[col]`: the distinct values. Names are numbered
+    by their text and `values["nm"]` holds the parsed Names (a Name is a function of its
+    text: see parse_name)."""
+
+    size: int
+    codes: dict[str, np.ndarray] = field(default_factory=dict)
+    values: dict[str, list] = field(default_factory=dict)
+    _derived: dict[str, tuple[np.ndarray, list]] = field(default_factory=dict)
+
+    def truthy(self, col: str) -> np.ndarray:
+        """Codes with false values ("" as well as None) as -1, for the rules that test a
+        value's truth."""
+        return truthy_codes(self.codes[col], self.values[col])
+
+    def mapping(self, col: str) -> tuple[np.ndarray, list]:
+        """A derived column per distinct parent value: (the derived code of each parent
+        code, with -1 appended for code -1; the distinct derived values)."""
+        if col not in self._derived:
+            parent, fn = DERIVED[col]
+            codes, distinct = factorize([fn(v) for v in self.values[parent]])
+            self._derived[col] = (with_missing(codes), distinct)
+        return self._derived[col]
+
+    def column(self, col: str) -> tuple[np.ndarray, list]:
+        """Each record's code in a stored or derived column, and its distinct values."""
+        if col not in DERIVED:
+            return self.codes[col], self.values[col]
+        mapped, distinct = self.mapping(col)
+        return mapped[self.codes[DERIVED[col][0]]], distinct
+
+
+def record_columns(records: Sequence[Record]) -> RecordColumns:
+    """Every field `compare` and `blocking` use, as codes."""
+    columns = RecordColumns(len(records))
+    for attr, col in ATTRIBUTES.items():
+        columns.codes[col], columns.values[col] = factorize(list(map(attrgetter(attr), records)))
+    codes, _ = factorize([r.name.text if r.name is not None else None for r in records])
+    _, first = np.unique(codes[codes >= 0], return_index=True)
+    present = np.flatnonzero(codes >= 0)
+    names = [records[i].name for i in present[first].tolist()]
+    columns.codes["nm"], columns.values["nm"] = codes, names
+    return columns
+
+
+def value_counts(columns: RecordColumns, col: str) -> dict[Any, int]:
+    """How many records hold each distinct value of `col`, in order of first appearance."""
+    codes, distinct = columns.column(col)
+    counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    return dict(zip(distinct, counts.tolist()))
