@@ -64,8 +64,8 @@ def map_chunks(
 
     `fn` must be a module-level function (it is pickled by name). workers=None uses
     the idle cores (idle_workers); workers=1 or fewer than `threshold` items run here.
-    `initializer` (module-level too) runs once in each worker before its first chunk,
-    e.g. exit_with_parent.
+    `initializer` (module-level too) runs once in each worker before its first chunk.
+    Workers leave Ctrl-C to the parent and exit soon after it dies, even by kill -9.
     """
     workers = idle_workers() if workers is None else max(1, workers)
     threshold = PARALLEL_THRESHOLD if threshold is None else threshold
@@ -94,9 +94,11 @@ def map_chunks(
 
 
 def _quiet_worker() -> None:
-    """Ctrl-C and SIGTERM are the parent's to handle (it rolls back); workers just stop."""
+    """Ctrl-C and SIGTERM are the parent's to handle (it rolls back); workers just stop,
+    and stop too when the parent is killed outright (see exit_with_parent)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    exit_with_parent()
 
 
 def _start_worker(initializer: Callable[[], None]) -> None:

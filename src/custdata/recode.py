@@ -16,7 +16,7 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from custdata.parallel import default_workers, exit_with_parent, map_chunks
+from custdata.parallel import default_workers, map_chunks
 
 # (kind, match-key column): the normalized keys that become blind indexes.
 KEY_KINDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
@@ -118,7 +118,7 @@ def recode_rows(recoder: ContactRecoder, rows: Iterable[tuple], *,
     _ACTIVE = recoder
     try:
         yield from map_chunks(_recode_chunk, rows, workers=workers, threshold=PARALLEL_ROWS,
-                              chunk_size=CHUNK_ROWS, initializer=exit_with_parent)
+                              chunk_size=CHUNK_ROWS)  # workers exit with a killed parent
     finally:
         _ACTIVE = None
 
