@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import datagen  # noqa: E402
 from _common import timed_cli as cli  # noqa: E402
+from _results import write_section  # noqa: E402
 
 from custdata.churn import (  # noqa: E402
     DEFAULT_WEIGHTS, BGNBDParams, ChurnModel, customer_risks, fit_bgnbd, rank_scores,
@@ -168,7 +169,7 @@ def fmt(v: object) -> str:
 
 
 def markdown(gen: dict | None, cd: dict, speed: dict, scale: str) -> str:
-    lines = ["<!-- BEGIN churn -->", "## Churn risk (`report churn`)", "",
+    lines = ["## Churn risk (`report churn`)", "",
              f"Machine: `{platform.uname().system} {platform.uname().release} "
              f"{platform.uname().machine}`, {os.cpu_count()} CPUs (shared with other jobs: "
              f"timings are noisy). Date: {date.today()}. "
@@ -197,8 +198,7 @@ def markdown(gen: dict | None, cd: dict, speed: dict, scale: str) -> str:
         f"{speed['true']}, fitted {speed['fitted']}); scoring {speed['score_customers']:,} "
         f"customers took {speed['array_seconds']} s on arrays; the CLI's path after its SQL "
         f"(score, rank, explain) took {speed['full_seconds']} s with a reason for every "
-        f"customer and {speed['top_seconds']} s for `--top 100`.",
-        "<!-- END churn -->"]
+        f"customer and {speed['top_seconds']} s for `--top 100`."]
     return "\n".join(lines)
 
 
@@ -242,17 +242,6 @@ def _months(months: list[dict]) -> str:
             f"in {below}, mean {statistics.mean(diffs):+.2f}.")
 
 
-def write_section(text: str) -> None:
-    path = HERE / "RESULTS.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    begin, end = "<!-- BEGIN churn -->", "<!-- END churn -->"
-    if begin in old and end in old:
-        new = old[:old.index(begin)] + text + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new, encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="100k", choices=sorted(SCALES))
@@ -276,7 +265,7 @@ def main() -> None:
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB",
           file=sys.stderr)
     if args.write:
-        write_section(text)
+        write_section("churn", text)
 
 
 if __name__ == "__main__":

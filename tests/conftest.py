@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import sqlite3
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +77,19 @@ CONTACT_ROWS = [
     ["C2", "Bob Smith", "bob@example.com", "+1 650 253 0000", "Boston"],
     ["C3", "李娜", "lina@163.com", "13912345678", "北京"],
 ]
+
+
+def wait_for_write_lock(db: Path, proc: subprocess.Popen, seconds: float = 60) -> bool:
+    """True once `proc` holds the store's write lock (its transaction has begun)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError:  # "database is locked": the writer is in its transaction
+            return True
+        finally:
+            probe.close()
+        time.sleep(0.05)
+    return False

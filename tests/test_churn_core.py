@@ -177,12 +177,7 @@ def test_signals_move_risk_the_way_the_reason_reads() -> None:
 
 def test_learned_weights_keep_their_signs() -> None:
     facts = population(300)
-    past_cut = AS_OF - timedelta(days=90)
-    shifted = [fact(f["contact_id"], [(AS_OF - d).days for d in _paid_days(f) if d <= past_cut])
-               for f in facts]
-    reordered = {f["contact_id"] for f in facts if f["last_paid"] > past_cut}
-    model = fit_churn_model(facts, as_of=AS_OF, past_facts=[s for s in shifted if s["first_paid"]],
-                            past_reordered=reordered)
+    model = fit_churn_model(facts, as_of=AS_OF, past=_past_of(facts, longest=90)[0])
     assert model.learned
     w = model.weights
     assert w[1] >= 0 and w[2] >= 0 and w[8] <= 0 and w[9] <= 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from custdata.ingest import id_number_key
 from custdata.normalize import email_key, phone_key
 from custdata.store import open_store
 from custdata.store.crypto import _Person
+from tests.conftest import wait_for_write_lock
 
 COLUMNS = ["email", "phone", "id_number", "address", "birth_date"]
 # Any text SQLite can hold (no lone surrogates), NUL and control characters included.
@@ -186,21 +186,6 @@ def test_an_encrypt_that_fails_midway_changes_nothing(tmp_path: Path, small_pool
     store.close()
 
 
-def _wait_for_write_lock(db: Path, proc: subprocess.Popen, seconds: float = 60) -> bool:
-    deadline = time.time() + seconds
-    while time.time() < deadline and proc.poll() is None:
-        probe = sqlite3.connect(db, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-        except sqlite3.OperationalError:
-            return True
-        finally:
-            probe.close()
-        time.sleep(0.05)
-    return False
-
-
 def _gone(db: Path, seconds: float = 10) -> bool:
     """True once no process runs with `db` on its command line (Linux /proc; else True)."""
     proc = Path("/proc")
@@ -230,7 +215,7 @@ def test_interrupted_encrypt_leaves_the_store_unchanged(tmp_path: Path, sig) -> 
     proc = subprocess.Popen([sys.executable, "-m", "custdata", "--db", tmp_path / "s.db",
                              "--key-file", key, "encrypt"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert _wait_for_write_lock(tmp_path / "s.db", proc), "encrypt ended before it was stopped"
+    assert wait_for_write_lock(tmp_path / "s.db", proc), "encrypt ended before it was stopped"
     time.sleep(0.5)  # the workers are sealing
     assert proc.poll() is None, "encrypt ended before it was stopped"
     proc.send_signal(sig)

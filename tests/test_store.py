@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -12,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from custdata.errors import ExitCode, StoreError
+from custdata.errors import ExitCode
 from custdata.store import open_store
 from custdata.store.schema import SCHEMA_VERSION
-from tests.conftest import CONTACT_ROWS, Cli, make_csv
+from tests.conftest import CONTACT_ROWS, Cli, make_csv, wait_for_write_lock
 
 CUSTDATA = [sys.executable, "-m", "custdata"]
 
@@ -93,22 +92,6 @@ def _snapshot(db: Path) -> list:
                 conn.execute("SELECT count(*) FROM oplog").fetchall()]
 
 
-def _wait_for_write_lock(db: Path, proc: subprocess.Popen, seconds: float = 60) -> bool:
-    """True once `proc` holds the store's write lock (its transaction has begun)."""
-    deadline = time.time() + seconds
-    while time.time() < deadline and proc.poll() is None:
-        probe = sqlite3.connect(db, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-        except sqlite3.OperationalError:  # "database is locked": the import is writing
-            return True
-        finally:
-            probe.close()
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_import_leaves_store_consistent_and_unchanged(tmp_path, sig) -> None:
@@ -122,7 +105,7 @@ def test_killed_import_leaves_store_consistent_and_unchanged(tmp_path, sig) -> N
     _big_csv(big, 150_000)
     proc = subprocess.Popen([*CUSTDATA, "--db", db, "import", "contacts", big],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert _wait_for_write_lock(db, proc), "import finished before it could be interrupted"
+    assert wait_for_write_lock(db, proc), "import finished before it could be interrupted"
     time.sleep(0.5)  # well inside the transaction: rows are being written
     assert proc.poll() is None, "import finished before it could be interrupted"
     proc.send_signal(sig)

@@ -360,24 +360,19 @@ Past = Callable[[int], tuple[Sequence[Mapping[str, Any]], set[int]]]
 
 def fit_churn_model(
     facts: Sequence[Mapping[str, Any]], *, as_of: date, horizon_days: int = 90,
-    contact_days: int = 30, past: Past | None = None,
-    past_facts: Sequence[Mapping[str, Any]] | None = None,
-    past_reordered: set[int] | None = None, min_customers: int = 50, min_repeaters: int = 10,
+    contact_days: int = 30, past: Past | None = None, min_customers: int = 50,
+    min_repeaters: int = 10,
 ) -> ChurnModel:
     """Fit BG/NBD on `facts` at `as_of` and learn how to weigh it against the other signals.
 
     `past(days)` returns the same facts as of `as_of - days` and the ids with a paid order
     after that date up to `as_of`: the weights are learned from the longest look-back that
     has enough history, one horizon, else half of it, and so on down to
-    MIN_LOOKBACK_DAYS (a young store still learns from its last weeks). `past_facts` and
-    `past_reordered` give that pair for one horizon only. Without either, or when every
-    look-back is too thin, DEFAULT_WEIGHTS.
+    MIN_LOOKBACK_DAYS (a young store still learns from its last weeks). Without `past`,
+    or when every look-back is too thin, DEFAULT_WEIGHTS.
     """
     params = fit_customers(facts, as_of=as_of, min_customers=min_customers,
                            min_repeaters=min_repeaters)
-    if past is None and past_facts is not None and past_reordered is not None:
-        def past(days: int) -> tuple[Sequence[Mapping[str, Any]], set[int]]:
-            return (past_facts, past_reordered) if days == horizon_days else ([], set())
     days = horizon_days
     while past is not None and days >= min(MIN_LOOKBACK_DAYS, horizon_days):
         weights = _learned_weights(*past(days), cut=as_of - timedelta(days=days), window=days,

@@ -59,8 +59,6 @@ def show(contact: ContactArg, fmt: FormatOpt = None) -> None:
 
 def _rfm(store: Any, contact_id: int) -> dict | None:
     """The RFM cell as of the last `tag` (like stage and tier); before any `tag`, today's."""
-    if not hasattr(store, "rfm_of_contact"):
-        return None
     stored = store.stored_rfm(contact_id)
     if stored is not None:
         return stored

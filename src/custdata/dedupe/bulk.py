@@ -174,6 +174,16 @@ def _key_levels(t: RecordTable, col: str, ia: np.ndarray, ib: np.ndarray
     return levels, exact
 
 
+def _key_misses(t: RecordTable, key: str, value: str, ia: np.ndarray, ib: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The key's levels, and the pairs (positions, value codes x, y) whose keys do not
+    agree but who both have a `value`: the ones a typing-slip check may still bring close."""
+    levels, exact = _key_levels(t, key, ia, ib)
+    x, y = t.truthy[value][ia], t.truthy[value][ib]
+    rest = np.flatnonzero(~exact & (x >= 0) & (y >= 0))
+    return levels, rest, x[rest], y[rest]
+
+
 def _external_id(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     a, b = t.truthy["ext"][ia], t.truthy["ext"][ib]
     return np.where((a >= 0) & (a == b), EX, NONE).astype(np.int8)
@@ -190,10 +200,7 @@ def _id_number(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
 
 
 def _email(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-    levels, exact = _key_levels(t, "ek", ia, ib)
-    x, y = t.truthy["em"][ia], t.truthy["em"][ib]
-    rest = np.flatnonzero(~exact & (x >= 0) & (y >= 0))
-    x, y = x[rest], y[rest]
+    levels, rest, x, y = _key_misses(t, "ek", "em", ia, ib)
     la, lb = t.derived["el"][x], t.derived["el"][y]
     da, db = t.derived["ed"][x], t.derived["ed"][y]
     size = t.lengths["el"][la]
@@ -209,10 +216,7 @@ def _email(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
 
 
 def _phone(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-    levels, exact = _key_levels(t, "pk", ia, ib)
-    x, y = t.truthy["ph"][ia], t.truthy["ph"][ib]
-    rest = np.flatnonzero(~exact & (x >= 0) & (y >= 0))
-    x, y = x[rest], y[rest]
+    levels, rest, x, y = _key_misses(t, "pk", "ph", ia, ib)
     long_enough = np.flatnonzero(t.lengths["ph"][x] >= 8)
     rest, x, y = rest[long_enough], x[long_enough], y[long_enough]
     close = t.derived["pt"][x] == t.derived["pt"][y]  # same last eight digits

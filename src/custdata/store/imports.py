@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -215,13 +216,12 @@ class ImportMixin:
                 "changed_at"]
         seal = self.protector.seal
         enc = self.protector.encrypted_columns
-        plain = itemgetter(*cols)  # every row here holds every column
 
-        def values(row: dict) -> list:
-            if not enc:
-                return list(plain(row))
+        def sealed(row: dict) -> list:
             return [seal("contacts", c, row["id"], row.get(c)) if c in enc else row.get(c)
                     for c in cols]
+
+        values = sealed if enc else itemgetter(*cols)  # every row here holds every column
 
         if inserts:
             marks = ",".join("?" * len(cols))
@@ -232,7 +232,7 @@ class ImportMixin:
             sets = ",".join(f"{c} = ?" for c in cols[1:])
             self.conn.executemany(
                 f"UPDATE contacts SET {sets} WHERE id = ?",
-                [values(r)[1:] + [r["id"]] for r in updates])
+                [(*values(r)[1:], r["id"]) for r in updates])
 
     # ---- orders and interactions ---------------------------------------------------
     def _upsert_linked(self, kind: str, records: list[Record], tally: dict,
@@ -318,9 +318,8 @@ class ImportMixin:
             else:
                 sql = f"UPDATE {kind} SET {','.join(f'{c} = ?' for c in cols)} WHERE id = ?"
                 order = [*cols, "id"]
-            plain = itemgetter(*order)
-            self.conn.executemany(sql, [plain(r) if not sealed else values(r, order)
-                                        for r in rows])
+            row_values = partial(values, cols=order) if sealed else itemgetter(*order)
+            self.conn.executemany(sql, [row_values(r) for r in rows])
 
     def _resolve_customers(self, records: list[Record], region: str) -> dict[int, int]:
         """id(record) -> contact id: by external_id, then email key, then phone key."""
