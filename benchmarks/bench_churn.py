@@ -27,6 +27,7 @@ import math
 import os
 import platform
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -65,14 +66,20 @@ def backtests(db: Path, cuts: list[date]) -> list[dict]:
     return out
 
 
-def generator_section(contacts: int, seed: int, data: Path | None, work: Path) -> dict:
-    if data is None:
-        data = work / "gen"
-        datagen.generate(data, datagen.Params(contacts=contacts, seed=seed))
+def generator_section(contacts: int, seed: int, data: Path | None, work: Path,
+                      store: Path | None = None) -> dict:
     db = work / "gen.db"
     timings = {}
-    for kind in ("contacts", "orders", "interactions"):
-        _, timings[f"import {kind}"] = cli(db, "import", kind, str(data / f"{kind}.csv"))
+    if store is not None:  # a plain store of the same data set (shared_store.py)
+        start = time.perf_counter()
+        shutil.copyfile(store, db)
+        timings["copy store"] = time.perf_counter() - start
+    else:
+        if data is None:
+            data = work / "gen"
+            datagen.generate(data, datagen.Params(contacts=contacts, seed=seed))
+        for kind in ("contacts", "orders", "interactions"):
+            _, timings[f"import {kind}"] = cli(db, "import", kind, str(data / f"{kind}.csv"))
     end = datagen.END
     results = backtests(db, [end - timedelta(days=d) for d in (90, 180, 270)])
     text, seconds = cli(db, "report", "churn", "--as-of", end.isoformat(), "--format", "csv")
@@ -249,13 +256,15 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="reuse generator output in this directory")
     ap.add_argument("--fit-customers", type=int, default=750_000)
     ap.add_argument("--score-customers", type=int, default=1_000_000)
+    ap.add_argument("--db", type=Path, help="copy this plain store of the generator data "
+                    "(benchmarks/shared_store.py) instead of importing it")
     ap.add_argument("--skip-datagen", action="store_true", help="CDNOW and speed only")
     ap.add_argument("--write", action="store_true", help="replace the churn section of RESULTS.md")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_churn_") as tmp:
         work = Path(tmp)
         gen = None if args.skip_datagen else generator_section(
-            SCALES[args.scale], args.seed, args.data, work)
+            SCALES[args.scale], args.seed, args.data, work, args.db)
         cd = cdnow_section(work)
     speed = speed_section(args.fit_customers, args.score_customers, args.seed)
     text = markdown(gen, cd, speed, args.scale)

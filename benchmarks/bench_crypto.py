@@ -78,29 +78,40 @@ def remove_db(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def prepare(work: Path, contacts: int, seed: int, *, contacts_only: bool = False) -> dict:
-    """Data set and base store (plain) in `work`, made once; their counts."""
+def prepare(work: Path, contacts: int, seed: int, *, contacts_only: bool = False,
+            store: Path | None = None) -> dict:
+    """Data set and base store (plain) in `work`, made once; their counts.
+
+    With `store` (a checkpointed plain store of the same data set, see shared_store.py)
+    the base store is a copy of it instead of a fresh import.
+    """
     params = datagen.Params(contacts=contacts, seed=seed)
     if contacts_only:
         params = datagen.Params(contacts=contacts, seed=seed, orders_per_contact=0.0,
                                 interactions_per_contact=0.0)
     stamp = work / "bench_crypto.json"
     want = json.loads(json.dumps(asdict(params)))
-    if stamp.exists():
+    if stamp.exists() and store is None:
         old = json.loads(stamp.read_text(encoding="utf-8"))
         if old.get("params") == want and (work / "base.db").exists():
             return old
     work.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    datagen.generate(work, params)
-    print(f"generated {contacts} contacts in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     base = work / "base.db"
     remove_db(base)
-    cd = custdata_cmd()
-    for kind in ("contacts",) if contacts_only else ("contacts", "orders", "interactions"):
+    if store is not None:
+        if store.parent != work:  # the leftover scan samples values from contacts.csv
+            shutil.copyfile(store.parent / "contacts.csv", work / "contacts.csv")
+        shutil.copyfile(store, base)
+    else:
         t0 = time.perf_counter()
-        run([*cd, "--quiet", "--db", str(base), "import", kind, str(work / f"{kind}.csv")])
-        print(f"imported {kind} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        datagen.generate(work, params)
+        print(f"generated {contacts} contacts in {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr)
+        cd = custdata_cmd()
+        for kind in ("contacts",) if contacts_only else ("contacts", "orders", "interactions"):
+            t0 = time.perf_counter()
+            run([*cd, "--quiet", "--db", str(base), "import", kind, str(work / f"{kind}.csv")])
+            print(f"imported {kind} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     import sqlite3
 
     conn = sqlite3.connect(base)
@@ -259,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path,
                     default=Path(tempfile.gettempdir()) / "custdata-bench-crypto")
     ap.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    ap.add_argument("--db", type=Path, help="copy this plain store of the same data set "
+                    "(benchmarks/shared_store.py) instead of generating and importing")
     ap.add_argument("--contacts-only", action="store_true",
                     help="a store of contacts only (no orders or interactions): the cost of "
                          "the contact columns alone, for a quick 1M run")
@@ -269,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     for scale in args.scale.split(","):
         label = f"{scale}-contacts-only" if args.contacts_only else scale
         work = args.work / label
-        info = prepare(work, SCALES[scale], args.seed, contacts_only=args.contacts_only)
+        info = prepare(work, SCALES[scale], args.seed, contacts_only=args.contacts_only,
+                       store=args.db)
         key_a, key_b = keys(work)
         runs = [one_run(work, k, key_a, key_b) for k in range(args.runs)]
         # Sampled after the runs, so the parent's memory does not inflate their RSS figures.

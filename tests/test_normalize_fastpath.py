@@ -230,3 +230,49 @@ def test_e164_forms_remembered_from_a_verdict_are_the_library_verdicts() -> None
     assert len(seen) > 50
     for e164, region in seen:  # now answered from the cache
         assert ours(e164, region) == reference_phone(e164, region)
+
+
+def _library_type(cc: int, nsn: str) -> int:
+    return phonenumbers.number_type(phonenumbers.PhoneNumber(country_code=cc,
+                                                             national_number=int(nsn)))
+
+
+def test_number_type_table_agrees_with_phonenumbers_for_every_country_code() -> None:
+    # Every calling code, numbers of every length 2-17 built from the example numbers'
+    # prefixes and random digits: the compiled table gives phonenumbers' own type.
+    rng = random.Random(5)
+    checked = 0
+    for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        for _ in range(300):
+            size = rng.randint(2, 17)
+            nsn = str(rng.randint(1, 9)) + "".join(rng.choice("0123456789") for _ in range(size - 1))
+            assert phones.number_type(cc, nsn) == _library_type(cc, nsn), (cc, nsn)
+            checked += 1
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[cc]:
+            for kind in range(11):
+                example = phonenumbers.example_number_for_type(region, kind)
+                if example is None:
+                    continue
+                nsn = phonenumbers.national_significant_number(example)
+                if nsn.startswith("0"):
+                    continue
+                for variant in (nsn, nsn[:-1] + rng.choice("0123456789"), nsn + "5", nsn[:-1]):
+                    if len(variant) >= 2:
+                        assert phones.number_type(cc, variant) == _library_type(cc, variant), \
+                            (cc, variant)
+                        checked += 1
+    assert checked > 60_000
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+       st.from_regex(r"[1-9][0-9]{1,16}", fullmatch=True))
+def test_number_type_table_property(cc: int, nsn: str) -> None:
+    assert phones.number_type(cc, nsn) == _library_type(cc, nsn)
+
+
+def test_cn_mobile_prefixes_exhaustive() -> None:
+    # Every 1xx-xxxx prefix at +86 (with a fixed tail): the commonest shape of all.
+    for head in range(1_000_000, 2_000_000, 7):
+        nsn = f"{head}{head % 10000:04d}"
+        assert phones.number_type(86, nsn) == _library_type(86, nsn), nsn

@@ -91,7 +91,8 @@ def _library_phone(text: str, region: str) -> tuple[str | None, str, str]:
     # is_valid_number(n) is exactly number_type(n) != UNKNOWN (both look up the metadata
     # of the number's own region and match its national number against the same type
     # patterns), so one call gives both the verdict and the type: a third of the cost.
-    kind = phonenumbers.number_type(number)
+    kind = number_type(number.country_code,
+                       phonenumbers.national_significant_number(number), number)
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         return None, "phone.invalid", "not a valid number for its region"
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
@@ -100,9 +101,87 @@ def _library_phone(text: str, region: str) -> tuple[str | None, str, str]:
     return e164, _TYPE_NAMES.get(kind, "unknown"), ""
 
 
+# phonenumbers' number_type tests these descriptions in this order, then fixed line and
+# mobile (see _number_type_helper); each test is a length check and a full match.
+_SPECIAL_TYPES = (
+    ("premium_rate", PhoneNumberType.PREMIUM_RATE), ("toll_free", PhoneNumberType.TOLL_FREE),
+    ("shared_cost", PhoneNumberType.SHARED_COST), ("voip", PhoneNumberType.VOIP),
+    ("personal_number", PhoneNumberType.PERSONAL_NUMBER), ("pager", PhoneNumberType.PAGER),
+    ("uan", PhoneNumberType.UAN), ("voicemail", PhoneNumberType.VOICEMAIL),
+)
+_Desc = tuple[frozenset[int], re.Pattern[str]] | None
+
+
+def _desc(desc: object) -> _Desc:
+    """A PhoneNumberDesc as (allowed lengths or empty for any, compiled pattern); None never matches."""
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    return frozenset(desc.possible_length or ()), re.compile(pattern)  # type: ignore[attr-defined]
+
+
+def _matches(nsn: str, desc: _Desc) -> bool:
+    if desc is None:
+        return False
+    lengths, pattern = desc
+    return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+
+
+class _TypeTable:
+    """One region's number-type descriptions, compiled once: number_type without its overhead.
+
+    Built only for country codes served by a single region, where phonenumbers' own
+    region look-up has nothing to choose; `tests/test_normalize_fastpath.py` checks it
+    against phonenumbers.number_type number by number.
+    """
+
+    def __init__(self, meta: PhoneMetadata) -> None:
+        self.general = _desc(meta.general_desc)
+        self.special = [(_desc(getattr(meta, attr)), kind) for attr, kind in _SPECIAL_TYPES]
+        self.special = [(d, kind) for d, kind in self.special if d is not None]
+        self.fixed = _desc(meta.fixed_line)
+        self.mobile = _desc(meta.mobile)
+        self.same = bool(meta.same_mobile_and_fixed_line_pattern)
+
+    def number_type(self, nsn: str) -> int:
+        if not _matches(nsn, self.general):
+            return PhoneNumberType.UNKNOWN
+        for desc, kind in self.special:
+            if _matches(nsn, desc):
+                return kind
+        if _matches(nsn, self.fixed):
+            if self.same or _matches(nsn, self.mobile):
+                return PhoneNumberType.FIXED_LINE_OR_MOBILE
+            return PhoneNumberType.FIXED_LINE
+        if not self.same and _matches(nsn, self.mobile):
+            return PhoneNumberType.MOBILE
+        return PhoneNumberType.UNKNOWN
+
+
+_type_tables: dict[int, _TypeTable | None] = {}
+
+
+def number_type(cc: int, nsn: str, number: PhoneNumber | None = None) -> int:
+    """phonenumbers.number_type of `number`, or of +cc nsn (digits, no leading zero).
+
+    `nsn` is the national significant number (phonenumbers.national_significant_number).
+    """
+    if cc not in _type_tables:
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(cc, ())
+        meta = None
+        if len(regions) == 1:
+            meta = PhoneMetadata.metadata_for_region_or_calling_code(cc, regions[0])
+        _type_tables[cc] = _TypeTable(meta) if meta is not None else None
+    table = _type_tables[cc]
+    if table is None:
+        return phonenumbers.number_type(
+            number or PhoneNumber(country_code=cc, national_number=int(nsn)))
+    return table.number_type(nsn)
+
+
 def _cn_mobile(digits: str) -> tuple[str | None, str, str]:
     """Verdict for an 11-digit national number starting with 1 at +86, without parsing."""
-    kind = phonenumbers.number_type(PhoneNumber(country_code=86, national_number=int(digits)))
+    kind = number_type(86, digits)
     if kind == PhoneNumberType.UNKNOWN:
         return None, "phone.invalid", "not a valid number for its region"
     return "+86" + digits, _TYPE_NAMES[kind], ""
@@ -138,7 +217,7 @@ def _international(digits: str) -> tuple[str | None, str, str] | None:
     rule = _national_prefix[cc]
     if rule is not None and rule.match(nsn):
         return None
-    kind = phonenumbers.number_type(PhoneNumber(country_code=cc, national_number=int(nsn)))
+    kind = number_type(cc, nsn)
     if kind == PhoneNumberType.UNKNOWN:
         return None
     return f"+{cc}{nsn}", _TYPE_NAMES[kind], ""
