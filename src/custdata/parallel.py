@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,8 +79,7 @@ def map_chunks(
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    start = _quiet_worker if initializer is None else functools.partial(_start_worker,
-                                                                         initializer)
+    start = functools.partial(_start_worker, initializer, os.getpid())
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=start) as pool:
         pending: deque[Future[list[R]]] = deque()
@@ -93,27 +92,29 @@ def map_chunks(
             yield from pending.popleft().result()
 
 
-def _quiet_worker() -> None:
+def _quiet_worker(parent: int | None = None) -> None:
     """Ctrl-C and SIGTERM are the parent's to handle (it rolls back); workers just stop,
     and stop too when the parent is killed outright (see exit_with_parent)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    exit_with_parent()
+    exit_with_parent(parent=parent)
 
 
-def _start_worker(initializer: Callable[[], None]) -> None:
-    _quiet_worker()
-    initializer()
+def _start_worker(initializer: Callable[[], None] | None, parent: int) -> None:
+    _quiet_worker(parent)
+    if initializer is not None:
+        initializer()
 
 
-def exit_with_parent(poll_seconds: float = 0.2) -> None:
+def exit_with_parent(poll_seconds: float = 0.2, parent: int | None = None) -> None:
     """Worker initializer: end this worker soon after its parent ends, even by kill -9.
 
     A killed parent cannot shut its pool down, and forked siblings keep each other's
     pipes open, so its workers would otherwise wait for work forever (and keep whatever
-    they hold in memory).
+    they hold in memory). `parent`, the pid taken before the fork, also catches a parent
+    killed before this ran.
     """
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -131,3 +132,80 @@ def _chain(head: list[T], rest: Iterator[T]) -> Iterator[T]:
 def _chunks(iterator: Iterator[T], size: int) -> Iterator[list[T]]:
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+class ReadAhead(Generic[T]):
+    """Items of an iterator produced by a forked child, a batch ahead of this process.
+
+    For a long parse feeding a write: the child reads and parses (one core) while this
+    process stores (the other). The child is forked at construction, so create this
+    before opening anything the child must not inherit (the store). Batches come through
+    a pipe, whose small buffer holds the child back when this process falls behind, so
+    memory stays flat. An exception in the child is raised here, at the point of
+    iteration where it happened; `trailer()`, called in the child once `items` is done,
+    becomes `.trailer` here (what the child alone knows by then, such as a file hash).
+    `close()` (or leaving a `with` block) stops the child; so does this process dying.
+    """
+
+    def __init__(self, items: Iterable[T], *, batch: int = 2000,
+                 trailer: Callable[[], object] | None = None) -> None:
+        context = multiprocessing.get_context("fork")
+        self._recv, send = context.Pipe(duplex=False)
+        self._proc = context.Process(target=_produce,
+                                     args=(items, batch, trailer, send, os.getpid()),
+                                     name="custdata-read-ahead", daemon=True)
+        self._proc.start()
+        send.close()
+        self._buffer: deque[T] = deque()
+        self._done = False
+        self.trailer: object = None
+
+    def __iter__(self) -> "ReadAhead[T]":
+        return self
+
+    def __next__(self) -> T:
+        while not self._buffer:
+            if self._done:
+                raise StopIteration
+            try:
+                kind, payload = self._recv.recv()
+            except EOFError:
+                self.close()
+                raise RuntimeError("the reading process ended unexpectedly") from None
+            if kind == "items":
+                self._buffer.extend(payload)
+            elif kind == "end":
+                self.trailer, self._done = payload, True
+                self.close()
+            else:
+                self.close()
+                raise payload
+        return self._buffer.popleft()
+
+    def close(self) -> None:
+        self._done = True
+        self._buffer.clear()
+        self._recv.close()
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join()
+
+    def __enter__(self) -> "ReadAhead[T]":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _produce(items: Iterable[T], batch: int, trailer: Callable[[], object] | None,
+             send: object, parent: int) -> None:
+    _quiet_worker(parent)
+    try:
+        for chunk in _chunks(iter(items), batch):
+            send.send(("items", chunk))  # type: ignore[attr-defined]
+        send.send(("end", trailer() if trailer else None))  # type: ignore[attr-defined]
+    except BaseException as exc:  # noqa: BLE001 - every failure is the parent's to report
+        try:
+            send.send(("error", exc))  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))  # type: ignore[attr-defined]

@@ -1,0 +1,154 @@
+"""Reading ahead in a child process (parallel.ReadAhead) changes nothing a user can see.
+
+`import` parses a big file in a forked child while it writes; these tests force that
+path on small files and compare it with the in-process one: same store, same counts,
+same rejects, same file hash, and errors raised where they happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import custdata.cli.data as data_cli
+from custdata.errors import InputFileError
+from custdata.parallel import ReadAhead
+from tests.conftest import Cli, make_csv
+
+
+def _numbers(n: int, fail_at: int | None = None):
+    for i in range(n):
+        if i == fail_at:
+            raise InputFileError(f"line {i} is broken")
+        yield i
+
+
+def test_items_arrive_in_order_with_the_trailer() -> None:
+    with ReadAhead(_numbers(10_001), batch=64, trailer=lambda: "done") as ahead:
+        assert list(ahead) == list(range(10_001))
+        assert ahead.trailer == "done"
+
+
+def test_an_error_in_the_child_is_raised_after_the_items_before_it() -> None:
+    got = []
+    with ReadAhead(_numbers(500, fail_at=300), batch=7) as ahead:
+        with pytest.raises(InputFileError, match="line 300 is broken"):
+            for item in ahead:
+                got.append(item)
+    assert got == list(range(294))  # whole batches only: 42 batches of 7
+
+
+def test_an_empty_source_ends_at_once() -> None:
+    with ReadAhead(iter(()), trailer=lambda: 7) as ahead:
+        assert list(ahead) == [] and ahead.trailer == 7
+
+
+def test_close_stops_the_child_mid_stream() -> None:
+    ahead = ReadAhead(iter(range(10**9)), batch=10)
+    assert next(ahead) == 0
+    ahead.close()
+    assert not ahead._proc.is_alive()
+    with pytest.raises(StopIteration):
+        next(ahead)
+
+
+SCRIPT = """
+import sys, time
+from custdata.parallel import ReadAhead
+def slow():
+    yield 1
+    time.sleep(60)
+    yield 2
+ahead = ReadAhead(slow(), batch=1)
+print(ahead._proc.pid, flush=True)
+next(ahead)
+time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc (Linux)")
+def test_the_child_exits_when_its_parent_is_killed() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            os.kill(child, 0)
+            with open(f"/proc/{child}/stat") as fh:
+                if fh.read().split()[2] == "Z":
+                    break
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the read-ahead child outlived its killed parent")
+
+
+def _contacts(n: int) -> bytes:
+    rows = [["external_id", "name", "email", "phone", "city", "note"]]
+    for i in range(n):
+        rows.append([f"C{i}", f"客户{i}", f"user{i % (n // 2)}@qq.com", f"1380013{i % 9000:04d}",
+                     "上海", "x" * (i % 7)])
+    rows.append(["", "", "", "", "", "no key"])  # a reject
+    rows.append(["C-short", "too few cells"])      # a reject
+    return make_csv(rows)
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """Read ahead on any file, whatever the load."""
+    monkeypatch.setattr(data_cli, "READ_AHEAD_MIN_BYTES", 0)
+    monkeypatch.setattr(data_cli, "idle_workers", lambda: 2)
+
+
+def _snapshot(cli: Cli) -> list:
+    return [cli.sql("SELECT external_id, name, email, phone, email_key, phone_key, extra "
+                    "FROM contacts ORDER BY id"),
+            cli.sql("SELECT line, reason FROM rejects ORDER BY line")]
+
+
+def test_import_reads_ahead_with_the_same_result(tmp_path, monkeypatch, forced) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(_contacts(5_000))
+    ahead, plain = Cli(tmp_path / "ahead.db"), Cli(tmp_path / "plain.db")
+    started = []
+    real = data_cli.ReadAhead
+    monkeypatch.setattr(data_cli, "ReadAhead", lambda *a, **k: started.append(1) or real(*a, **k))
+    first = ahead("import", "contacts", path)
+    assert started, "the read-ahead path was not taken"
+    monkeypatch.setattr(data_cli, "READ_AHEAD_MIN_BYTES", 10**12)
+    second = plain("import", "contacts", path)
+    assert first.exit_code == second.exit_code == 0
+    assert "read 5002, inserted 5000, updated 0, unchanged 0, rejected 2" in first.stderr
+    assert first.stderr.splitlines()[-1] == second.stderr.splitlines()[-1]
+    assert _snapshot(ahead) == _snapshot(plain)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert ahead.sql("SELECT input_sha256 FROM oplog WHERE command LIKE '%import%'") \
+        == [(digest,)]
+
+
+def test_read_ahead_orders_and_strict_rollback(tmp_path, forced) -> None:
+    cli = Cli(tmp_path / "crm.db")
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_bytes(_contacts(200))
+    assert cli("import", "contacts", contacts).exit_code == 0
+    orders = tmp_path / "orders.csv"
+    rows = [["order_id", "customer_id", "order_date", "amount"]]
+    rows += [[f"O{i}", f"C{i % 200}", f"2026-0{1 + i % 9}-1{i % 10}", f"{i}.50"] for i in range(3000)]
+    rows.append(["O-x", "NOBODY", "2026-01-01", "1"])
+    orders.write_bytes(make_csv(rows))
+    strict = cli("import", "orders", orders, "--strict")
+    assert strict.exit_code == 1 and cli.count("orders") == 0
+    done = cli("import", "orders", orders)
+    assert "read 3001, inserted 3000, updated 0, unchanged 0, rejected 1" in done.stderr
+    assert cli.sql("SELECT sum(amount_value) FROM orders") == [(sum(i + 0.5 for i in range(3000)),)]
