@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -139,25 +139,36 @@ class ReadAhead(Generic[T]):
 
     For a long parse feeding a write: the child reads and parses (one core) while this
     process stores (the other). The child is forked at construction, so create this
-    before opening anything the child must not inherit (the store). Batches come through
-    a pipe, whose small buffer holds the child back when this process falls behind, so
-    memory stays flat. An exception in the child is raised here, at the point of
-    iteration where it happened; `trailer()`, called in the child once `items` is done,
-    becomes `.trailer` here (what the child alone knows by then, such as a file hash).
-    `close()` (or leaving a `with` block) stops the child; so does this process dying.
+    before opening anything the child must not inherit (the store). It is a bare
+    os.fork, not a multiprocessing.Process, which would close the child's stdin: the
+    child must go on reading the very stream this process started (a pipe's header is
+    already read). Batches come through a pipe, whose small buffer holds the child back
+    when this process falls behind, so memory stays flat. An exception in the child is
+    raised here, at the point of iteration where it happened; `trailer()`, called in the
+    child once `items` is done, becomes `.trailer` here (what the child alone knows by
+    then, such as a file hash). `close()` (or leaving a `with` block) stops the child;
+    so does this process dying.
     """
 
     def __init__(self, items: Iterable[T], *, batch: int = 2000,
                  trailer: Callable[[], object] | None = None) -> None:
-        context = multiprocessing.get_context("fork")
-        self._recv, send = context.Pipe(duplex=False)
-        self._proc = context.Process(target=_produce,
-                                     args=(items, batch, trailer, send, os.getpid()),
-                                     name="custdata-read-ahead", daemon=True)
-        self._proc.start()
+        self._recv, send = multiprocessing.Pipe(duplex=False)
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the child: produce, then leave without running the parent's exit code
+            code = 0
+            try:
+                self._recv.close()
+                _produce(items, batch, trailer, send, parent)
+            except BaseException:  # noqa: BLE001 - the parent is gone or the pipe broke
+                code = 1
+            finally:
+                os._exit(code)
         send.close()
+        self.pid = pid
         self._buffer: deque[T] = deque()
         self._done = False
+        self._reaped = False
         self.trailer: object = None
 
     def __iter__(self) -> "ReadAhead[T]":
@@ -175,7 +186,7 @@ class ReadAhead(Generic[T]):
             if kind == "items":
                 self._buffer.extend(payload)
             elif kind == "end":
-                self.trailer, self._done = payload, True
+                self.trailer = payload
                 self.close()
             else:
                 self.close()
@@ -183,12 +194,17 @@ class ReadAhead(Generic[T]):
         return self._buffer.popleft()
 
     def close(self) -> None:
+        """Stop the child (if it still runs) and reap it; later calls do nothing."""
         self._done = True
         self._buffer.clear()
         self._recv.close()
-        if self._proc.is_alive():
-            self._proc.terminate()
-        self._proc.join()
+        if not self._reaped:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self._reaped = True
 
     def __enter__(self) -> "ReadAhead[T]":
         return self
@@ -198,14 +214,14 @@ class ReadAhead(Generic[T]):
 
 
 def _produce(items: Iterable[T], batch: int, trailer: Callable[[], object] | None,
-             send: object, parent: int) -> None:
+             send: Any, parent: int) -> None:
     _quiet_worker(parent)
     try:
         for chunk in _chunks(iter(items), batch):
-            send.send(("items", chunk))  # type: ignore[attr-defined]
-        send.send(("end", trailer() if trailer else None))  # type: ignore[attr-defined]
+            send.send(("items", chunk))
+        send.send(("end", trailer() if trailer else None))
     except BaseException as exc:  # noqa: BLE001 - every failure is the parent's to report
         try:
-            send.send(("error", exc))  # type: ignore[attr-defined]
+            send.send(("error", exc))
         except Exception:  # noqa: BLE001 - an exception that does not pickle
-            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))  # type: ignore[attr-defined]
+            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
@@ -140,10 +141,10 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, 
                     rec.values["source"] = source
                 yield rec
 
-        # A big file is read and parsed by a forked child while this process writes
-        # (forked before the store is opened); the child hashes the bytes it read.
+        # A big file or a pipe is read and parsed by a forked child while this process
+        # writes (forked before the store is opened); the child hashes the bytes it read.
         ahead = ReadAhead(records(), trailer=lambda: table.sha256) \
-            if _read_ahead(file, stream) else None
+            if _read_ahead(stream) else None
         sink = _RejectsFile(rejects_path) if rejects_path else None
         try:
             counts = _store_records(kind, ahead or records(), table, name,
@@ -167,14 +168,18 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, 
               soft_wrap=True)
 
 
-def _read_ahead(file: str, stream: Any) -> bool:
-    """Whether to parse in a child process: a big regular file, and a core to spare."""
-    if file == "-" or idle_workers() < 2:
+def _read_ahead(stream: Any) -> bool:
+    """Whether to parse in a child process: a core to spare, and a big regular file or a
+    pipe (whose length is unknown; a short one costs only the fork, a few milliseconds)."""
+    if idle_workers() < 2:
         return False
     try:
-        return os.fstat(stream.fileno()).st_size >= READ_AHEAD_MIN_BYTES
-    except (OSError, ValueError, AttributeError):
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (an in-memory stream)
         return False
+    if stat.S_ISREG(info.st_mode):
+        return info.st_size >= READ_AHEAD_MIN_BYTES
+    return stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode)
 
 
 def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflict: str,
