@@ -21,7 +21,7 @@ from custdata.errors import ExitCode
 from custdata.ingest import id_number_key
 from custdata.normalize import email_key, phone_key
 from custdata.store import open_store
-from custdata.store.crypto import _Person
+from custdata.store.forget import _Person
 from tests.conftest import wait_for_write_lock
 
 COLUMNS = ["email", "phone", "id_number", "address", "birth_date"]

@@ -16,6 +16,8 @@ them against the bare libraries.
 
 from __future__ import annotations
 
+import functools
+
 import re
 import unicodedata
 
@@ -166,6 +168,7 @@ def suggest_email(raw: str) -> str | None:
     return None if fixed is None else f"{local}@{fixed}"
 
 
+@functools.lru_cache(maxsize=65_536)  # domains repeat: a million emails, a few thousand domains
 def suggest_domain(domain: str) -> str | None:
     """A popular mailbox domain `domain` is probably a typo of, or None."""
     if domain in KNOWN_DOMAINS:

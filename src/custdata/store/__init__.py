@@ -7,6 +7,7 @@ from custdata.store.churn import ChurnMixin
 from custdata.store.core import CoreStore, PlainProtector, open_store
 from custdata.store.crypto import CryptoMixin
 from custdata.store.dedupe import DedupeMixin
+from custdata.store.forget import ForgetMixin
 from custdata.store.imports import ImportMixin
 from custdata.store.quality import QualityMixin
 from custdata.store.segments import SegmentsMixin
@@ -14,7 +15,7 @@ from custdata.store.segments import SegmentsMixin
 # Capability mixins register here (one import + one base each).
 
 
-class Store(DedupeMixin, QualityMixin, AuditMixin, SegmentsMixin, ChurnMixin, CryptoMixin, ImportMixin, CoreStore):
+class Store(DedupeMixin, QualityMixin, AuditMixin, SegmentsMixin, ChurnMixin, ForgetMixin, CryptoMixin, ImportMixin, CoreStore):
     """A custdata SQLite store. Use `open_store(path, ...)` to get one."""
 
 
