@@ -6,15 +6,15 @@
 1. The store: --db (copied first, `tag` writes to it; --replicate N copies every
    contact and order N times for a bigger store), or benchmarks/datagen.py data
    (--data DIR, else generated) imported through the real CLI (timed as setup).
-2. In process, best of --repeat: the SQL aggregates of `report rfm` (one GROUP BY over
+2. In process, median of --repeat runs: the SQL aggregates of `report rfm` (one GROUP BY over
    the covering index orders_rfm) plus scoring; the aggregates of `tag` (more columns,
    distinct paid days, windows, gaps) plus the lifecycle/tier plan.
 3. The CLI end to end (subprocess, Python start-up included): `report rfm`,
    `report rfm --customers`, `tag` (first run writes every contact, second run changes
    nothing), `report summary`.
 4. DuckDB (the `bench` extra) in the same run: the orders loaded into an in-memory
-   table (not timed), then the same R/F/M GROUP BY, and the tag aggregates, best of
-   --repeat.
+   table (not timed), then the same R/F/M GROUP BY, and the tag aggregates, median of
+   --repeat runs (min-max printed too).
 
 `--write` replaces the segments section of benchmarks/RESULTS.md. Timings on a shared,
 busy machine are noisy; compare the ratios measured in one run.
@@ -28,6 +28,7 @@ import platform
 import resource
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -79,23 +80,23 @@ FROM o GROUP BY contact_id HAVING count(*) FILTER (WHERE paid) > 0
 """
 
 
-CPU: dict[str, float] = {}  # label -> CPU seconds (all threads) of the fastest run
+CPU: dict[str, float] = {}  # label -> median CPU seconds (all threads) of the runs
+SPREAD: dict[str, tuple[float, float]] = {}  # label -> (min, max) wall seconds of the runs
 
 
 def best(fn, repeat: int, label: str = "") -> tuple[float, object]:
-    """Fastest wall time of `repeat` runs (and its CPU time in CPU[label])."""
-    times, result = [], None
+    """Median wall time of `repeat` runs (min-max in SPREAD[label], median CPU in CPU[label])."""
+    times, cpus, result = [], [], None
     for _ in range(repeat):
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         result = fn()
-        wall = time.perf_counter() - start
+        times.append(time.perf_counter() - start)
         r1 = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
-        if not times or wall < min(times):
-            CPU[label] = cpu
-        times.append(wall)
-    return min(times), result
+        cpus.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    CPU[label] = statistics.median(cpus)
+    SPREAD[label] = (min(times), max(times))
+    return statistics.median(times), result
 
 
 def build_store(work: Path, contacts: int, data: Path | None) -> tuple[Path, dict]:
@@ -221,7 +222,7 @@ def render(res: dict, args: argparse.Namespace) -> str:
         f"{f' --replicate {args.replicate}' if args.replicate > 1 else ''}`: "
         f"{p['contacts']:,} contacts, "
         f"{p['orders']:,} orders, {p['customers']:,} customers with a paid order, "
-        f"as of {args.as_of}; best of {args.repeat}.{(' ' + args.db_note) if args.db_note else ''}",
+        f"as of {args.as_of}; median of {args.repeat} runs (min–max below).{(' ' + args.db_note) if args.db_note else ''}",
         "",
         "| step | custdata | DuckDB GROUP BY, same orders, same run | ratio |",
         "|---|---:|---:|---:|",
@@ -239,6 +240,12 @@ def render(res: dict, args: argparse.Namespace) -> str:
         f"({(CPU['tag_sql'] + CPU['tag_core']) / max(CPU['duck_tag'], 1e-3):.1f}x). "
         "Stores with 200,000 orders or more are aggregated in contact-id ranges on one "
         "read-only connection per CPU (up to 4).",
+        "",
+        "Wall seconds, min–max over the runs: " + "; ".join(
+            f"{name} {SPREAD[k][0]:.3f}–{SPREAD[k][1]:.3f}" for k, name in (
+                ("rfm_sql", "report rfm SQL"), ("rfm_score", "rfm scoring"),
+                ("tag_sql", "tag SQL"), ("tag_core", "tag plan"), ("duck_rfm", "DuckDB rfm"),
+                ("duck_tag", "DuckDB tag")) if k in SPREAD) + ".",
         "",
         "End to end through the CLI (one run each, Python start-up and output included):",
         "",
