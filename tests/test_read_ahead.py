@@ -172,3 +172,15 @@ def test_a_pipe_into_import_gives_the_same_store_as_the_file(tmp_path) -> None:
     assert _snapshot(Cli(tmp_path / "a.db")) == _snapshot(Cli(tmp_path / "b.db"))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert Cli(tmp_path / "a.db").sql("SELECT input_sha256 FROM oplog") == [(digest,)]
+
+
+def test_import_reads_in_process_when_it_cannot_fork(tmp_path, monkeypatch, forced) -> None:
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(os, "fork", no_fork)
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(_contacts(500))
+    cli = Cli(tmp_path / "crm.db")
+    done = cli("import", "contacts", path)
+    assert done.exit_code == 0
+    assert "read 502, inserted 500, updated 0, unchanged 0, rejected 2" in done.stderr

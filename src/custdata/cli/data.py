@@ -143,8 +143,7 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, 
 
         # A big file or a pipe is read and parsed by a forked child while this process
         # writes (forked before the store is opened); the child hashes the bytes it read.
-        ahead = ReadAhead(records(), trailer=lambda: table.sha256) \
-            if _read_ahead(stream) else None
+        ahead = _start_read_ahead(records(), table) if _read_ahead(stream) else None
         sink = _RejectsFile(rejects_path) if rejects_path else None
         try:
             counts = _store_records(kind, ahead or records(), table, name,
@@ -180,6 +179,14 @@ def _read_ahead(stream: Any) -> bool:
     if stat.S_ISREG(info.st_mode):
         return info.st_size >= READ_AHEAD_MIN_BYTES
     return stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode)
+
+
+def _start_read_ahead(records: Any, table: Any) -> ReadAhead | None:
+    """A ReadAhead over `records` (hashing the bytes it reads), or None if it cannot fork."""
+    try:
+        return ReadAhead(records, trailer=lambda: table.sha256)
+    except OSError:  # no fork here (a process limit, say): read in this process instead
+        return None
 
 
 def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflict: str,
