@@ -109,7 +109,7 @@ def _contacts(n: int) -> bytes:
 def forced(monkeypatch):
     """Read ahead on any file, whatever the load."""
     monkeypatch.setattr(data_cli, "READ_AHEAD_MIN_BYTES", 0)
-    monkeypatch.setattr(data_cli, "idle_workers", lambda: 2)
+    monkeypatch.setattr(data_cli, "default_workers", lambda: 2)
 
 
 def _snapshot(cli: Cli) -> list:
