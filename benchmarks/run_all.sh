@@ -21,6 +21,8 @@ start=$(date +%s)
 
 step bench_import.py --scale "$SCALE"
 "$PY" benchmarks/bench_import.py --scale "$SCALE" --work "$WORK"
+step profile_import.py --scale "$SCALE"        # where the import time goes, stage by stage
+"$PY" benchmarks/profile_import.py --scale "$SCALE" --work "$WORK" --write
 # One plain store of that data set (contacts, orders, interactions), imported once; the
 # benchmarks below copy or read it instead of importing 10M orders each.
 step shared_store.py "$DATA"
