@@ -184,3 +184,42 @@ def test_import_reads_in_process_when_it_cannot_fork(tmp_path, monkeypatch, forc
     done = cli("import", "contacts", path)
     assert done.exit_code == 0
     assert "read 502, inserted 500, updated 0, unchanged 0, rejected 2" in done.stderr
+
+
+def _indexes(cli: Cli, table: str) -> list[tuple]:
+    return cli.sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                   "AND sql IS NOT NULL ORDER BY name", table)
+
+
+def test_a_big_load_rebuilds_the_indexes_it_dropped(tmp_path, monkeypatch) -> None:
+    # A load past DEFER_AFTER rows drops the orders' secondary indexes and builds them
+    # again before the commit; a load that fails (--strict) rolls the drop back too.
+    import custdata.store.imports as imports
+    from custdata.store.core import CoreStore
+    monkeypatch.setattr(imports, "DEFER_AFTER", 100)
+    dropped = []
+    real = CoreStore.drop_indexes
+
+    def spy(self, table, columns=None):
+        dropped.append(table)
+        return real(self, table, columns)
+    monkeypatch.setattr(CoreStore, "drop_indexes", spy)
+    cli = Cli(tmp_path / "crm.db")
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_bytes(_contacts(200))
+    assert cli("import", "contacts", contacts).exit_code == 0
+    before = _indexes(cli, "orders")
+    assert "orders_rfm" in {name for name, _ in before}
+    orders = tmp_path / "orders.csv"
+    rows = [["order_id", "customer_id", "order_date", "amount"]]
+    rows += [[f"O{i}", f"C{i % 200}", f"2026-0{1 + i % 9}-1{i % 10}", "10"] for i in range(3000)]
+    orders.write_bytes(make_csv(rows + [["O-x", "NOBODY", "2026-01-01", "1"]]))
+    assert cli("import", "orders", orders, "--strict").exit_code == 1
+    assert _indexes(cli, "orders") == before and cli.count("orders") == 0
+    assert cli("import", "orders", orders).exit_code == 0
+    assert dropped == ["orders", "orders"]  # both loads went past DEFER_AFTER
+    assert _indexes(cli, "orders") == before
+    assert cli.sql("PRAGMA integrity_check") == [("ok",)]
+    plan = " ".join(r[-1] for r in cli.sql(
+        "EXPLAIN QUERY PLAN SELECT day FROM orders WHERE contact_id = 5"))
+    assert "INDEX orders_" in plan

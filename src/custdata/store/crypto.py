@@ -237,16 +237,7 @@ class CryptoMixin:
         Sorting a million new keys once beats a million random updates of each index.
         Runs inside the caller's transaction: a rollback brings the indexes back.
         """
-        wanted = set(columns)
-        rebuild = []
-        for name, sql in self.conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                "AND sql IS NOT NULL", (table,)).fetchall():
-            indexed = {r[0] for r in self.conn.execute(
-                "SELECT name FROM pragma_index_info(?)", (name,))}
-            if indexed & wanted:
-                self.conn.execute(f'DROP INDEX "{name}"')
-                rebuild.append(sql)
+        rebuild = self.drop_indexes(table, columns)
         yield
         for sql in rebuild:
             self.conn.execute(sql)
