@@ -67,7 +67,7 @@ def backtests(db: Path, cuts: list[date]) -> list[dict]:
 
 
 def generator_section(contacts: int, seed: int, data: Path | None, work: Path,
-                      store: Path | None = None) -> dict:
+                      store: Path | None = None, cuts: int = 3) -> dict:
     db = work / "gen.db"
     timings = {}
     if store is not None:  # a plain store of the same data set (shared_store.py)
@@ -81,7 +81,7 @@ def generator_section(contacts: int, seed: int, data: Path | None, work: Path,
         for kind in ("contacts", "orders", "interactions"):
             _, timings[f"import {kind}"] = cli(db, "import", kind, str(data / f"{kind}.csv"))
     end = datagen.END
-    results = backtests(db, [end - timedelta(days=d) for d in (90, 180, 270)])
+    results = backtests(db, [end - timedelta(days=d) for d in (90, 180, 270)[:cuts]])
     text, seconds = cli(db, "report", "churn", "--as-of", end.isoformat(), "--format", "csv")
     rows = list(csv.DictReader(text.splitlines()))
     return {"contacts": contacts, "backtests": results, "report_seconds": round(seconds, 1),
@@ -272,13 +272,17 @@ def main() -> None:
     ap.add_argument("--score-customers", type=int, default=1_000_000)
     ap.add_argument("--db", type=Path, help="copy this plain store of the generator data "
                     "(benchmarks/shared_store.py) instead of importing it")
+    ap.add_argument("--cuts", type=int, default=0, help="generator backtest cuts (90, 180, "
+                    "270 days before the data's end; default 3, and 1 at 1m, where each "
+                    "takes minutes)")
     ap.add_argument("--skip-datagen", action="store_true", help="CDNOW and speed only")
     ap.add_argument("--write", action="store_true", help="replace the churn section of RESULTS.md")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_churn_") as tmp:
         work = Path(tmp)
         gen = None if args.skip_datagen else generator_section(
-            SCALES[args.scale], args.seed, args.data, work, args.db)
+            SCALES[args.scale], args.seed, args.data, work, args.db,
+            args.cuts or (1 if SCALES[args.scale] >= 1_000_000 else 3))
         cd = cdnow_section(work)
     speed = speed_section(args.fit_customers, args.score_customers, args.seed)
     text = markdown(gen, cd, speed, args.scale)
