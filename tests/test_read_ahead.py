@@ -223,3 +223,18 @@ def test_a_big_load_rebuilds_the_indexes_it_dropped(tmp_path, monkeypatch) -> No
     plan = " ".join(r[-1] for r in cli.sql(
         "EXPLAIN QUERY PLAN SELECT day FROM orders WHERE contact_id = 5"))
     assert "INDEX orders_" in plan
+
+
+def test_import_clean_reads_ahead_with_the_same_result(tmp_path, monkeypatch, forced) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(_contacts(2_000))
+    ahead, plain = Cli(tmp_path / "ahead.db"), Cli(tmp_path / "plain.db")
+    first = ahead("import", "contacts", "--clean", path)
+    monkeypatch.setattr(data_cli, "READ_AHEAD_MIN_BYTES", 10**12)
+    second = plain("import", "contacts", "--clean", path)
+    assert first.exit_code == second.exit_code == 0
+    assert first.stderr.splitlines()[-1] == second.stderr.splitlines()[-1]
+    assert _snapshot(ahead) == _snapshot(plain)
+    assert ahead.sql("SELECT phone FROM contacts WHERE external_id = 'C7'") == [("+8613800130007",)]
+    again = ahead("import", "contacts", "--clean", path)  # still idempotent
+    assert "inserted 0, updated 0, unchanged 2000" in again.stderr
