@@ -141,29 +141,19 @@ def run(records: list, thresholds: list[float], min_coherence: float,
 def cli_runs(store: Path, repeat: int) -> list[str]:
     """`custdata dedupe` (the report, which only reads) on `store`, `repeat` times: report lines.
 
-    Each run is a fresh process under GNU time (when there is one), so its peak RSS is
-    the process's own (the largest of it and its scoring workers).
+    Each run is a fresh process (bench_import.run: under GNU time when there is one, so
+    its peak RSS is the process's own, the largest of it and its scoring workers).
     """
     import statistics
-    import subprocess
 
-    cmd = [sys.executable, "-m", "custdata", "--quiet", "--db", str(store), "dedupe"]
-    if os.path.exists("/usr/bin/time"):
-        cmd = ["/usr/bin/time", "-f", "BENCH_MAXRSS_KB=%M", *cmd]
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
-    walls, cpus, rss = [], [], []
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-        if done.returncode != 0:
-            raise SystemExit(f"custdata dedupe failed ({done.returncode}): {done.stderr[-500:]}")
-        kb = [line for line in done.stderr.splitlines() if line.startswith("BENCH_MAXRSS_KB=")]
-        rss.append(int(kb[-1].split("=")[1]) / 1024 if kb else after.ru_maxrss / 1024)
-    rows = done.stdout.count("\n")
+    from bench_import import custdata_cmd
+    from bench_import import run as run_process
+
+    cmd = [*custdata_cmd(), "--quiet", "--db", str(store), "dedupe"]
+    done = [run_process(cmd, count_lines=True) for _ in range(repeat)]
+    walls, cpus = [d["wall"] for d in done], [d["cpu"] for d in done]
+    rss = [d["rss_mib"] for d in done]
+    rows = done[-1]["lines"]
     return [
         f"`custdata dedupe` end to end on a store holding the same contacts (read from the "
         f"store, {rows:,} lines of output), {repeat} runs: wall {statistics.median(walls):.1f} s "

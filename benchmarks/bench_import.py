@@ -63,26 +63,31 @@ TIME = "/usr/bin/time"
 RSS_LINE = re.compile(r"^BENCH_MAXRSS_KB=(\d+)$", re.MULTILINE)
 
 
-def run(cmd: list[str], *, stdin: str | None = None, cwd: Path | None = None) -> dict:
-    """Run one process; its wall time, peak RSS (MiB), exit code and stderr.
+def run(cmd: list[str], *, stdin: str | None = None, cwd: Path | None = None,
+        count_lines: bool = False) -> dict:
+    """Run one process; its wall time, CPU time, peak RSS (MiB) and stderr (and with
+    `count_lines`, how many lines it printed on stdout). A failure exits the benchmark.
 
     Peak RSS comes from GNU time's %M when /usr/bin/time exists (the measured process is
     forked from the tiny `time`, so the RSS of this Python parent is never counted), else
     from os.wait4's rusage.
     """
     wrapped = [TIME, "-f", "BENCH_MAXRSS_KB=%M", *cmd] if os.path.exists(TIME) else cmd
-    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp, \
+            tempfile.TemporaryFile() as out:
         if stdin is not None:
             inp.write(stdin.encode())
             inp.seek(0)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(wrapped, stdin=inp, stdout=subprocess.DEVNULL, stderr=err,
-                                cwd=cwd)
+        proc = subprocess.Popen(wrapped, stdin=inp, stderr=err, cwd=cwd,
+                                stdout=out if count_lines else subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
+        out.seek(0)
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: out.read(1 << 20), b""))
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-2000:]}")
     found = RSS_LINE.search(text)
@@ -90,7 +95,7 @@ def run(cmd: list[str], *, stdin: str | None = None, cwd: Path | None = None) ->
     # CPU of the process and every child it reaped (import's read-ahead child included):
     # on a shared machine a steadier figure than wall time.
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": rss_kb / 1024,
-            "stderr": text}
+            "stderr": text, "lines": lines}
 
 
 def ensure_data(work: Path, contacts: int, seed: int) -> dict:

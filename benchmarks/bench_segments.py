@@ -84,7 +84,7 @@ CPU: dict[str, float] = {}  # label -> median CPU seconds (all threads) of the r
 SPREAD: dict[str, tuple[float, float]] = {}  # label -> (min, max) wall seconds of the runs
 
 
-def best(fn, repeat: int, label: str = "") -> tuple[float, object]:
+def median_time(fn, repeat: int, label: str = "") -> tuple[float, object]:
     """Median wall time of `repeat` runs (min-max in SPREAD[label], median CPU in CPU[label])."""
     times, cpus, result = [], [], None
     for _ in range(repeat):
@@ -139,14 +139,14 @@ def replicate(db: Path, times: int) -> None:
 def in_process(db: Path, as_of: date, repeat: int) -> dict:
     store = open_store(db)  # migrates an older store first (not timed below)
     try:
-        rfm_sql, (agg, _) = best(lambda: store.customer_aggregates(as_of=as_of), repeat,
+        rfm_sql, (agg, _) = median_time(lambda: store.customer_aggregates(as_of=as_of), repeat,
                                  "rfm_sql")
-        rfm_score, _ = best(lambda: segment_table(rfm_scores(agg)), repeat, "rfm_score")
-        tag_sql, (tag_agg, _) = best(
+        rfm_score, _ = median_time(lambda: segment_table(rfm_scores(agg)), repeat, "rfm_score")
+        tag_sql, (tag_agg, _) = median_time(
             lambda: store.customer_aggregates(as_of=as_of, for_tag=True), repeat, "tag_sql")
         rules = TagRules.from_mapping(store.config.section("tag"))
-        tag_core, plan = best(lambda: tag_plan(store.contact_tags(), tag_agg, rules), repeat,
-                              "tag_core")
+        tag_core, plan = median_time(
+            lambda: tag_plan(store.contact_tags(), tag_agg, rules), repeat, "tag_core")
         orders = store.conn.execute("SELECT count(*) FROM orders").fetchone()[0]
         contacts = store.conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
     finally:
@@ -169,9 +169,9 @@ def duckdb_times(db: Path, as_of: date, repeat: int) -> dict:
     con.execute("CREATE TABLE orders AS SELECT contact_id, CAST(day AS DATE) AS day, "
                 "amount_value, status_norm, currency FROM frame")
     con.unregister("frame")
-    rfm, rows = best(lambda: con.execute(DUCK_RFM.format(as_of=as_of)).fetchall(), repeat,
+    rfm, rows = median_time(lambda: con.execute(DUCK_RFM.format(as_of=as_of)).fetchall(), repeat,
                      "duck_rfm")
-    tag, _ = best(lambda: con.execute(DUCK_TAG.format(as_of=as_of)).fetchall(), repeat,
+    tag, _ = median_time(lambda: con.execute(DUCK_TAG.format(as_of=as_of)).fetchall(), repeat,
                   "duck_tag")
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     return {"rfm": rfm, "tag": tag, "customers": len(rows), "threads": threads,

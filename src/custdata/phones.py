@@ -137,8 +137,8 @@ class _TypeTable:
 
     def __init__(self, meta: PhoneMetadata) -> None:
         self.general = _desc(meta.general_desc)
-        self.special = [(_desc(getattr(meta, attr)), kind) for attr, kind in _SPECIAL_TYPES]
-        self.special = [(d, kind) for d, kind in self.special if d is not None]
+        self.special = [(d, kind) for attr, kind in _SPECIAL_TYPES
+                        if (d := _desc(getattr(meta, attr))) is not None]
         self.fixed = _desc(meta.fixed_line)
         self.mobile = _desc(meta.mobile)
         self.same = bool(meta.same_mobile_and_fixed_line_pattern)

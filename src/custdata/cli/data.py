@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
@@ -149,7 +150,8 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, 
             counts = _store_records(kind, ahead or records(), table, name,
                                     on_conflict=on_conflict, region=region, dayfirst=dayfirst,
                                     clean=clean, dry_run=dry_run, strict=strict, sink=sink,
-                                    sha256=(lambda: ahead.trailer) if ahead else None)
+                                    sha256=(lambda: ahead.trailer) if ahead
+                                    else (lambda: table.sha256))
         except BaseException:
             if sink:
                 sink.finish()
@@ -197,7 +199,8 @@ def _start_read_ahead(records: Any, table: Any) -> ReadAhead | None:
 
 def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflict: str,
                    region: str, dayfirst: bool, clean: bool, dry_run: bool, strict: bool,
-                   sink: "_RejectsFile | None", sha256: Any = None) -> Any:
+                   sink: "_RejectsFile | None", sha256: Callable[[], str]) -> Any:
+    """Store `records` in one write; `sha256()` is the input's hash once it is all read."""
     with open_store(need_key=True) as store, progress(f"importing {kind}", None) as advance:
         with store.write(state.command_line, input_file=name, dry_run=dry_run) as op:
             counts, touched = store.import_records(
@@ -205,7 +208,7 @@ def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflic
                 dayfirst=dayfirst, on_reject=sink.add if sink else None, on_progress=advance,
                 compare_as=_cleaned_form(region, dayfirst) if clean else None,
                 track_touched=clean)
-            op.sha256 = sha256() if sha256 else table.sha256
+            op.sha256 = sha256()
             op.counts = asdict(counts)
             op.counts["encoding"] = table.encoding
             if strict and counts.rejected:
