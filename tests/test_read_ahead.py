@@ -238,3 +238,29 @@ def test_import_clean_reads_ahead_with_the_same_result(tmp_path, monkeypatch, fo
     assert ahead.sql("SELECT phone FROM contacts WHERE external_id = 'C7'") == [("+8613800130007",)]
     again = ahead("import", "contacts", "--clean", path)  # still idempotent
     assert "inserted 0, updated 0, unchanged 2000" in again.stderr
+
+
+def test_read_ahead_keeps_encodings_rejects_files_and_dry_runs(tmp_path, monkeypatch,
+                                                               forced) -> None:
+    # A GB18030 export with one undecodable row, through the forked reader and in process:
+    # the same values (as read), the same rejects file, the same dry-run counts.
+    rows = [["客户编号", "姓名", "手机", "邮箱"]]
+    rows += [[f"K{i}", f"王{i}", f"13900{i:06d}", f"w{i}@163.com"] for i in range(300)]
+    data = make_csv(rows, encoding="gb18030")
+    data += b"K-bad,\xff\xfe\xff,13900999999,x@163.com\r\n"
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(data)
+    results = {}
+    for label, min_bytes in (("ahead", 0), ("plain", 10**12)):
+        monkeypatch.setattr(data_cli, "READ_AHEAD_MIN_BYTES", min_bytes)
+        cli = Cli(tmp_path / f"{label}.db")
+        dry = cli("import", "contacts", path, "--encoding", "gb18030", "--dry-run")
+        done = cli("import", "contacts", path, "--encoding", "gb18030",
+                   "--rejects", tmp_path / f"{label}.rej.csv")
+        results[label] = (dry.stderr.splitlines()[-1], done.stderr.splitlines()[-1],
+                          cli.sql("SELECT external_id, name, phone FROM contacts ORDER BY id"),
+                          (tmp_path / f"{label}.rej.csv").read_bytes())
+    assert results["ahead"] == results["plain"]
+    assert results["ahead"][1] == "read 301, inserted 300, updated 0, unchanged 0, rejected 1"
+    assert results["ahead"][2][0] == ("K0", "王0", "13900000000")
+    assert b"undecodable" in results["ahead"][3]
