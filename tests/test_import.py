@@ -84,6 +84,23 @@ def test_undecodable_row_is_a_reject_with_its_line(cli, tmp_path) -> None:
         (3, "undecodable bytes for the file's encoding")]
 
 
+def test_big_gb18030_export_with_a_stray_row_is_detected_and_the_row_rejected(cli, tmp_path) -> None:
+    # Over the 64 KiB detection window, cut inside a character, one row of stray bytes.
+    names = [f"{'欧阳娜娜' if i % 3 else '王芳'}{i}" for i in range(3000)]
+    rows = [f"K{i},{name},{13800000000 + i}\r\n".encode("gb18030") for i, name in enumerate(names)]
+    data = "客户编号,姓名,手机\r\n".encode("gb18030") + b"".join(rows[:10]) + \
+        b"K-bad,\xff\xfe\xfd,13900000000\r\n" + b"".join(rows[10:])
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    result = cli("import", "contacts", path)
+    assert result.exit_code == 0, result.output
+    assert SUMMARY.format(3001, 3000, 0, 0, 1) in summary(result)
+    assert cli.sql("SELECT line, reason FROM rejects") == [
+        (12, "undecodable bytes for the file's encoding")]
+    stored = dict(cli.sql("SELECT external_id, name FROM contacts"))
+    assert stored == {f"K{i}": name for i, name in enumerate(names)}
+
+
 def test_strict_fails_whole_import_and_writes_nothing(cli, write_csv) -> None:
     path = write_csv("c.csv", [*CONTACT_ROWS, ["", "", "", "", ""]])
     result = cli("import", "contacts", path, "--strict")

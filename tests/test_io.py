@@ -6,10 +6,10 @@ import codecs
 import io
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from custdata.errors import InputFileError
-from custdata.io import neutralise, read_table, sniff_delimiter
+from custdata.io import HEAD_BYTES, neutralise, read_table, sniff_delimiter
 from tests.conftest import make_csv
 
 ROWS = [["姓名", "手机", "邮箱"], ["张伟", "13800138000", "zw@qq.com"], ["Zoe Li", "+33 1 23", "z@x.fr"]]
@@ -29,6 +29,40 @@ def test_each_encoding_is_detected(encoding: str, expected: str) -> None:
     assert table.encoding == expected
     assert table.header == ["姓名", "手机", "邮箱"]
     assert [r.cells for r in records] == ROWS[1:]
+
+
+NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "欧阳娜娜", "司马相如", "赵敏", "Zoe Li", "Ａｌｉ"]
+
+
+def name_rows(count: int) -> list[str]:
+    return [f"{NAMES[i % len(NAMES)]}{i},{13800000000 + i},u{i}@qq.com\r\n" for i in range(count)]
+
+
+@given(pad=st.integers(0, 64), encoding=st.sampled_from(["gb18030", "utf-8"]))
+@example(pad=8, encoding="gb18030")  # the detection window ends inside a character
+def test_a_character_cut_by_the_detection_window_keeps_the_encoding(pad: int, encoding: str) -> None:
+    rows = name_rows(2500)
+    data = ("姓名,手机,邮箱\r\n" + "x" * pad + "".join(rows)).encode(encoding)
+    assert len(data) > HEAD_BYTES
+    table, records = read(data)
+    assert table.encoding == encoding
+    assert not any(r.undecodable for r in records)
+    assert records[-1].cells[0] == rows[-1].split(",")[0]
+
+
+@pytest.mark.parametrize("encoding, stray", [
+    ("gb18030", b"bad\xff\xfe,1,b@x.com\r\n"),
+    ("utf-8", "Jo\u00ebl,1,j@x.fr\r\n".encode("cp1252")),
+    ("utf-8", "王芳,1,w@x.cn\r\n".encode("gb18030")),
+])
+def test_a_few_stray_lines_stay_rejects_and_keep_the_encoding(encoding: str, stray: bytes) -> None:
+    rows = name_rows(40)
+    body = [r.encode(encoding) for r in rows]
+    data = "姓名,手机,邮箱\r\n".encode(encoding) + b"".join(body[:20]) + stray + b"".join(body[20:])
+    table, records = read(data)
+    assert table.encoding == encoding
+    assert [r.line for r in records if r.undecodable] == [22]
+    assert [r.cells[0] for r in records if not r.undecodable] == [r.split(",")[0] for r in rows]
 
 
 def test_utf16_without_bom_is_detected() -> None:

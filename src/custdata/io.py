@@ -148,7 +148,14 @@ def read_table(
 
 
 def detect_encoding(head: bytes, name: str = "input") -> str:
-    """Codec name for the bytes at the start of a file: BOMs first, then UTF-8, then GB18030."""
+    """Codec name for the bytes at the start of a file: BOMs first, then UTF-8, then GB18030.
+
+    UTF-8 and GB18030 are judged line by line, so that a few lines with stray bytes (which
+    become "undecodable" rejects) do not turn the whole file into another code page, and
+    a character cut by the end of `head` does not count against it. Either wins outright
+    if every line decodes; otherwise the one that decodes most of the non-ASCII lines,
+    if it decodes most of them. Only then is charset_normalizer asked.
+    """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -159,23 +166,42 @@ def detect_encoding(head: bytes, name: str = "input") -> str:
         return "utf-16-be"
     if _looks_binary(head):
         raise InputFileError(f"{name} is not a text file; custdata imports CSV text.")
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        head.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError:
-        pass
+    *lines, last = head.split(b"\n")
+    votes = {enc: _line_votes(lines, last, enc) for enc in ("utf-8", "gb18030")}
+    for enc, (_, bad) in votes.items():
+        if bad == 0:
+            return enc
+    enc, (decoded, bad) = max(votes.items(), key=lambda item: item[1][0])  # utf-8 on ties
+    if decoded > bad:
+        return enc
     best = charset_normalizer.from_bytes(head).best()
     if best is None:
         raise InputFileError(
             f"Cannot tell the encoding of {name}; pass --encoding (e.g. utf-8, gb18030, utf-16)."
         )
     return best.encoding
+
+
+def _line_votes(lines: list[bytes], last: bytes, enc: str) -> tuple[int, int]:
+    """(non-ASCII lines that decode as `enc`, lines that do not) among `lines` and the
+    unterminated `last`, which may end in a character cut short: that is not held
+    against it."""
+    decoded = bad = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode(enc)
+            decoded += 1
+        except UnicodeDecodeError:
+            bad += 1
+    if not last.isascii():
+        try:
+            codecs.getincrementaldecoder(enc)().decode(last, final=False)
+            decoded += 1
+        except UnicodeDecodeError:
+            bad += 1
+    return decoded, bad
 
 
 def sniff_delimiter(header_line: str) -> str:
