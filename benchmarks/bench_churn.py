@@ -8,7 +8,7 @@
    a temporary store, then `custdata report churn --backtest --format json` at cuts
    90, 180 and 270 days before the data's end (horizon 90 days), and the timed report.
 2. CDNOW, twice: tests/data/cdnow_transactions.csv, the 2,357-customer sample of Fader,
-   Hardie & Lee 2005, and benchmarks/data/cdnow_master.csv.gz, the whole 23,570-customer
+   Hardie & Lee 2005, and benchmarks/datasets/cdnow_master.csv.gz, the whole 23,570-customer
    cohort it was drawn from. Each is imported the same way and backtested at every month
    end from 1997-04-30 to 1998-03-31 (the table shows 1997-06-30, 1997-09-30, the end of
    the paper's calibration period, and 1997-12-31), beside a hindsight ceiling: how far
@@ -157,7 +157,7 @@ CDNOW_MONTHS = [date(1997, m + 1, 1) - timedelta(days=1) for m in range(4, 12)] 
     [date(1997, 12, 31)] + [date(1998, m + 1, 1) - timedelta(days=1) for m in range(1, 4)]
 CDNOW_HEADLINE = {"1997-06-30", "1997-09-30", "1997-12-31"}
 CDNOW_SETS = {"sample": ROOT / "tests/data/cdnow_transactions.csv",
-              "full": HERE / "data/cdnow_master.csv.gz"}
+              "full": HERE / "datasets/cdnow_master.csv.gz"}
 CDNOW_LABELS = {"sample": "CDNOW 2,357", "full": "CDNOW full 23,570"}
 HINDSIGHT_BANDS = (7, 30)
 
