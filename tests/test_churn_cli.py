@@ -208,6 +208,18 @@ def test_store_facts_respect_the_as_of_date(store: Path) -> None:
     assert facts[ids["K002"]]["last_contact"] == "2024-06-28"
 
 
+def test_store_facts_read_in_parallel_ranges_are_the_same(store: Path, monkeypatch) -> None:
+    import custdata.store.core as core
+    from custdata.store import open_store
+
+    with open_store(store) as s:
+        single = s.churn_facts(as_of=AS_OF)
+        monkeypatch.setattr(core, "PARALLEL_MIN_ORDERS", 1)
+        monkeypatch.setattr(core.os, "cpu_count", lambda: 3)
+        split = s.churn_facts(as_of=AS_OF)
+    assert len(single) > 50 and split == single
+
+
 def test_mixed_currencies_need_rates(tmp_path: Path) -> None:
     db = make_store(tmp_path, 60)
     extra = write_csv(tmp_path / "fx.csv",

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from custdata.churn import (
     DEFAULT_WEIGHTS,
     BGNBDParams,
+    ChurnScore,
     ChurnModel,
     InsufficientHistory,
     _ll_and_grad,
@@ -24,8 +25,10 @@ from custdata.churn import (
     expected_purchases,
     fit_bgnbd,
     fit_churn_model,
+    history_arrays,
     p_alive,
     p_no_purchase,
+    rank_scores,
     roc_auc,
     top_share_precision,
 )
@@ -299,3 +302,60 @@ def test_explain_gives_reasons_only_to_the_named_customers() -> None:
     assert [s.risk for s in some] == [s.risk for s in every]
     assert {s.contact_id: s.reason for s in some if s.reason} == \
         {s.contact_id: s.reason for s in every if s.contact_id in (2, 4)}
+
+
+AS_OF = date(2026, 6, 30)
+
+
+@st.composite
+def order_facts(draw: st.DrawFn) -> dict:
+    """One customer's facts: paid days spread between a first and a last paid day, or
+    refunds only; days as dates or as ISO text (what SQLite returns)."""
+    def when(offset: int | None) -> date | str | None:
+        if offset is None:
+            return None
+        day = AS_OF - timedelta(days=offset)
+        return draw(st.sampled_from([day, day.isoformat(), day.isoformat() + "T09:30:00"]))
+    first_order, last_order = sorted(draw(st.lists(st.integers(0, 2000), min_size=2,
+                                                   max_size=2)), reverse=True)
+    fact = {"contact_id": 1, "first_order": when(first_order), "last_order": when(last_order)}
+    if draw(st.booleans()):  # has paid orders
+        first, last = sorted(draw(st.lists(st.integers(last_order, first_order), min_size=2,
+                                           max_size=2)), reverse=True)
+        fact.update(first_paid=when(first), last_paid=when(last),
+                    paid_days=1 if first == last else draw(st.integers(2, 40)))
+    else:
+        fact.update(first_paid=None, last_paid=None, paid_days=draw(st.sampled_from([0, None])))
+    return fact
+
+
+def reference_timeline(fact: dict, as_of: date) -> tuple:
+    """(kind, x, t_x, T, gap) of one customer, straight from the definitions."""
+    def day(v):
+        return None if v is None else v if isinstance(v, date) else date.fromisoformat(v[:10])
+    first, last, days = day(fact["first_paid"]), day(fact["last_paid"]), fact["paid_days"] or 0
+    if first is None or days == 0:
+        start = day(fact["first_order"])
+        return "refunded", 0, 0, (as_of - start).days, (as_of - day(fact["last_order"])).days
+    return ("repeat" if days > 1 else "single", days - 1, (last - first).days,
+            (as_of - first).days, (as_of - last).days)
+
+
+@given(st.lists(order_facts(), max_size=30))
+def test_history_arrays_follow_the_definitions(facts: list[dict]) -> None:
+    h = history_arrays(facts, AS_OF)
+    got = list(zip(h["kind"], h["x"], h["t_x"], h["T"], h["gap"]))
+    assert got == [reference_timeline(f, AS_OF) for f in facts]
+
+
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.5, 0.9, 1.0]),
+                          st.sampled_from([0.0, 10.0, 12.5, 99.99])), max_size=40),
+       st.one_of(st.none(), st.integers(1, 50)),
+       st.one_of(st.none(), st.sampled_from([0.5, 0.9])))
+def test_rank_scores_by_value_at_risk_then_risk_then_id(
+        cells: list[tuple[float, float]], top: int | None, min_risk: float | None) -> None:
+    scores = [ChurnScore(i, risk, "single", 1.0, 10, None, None, value, "")
+              for i, (risk, value) in enumerate(cells, start=1)]
+    expected = sorted((s for s in scores if min_risk is None or s.risk >= min_risk),
+                      key=lambda s: (-s.value * s.risk, -s.risk, s.contact_id))
+    assert rank_scores(scores[::-1], top=top, min_risk=min_risk) == expected[:top]

@@ -139,7 +139,7 @@ def test_a_third_currency_between_two_spellings_is_found(tmp_path: Path) -> None
 
 
 def test_parallel_contact_ranges_give_the_same_aggregates(tmp_path: Path, monkeypatch) -> None:
-    import custdata.store.segments as mod
+    import custdata.store.core as mod
 
     store = make_store(tmp_path, generated_orders(seed=3, customers=50))
     single, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)

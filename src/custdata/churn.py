@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -208,29 +209,34 @@ def _day(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _timeline(fact: Mapping[str, Any], as_of: date) -> tuple[str, float, float, float, int]:
-    """(kind, x, t_x, T, days since the last order) of one customer, in days."""
-    first, last = _day(fact.get("first_paid")), _day(fact.get("last_paid"))
-    days = int(fact.get("paid_days") or 0)
-    if first is None or last is None or days == 0:
-        # Refunds only: scored as a one-off buyer from the first (refunded) order.
-        start = _day(fact.get("first_order")) or as_of
-        end = _day(fact.get("last_order")) or start
-        return "refunded", 0.0, 0.0, float((as_of - start).days), (as_of - end).days
-    kind = "repeat" if days > 1 else "single"
-    return kind, float(days - 1), float((last - first).days), float((as_of - first).days), \
-        (as_of - last).days
+def _day_numbers(facts: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+    """Each fact's `key` (a date or ISO text) as days since 1970-01-01; NaN where missing."""
+    days = np.array([f.get(key) for f in facts], dtype="datetime64[D]")  # "" and None: NaT
+    return np.where(np.isnat(days), np.nan, days.astype("int64").astype(float))
 
 
 def history_arrays(facts: Sequence[Mapping[str, Any]], as_of: date) -> dict[str, np.ndarray]:
-    """x, t_x, T (days) and days since the last order for each customer in `facts`."""
-    rows = [_timeline(f, as_of) for f in facts]
+    """kind, x, t_x, T (days) and days since the last order for each customer in `facts`.
+
+    kind is "repeat" (paid orders on two or more days), "single" or "refunded" (no paid
+    order kept): refunds-only customers are scored as one-off buyers from their first
+    (refunded) order.
+    """
+    now = float(np.datetime64(as_of, "D").astype("int64"))
+    first, last = _day_numbers(facts, "first_paid"), _day_numbers(facts, "last_paid")
+    paid_days = np.array([int(f.get("paid_days") or 0) for f in facts], dtype=float)
+    refunded = np.isnan(first) | np.isnan(last) | (paid_days == 0)
+    start = _day_numbers(facts, "first_order")
+    start = np.where(np.isnan(start), now, start)
+    end = _day_numbers(facts, "last_order")
+    end = np.where(np.isnan(end), start, end)
+    kind = np.where(refunded, "refunded", np.where(paid_days > 1, "repeat", "single"))
     return {
-        "kind": np.array([r[0] for r in rows], dtype=object),
-        "x": np.array([r[1] for r in rows], dtype=float),
-        "t_x": np.array([r[2] for r in rows], dtype=float),
-        "T": np.array([r[3] for r in rows], dtype=float),
-        "gap": np.array([r[4] for r in rows], dtype=float),
+        "kind": kind.astype(object),
+        "x": np.where(refunded, 0.0, paid_days - 1),
+        "t_x": np.where(refunded, 0.0, last - first),
+        "T": np.where(refunded, now - start, now - first),
+        "gap": np.where(refunded, now - end, now - last),
     }
 
 
@@ -432,16 +438,12 @@ def customer_risks(
         return _reason(facts[i], kinds[i], gaps[i], own[i], typical, contact_gap[i],
                        contact_days)
 
-    scores = [
-        ChurnScore(
-            contact_id=int(fact["contact_id"]), risk=risk[i], kind=kinds[i], p_alive=alive[i],
-            days_since_order=gaps[i], usual_interval=own[i],
-            last_order=_day(fact.get("last_paid")),
-            value=max(0.0, round(float(fact.get("value") or 0.0), 2)),
-            reason=reason(i) if explain is None else "",
-        )
-        for i, fact in enumerate(facts)
-    ]
+    ids = [int(f["contact_id"]) for f in facts]
+    last_paid = np.array([f.get("last_paid") for f in facts], dtype="datetime64[D]").tolist()
+    values = [max(0.0, round(float(f.get("value") or 0.0), 2)) for f in facts]
+    reasons = map(reason, range(len(facts))) if explain is None else repeat("")
+    scores = list(map(ChurnScore._make, zip(ids, risk, kinds, alive, gaps, own, last_paid,
+                                            values, reasons)))
     if explain is not None:
         wanted = set(explain(scores))
         scores = [score._replace(reason=reason(i)) if score.contact_id in wanted else score
@@ -569,5 +571,10 @@ def rank_scores(scores: Sequence[ChurnScore], *, top: int | None = None,
                 min_risk: float | None = None) -> list[ChurnScore]:
     """Scores with risk >= `min_risk`, by value at risk x risk (then risk, then id), first `top`."""
     kept = [s for s in scores if min_risk is None or s.risk >= min_risk]
-    kept.sort(key=lambda s: (-s.value * s.risk, -s.risk, s.contact_id))
-    return kept if top is None else kept[:top]
+    if not kept:
+        return kept
+    risk = np.fromiter((s.risk for s in kept), float, len(kept))
+    value = np.fromiter((s.value for s in kept), float, len(kept))
+    ids = np.fromiter((s.contact_id for s in kept), np.int64, len(kept))
+    order = np.lexsort((ids, -risk, -(value * risk)))  # the last key sorts first
+    return [kept[i] for i in order[:top].tolist()]

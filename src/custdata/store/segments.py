@@ -7,12 +7,8 @@ gives every aggregate the core needs; the core scores them with numpy/pandas.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from pathlib import Path
 
 
 from custdata._lazy import lazy
@@ -24,7 +20,6 @@ from custdata.store.core import utc_now
 
 pd = lazy("pandas")  # imported on first use: a second of start-up
 
-PARALLEL_MIN_ORDERS = 200_000  # below this, one query on the store's own connection
 _CUR = "upper(trim(coalesce(currency, '')))"
 _PAID = "status_norm = 'paid'"
 # NULL amounts stay NULL: total() skips them, as if they were 0
@@ -118,41 +113,6 @@ class SegmentsMixin:
         if external_ids:
             frame["external_id"] = self._external_ids(frame["contact_id"])
         return frame, seen
-
-    def _fetch_by_contact_range(self, sql: str, params: dict[str, object],
-                                ) -> tuple[list[tuple], list[str]]:
-        """Rows of `sql` (with :lo/:hi contact bounds), in contact order.
-
-        Big stores are split into contact-id ranges read in parallel on read-only
-        connections (sqlite3 releases the GIL while it steps), one per CPU up to four.
-        """
-        workers = min(4, os.cpu_count() or 1)
-        orders = self.conn.execute("SELECT max(rowid) FROM orders").fetchone()[0] or 0
-        top = self.conn.execute("SELECT max(id) FROM contacts").fetchone()[0] or 0
-        if orders < PARALLEL_MIN_ORDERS or workers < 2 or self.conn.in_transaction:
-            cur = self._tuples(sql, {**params, "lo": 0, "hi": top + 1})
-            return cur.fetchall(), [d[0] for d in cur.description]
-        bounds = [1 + (top * i) // workers for i in range(workers)] + [top + 1]
-        bounds[0] = 0
-        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-
-        def part(lo: int, hi: int) -> tuple[list[tuple], list[str]]:
-            conn = sqlite3.connect(uri, uri=True, timeout=30.0, check_same_thread=False)
-            try:
-                cur = conn.execute(sql, {**params, "lo": lo, "hi": hi})
-                return cur.fetchall(), [d[0] for d in cur.description]
-            finally:
-                conn.close()
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(part, bounds[:-1], bounds[1:]))
-        return [row for rows, _ in parts for row in rows], parts[0][1]
-
-    def _tuples(self, sql: str, params: Mapping[str, object] | tuple) -> sqlite3.Cursor:
-        """A cursor yielding plain tuples (sqlite3.Row objects cost ~1 s per million)."""
-        cur = self.conn.cursor()
-        cur.row_factory = None
-        return cur.execute(sql, params)
 
     def _gaps(self, frame: pd.DataFrame, gap_over: float | None) -> pd.Series:
         gaps = pd.Series(float("nan"), index=frame.index)
