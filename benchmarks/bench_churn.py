@@ -212,12 +212,12 @@ def _speed_once(fit_n: int, score_n: int, seed: int) -> dict:
     risk_from_features(features, DEFAULT_WEIGHTS)
     array_seconds = time.perf_counter() - start
     as_of = date(2026, 10, 31)
-    facts = [{"contact_id": i, "first_paid": as_of - timedelta(days=int(T[i])),
-              "last_paid": as_of - timedelta(days=int(T[i] - t_x[i])),
+    facts = [{"contact_id": i, "first_paid": (as_of - timedelta(days=int(T[i]))).isoformat(),
+              "last_paid": (as_of - timedelta(days=int(T[i] - t_x[i]))).isoformat(),
               "paid_days": int(x[i]) + 1, "value": 100.0,
               "last_rating": None if np.isnan(rating[i]) else int(rating[i])}
              for i in range(score_n)]
-    model = ChurnModel(fitted, DEFAULT_WEIGHTS, False)
+    model = ChurnModel(fitted, DEFAULT_WEIGHTS, False)  # days as ISO text, as SQLite gives them
     start = time.perf_counter()  # what `report churn` does after its SQL: score, rank
     rank_scores(customer_risks(facts, as_of=as_of, model=model))
     full_seconds = time.perf_counter() - start

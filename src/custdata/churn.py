@@ -209,9 +209,14 @@ def _day(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+_EPOCH = date(1970, 1, 1)
+
+
 def _day_numbers(facts: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
     """Each fact's `key` (a date or ISO text) as days since 1970-01-01; NaN where missing."""
-    days = np.array([f.get(key) for f in facts], dtype="datetime64[D]")  # "" and None: NaT
+    values = [f.get(key) for f in facts]  # ISO text from SQLite; date objects numpy reads slowly
+    days = np.array([v.isoformat() if isinstance(v, date) else v for v in values],
+                    dtype="datetime64[D]")  # "" and None: NaT
     return np.where(np.isnat(days), np.nan, days.astype("int64").astype(float))
 
 
@@ -439,7 +444,8 @@ def customer_risks(
                        contact_days)
 
     ids = [int(f["contact_id"]) for f in facts]
-    last_paid = np.array([f.get("last_paid") for f in facts], dtype="datetime64[D]").tolist()
+    last_paid = [None if math.isnan(v) else _EPOCH + timedelta(days=int(v))
+                 for v in _day_numbers(facts, "last_paid").tolist()]
     values = [max(0.0, round(float(f.get("value") or 0.0), 2)) for f in facts]
     reasons = map(reason, range(len(facts))) if explain is None else repeat("")
     scores = list(map(ChurnScore._make, zip(ids, risk, kinds, alive, gaps, own, last_paid,
