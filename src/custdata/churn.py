@@ -203,13 +203,11 @@ class ChurnScore(NamedTuple):
     reason: str
 
 
-def _day(value: Any) -> date | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
 _EPOCH = date(1970, 1, 1)
+
+
+def _epoch_day(day: date) -> float:
+    return float((day - _EPOCH).days)
 
 
 def _day_numbers(facts: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
@@ -221,13 +219,14 @@ def _day_numbers(facts: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
 
 
 def history_arrays(facts: Sequence[Mapping[str, Any]], as_of: date) -> dict[str, np.ndarray]:
-    """kind, x, t_x, T (days) and days since the last order for each customer in `facts`.
+    """kind, x, t_x, T (days), days since the last order ("gap") and the last paid day
+    (days since 1970-01-01, NaN if none) for each customer in `facts`.
 
     kind is "repeat" (paid orders on two or more days), "single" or "refunded" (no paid
     order kept): refunds-only customers are scored as one-off buyers from their first
     (refunded) order.
     """
-    now = float(np.datetime64(as_of, "D").astype("int64"))
+    now = _epoch_day(as_of)
     first, last = _day_numbers(facts, "first_paid"), _day_numbers(facts, "last_paid")
     paid_days = np.array([int(f.get("paid_days") or 0) for f in facts], dtype=float)
     refunded = np.isnan(first) | np.isnan(last) | (paid_days == 0)
@@ -242,6 +241,7 @@ def history_arrays(facts: Sequence[Mapping[str, Any]], as_of: date) -> dict[str,
         "t_x": np.where(refunded, 0.0, last - first),
         "T": np.where(refunded, now - start, now - first),
         "gap": np.where(refunded, now - end, now - last),
+        "last_paid": last,
     }
 
 
@@ -356,8 +356,9 @@ def _features_for(
     typical = typical_interval(h["x"], h["t_x"])
     rating = np.array([np.nan if f.get("last_rating") is None else float(f["last_rating"])
                        for f in facts])
-    contact_gap = [_gap(as_of, f.get("last_contact")) for f in facts]
-    recent = np.array([g is not None and 0 <= g <= contact_days for g in contact_gap])
+    since_contact = _epoch_day(as_of) - _day_numbers(facts, "last_contact")  # NaN: never
+    recent = (since_contact >= 0) & (since_contact <= contact_days)
+    contact_gap = [None if math.isnan(g) else int(g) for g in since_contact.tolist()]
     features, alive, own = risk_features(
         params, horizon=horizon_days, x=h["x"], t_x=h["t_x"], T=h["T"], gap=h["gap"],
         typical_interval=typical, rating=rating, recent_contact=recent,
@@ -445,7 +446,7 @@ def customer_risks(
 
     ids = [int(f["contact_id"]) for f in facts]
     last_paid = [None if math.isnan(v) else _EPOCH + timedelta(days=int(v))
-                 for v in _day_numbers(facts, "last_paid").tolist()]
+                 for v in h["last_paid"].tolist()]
     values = [max(0.0, round(float(f.get("value") or 0.0), 2)) for f in facts]
     reasons = map(reason, range(len(facts))) if explain is None else repeat("")
     scores = list(map(ChurnScore._make, zip(ids, risk, kinds, alive, gaps, own, last_paid,
@@ -455,11 +456,6 @@ def customer_risks(
         scores = [score._replace(reason=reason(i)) if score.contact_id in wanted else score
                   for i, score in enumerate(scores)]
     return scores
-
-
-def _gap(as_of: date, value: Any) -> int | None:
-    day = _day(value)
-    return None if day is None else (as_of - day).days
 
 
 def _days(n: float) -> str:
