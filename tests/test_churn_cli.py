@@ -196,6 +196,7 @@ def test_store_facts_respect_the_as_of_date(store: Path) -> None:
                for ext in ("SINGLE", "REFUND", "CANCEL", "K001", "K002")}
         facts = {f["contact_id"]: f for f in s.churn_facts(as_of=AS_OF)}
         earlier = {f["contact_id"] for f in s.churn_facts(as_of=date(2024, 3, 1))}
+        on_the_day = {f["contact_id"] for f in s.churn_facts(as_of=date(2024, 3, 2))}
         later = s.customers_ordering_between(date(2024, 3, 1), date(2024, 3, 2))
     single, refund = facts[ids["SINGLE"]], facts[ids["REFUND"]]
     assert (single["first_paid"], single["paid_days"], single["value"]) == ("2024-03-02", 1, 300)
@@ -203,6 +204,7 @@ def test_store_facts_respect_the_as_of_date(store: Path) -> None:
     assert refund["first_order"] == "2024-05-01"
     assert ids["CANCEL"] not in facts  # cancelled orders are no orders
     assert ids["SINGLE"] not in earlier and ids["SINGLE"] in later
+    assert ids["SINGLE"] in on_the_day  # --as-of DATE includes everything dated DATE
     assert (facts[ids["K001"]]["last_rating"], facts[ids["K001"]]["last_rating_channel"]) == (
         2, "call")
     assert facts[ids["K002"]]["last_contact"] == "2024-06-28"
