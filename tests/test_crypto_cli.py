@@ -227,6 +227,17 @@ def test_key_file_from_the_environment(loaded, key: Path) -> None:
     assert result.exit_code == 0 and json.loads(result.stdout) == rows
 
 
+def test_a_key_is_never_taken_from_an_option_or_variable_value(loaded, key: Path) -> None:
+    cli = loaded
+    before = file_hash(cli.db)
+    text = key.read_text(encoding="utf-8").strip()  # the key itself, not a file name
+    for result in (cli("--key-file", text, "encrypt"),
+                   cli("encrypt", env={"CUSTDATA_KEY_FILE": text}),
+                   cli("encrypt", env={"CUSTDATA_KEY": text})):
+        assert result.exit_code == ExitCode.USAGE, result.output
+    assert file_hash(cli.db) == before
+
+
 # ---------------------------------------------------------------- wrong key
 
 @pytest.mark.parametrize("command", [

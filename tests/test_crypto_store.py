@@ -186,6 +186,44 @@ def test_an_encrypt_that_fails_midway_changes_nothing(tmp_path: Path, small_pool
     store.close()
 
 
+@pytest.mark.parametrize("operation", ["decrypt", "rotate-key"])
+def test_a_decrypt_or_rotation_that_fails_midway_changes_nothing(
+        tmp_path: Path, small_pool, monkeypatch, operation: str) -> None:
+    store = _store_with(_people(100), tmp_path)
+    key, new_key = generate_key(), generate_key()
+    store.encrypt_columns(key, COLUMNS, workers=1)
+    before, state = _everything(store), store.crypto_state()
+    plain = recode.ContactRecoder.recode
+
+    def fail_late(self, rows):
+        if rows[0][0] > 50:
+            raise RuntimeError("stopped")
+        return plain(self, rows)
+
+    monkeypatch.setattr(recode.ContactRecoder, "recode", fail_late)
+    with pytest.raises(RuntimeError, match="stopped"):
+        if operation == "decrypt":
+            store.decrypt_columns(key, workers=1)
+        else:
+            store.rotate_key(key, new_key, workers=1)
+    assert _everything(store) == before and store.crypto_state() == state
+    store.close()
+
+
+def test_a_forget_that_fails_midway_changes_nothing(tmp_path: Path, monkeypatch) -> None:
+    store = _store_with(_people(20), tmp_path)
+    before = _everything(store)
+
+    def fail(self, contact_id):  # after the contact, history, orders and rejects are erased
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(type(store), "_forget_merges", fail)
+    with pytest.raises(RuntimeError, match="stopped"):
+        store.forget_contact(3)
+    assert _everything(store) == before
+    store.close()
+
+
 def _gone(db: Path, seconds: float = 10) -> bool:
     """True once no process runs with `db` on its command line (Linux /proc; else True)."""
     proc = Path("/proc")

@@ -168,3 +168,19 @@ def test_score_pair_is_a_symmetric_probability(a: dict, b: dict) -> None:
 def test_survivorship_keeps_extra_text_when_content_is_the_same() -> None:
     rows = [{"id": 1, "name": "A", "extra": '{"b": 1, "a": 2}'}, {"id": 2, "extra": "{}"}]
     assert merged_values(rows)["extra"] == '{"b": 1, "a": 2}'
+
+
+@pytest.mark.parametrize("field, same, other", [
+    ("company", "华信科技有限公司", "远大建材"),
+    ("address", "北京市朝阳区建国路88号", "上海市徐汇区漕溪北路1号"),
+    ("city", "杭州", "乌鲁木齐"),
+    ("postal_code", "310000", "830000"),
+    ("birth_date", "1988-05-02", "1971-11-23"),
+])
+def test_each_fuzzy_field_counts_for_and_against(field: str, same: str, other: str) -> None:
+    base = {"name": "张伟", "email": "zw@qq.com"}
+    agreed = score_pair({**base, field: same}, {"name": "Zhang Wei", field: same})
+    differ = score_pair({**base, field: same}, {"name": "Zhang Wei", field: other})
+    alone = score_pair(base, {"name": "Zhang Wei"})
+    assert differ.bits < alone.bits < agreed.bits
+    assert field in {f for f, *_ in agreed.contributions}

@@ -223,3 +223,20 @@ def test_unmerge_refuses_while_a_later_merge_covers_the_same_contacts(crm: Cli, 
     assert crm("unmerge", later).exit_code == 0
     assert crm("unmerge", zhang).exit_code == 0
     assert crm.count("contacts") == 6
+
+
+def test_merge_repoints_interactions_and_logs_one_operation(crm: Cli, write_csv) -> None:
+    more = [INTERACTIONS[0], ["C1", "2024-03-02 09:00", "visit", "met at the fair"],
+            ["C5", "2024-04-02 09:00", "call", "follow-up"]]
+    assert crm("import", "interactions", write_csv("more.csv", more)).exit_code == 0
+    oplog = crm.count("oplog")
+    rows = crm.rows("dedupe", "--merge")
+    survivors = {r["contact_id"] for r in rows if r["survivor"] == "yes"}
+    linked = {r[0] for r in crm.sql("SELECT contact_id FROM interactions")
+              + crm.sql("SELECT contact_id FROM orders")}
+    merged_away = {r["contact_id"] for r in rows} - survivors
+    assert len(merged_away) == 2 and None not in linked and not linked & merged_away
+    assert crm.count("interactions") == 4
+    assert crm.count("oplog") == oplog + 1
+    assert all(len({r["score"] for r in rows if r["cluster_id"] == c}) == 1
+               for c in {r["cluster_id"] for r in rows})  # one score: the cluster's

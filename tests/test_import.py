@@ -101,6 +101,16 @@ def test_big_gb18030_export_with_a_stray_row_is_detected_and_the_row_rejected(cl
     assert stored == {f"K{i}": name for i, name in enumerate(names)}
 
 
+def test_an_undecodable_header_under_the_detected_encoding_is_unusable(cli, tmp_path) -> None:
+    rows = "".join(f"K{i},王芳{i}\r\n" for i in range(20)).encode("gb18030")
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"external_id,na\xffme\r\n" + rows)  # the body decides: GB18030
+    result = cli("import", "contacts", path)
+    assert result.exit_code == ExitCode.USAGE
+    assert "header row" in result.stderr and "cannot be decoded as gb18030" in result.stderr
+    assert cli.count("contacts") == 0
+
+
 def test_strict_fails_whole_import_and_writes_nothing(cli, write_csv) -> None:
     path = write_csv("c.csv", [*CONTACT_ROWS, ["", "", "", "", ""]])
     result = cli("import", "contacts", path, "--strict")

@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,9 +93,23 @@ def _snapshot(db: Path) -> list:
                 conn.execute("SELECT count(*) FROM oplog").fetchall()]
 
 
+def _feed(proc: subprocess.Popen, data: bytes) -> threading.Thread:
+    """Write `data` to the process's stdin pipe from a thread (it may die mid-way)."""
+    def write() -> None:
+        try:
+            proc.stdin.write(data)
+            proc.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_killed_import_leaves_store_consistent_and_unchanged(tmp_path, sig) -> None:
+@pytest.mark.parametrize("source", ["file", "pipe"])  # a pipe is parsed by a forked reader
+def test_killed_import_leaves_store_consistent_and_unchanged(tmp_path, sig, source) -> None:
     db = tmp_path / "k.db"
     small = tmp_path / "small.csv"
     small.write_bytes(make_csv(CONTACT_ROWS))
@@ -103,8 +118,12 @@ def test_killed_import_leaves_store_consistent_and_unchanged(tmp_path, sig) -> N
     before = _snapshot(db)
     big = tmp_path / "big.csv"
     _big_csv(big, 150_000)
-    proc = subprocess.Popen([*CUSTDATA, "--db", db, "import", "contacts", big],
+    proc = subprocess.Popen([*CUSTDATA, "--db", db, "import", "contacts",
+                             big if source == "file" else "-"],
+                            stdin=subprocess.PIPE if source == "pipe" else None,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if source == "pipe":
+        _feed(proc, big.read_bytes())
     assert wait_for_write_lock(db, proc), "import finished before it could be interrupted"
     time.sleep(0.5)  # well inside the transaction: rows are being written
     assert proc.poll() is None, "import finished before it could be interrupted"
