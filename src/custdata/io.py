@@ -167,9 +167,10 @@ def detect_encoding(head: bytes, name: str = "input") -> str:
     if _looks_binary(head):
         raise InputFileError(f"{name} is not a text file; custdata imports CSV text.")
     *lines, last = head.split(b"\n")
-    votes = {enc: _line_votes(lines, last, enc) for enc in ("utf-8", "gb18030")}
-    for enc, (_, bad) in votes.items():
-        if bad == 0:
+    votes = {}
+    for enc in ("utf-8", "gb18030"):
+        votes[enc] = _line_votes(lines, last, enc)
+        if votes[enc][1] == 0:
             return enc
     enc, (decoded, bad) = max(votes.items(), key=lambda item: item[1][0])  # utf-8 on ties
     if decoded > bad:
@@ -190,11 +191,10 @@ def _line_votes(lines: list[bytes], last: bytes, enc: str) -> tuple[int, int]:
     for line in lines:
         if line.isascii():
             continue
-        try:
-            line.decode(enc)
-            decoded += 1
-        except UnicodeDecodeError:
+        if _decode_line(line, enc)[1]:
             bad += 1
+        else:
+            decoded += 1
     if not last.isascii():
         try:
             codecs.getincrementaldecoder(enc)().decode(last, final=False)

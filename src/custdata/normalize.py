@@ -17,7 +17,6 @@ them against the bare libraries.
 from __future__ import annotations
 
 import functools
-
 import re
 import unicodedata
 

@@ -58,13 +58,11 @@ def map_chunks(
     workers: int | None = None,
     threshold: int | None = None,
     chunk_size: int = CHUNK_SIZE,
-    initializer: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """Yield fn(chunk) results item by item, in order, over `items` in chunks.
 
     `fn` must be a module-level function (it is pickled by name). workers=None uses
     the idle cores (idle_workers); workers=1 or fewer than `threshold` items run here.
-    `initializer` (module-level too) runs once in each worker before its first chunk.
     Workers leave Ctrl-C to the parent and exit soon after it dies, even by kill -9.
     """
     workers = idle_workers() if workers is None else max(1, workers)
@@ -79,9 +77,8 @@ def map_chunks(
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    start = functools.partial(_start_worker, initializer, os.getpid())
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=start) as pool:
+                             initializer=functools.partial(_quiet_worker, os.getpid())) as pool:
         pending: deque[Future[list[R]]] = deque()
         chunks = _chunks(_chain(head, iterator), chunk_size)
         for chunk in chunks:
@@ -92,33 +89,25 @@ def map_chunks(
             yield from pending.popleft().result()
 
 
-def _quiet_worker(parent: int | None = None) -> None:
+def _quiet_worker(parent: int) -> None:
     """Ctrl-C and SIGTERM are the parent's to handle (it rolls back); workers just stop,
     and stop too when the parent is killed outright (see exit_with_parent)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    exit_with_parent(parent=parent)
+    exit_with_parent(parent)
 
 
-def _start_worker(initializer: Callable[[], None] | None, parent: int) -> None:
-    _quiet_worker(parent)
-    if initializer is not None:
-        initializer()
-
-
-def exit_with_parent(poll_seconds: float = 0.2, parent: int | None = None) -> None:
-    """Worker initializer: end this worker soon after its parent ends, even by kill -9.
+def exit_with_parent(parent: int) -> None:
+    """End this worker soon after its parent ends, even by kill -9.
 
     A killed parent cannot shut its pool down, and forked siblings keep each other's
     pipes open, so its workers would otherwise wait for work forever (and keep whatever
-    they hold in memory). `parent`, the pid taken before the fork, also catches a parent
-    killed before this ran.
+    they hold in memory). `parent` is the pid taken before the fork, so that a parent
+    killed before this ran is caught too.
     """
-    parent = os.getppid() if parent is None else parent
-
     def watch() -> None:
         while os.getppid() == parent:
-            time.sleep(poll_seconds)
+            time.sleep(0.2)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
@@ -168,7 +157,6 @@ class ReadAhead(Generic[T]):
         self.pid = pid
         self._buffer: deque[T] = deque()
         self._done = False
-        self._reaped = False
         self.trailer: object = None
 
     def __iter__(self) -> "ReadAhead[T]":
@@ -195,16 +183,16 @@ class ReadAhead(Generic[T]):
 
     def close(self) -> None:
         """Stop the child (if it still runs) and reap it; later calls do nothing."""
+        if self._done:
+            return
         self._done = True
         self._buffer.clear()
         self._recv.close()
-        if not self._reaped:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            os.waitpid(self.pid, 0)
-            self._reaped = True
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
 
     def __enter__(self) -> "ReadAhead[T]":
         return self

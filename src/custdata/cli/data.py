@@ -147,20 +147,16 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, 
         ahead = _start_read_ahead(records(), table) if _read_ahead(stream) else None
         sink = _RejectsFile(rejects_path) if rejects_path else None
         try:
-            counts = _store_records(kind, ahead or records(), table, name,
+            counts = _store_records(kind, ahead or records(), table.encoding, name,
                                     on_conflict=on_conflict, region=region, dayfirst=dayfirst,
                                     clean=clean, dry_run=dry_run, strict=strict, sink=sink,
                                     sha256=(lambda: ahead.trailer) if ahead
                                     else (lambda: table.sha256))
-        except BaseException:
-            if sink:
-                sink.finish()
-            raise
         finally:
             if ahead:
                 ahead.close()
-        if sink:
-            sink.finish()
+            if sink:
+                sink.finish()
     finally:
         if stream is not None and file != "-":
             stream.close()
@@ -197,10 +193,11 @@ def _start_read_ahead(records: Any, table: Any) -> ReadAhead | None:
         return None
 
 
-def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflict: str,
+def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conflict: str,
                    region: str, dayfirst: bool, clean: bool, dry_run: bool, strict: bool,
                    sink: "_RejectsFile | None", sha256: Callable[[], str]) -> Any:
-    """Store `records` in one write; `sha256()` is the input's hash once it is all read."""
+    """Store `records` (decoded from `encoding`) in one write; `sha256()` is the input's
+    hash once it is all read (the reading child's, when there is one)."""
     with open_store(need_key=True) as store, progress(f"importing {kind}", None) as advance:
         with store.write(state.command_line, input_file=name, dry_run=dry_run) as op:
             counts, touched = store.import_records(
@@ -210,7 +207,7 @@ def _store_records(kind: str, records: Any, table: Any, name: str, *, on_conflic
                 track_touched=clean)
             op.sha256 = sha256()
             op.counts = asdict(counts)
-            op.counts["encoding"] = table.encoding
+            op.counts["encoding"] = encoding
             if strict and counts.rejected:
                 err.print(counts.summary(), markup=False, highlight=False, soft_wrap=True)
                 raise CheckFailed(

@@ -57,7 +57,7 @@ def show(contact: ContactArg, fmt: FormatOpt = None) -> None:
     emit([card], fmt, list(card))
 
 
-def _rfm(store: Any, contact_id: int) -> dict | None:
+def _rfm(store: Any, contact_id: int) -> dict:
     """The RFM cell as of the last `tag` (like stage and tier); before any `tag`, today's."""
     stored = store.stored_rfm(contact_id)
     if stored is not None:
@@ -67,7 +67,7 @@ def _rfm(store: Any, contact_id: int) -> dict | None:
     return {**(live or {}), "as_of": today.isoformat()}
 
 
-def _card(profile: dict, totals: dict, rfm: dict | None) -> dict[str, Any]:
+def _card(profile: dict, totals: dict, rfm: dict) -> dict[str, Any]:
     card: dict[str, Any] = {"id": profile["id"]}
     card.update({f: profile.get(f) for f in CONTACT_FIELDS})
     card["extra"] = json.loads(profile.get("extra") or "{}")
@@ -76,9 +76,9 @@ def _card(profile: dict, totals: dict, rfm: dict | None) -> dict[str, Any]:
     card["net_amount"] = float(totals["net_amount"] or 0)
     card["first_order"] = totals["first_order"]
     card["last_order"] = totals["last_order"]
-    card["rfm_cell"] = (rfm or {}).get("cell")
-    card["rfm_segment"] = (rfm or {}).get("segment")
-    card["rfm_as_of"] = (rfm or {}).get("as_of")
+    card["rfm_cell"] = rfm.get("cell")
+    card["rfm_segment"] = rfm.get("segment")
+    card["rfm_as_of"] = rfm["as_of"]
     return card
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from functools import partial
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -21,6 +20,7 @@ from custdata.ingest import (
 )
 from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject
 from custdata.normalize import email_key, phone_key
+from custdata.recode import KEY_KINDS
 
 BATCH = 2000
 _IN_LIMIT = 500
@@ -30,7 +30,6 @@ _IN_LIMIT = 500
 # sort per index instead of a random index update per row (10M orders: see RESULTS.md).
 DEFER_AFTER = 100_000
 DEFER_MAX_HELD = 1_000_000
-_KEY_FIELDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 
 
 def _extra_text(extra: dict) -> str:
@@ -47,6 +46,16 @@ def _contact_diff(row: dict, rec: Record, compare: Callable[[dict], dict]) -> di
     if extra != stored_extra:
         diff["extra"] = _extra_text(extra)
     return diff
+
+
+def _row_values(seal: Callable, table: str, sealed: Iterable[str], order: list[str],
+                ) -> Callable[[dict], Any]:
+    """Row dict -> its values in `order`, the `sealed` columns sealed for `table`."""
+    sealed = frozenset(sealed)
+    if not sealed:
+        return itemgetter(*order)
+    return lambda r: [seal(table, c, r["id"], r.get(c)) if c in sealed else r.get(c)
+                      for c in order]
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -78,10 +87,10 @@ class ImportMixin:
         state: dict[str, Any] = {"next_id": self._next_id(kind), "seen": {},
                                  "compare": compare_as, "track": track_touched}
         held = state["next_id"] - 1  # about the rows the table held (ids are never reused)
+        may_defer = kind != "contacts" and held < DEFER_MAX_HELD
         deferred: list[str] | None = None  # CREATE INDEX statements to run at the end
         for batch in _batches(items, BATCH):
-            if deferred is None and kind != "contacts" and held < DEFER_MAX_HELD \
-                    and tally["inserted"] >= DEFER_AFTER:
+            if may_defer and deferred is None and tally["inserted"] >= DEFER_AFTER:
                 deferred = self.drop_indexes(kind)
             rejects = [r for r in batch if isinstance(r, Reject)]
             records = [r for r in batch if isinstance(r, Record)]
@@ -167,7 +176,7 @@ class ImportMixin:
 
     def _sealed_keys(self, rec: Record) -> dict[str, str | None]:
         idx = self.protector.index
-        return {col: idx(fld, rec.keys[fld]) for fld, col in _KEY_FIELDS}
+        return {col: idx(fld, rec.keys[fld]) for fld, col in KEY_KINDS}
 
     def _prefetch_contacts(self, records: list[Record],
                            sealed: list[dict[str, str | None]]) -> dict[str, dict]:
@@ -227,25 +236,18 @@ class ImportMixin:
     def _write_contacts(self, inserts: list[dict], updates: list[dict]) -> None:
         cols = ["id", *CONTACT_FIELDS, "extra", "email_key", "phone_key", "id_number_key",
                 "changed_at"]
-        seal = self.protector.seal
-        enc = self.protector.encrypted_columns
-
-        def sealed(row: dict) -> list:
-            return [seal("contacts", c, row["id"], row.get(c)) if c in enc else row.get(c)
-                    for c in cols]
-
-        values = sealed if enc else itemgetter(*cols)  # every row here holds every column
-
+        seal, enc = self.protector.seal, self.protector.encrypted_columns
         if inserts:
             marks = ",".join("?" * len(cols))
+            values = _row_values(seal, "contacts", enc, cols)
             self.conn.executemany(
                 f"INSERT INTO contacts ({','.join(cols)}) VALUES ({marks})",
                 [values(r) for r in inserts])
         if updates:
             sets = ",".join(f"{c} = ?" for c in cols[1:])
-            self.conn.executemany(
-                f"UPDATE contacts SET {sets} WHERE id = ?",
-                [(*values(r)[1:], r["id"]) for r in updates])
+            values = _row_values(seal, "contacts", enc, [*cols[1:], "id"])
+            self.conn.executemany(f"UPDATE contacts SET {sets} WHERE id = ?",
+                                  [values(r) for r in updates])
 
     # ---- orders and interactions ---------------------------------------------------
     def _upsert_linked(self, kind: str, records: list[Record], tally: dict,
@@ -315,11 +317,6 @@ class ImportMixin:
     def _write_linked(self, kind: str, inserts: list[dict], updates: list[dict]) -> None:
         sealed_of = getattr(self.protector, "sealed_columns", None)  # customer_ref, encrypted
         sealed = sealed_of(kind) if sealed_of else frozenset()
-        seal = self.protector.seal
-
-        def values(r: dict, cols: list[str]) -> list:
-            return [seal(kind, c, r["id"], r[c]) if c in sealed else r[c] for c in cols]
-
         for rows, verb in ((inserts, "INSERT"), (updates, "UPDATE")):
             if not rows:
                 continue
@@ -331,8 +328,8 @@ class ImportMixin:
             else:
                 sql = f"UPDATE {kind} SET {','.join(f'{c} = ?' for c in cols)} WHERE id = ?"
                 order = [*cols, "id"]
-            row_values = partial(values, cols=order) if sealed else itemgetter(*order)
-            self.conn.executemany(sql, [row_values(r) for r in rows])
+            values = _row_values(self.protector.seal, kind, sealed, order)
+            self.conn.executemany(sql, [values(r) for r in rows])
 
     def _resolve_customers(self, records: list[Record], region: str) -> dict[int, int]:
         """id(record) -> contact id: by external_id, then email key, then phone key."""
