@@ -78,7 +78,6 @@ class Links(Mapping):
     def __init__(self, model: Model) -> None:
         self.model = model
         self._pairs: dict[tuple, tuple[Record, Record, float, float]] = {}
-        self._scored: dict[tuple, PairScore] = {}
 
     def add(self, a: Record, b: Record, bits: float) -> None:
         self._pairs[(a.id, b.id)] = (a, b, probability(bits, self.model), bits)
@@ -89,10 +88,8 @@ class Links(Mapping):
             yield a, b, p, bits
 
     def __getitem__(self, key: tuple) -> PairScore:
-        if key not in self._scored:
-            ra, rb, _, _ = self._pairs[key]
-            self._scored[key] = score_pair(ra, rb, self.model)
-        return self._scored[key]
+        ra, rb, _, _ = self._pairs[key]
+        return score_pair(ra, rb, self.model)
 
     def __contains__(self, key: object) -> bool:
         return key in self._pairs

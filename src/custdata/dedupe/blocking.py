@@ -209,7 +209,6 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
         stats.by_rule[rule] = len(a)
     if not codes:
         return np.empty((0, 2), dtype=np.int64), stats
-    unique = np.sort(np.concatenate(codes))
-    unique = unique[np.r_[True, unique[1:] != unique[:-1]]] if len(unique) else unique
+    unique = np.unique(np.concatenate(codes))
     stats.pairs = len(unique)
     return np.stack([unique // n, unique % n], axis=1), stats

@@ -67,7 +67,7 @@ class RecordTable:
 
 def record_table(columns: RecordColumns, model: Model) -> RecordTable:
     """The table `table_bits` compares, for records folded into `columns`."""
-    t = RecordTable(model, columns.codes, columns.values)
+    t = RecordTable(model, columns.codes, dict(columns.values))  # columns stay as they are
     for col in _TRUTHY:
         t.truthy[col] = columns.truthy(col)
     for col in _MAPPED:
@@ -168,10 +168,8 @@ def _exact_or_different(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _key_levels(t: RecordTable, col: str, ia: np.ndarray, ib: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact if a key agrees, different if both have keys, else none; and `exact`."""
-    a, b = t.truthy[col][ia], t.truthy[col][ib]
-    exact = (a >= 0) & (a == b)
-    levels = np.where(exact, EX, np.where((a >= 0) & (b >= 0), DI, NONE)).astype(np.int8)
-    return levels, exact
+    levels = _exact_or_different(t.truthy[col][ia], t.truthy[col][ib])
+    return levels, levels == EX
 
 
 def _key_misses(t: RecordTable, key: str, value: str, ia: np.ndarray, ib: np.ndarray

@@ -300,8 +300,14 @@ def _field_bits(ra: Record, rb: Record, model: Model) -> list[tuple[str, str, fl
 
 def pair_bits(ra: Record, rb: Record, model: Model) -> float:
     """The evidence (bits, prior excluded) of two records: `score_pair` without the detail."""
+    return _total(_field_bits(ra, rb, model))
+
+
+def _total(detail: list[tuple[str, str, float]]) -> float:
+    """The fields' bits added in field order, one by one, so that both scorers get the
+    same float (sum() adds differently from Python 3.12 on)."""
     total = 0.0
-    for _, _, bits in _field_bits(ra, rb, model):
+    for _, _, bits in detail:
         total += bits
     return total
 
@@ -332,7 +338,5 @@ def score_pair(a: Record | Mapping[str, Any], b: Record | Mapping[str, Any],
     model = model or Model()
     detail = _field_bits(ra, rb, model)
     contributions = tuple((name, level, round(bits, 2)) for name, level, bits in detail)
-    bits = 0.0
-    for _, _, field_bits in detail:  # added as pair_bits adds them: the same float
-        bits += field_bits
+    bits = _total(detail)
     return PairScore(ra.id, rb.id, probability(bits, model), bits, contributions)
