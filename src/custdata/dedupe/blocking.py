@@ -15,7 +15,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from custdata.dedupe.columns import RecordColumns, factorize, record_columns, truthy_codes
+from custdata.dedupe.columns import (
+    RecordColumns, birth_year, email_local, factorize, initials, phone_tail, record_columns,
+    truthy_codes,
+)
 from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
 
@@ -43,23 +46,8 @@ def _both(first: Callable[[Record], str | None], second: Callable[[Record], str 
     return key
 
 
-def _year(r: Record) -> str | None:
-    return r.birth[:4] if r.birth else None
-
-
-def _email_local(r: Record) -> str | None:
-    if not r.email:
-        return None
-    local = r.email.partition("@")[0]
-    return local if len(local) >= 4 else None
-
-
-def _phone_tail(r: Record) -> str | None:
-    return r.phone[-7:] if r.phone and len(r.phone) >= 9 else None
-
-
 def _initials(r: Record) -> str | None:
-    return "".join(t[0] for t in sorted(r.name.canon)) if r.name else None
+    return initials(r.name) if r.name else None
 
 
 # Rule name -> key function. Exact keys first; then name keys refined by a second field.
@@ -70,13 +58,13 @@ RULES: dict[str, Callable[[Record], str | None]] = {
     "id_number": lambda r: r.id_key,
     "external_id": lambda r: r.external_id,
     "name": _name,
-    "name+birth_year": _both(_name, _year),
+    "name+birth_year": _both(_name, lambda r: birth_year(r.birth)),
     "phonetic+birth": _both(_phonetic, lambda r: r.birth),
     "phonetic+city": _both(_phonetic, lambda r: r.city),
     "postal+birth": _both(lambda r: r.postal, lambda r: r.birth),
     "company+initials": _both(lambda r: r.company, _initials),
-    "email_local": _email_local,
-    "phone_tail+initials": _both(_phone_tail, _initials),
+    "email_local": lambda r: email_local(r.email),
+    "phone_tail+initials": _both(lambda r: phone_tail(r.phone), _initials),
 }
 
 

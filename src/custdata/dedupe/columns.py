@@ -26,9 +26,23 @@ ATTRIBUTES = {"external_id": "ext", "id_key": "idk", "id_number": "idn", "email_
               "company": "co", "address": "ad", "city": "ci", "postal": "po"}
 
 
-def _email_local(email: str) -> str | None:
+# Block keys of one value, shared with the per-record rules (blocking.RULES).
+def email_local(email: str | None) -> str | None:
+    """A local part long enough to block on."""
     local = email.partition("@")[0] if email else None
     return local if local and len(local) >= 4 else None
+
+
+def phone_tail(phone: str | None) -> str | None:
+    return phone[-7:] if phone and len(phone) >= 9 else None
+
+
+def initials(name: Any) -> str:
+    return "".join(t[0] for t in sorted(name.canon))
+
+
+def birth_year(birth: str | None) -> str | None:
+    return birth[:4] if birth else None
 
 
 # Derived column -> (parent column, function of one parent value; None: no value).
@@ -36,14 +50,14 @@ DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "nk": ("nm", lambda name: name.key),  # order-free canonical tokens
     "nh": ("nm", lambda name: name.han or None),  # the characters of a Chinese name
     "nph": ("nm", phonetic_key),
-    "nin": ("nm", lambda name: "".join(t[0] for t in sorted(name.canon))),  # initials
+    "nin": ("nm", initials),
     "el": ("em", lambda email: email.partition("@")[0]),
     "ed": ("em", lambda email: email.partition("@")[2]),
-    "elocal": ("em", _email_local),  # a local part long enough to block on
+    "elocal": ("em", email_local),
     "pt": ("ph", lambda phone: phone[-8:]),
-    "ptail": ("ph", lambda phone: phone[-7:] if phone and len(phone) >= 9 else None),
+    "ptail": ("ph", phone_tail),
     "by": ("bd", lambda birth: birth[:4]),
-    "year": ("bd", lambda birth: birth[:4] if birth else None),
+    "year": ("bd", birth_year),
     "adg": ("ad", lambda address: ",".join(DIGITS.findall(address))),  # house numbers
     "cns": ("co", lambda company: company.replace(" ", "")),
 }
