@@ -1,8 +1,10 @@
-"""Small pieces every benchmark needs: the CPU model, and a timed custdata call."""
+"""Small pieces every benchmark needs: the CPU model, CPU seconds, a timed custdata call,
+emptied value caches, and the removal of a database with its side files."""
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -21,6 +23,32 @@ def cpu_model() -> str:
     except OSError:
         pass
     return "unknown"
+
+
+def child_cpu_s() -> float:
+    """CPU seconds of this process's finished (waited-for) children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and of its finished children (e.g. pool workers)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + child_cpu_s()
+
+
+def cold() -> None:
+    """Empty the phone and email-domain caches, as a fresh custdata process starts."""
+    from custdata import normalize, phones
+
+    phones._phone_cache.clear()
+    normalize._domain_cache.clear()
+
+
+def remove_db(path: Path) -> None:
+    """Delete the SQLite database `path` and its -wal, -shm and -journal files, if any."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def timed_cli(db: Path, *args: str) -> tuple[str, float]:

@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import datagen  # noqa: E402
+from _common import child_cpu_s, own_cpu_s  # noqa: E402
 
 from custdata.audit import VALIDITY_FIELDS, validity_facts  # noqa: E402
 from custdata.config import default_config  # noqa: E402
@@ -70,17 +71,6 @@ def build_store(data: Path, db: Path) -> dict[str, float]:
         times[kind] = time.perf_counter() - start
         print(f"import {kind}: {times[kind]:.1f} s", file=sys.stderr)
     return times
-
-
-def child_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def own_cpu_s() -> float:
-    """CPU seconds of this process and of its finished children (the validity workers)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime + child_cpu_s()
 
 
 def time_cli(db: Path, repeat: int, as_of: str) -> tuple[list[float], list[float], dict]:

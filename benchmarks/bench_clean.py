@@ -36,11 +36,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
-from _common import cpu_model  # noqa: E402
+from _common import cold, cpu_model, remove_db  # noqa: E402
 import phonenumbers  # noqa: E402
 from email_validator import EmailNotValidError, validate_email  # noqa: E402
 
-from custdata import normalize, parallel, phones  # noqa: E402
+from custdata import normalize, parallel  # noqa: E402
 from custdata.cleaning import clean_rows  # noqa: E402
 from custdata.normalize import normalize_email, normalize_text, phone_input, phone_verdict  # noqa: E402
 from custdata.validate import find_issues  # noqa: E402
@@ -70,11 +70,6 @@ def load_rows(path: Path) -> list[dict]:
             if v == "":
                 row[k] = None  # the store keeps empty cells as NULL
     return rows
-
-
-def cold() -> None:
-    phones._phone_cache.clear()
-    normalize._domain_cache.clear()
 
 
 def timed(fn) -> float:  # noqa: ANN001
@@ -165,21 +160,20 @@ def measure(work: Path, scale: str, runs: int) -> dict:
     base = data_dir / "imported.db"
     if not base.exists():
         run([*cd, "--db", str(base), "import", "contacts", str(csv_path)])
-    for k in range(runs):
-        if k == 0:  # references and one-core diagnostics: once (the verdict check reruns
-            # the bare libraries anyway); the steps a user runs: every run
-            res["lib_phone"].append(timed(lambda: [bare_phone(phone_input(p)) for p in phones]))
-            res["lib_email"].append(timed(lambda: [bare_email(normalize_text(e)) for e in emails]))
-            res["clean_1"].append(timed(lambda: list(clean_rows(rows, workers=1))))
-            saved = parallel.PARALLEL_THRESHOLD
-            parallel.PARALLEL_THRESHOLD = 10**12
-            res["validate_1"].append(timed(lambda: find_issues(rows)))
-            parallel.PARALLEL_THRESHOLD = saved
+    # References and one-core diagnostics: once, before the first run (the verdict check
+    # reruns the bare libraries anyway); the steps a user runs: every run.
+    res["lib_phone"].append(timed(lambda: [bare_phone(phone_input(p)) for p in phones]))
+    res["lib_email"].append(timed(lambda: [bare_email(normalize_text(e)) for e in emails]))
+    res["clean_1"].append(timed(lambda: list(clean_rows(rows, workers=1))))
+    saved = parallel.PARALLEL_THRESHOLD
+    parallel.PARALLEL_THRESHOLD = 10**12
+    res["validate_1"].append(timed(lambda: find_issues(rows)))
+    parallel.PARALLEL_THRESHOLD = saved
+    for _ in range(runs):
         res["clean_n"].append(timed(lambda: list(clean_rows(rows, workers=workers))))
         res["validate_n"].append(timed(lambda: find_issues(rows)))
         db = data_dir / "run.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        remove_db(db)
         with sqlite3.connect(base) as src, sqlite3.connect(db) as dst:
             src.backup(dst)
         out = run([*cd, "--db", str(db), "clean"])
@@ -276,8 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         write_section("clean", text)
     for scale in results:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{args.work / scale / 'run.db'}{suffix}").unlink(missing_ok=True)
+        remove_db(args.work / scale / "run.db")
     return 0
 
 

@@ -26,7 +26,6 @@ import csv
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -40,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
-from _common import cpu_model  # noqa: E402
+from _common import cpu_model, own_cpu_s, remove_db  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 from _results import kept_scales, write_section  # noqa: E402 (script-relative)
@@ -71,11 +70,6 @@ def run(cmd: list[str]) -> dict:
         raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{text[-2000:]}")
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "load": load,
             "rss_mib": usage.ru_maxrss / 1024, "stderr": text}
-
-
-def remove_db(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def prepare(work: Path, contacts: int, seed: int, *, contacts_only: bool = False,
@@ -185,12 +179,6 @@ def one_run(work: Path, k: int, key_a: Path, key_b: Path, *, extras: bool = True
     return out
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its children that have ended (the pool's)."""
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in usage)
-
-
 def phases(work: Path, key_a: Path) -> dict:
     """Where encrypt's time goes, measured in-process on a fresh copy."""
     from custdata.crypto import read_key_file
@@ -204,15 +192,15 @@ def phases(work: Path, key_a: Path) -> dict:
     scrub = store.scrub_file
 
     def timed_scrub(**kw: object) -> None:
-        t, c = time.perf_counter(), _cpu()
+        t, c = time.perf_counter(), own_cpu_s()
         scrub(**kw)
-        times["scrub"], times["scrub_cpu"] = time.perf_counter() - t, _cpu() - c
+        times["scrub"], times["scrub_cpu"] = time.perf_counter() - t, own_cpu_s() - c
 
     store.scrub_file = timed_scrub  # type: ignore[method-assign]
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), own_cpu_s()
     counts = store.encrypt_columns(read_key_file(key_a),
                                    ["email", "phone", "id_number", "address", "birth_date"])
-    times["total"], times["total_cpu"] = time.perf_counter() - t0, _cpu() - c0
+    times["total"], times["total_cpu"] = time.perf_counter() - t0, own_cpu_s() - c0
     times["transcode"] = times["total"] - times["scrub"]
     times["transcode_cpu"] = times["total_cpu"] - times["scrub_cpu"]
     store.close()

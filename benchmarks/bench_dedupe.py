@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import datagen  # noqa: E402
+from _common import own_cpu_s  # noqa: E402
 from _results import RESULTS, markers, write_section  # noqa: E402
 
 from custdata.dedupe import (  # noqa: E402
@@ -100,25 +101,18 @@ def metrics(found: list[tuple], truth: dict[int, str]) -> dict[str, float]:
     }
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its finished children (the scoring workers)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def run(records: list, thresholds: list[float], min_coherence: float,
         workers: int = 0, max_block: int | None = None, window: int | None = None) -> dict:
-    t_fold, c_fold = time.perf_counter(), _cpu()
+    t_fold, c_fold = time.perf_counter(), own_cpu_s()
     columns = record_columns(records)  # as find_duplicate_records runs the stages
     model = build_model(records, columns=columns)
     blocking = {k: v for k, v in (("max_block", max_block), ("window", window)) if v}
     pairs, stats = candidate_pairs(records, columns=columns, **blocking)
-    t_block, c_block = time.perf_counter(), _cpu()
+    t_block, c_block = time.perf_counter(), own_cpu_s()
     need = threshold_bits(min(thresholds), model)
     strong, bits = strong_links(records, pairs, model, need, workers=workers, columns=columns)
     kept = [(i, j, probability(b, model), b) for (i, j), b in zip(strong.tolist(), bits.tolist())]
-    t_score, c_score = time.perf_counter(), _cpu()
+    t_score, c_score = time.perf_counter(), own_cpu_s()
 
     def rescore(a, b):
         s = score_pair(records[a], records[b], model)
@@ -126,11 +120,11 @@ def run(records: list, thresholds: list[float], min_coherence: float,
 
     results = {}
     for threshold in thresholds:
-        t0, c0 = time.perf_counter(), _cpu()
+        t0, c0 = time.perf_counter(), own_cpu_s()
         found = clusters([k for k in kept if k[2] >= threshold], threshold,
                          min_coherence=min_coherence, rescore=rescore)
         results[threshold] = ([c.members for c in found], time.perf_counter() - t0,
-                              _cpu() - c0)
+                              own_cpu_s() - c0)
     return {
         "stats": stats, "results": results,
         "block_s": t_block - t_fold, "score_s": t_score - t_block,
@@ -192,17 +186,21 @@ def main(argv: list[str] | None = None) -> int:
     records, truth, fold_s, fold_cpu = load(data)
     thresholds = sorted({DEFAULT_THRESHOLD, *(float(x) for x in args.sweep.split(",") if x)})
     core_s = []
-    for k in range(max(1, args.repeat)):
+
+    def core_run() -> dict:
         start = time.perf_counter()
-        again = run(records, thresholds, args.min_coherence, args.workers, args.max_block,
-                    args.window)
+        result = run(records, thresholds, args.min_coherence, args.workers, args.max_block,
+                     args.window)
         core_s.append(time.perf_counter() - start)
-        if k == 0:
-            out = again
-            # the first run's scoring workers alone (later runs and the CLI add their own)
-            workers_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-            run_s = core_s[0] - sum(t for _, t, _ in out["results"].values())
-        elif [m for m, _, _ in again["results"].values()] != \
+        return result
+
+    out = core_run()
+    # the first run's scoring workers alone (later runs and the CLI add their own)
+    workers_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run_s = core_s[0] - sum(t for _, t, _ in out["results"].values())
+    for _ in range(1, args.repeat):
+        again = core_run()
+        if [m for m, _, _ in again["results"].values()] != \
                 [m for m, _, _ in out["results"].values()]:
             raise SystemExit("dedupe core gave different clusters on a second run")
     cli_lines = cli_runs(args.db, args.repeat) if args.db else []

@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
-from _common import cpu_model  # noqa: E402
+from _common import cpu_model, remove_db  # noqa: E402
 
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 from _results import kept_scales, write_section  # noqa: E402 (script-relative)
@@ -125,9 +125,8 @@ def one_run(work: Path, k: int, *, orders: bool = True, again: bool = True,
     cd = custdata_cmd()
     db = work / f"run{k}.db"
     ref = work / f"ref{k}.db"
-    for path in (db, ref):
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    remove_db(db)
+    remove_db(ref)
     out = {
         "startup": run([*cd, "--version"]),
         "contacts": run([*cd, "--db", str(db), "import", "contacts", str(work / "contacts.csv")]),
@@ -140,8 +139,7 @@ def one_run(work: Path, k: int, *, orders: bool = True, again: bool = True,
         cleaned = work / f"run{k}-clean.db"
         out["contacts_clean"] = run([*cd, "--db", str(cleaned), "import", "contacts", "--clean",
                                      str(work / "contacts.csv")])
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{cleaned}{suffix}").unlink(missing_ok=True)
+        remove_db(cleaned)
     tables = ["contacts"]
     if orders:
         out["orders"] = run([*cd, "--db", str(db), "import", "orders", str(work / "orders.csv")])
@@ -155,9 +153,8 @@ def one_run(work: Path, k: int, *, orders: bool = True, again: bool = True,
     with sqlite3.connect(ref) as conn:
         out["sqlite_rows"] = {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
                               for t in tables}
-    for path in (db, ref):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    remove_db(db)
+    remove_db(ref)
     return out
 
 
@@ -225,9 +222,9 @@ def summarize(runs: list[dict], data: dict, scale: str) -> tuple[str, dict]:
         med = statistics.median(walls)
         ratio = med / statistics.median([r[ref[step]]["wall"] for r in runs]) if step in ref \
             else None
-        cpu = statistics.median([r[step].get("cpu", float("nan")) for r in runs])
-        cpu_ratio = cpu / statistics.median([r[ref[step]].get("cpu", float("nan"))
-                                             for r in runs]) if step in ref else None
+        cpu = statistics.median([r[step]["cpu"] for r in runs])
+        cpu_ratio = cpu / statistics.median([r[ref[step]]["cpu"] for r in runs]) \
+            if step in ref else None
         figures[step] = {"wall_median": med, "wall_min": min(walls), "wall_max": max(walls),
                          "rows_per_s": rows[step] / med if rows[step] else None,
                          "rss_median_mib": statistics.median(rss),

@@ -20,7 +20,6 @@ import argparse
 import cProfile
 import itertools
 import os
-import platform
 import pstats
 import shutil
 import subprocess
@@ -34,27 +33,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _common import cpu_model  # noqa: E402
+from _common import cold  # noqa: E402
 from _results import write_section  # noqa: E402
-from bench_import import SCALES, ensure_data  # noqa: E402
+from bench_import import SCALES, ensure_data, machine  # noqa: E402
 
-from custdata import normalize, phones  # noqa: E402
 from custdata.ingest import plan_columns, to_record  # noqa: E402
 from custdata.io import open_binary_input, read_table  # noqa: E402
 from custdata.normalize import email_key, phone_key  # noqa: E402
 from custdata.store import open_store  # noqa: E402
 
 SQLITE_CALLS = ("executemany", "execute", "commit", "fetchall", "fetchone")
-
-
-def _cpu() -> float:
-    return time.process_time()
-
-
-def _cold() -> None:
-    """Empty the phone and email-domain caches, as a fresh import process starts."""
-    phones._phone_cache.clear()
-    normalize._domain_cache.clear()
 
 
 def _rows(path: Path, limit: int | None) -> tuple[list, list[str]]:
@@ -64,33 +52,33 @@ def _rows(path: Path, limit: int | None) -> tuple[list, list[str]]:
 
 def stages(kind: str, path: Path, limit: int | None, db: Path) -> dict[str, float]:
     """CPU seconds per stage of importing `path` (first `limit` rows) into `db`."""
-    t = _cpu()
+    t = time.process_time()
     raws, header = _rows(path, limit)
-    read = _cpu() - t
+    read = time.process_time() - t
     plan = plan_columns(kind, header, {})
-    _cold()
-    t = _cpu()
+    cold()
+    t = time.process_time()
     records = [to_record(kind, r, plan, region="CN", dayfirst=False) for r in raws]
-    mapping = _cpu() - t
+    mapping = time.process_time() - t
     pos = {p.field: i for i, p in enumerate(plan) if p.field}
     email_col = pos.get("email", pos.get("customer_email"))
     phone_col = pos.get("phone", pos.get("customer_phone"))
-    _cold()
-    t = _cpu()
+    cold()
+    t = time.process_time()
     for r in raws:
         if email_col is not None:
             email_key(r.cells[email_col] or None)
         if phone_col is not None:
             phone_key(r.cells[phone_col] or None, "CN")
-    keys = _cpu() - t
+    keys = time.process_time() - t
     prof = cProfile.Profile()
     with open_store(db) as store:
-        t = _cpu()
+        t = time.process_time()
         prof.enable()
         with store.write(f"profile import {kind}", input_file=path.name) as op:
             store.import_records(op, kind, iter(records), input_file=path.name)
         prof.disable()
-        upsert = _cpu() - t
+        upsert = time.process_time() - t
     stats = pstats.Stats(prof)
     total = sum(v[2] for v in stats.stats.values())  # own time of every function
     in_sqlite = sum(v[2] for (_, _, name), v in stats.stats.items()
@@ -119,13 +107,14 @@ def shell_import(path: Path, table: str, limit: int | None, work: Path) -> float
 
 def render(results: dict[str, dict], scale: str) -> str:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    m = machine()
     head = ["## Where the import time goes (`benchmarks/profile_import.py`)", "",
-            f"Measured {now} on `{' '.join(platform.uname())}` ({cpu_model()}), Python "
-            f"{platform.python_version()}; data: the {scale} set of bench_import.py. CPU "
-            "time of each stage in one process on one core, in µs per row (the read-ahead "
-            "child of a real import takes the first two stages off the writing process when "
-            "a core is idle). SQLite's share of the upsert comes from a cProfile of that "
-            "stage (own time of the sqlite3 calls over all own time).", "",
+            f"Measured {now} on `{m['uname']}` ({m['cpu']}), Python {m['python']}; data: "
+            f"the {scale} set of bench_import.py. CPU time of each stage in one process on "
+            "one core, in µs per row (the read-ahead child of a real import takes the first "
+            "two stages off the writing process when a core is idle). SQLite's share of the "
+            "upsert comes from a cProfile of that stage (own time of the sqlite3 calls over "
+            "all own time).", "",
             "| stage | contacts, µs/row | orders, µs/row |", "|---|---:|---:|"]
     c, o = results["contacts"], results["orders"]
 

@@ -17,28 +17,22 @@ fi
 WORK="${BENCH_WORK:-${TMPDIR:-/tmp}/custdata-bench}"
 DATA="$WORK/$SCALE"       # bench_import generates the data set here once (seed 7), then reuses it
 step() { echo "== $* ($(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1 /proc/loadavg))" >&2; }
+# bench SCRIPT ARGS...: announce, then run benchmarks/SCRIPT ARGS... (one line, so the two agree)
+bench() { step "$@"; "$PY" "benchmarks/$1" "${@:2}"; }
 start=$(date +%s)
 
-step bench_import.py --scale "$SCALE"
-"$PY" benchmarks/bench_import.py --scale "$SCALE" --work "$WORK"
-step profile_import.py --scale "$SCALE"        # where the import time goes, stage by stage
-"$PY" benchmarks/profile_import.py --scale "$SCALE" --work "$WORK" --write
+bench bench_import.py --scale "$SCALE" --work "$WORK"
+# Where the import time goes, stage by stage.
+bench profile_import.py --scale "$SCALE" --work "$WORK" --write
 # One plain store of that data set (contacts, orders, interactions), imported once; the
 # benchmarks below copy or read it instead of importing 10M orders each.
-step shared_store.py "$DATA"
-STORE="$("$PY" benchmarks/shared_store.py "$DATA")"
+STORE="$(bench shared_store.py "$DATA")"
 
-step bench_clean.py --scale "$SCALE"
-"$PY" benchmarks/bench_clean.py --scale "$SCALE"
-step bench_dedupe.py --scale "$SCALE" --data "$DATA"
-"$PY" benchmarks/bench_dedupe.py --scale "$SCALE" --data "$DATA" --db "$STORE" --write
-step bench_crypto.py --scale "$SCALE" --db "$STORE"
-"$PY" benchmarks/bench_crypto.py --scale "$SCALE" --db "$STORE"
-step bench_segments.py --scale "$SCALE" --db "$STORE"
-"$PY" benchmarks/bench_segments.py --scale "$SCALE" --db "$STORE" --data "$DATA" \
+bench bench_clean.py --scale "$SCALE"
+bench bench_dedupe.py --scale "$SCALE" --data "$DATA" --db "$STORE" --write
+bench bench_crypto.py --scale "$SCALE" --db "$STORE"
+bench bench_segments.py --scale "$SCALE" --db "$STORE" --data "$DATA" \
     --db-note "(the shared store of benchmarks/shared_store.py)" --write
-step bench_churn.py --scale "$SCALE" --db "$STORE"
-"$PY" benchmarks/bench_churn.py --scale "$SCALE" --db "$STORE" --write
-step bench_audit.py --scale "$SCALE" --db "$STORE"
-"$PY" benchmarks/bench_audit.py --scale "$SCALE" --db "$STORE" --data "$DATA" --write
+bench bench_churn.py --scale "$SCALE" --db "$STORE" --write
+bench bench_audit.py --scale "$SCALE" --db "$STORE" --data "$DATA" --write
 echo "All benchmarks done in $(( ($(date +%s) - start) / 60 )) min. Results: benchmarks/RESULTS.md" >&2

@@ -16,12 +16,11 @@ import hashlib
 import json
 import sqlite3
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import timed_cli  # noqa: E402
+from _common import remove_db, timed_cli  # noqa: E402
 
 
 def ensure_store(data: Path) -> Path:
@@ -33,14 +32,11 @@ def ensure_store(data: Path) -> Path:
             "custdata": __version__, "schema": hashlib.sha256(schema).hexdigest()}
     if db.exists() and stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == want:
         return db
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    remove_db(db)
     stamp.unlink(missing_ok=True)
     for kind in ("contacts", "orders", "interactions"):
-        start = time.perf_counter()
-        timed_cli(db, "import", kind, str(data / f"{kind}.csv"))
-        print(f"shared store: imported {kind} in {time.perf_counter() - start:.0f} s",
-              file=sys.stderr)
+        _, seconds = timed_cli(db, "import", kind, str(data / f"{kind}.csv"))
+        print(f"shared store: imported {kind} in {seconds:.0f} s", file=sys.stderr)
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
