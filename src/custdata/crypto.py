@@ -38,9 +38,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from custdata.errors import KeyFileError, StoreError
+from custdata.masks import mask_for
 from custdata.masks import (  # noqa: F401 - re-exported: custdata.crypto is where callers look
-    COLUMN_MASKS, mask_address, mask_date, mask_email, mask_id_number, mask_phone, mask_reference,
-    mask_text, mask_value,
+    COLUMN_MASKS, mask_address, mask_date, mask_email, mask_id_number, mask_phone, mask_text,
+    mask_value,
 )
 
 KEY_BYTES = 32
@@ -277,7 +278,7 @@ class CryptoProtector:
         aead = self._aead
         if aead is None:
             return _refuse(f"Cannot write: {_NEED_KEY}.")
-        mask = COLUMN_MASKS.get(column.split(".")[0], mask_text)  # history's "email.old" as email
+        mask = mask_for(column)  # history's "email.old" as email
         nonce, encrypt = self._nonce, aead.encrypt
         head, aad_head = f"{TOKEN_PREFIX}{self.key_id}:", _aad_head(table, column, self.key_id)
 
@@ -296,7 +297,7 @@ class CryptoProtector:
         decrypt, aad_head = (aead.decrypt if aead else None), _aad_head(table, column, own_id)
 
         def unseal(row_id: int | str, stored: str | None) -> str | None:
-            if not isinstance(stored, str) or not stored.startswith(TOKEN_PREFIX):
+            if not is_token(stored):
                 return stored
             parts = stored.split(":", 3)
             if len(parts) != 4:
@@ -355,6 +356,7 @@ def _aad_head(table: str, column: str, kid: str | None) -> str:
     return f"cd1\x00{kid}\x00{table}\x00{column}\x00"
 
 
+# The sealer / unsealer and the indexer of a column stored as it is (also PlainProtector's).
 def _as_is(row_id: int | str, value: str | None) -> str | None:
     return value
 

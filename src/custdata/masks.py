@@ -25,7 +25,7 @@ def mask_phone(value: str) -> str:
     digits = value[1:] if value[:1] == "+" else value
     if digits.isascii() and digits.isdigit():  # the common shape, a third of the work
         head = len(value) - len(digits)
-        skip = _country_code_length(digits) if head else 0
+        skip = _country_code_length(digits[:3]) if head else 0
         return value[:head + skip] + _hide_national(digits[skip:])
     return _mask_written_phone(value)
 
@@ -39,13 +39,8 @@ def _mask_written_phone(value: str) -> str:
     if number.lstrip()[:1] == "+":
         skip = _country_code_length("".join([number[i] for i in digits[:3]]))
     national = digits[skip:]
-    n = len(national)
-    if n >= 10:
-        hidden = national[3:-4]
-    elif n >= 6:
-        hidden = national[:-4]
-    else:
-        hidden = national
+    start, end = _hidden_span(len(national))
+    hidden = national[start:end]
     if not hidden:
         return number + tail
     # The hidden digits are consecutive among the digits: star every digit in their span.
@@ -54,20 +49,32 @@ def _mask_written_phone(value: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _country_code_length(digits: str) -> int:
-    """How many leading digits of an international number are its country code (0: none)."""
-    lead = digits[:3]
+def _country_code_length(lead: str) -> int:
+    """How many leading digits of an international number are its country code (0: none).
+
+    Only the first 3 digits count: pass just those (`digits[:3]`), so the cache hits.
+    """
+    lead = lead[:3]
     return next((n for n in (1, 2, 3) if int(lead[:n] or 0) in _COUNTRY_CODES), 0)
+
+
+def _hidden_span(n: int) -> tuple[int, int]:
+    """Which of a national number's `n` digits a mask hides, as [start, end).
+
+    10 or more digits: all but the first 3 and the last 4; 6 or more: all but the last 4;
+    fewer: every one.
+    """
+    if n >= 10:
+        return 3, n - 4
+    if n >= 6:
+        return 0, n - 4
+    return 0, n
 
 
 def _hide_national(digits: str) -> str:
     """A national number of ASCII digits masked as _mask_written_phone masks it."""
-    n = len(digits)
-    if n >= 10:
-        return digits[:3] + "*" * (n - 7) + digits[-4:]
-    if n >= 6:
-        return "*" * (n - 4) + digits[-4:]
-    return "*" * n
+    start, end = _hidden_span(len(digits))
+    return digits[:start] + "*" * (end - start) + digits[end:]
 
 
 def mask_email(value: str) -> str:
@@ -129,9 +136,13 @@ COLUMN_MASKS: dict[str, Callable[[str], str]] = {
 }
 
 
+def mask_for(column: str) -> Callable[[str], str]:
+    """The mask function of `column` (history's "email.old" masks as email)."""
+    return COLUMN_MASKS.get(column.split(".")[0], mask_text)
+
+
 def mask_value(column: str, value: str | None) -> str | None:
     """The masked form of `value` for `column` (history's "email.old" masks as email)."""
     if value is None or value == "":
         return value
-    base = column.split(".")[0]
-    return COLUMN_MASKS.get(base, mask_text)(value)
+    return mask_for(column)(value)

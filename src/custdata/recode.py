@@ -16,12 +16,12 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from custdata.parallel import default_workers, map_chunks
+from custdata.parallel import CHUNK_SIZE, PARALLEL_THRESHOLD, default_workers, map_chunks
 
 # (kind, match-key column): the normalized keys that become blind indexes.
 KEY_KINDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
-PARALLEL_ROWS = 20_000  # under this many rows a process pool costs more than it saves
-CHUNK_ROWS = 5_000
+PARALLEL_ROWS = PARALLEL_THRESHOLD  # under this many rows a process pool costs more than it saves
+CHUNK_ROWS = CHUNK_SIZE
 
 Updates = list[list[Any]]
 
@@ -125,6 +125,7 @@ def recode_rows(recoder: ContactRecoder, rows: Iterable[tuple], *,
 
 def _recode_chunk(rows: list[tuple]) -> list[tuple[Updates, set[str]]]:
     """A chunk's result as one item, so that the parent gets it back whole."""
-    if _ACTIVE is None:
-        raise RuntimeError("a recode worker started without its recoder")
+    # Only recode_rows runs this, with _ACTIVE set: here, or in a worker forked meanwhile
+    # (where fork is unavailable, recode_rows keeps everything in this process).
+    assert _ACTIVE is not None, "a recode worker started without its recoder"
     return [_ACTIVE.recode(rows)]

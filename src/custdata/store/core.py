@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from custdata.config import Config, default_config
+from custdata.crypto import _as_is, _keep
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import Change
 from custdata.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -53,14 +54,6 @@ class PlainProtector:
 
     def indexer(self, kind: str) -> Callable[[str | None], str | None]:
         return _keep
-
-
-def _as_is(row_id: int | str, value: str | None) -> str | None:
-    return value
-
-
-def _keep(key: str | None) -> str | None:
-    return key
 
 
 _committed: list[int] = []  # operation ids committed by this process, in order
@@ -355,11 +348,9 @@ class CoreStore:
             last = rows[-1]["id"]
 
     def _key_of(self, column: str, value: str) -> str | None:
-        from custdata.normalize import id_number_key
-        from custdata.normalize import email_key, phone_key
-        region = self.config.get("general", "region")
-        key = {"email": email_key, "phone": lambda v: phone_key(v, region),
-               "id_number": id_number_key}[column](value)
+        from custdata.recode import plain_key
+
+        key = plain_key(column, value, self.config.get("general", "region"))
         return self.protector.index(column, key)
 
     def _fetch_by_contact_range(self, sql: str, params: dict[str, object],

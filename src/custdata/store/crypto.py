@@ -57,7 +57,10 @@ def _needs_transcode(old: Any, new: Any, table: str, column: str) -> bool:
 
 
 class CryptoMixin:
-    """encrypt / decrypt / rotate-key / forget on the store (see custdata.crypto)."""
+    """encrypt / decrypt / rotate-key on the store (see custdata.crypto).
+
+    Also the log redaction and file scrub that ForgetMixin's `forget` uses.
+    """
 
     # ---- state -------------------------------------------------------------------
     def crypto_state(self) -> CryptoState | None:
@@ -221,12 +224,11 @@ class CryptoMixin:
 
         Read a batch at a time, so the caller may update the rows already read.
         """
-        cur = self.conn.cursor()
-        cur.row_factory = None  # plain tuples: cheaper than sqlite3.Row, and picklable
         sql = (f"SELECT {', '.join(columns)} FROM {table} WHERE id > ? "
                f"ORDER BY id LIMIT {_BATCH}")
         last = 0
-        while rows := cur.execute(sql, (last,)).fetchall():
+        # plain tuples: cheaper than sqlite3.Row, and picklable (for the recode workers)
+        while rows := self._tuples(sql, (last,)).fetchall():
             last = rows[-1][0]
             yield from rows
 
@@ -297,13 +299,13 @@ class CryptoMixin:
                    f"WHERE t.id > ? AND t.{column} IS NOT NULL AND "
                    f"(substr(t.{column}, 1, {len(TOKEN_PREFIX)}) = '{TOKEN_PREFIX}' "
                    f"OR t.{column} IS NOT c.external_id) ORDER BY t.id LIMIT {_BATCH}")
+        unseal, seal = old.unsealer(table, column), new.sealer(table, column)
         last, done = 0, 0
         while rows := self.conn.execute(sql, (last,)).fetchall():
             updates = []
             for r in rows:
-                plain = old.unseal(table, column, r["rid"], r["v"])
-                updates.append((plain if plain == r["ext"] else
-                                new.seal(table, column, r["rid"], plain), r["id"]))
+                plain = unseal(r["rid"], r["v"])
+                updates.append((plain if plain == r["ext"] else seal(r["rid"], plain), r["id"]))
             self.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", updates)
             done += len(rows)
             last = rows[-1]["id"]

@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 from custdata.errors import NotFoundError, UsageError
 from custdata.models import CONTACT_FIELDS, Change
+from custdata.recode import KEY_KINDS
 
-_KEY_COLUMNS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 PAYLOAD_VERSION = 1
 
 
@@ -91,7 +91,7 @@ class DedupeMixin:
                 sets["extra"] = new if new is not None else "{}"
             else:
                 sets[field] = seal("contacts", field, survivor_id, new)
-            for kind, key_column in _KEY_COLUMNS:
+            for kind, key_column in KEY_KINDS:
                 if kind == field:
                     sets[key_column] = stored[source][key_column] if new is not None else None
                     if kind == "phone":

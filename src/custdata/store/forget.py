@@ -60,8 +60,9 @@ class ForgetMixin:
 
     def _forget_rejects(self, person: "_Person") -> int:
         gone = []
+        unseal = self.protector.unsealer("rejects", "raw")
         for r in self.conn.execute("SELECT id, line, raw FROM rejects").fetchall():
-            raw = self.protector.unseal("rejects", "raw", r["line"], r["raw"]) or ""
+            raw = unseal(r["line"], r["raw"]) or ""
             if person.found_in(raw):
                 gone.append((r["id"],))
         self.conn.executemany("DELETE FROM rejects WHERE id = ?", gone)
