@@ -217,7 +217,7 @@ def test_store_facts_read_in_parallel_ranges_are_the_same(store: Path, monkeypat
     with open_store(store) as s:
         single = s.churn_facts(as_of=AS_OF)
         monkeypatch.setattr(core, "PARALLEL_MIN_ORDERS", 1)
-        monkeypatch.setattr(core.os, "cpu_count", lambda: 3)
+        monkeypatch.setattr(core, "default_workers", lambda: 3)
         split = s.churn_facts(as_of=AS_OF)
     assert len(single) > 50 and split == single
 

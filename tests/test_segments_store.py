@@ -144,6 +144,6 @@ def test_parallel_contact_ranges_give_the_same_aggregates(tmp_path: Path, monkey
     store = make_store(tmp_path, generated_orders(seed=3, customers=50))
     single, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)
     monkeypatch.setattr(mod, "PARALLEL_MIN_ORDERS", 1)
-    monkeypatch.setattr(mod.os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(mod, "default_workers", lambda: 3)
     split, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)
     pd.testing.assert_frame_equal(single, split)

@@ -24,6 +24,7 @@ from custdata.config import Config, default_config
 from custdata.crypto import _as_is, _keep
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import Change
+from custdata.parallel import default_workers
 from custdata.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 PAGE_CACHE_KIB = 48 * 1024  # SQLite page cache per connection, at most
@@ -360,7 +361,7 @@ class CoreStore:
         Big stores are split into contact-id ranges read in parallel on read-only
         connections (sqlite3 releases the GIL while it steps), one per CPU up to four.
         """
-        workers = min(4, os.cpu_count() or 1)
+        workers = min(4, default_workers())
         orders = self.conn.execute("SELECT max(rowid) FROM orders").fetchone()[0] or 0
         top = self.conn.execute("SELECT max(id) FROM contacts").fetchone()[0] or 0
         if orders < PARALLEL_MIN_ORDERS or workers < 2 or self.conn.in_transaction:
@@ -400,9 +401,8 @@ class CoreStore:
         for name, sql in self.conn.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
                 "AND sql IS NOT NULL ORDER BY name", (table,)).fetchall():
-            indexed = {r[0] for r in self.conn.execute(
-                "SELECT name FROM pragma_index_info(?)", (name,))}
-            if wanted is None or indexed & wanted:
+            if wanted is None or wanted & {r[0] for r in self.conn.execute(
+                    "SELECT name FROM pragma_index_info(?)", (name,))}:
                 self.conn.execute(f'DROP INDEX "{name}"')
                 rebuild.append(sql)
         return rebuild
