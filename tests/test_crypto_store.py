@@ -165,11 +165,8 @@ def test_the_pool_runs_in_forked_workers(small_pool, monkeypatch) -> None:
     assert recode._ACTIVE is None
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_an_encrypt_that_fails_midway_changes_nothing(tmp_path: Path, small_pool, monkeypatch,
-                                                     workers: int) -> None:
-    store = _store_with(_people(100), tmp_path)
-    before = _everything(store)
+def _fail_after_row_50(monkeypatch) -> None:
+    """Make every recode chunk from contact 51 on raise RuntimeError("stopped")."""
     plain = recode.ContactRecoder.recode
 
     def fail_late(self, rows):
@@ -178,6 +175,14 @@ def test_an_encrypt_that_fails_midway_changes_nothing(tmp_path: Path, small_pool
         return plain(self, rows)
 
     monkeypatch.setattr(recode.ContactRecoder, "recode", fail_late)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_encrypt_that_fails_midway_changes_nothing(tmp_path: Path, small_pool, monkeypatch,
+                                                     workers: int) -> None:
+    store = _store_with(_people(100), tmp_path)
+    before = _everything(store)
+    _fail_after_row_50(monkeypatch)
     with pytest.raises(RuntimeError, match="stopped"):
         store.encrypt_columns(generate_key(), COLUMNS, workers=workers)
     assert _everything(store) == before
@@ -193,14 +198,7 @@ def test_a_decrypt_or_rotation_that_fails_midway_changes_nothing(
     key, new_key = generate_key(), generate_key()
     store.encrypt_columns(key, COLUMNS, workers=1)
     before, state = _everything(store), store.crypto_state()
-    plain = recode.ContactRecoder.recode
-
-    def fail_late(self, rows):
-        if rows[0][0] > 50:
-            raise RuntimeError("stopped")
-        return plain(self, rows)
-
-    monkeypatch.setattr(recode.ContactRecoder, "recode", fail_late)
+    _fail_after_row_50(monkeypatch)
     with pytest.raises(RuntimeError, match="stopped"):
         if operation == "decrypt":
             store.decrypt_columns(key, workers=1)
