@@ -94,7 +94,7 @@ def time_halves(db: Path, as_of: date) -> dict[str, tuple[float, float]]:
     store = open_store(db, config=cfg)
     try:
         start, cpu_start = time.perf_counter(), own_cpu_s()
-        snap = store.audit_snapshot(as_of=as_of, stale_days=90, retention_days=1825,
+        snap = store.audit.audit_snapshot(as_of=as_of, stale_days=90, retention_days=1825,
                                     sensitive_columns=cfg.get("crypto", "columns"))
         sql = (time.perf_counter() - start, own_cpu_s() - cpu_start)
         checked = {f: snap.contacts - snap.empty[f] for f in VALIDITY_FIELDS}

@@ -136,10 +136,10 @@ def hindsight(db: Path, cuts: list[date], horizon: int = 90) -> dict[int, list[f
     out: dict[int, list[float]] = {width: [] for width in HINDSIGHT_BANDS}
     with open_store(db) as store:
         for cut in cuts:
-            facts = [f for f in store.churn_facts(as_of=cut, rates={})
+            facts = [f for f in store.churn.churn_facts(as_of=cut, rates={})
                      if f.get("first_paid") or f.get("first_order")]
             h = history_arrays(facts, cut)
-            reordered = store.customers_ordering_between(cut, cut + timedelta(days=horizon))
+            reordered = store.churn.customers_ordering_between(cut, cut + timedelta(days=horizon))
             churned = np.array([int(f["contact_id"]) not in reordered for f in facts])
             k = math.ceil(churned.size / 10)
             baseline = top_share_precision(churned, h["gap"])

@@ -198,7 +198,7 @@ def phases(work: Path, key_a: Path) -> dict:
 
     store.scrub_file = timed_scrub  # type: ignore[method-assign]
     t0, c0 = time.perf_counter(), own_cpu_s()
-    counts = store.encrypt_columns(read_key_file(key_a),
+    counts = store.crypto.encrypt_columns(read_key_file(key_a),
                                    ["email", "phone", "id_number", "address", "birth_date"])
     times["total"], times["total_cpu"] = time.perf_counter() - t0, own_cpu_s() - c0
     times["transcode"] = times["total"] - times["scrub"]

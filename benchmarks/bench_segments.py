@@ -139,16 +139,16 @@ def replicate(db: Path, times: int) -> None:
 def in_process(db: Path, as_of: date, repeat: int) -> dict:
     store = open_store(db)  # migrates an older store first (not timed below)
     try:
-        rfm_sql, (agg, _) = median_time(lambda: store.customer_aggregates(as_of=as_of), repeat,
+        rfm_sql, (agg, _) = median_time(lambda: store.segments.customer_aggregates(as_of=as_of), repeat,
                                  "rfm_sql")
         rfm_score, _ = median_time(lambda: segment_table(rfm_scores(agg)), repeat, "rfm_score")
         tag_sql, (tag_agg, _) = median_time(
-            lambda: store.customer_aggregates(as_of=as_of, for_tag=True), repeat, "tag_sql")
+            lambda: store.segments.customer_aggregates(as_of=as_of, for_tag=True), repeat, "tag_sql")
         rules = TagRules.from_mapping(store.config.section("tag"))
         tag_core, plan = median_time(
-            lambda: tag_plan(store.contact_tags(), tag_agg, rules), repeat, "tag_core")
-        orders = store.conn.execute("SELECT count(*) FROM orders").fetchone()[0]
-        contacts = store.conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
+            lambda: tag_plan(store.segments.contact_tags(), tag_agg, rules), repeat, "tag_core")
+        orders = store.db.conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+        contacts = store.db.conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
     finally:
         store.close()
     return {"rfm_sql": rfm_sql, "rfm_score": rfm_score, "tag_sql": tag_sql,

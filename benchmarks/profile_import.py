@@ -76,7 +76,7 @@ def stages(kind: str, path: Path, limit: int | None, db: Path) -> dict[str, floa
         t = time.process_time()
         prof.enable()
         with store.write(f"profile import {kind}", input_file=path.name) as op:
-            store.import_records(op, kind, iter(records), input_file=path.name)
+            store.imports.import_records(op, kind, iter(records), input_file=path.name)
         prof.disable()
         upsert = time.process_time() - t
     stats = pstats.Stats(prof)

@@ -27,27 +27,27 @@ def make_store(tmp_path: Path, contacts: list[dict], orders: list[dict] = (),
     for n, row in enumerate(contacts, start=1):
         row = {"id": n, **base, "email_key": f"k{n}", **row}
         cols = ", ".join(row)
-        store.conn.execute(f"INSERT INTO contacts ({cols}) VALUES ({', '.join('?' * len(row))})",
+        store.db.conn.execute(f"INSERT INTO contacts ({cols}) VALUES ({', '.join('?' * len(row))})",
                            list(row.values()))
     for n, row in enumerate(orders, start=1):
         row = {"order_id": f"O{n}", "contact_id": 1, "day": "2024-01-01", "amount_value": 10.0,
                "status_norm": "paid", **row}
-        store.conn.execute(f"INSERT INTO orders ({', '.join(row)}) "
+        store.db.conn.execute(f"INSERT INTO orders ({', '.join(row)}) "
                            f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
     for n, row in enumerate(interactions, start=1):
         row = {"row_key": f"I{n}", "contact_id": 1, "day": "2024-01-01", **row}
-        store.conn.execute(f"INSERT INTO interactions ({', '.join(row)}) "
+        store.db.conn.execute(f"INSERT INTO interactions ({', '.join(row)}) "
                            f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
     return store
 
 
 def snapshot(store: Store, sensitive=("email", "phone")):
-    return store.audit_snapshot(as_of=AS_OF, stale_days=90, retention_days=1825,
+    return store.audit.audit_snapshot(as_of=AS_OF, stale_days=90, retention_days=1825,
                                 sensitive_columns=list(sensitive))
 
 
 def listed(store: Store, check: str) -> list[int]:
-    _, rows = store.audit_records(check, as_of=AS_OF, stale_days=90, retention_days=1825)
+    _, rows = store.audit.audit_records(check, as_of=AS_OF, stale_days=90, retention_days=1825)
     return [r["id"] for r in rows]
 
 
@@ -141,9 +141,9 @@ def test_an_order_with_several_problems_is_one_bad_order(tmp_path: Path) -> None
 def test_audit_values_are_the_non_empty_values_one_per_contact(tmp_path: Path) -> None:
     store = make_store(tmp_path, [{"phone": "138"}, {"phone": "138"}, {"phone": "  "},
                                   {"phone": None}, {"phone": ""}, {"phone": "\t"}, {}])
-    assert sorted(store.audit_values("phone")) == ["\t", "138", "138"]  # trim: spaces only
+    assert sorted(store.audit.audit_values("phone")) == ["\t", "138", "138"]  # trim: spaces only
     with pytest.raises(UsageError):
-        list(store.audit_values("nonsense"))
+        list(store.audit.audit_values("nonsense"))
 
 
 def test_orphan_interactions(tmp_path: Path) -> None:
@@ -174,21 +174,21 @@ def test_plaintext_and_encrypted_columns(tmp_path: Path) -> None:
     assert snap.sensitive_with_data == ("email", "phone")  # id_number holds nothing
     assert snap.encrypted_columns == ()  # meta does not list phone yet
     assert snap.sealed_columns == ("phone",)
-    store.set_meta(META_COLUMNS, json.dumps(["phone"]))
+    store.meta.set(META_COLUMNS, json.dumps(["phone"]))
     assert snapshot(store).encrypted_columns == ("phone",)
-    store.conn.execute("UPDATE contacts SET phone = '13800138000' WHERE id = 2")
+    store.db.conn.execute("UPDATE contacts SET phone = '13800138000' WHERE id = 2")
     assert snapshot(store).encrypted_columns == ()  # a plaintext value is left
 
 
 def test_audit_runs_round_trip(tmp_path: Path) -> None:
     store = make_store(tmp_path, [])
-    assert store.audit_runs() == [] and store.last_audit_score() is None
-    store.save_audit_run(at="2024-01-01T00:00:00Z", score=70.5, parts={"validity": 50.0})
-    store.save_audit_run(at="2024-01-02T00:00:00Z", score=80.0, parts={"validity": None})
-    runs = store.audit_runs()
+    assert store.audit.audit_runs() == [] and store.audit.last_audit_score() is None
+    store.audit.save_audit_run(at="2024-01-01T00:00:00Z", score=70.5, parts={"validity": 50.0})
+    store.audit.save_audit_run(at="2024-01-02T00:00:00Z", score=80.0, parts={"validity": None})
+    runs = store.audit.audit_runs()
     assert [r["score"] for r in runs] == [70.5, 80.0]
     assert runs[0]["parts"] == {"validity": 50.0} and runs[1]["parts"] == {"validity": None}
-    assert store.last_audit_score() == 80.0
+    assert store.audit.last_audit_score() == 80.0
 
 
 def test_unknown_show_check_is_a_usage_error(tmp_path: Path) -> None:

@@ -192,12 +192,12 @@ def test_store_facts_respect_the_as_of_date(store: Path) -> None:
     from custdata.store import open_store
 
     with open_store(store) as s:
-        ids = {ext: s.find_contact_ids(external_id=ext)[0]
+        ids = {ext: s.contacts.find_ids(external_id=ext)[0]
                for ext in ("SINGLE", "REFUND", "CANCEL", "K001", "K002")}
-        facts = {f["contact_id"]: f for f in s.churn_facts(as_of=AS_OF)}
-        earlier = {f["contact_id"] for f in s.churn_facts(as_of=date(2024, 3, 1))}
-        on_the_day = {f["contact_id"] for f in s.churn_facts(as_of=date(2024, 3, 2))}
-        later = s.customers_ordering_between(date(2024, 3, 1), date(2024, 3, 2))
+        facts = {f["contact_id"]: f for f in s.churn.churn_facts(as_of=AS_OF)}
+        earlier = {f["contact_id"] for f in s.churn.churn_facts(as_of=date(2024, 3, 1))}
+        on_the_day = {f["contact_id"] for f in s.churn.churn_facts(as_of=date(2024, 3, 2))}
+        later = s.churn.customers_ordering_between(date(2024, 3, 1), date(2024, 3, 2))
     single, refund = facts[ids["SINGLE"]], facts[ids["REFUND"]]
     assert (single["first_paid"], single["paid_days"], single["value"]) == ("2024-03-02", 1, 300)
     assert refund["paid_days"] == 0 and refund["value"] == -120 and refund["first_paid"] is None
@@ -211,14 +211,14 @@ def test_store_facts_respect_the_as_of_date(store: Path) -> None:
 
 
 def test_store_facts_read_in_parallel_ranges_are_the_same(store: Path, monkeypatch) -> None:
-    import custdata.store.core as core
+    import custdata.store.database as core
     from custdata.store import open_store
 
     with open_store(store) as s:
-        single = s.churn_facts(as_of=AS_OF)
+        single = s.churn.churn_facts(as_of=AS_OF)
         monkeypatch.setattr(core, "PARALLEL_MIN_ORDERS", 1)
         monkeypatch.setattr(core, "default_workers", lambda: 3)
-        split = s.churn_facts(as_of=AS_OF)
+        split = s.churn.churn_facts(as_of=AS_OF)
     assert len(single) > 50 and split == single
 
 

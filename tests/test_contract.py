@@ -62,8 +62,8 @@ def test_an_older_schema_is_migrated_forward(tmp_path) -> None:
     conn.commit()
     conn.close()
     with open_store(path) as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert store.conn.execute("SELECT external_id FROM contacts").fetchall()[0][0] == "C1"
+        assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.db.conn.execute("SELECT external_id FROM contacts").fetchall()[0][0] == "C1"
 
 
 def test_output_is_csv_by_default_outside_a_terminal(cli, write_csv) -> None:

@@ -34,7 +34,7 @@ def _store_with(rows: list[dict], folder: Path):
     store = open_store(folder / "s.db")
     with store.write("test") as op:
         for i, row in enumerate(rows, 1):
-            store.conn.execute(
+            store.db.conn.execute(
                 "INSERT INTO contacts (id, external_id, email, phone, id_number, address, "
                 "birth_date, email_key, phone_key, id_number_key, changed_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -46,11 +46,11 @@ def _store_with(rows: list[dict], folder: Path):
 def _view(store) -> list[dict]:
     """The decrypted view without the match keys (blind indexes once encrypted)."""
     keys = ("email_key", "phone_key", "id_number_key")
-    return [{k: v for k, v in r.items() if k not in keys} for r in store.iter_contacts()]
+    return [{k: v for k, v in r.items() if k not in keys} for r in store.contacts.iter()]
 
 
 def _contacts(store) -> list[tuple]:
-    return [tuple(r) for r in store.conn.execute("SELECT * FROM contacts ORDER BY id")]
+    return [tuple(r) for r in store.db.conn.execute("SELECT * FROM contacts ORDER BY id")]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -62,14 +62,14 @@ def test_decrypt_undoes_encrypt_and_rotate_keeps_values(rows: list[dict]) -> Non
             before = _contacts(store)
             view = _view(store)
             key, new_key = generate_key(), generate_key()
-            store.encrypt_columns(key, COLUMNS)
-            for row in store.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM contacts"):
+            store.crypto.encrypt_columns(key, COLUMNS)
+            for row in store.db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM contacts"):
                 assert all(v is None or v == "" or is_token(v) for v in row)
             assert _view(store) == view
-            store.rotate_key(key, new_key)
-            store.protector = store.crypto_protector(new_key)
+            store.crypto.rotate_key(key, new_key)
+            store.protector = store.crypto.crypto_protector(new_key)
             assert _view(store) == view
-            store.decrypt_columns(new_key)
+            store.crypto.decrypt_columns(new_key)
             assert _contacts(store) == before
         finally:
             store.close()
@@ -103,7 +103,7 @@ def _people(n: int) -> list[dict]:
 
 def _everything(store) -> list:
     """Every table's rows and the schema (indexes included), for before/after comparisons."""
-    conn = store.conn
+    conn = store.db.conn
     tables = [r[0] for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
     return [sorted(tuple(r) for r in conn.execute(
@@ -127,20 +127,20 @@ def test_pool_and_in_process_sealing_give_the_same_values(tmp_path: Path, small_
         store = _store_with(rows, folder)
         before = _contacts(store)
         key, new_key = generate_key(), generate_key()
-        store.encrypt_columns(key, COLUMNS, workers=workers)
+        store.crypto.encrypt_columns(key, COLUMNS, workers=workers)
         sealed_views.append([{c: r[c] for c in ("id", *COLUMNS)} for r in _view(store)])
-        tokens = [v for r in store.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM contacts")
+        tokens = [v for r in store.db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM contacts")
                   for v in r if v]
         assert all(is_token(t) for t in tokens)
         nonces = {_unb64(t.split(":")[2])[:12] for t in tokens}
         assert len(nonces) == len(tokens)  # no nonce drawn twice, whichever process drew it
-        indexes = store.conn.execute("SELECT email_key, phone_key FROM contacts ORDER BY id")
+        indexes = store.db.conn.execute("SELECT email_key, phone_key FROM contacts ORDER BY id")
         for row, (email_index, phone_index) in zip(rows, indexes):
             assert email_index == store.protector.index("email", email_key(row["email"]))
             assert phone_index == store.protector.index("phone", phone_key(row["phone"]))
-        store.rotate_key(key, new_key, workers=workers)
-        store.protector = store.crypto_protector(new_key)
-        store.decrypt_columns(new_key, workers=workers)
+        store.crypto.rotate_key(key, new_key, workers=workers)
+        store.protector = store.crypto.crypto_protector(new_key)
+        store.crypto.decrypt_columns(new_key, workers=workers)
         assert _contacts(store) == before
         store.close()
     assert sealed_views[0] == sealed_views[1]
@@ -149,7 +149,7 @@ def test_pool_and_in_process_sealing_give_the_same_values(tmp_path: Path, small_
 
 def test_the_pool_runs_in_forked_workers(small_pool, monkeypatch) -> None:
     from custdata.crypto import CryptoProtector
-    from custdata.store.core import PlainProtector
+    from custdata.store import PlainProtector
 
     plain = recode.ContactRecoder.recode
     monkeypatch.setattr(recode.ContactRecoder, "recode", lambda self, rows: (
@@ -184,10 +184,10 @@ def test_an_encrypt_that_fails_midway_changes_nothing(tmp_path: Path, small_pool
     before = _everything(store)
     _fail_after_row_50(monkeypatch)
     with pytest.raises(RuntimeError, match="stopped"):
-        store.encrypt_columns(generate_key(), COLUMNS, workers=workers)
+        store.crypto.encrypt_columns(generate_key(), COLUMNS, workers=workers)
     assert _everything(store) == before
-    assert store.crypto_state() is None
-    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert store.crypto.state() is None
+    assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store.close()
 
 
@@ -196,15 +196,15 @@ def test_a_decrypt_or_rotation_that_fails_midway_changes_nothing(
         tmp_path: Path, small_pool, monkeypatch, operation: str) -> None:
     store = _store_with(_people(100), tmp_path)
     key, new_key = generate_key(), generate_key()
-    store.encrypt_columns(key, COLUMNS, workers=1)
-    before, state = _everything(store), store.crypto_state()
+    store.crypto.encrypt_columns(key, COLUMNS, workers=1)
+    before, state = _everything(store), store.crypto.state()
     _fail_after_row_50(monkeypatch)
     with pytest.raises(RuntimeError, match="stopped"):
         if operation == "decrypt":
-            store.decrypt_columns(key, workers=1)
+            store.crypto.decrypt_columns(key, workers=1)
         else:
-            store.rotate_key(key, new_key, workers=1)
-    assert _everything(store) == before and store.crypto_state() == state
+            store.crypto.rotate_key(key, new_key, workers=1)
+    assert _everything(store) == before and store.crypto.state() == state
     store.close()
 
 
@@ -215,9 +215,9 @@ def test_a_forget_that_fails_midway_changes_nothing(tmp_path: Path, monkeypatch)
     def fail(self, contact_id):  # after the contact, history, orders and rejects are erased
         raise RuntimeError("stopped")
 
-    monkeypatch.setattr(type(store), "_forget_merges", fail)
+    monkeypatch.setattr(type(store.forget), "_forget_merges", fail)
     with pytest.raises(RuntimeError, match="stopped"):
-        store.forget_contact(3)
+        store.forget.forget_contact(3)
     assert _everything(store) == before
     store.close()
 
@@ -264,6 +264,6 @@ def test_interrupted_encrypt_leaves_the_store_unchanged(tmp_path: Path, sig) -> 
         if Path(f"{tmp_path}/s.db{suffix}").exists():
             shutil.copyfile(f"{tmp_path}/s.db{suffix}", f"{copy}{suffix}")
     after = open_store(copy)
-    assert after.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert after.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert _everything(after) == before
     after.close()

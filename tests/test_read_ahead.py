@@ -195,15 +195,15 @@ def test_a_big_load_rebuilds_the_indexes_it_dropped(tmp_path, monkeypatch) -> No
     # A load past DEFER_AFTER rows drops the orders' secondary indexes and builds them
     # again before the commit; a load that fails (--strict) rolls the drop back too.
     import custdata.store.imports as imports
-    from custdata.store.core import CoreStore
+    from custdata.store.database import SQLiteDatabase
     monkeypatch.setattr(imports, "DEFER_AFTER", 100)
     dropped = []
-    real = CoreStore.drop_indexes
+    real = SQLiteDatabase.drop_indexes
 
     def spy(self, table, columns=None):
         dropped.append(table)
         return real(self, table, columns)
-    monkeypatch.setattr(CoreStore, "drop_indexes", spy)
+    monkeypatch.setattr(SQLiteDatabase, "drop_indexes", spy)
     cli = Cli(tmp_path / "crm.db")
     contacts = tmp_path / "contacts.csv"
     contacts.write_bytes(_contacts(200))

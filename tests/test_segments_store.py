@@ -23,7 +23,7 @@ def make_store(tmp_path: Path, orders: pd.DataFrame, currency: object = "CNY",
     store = open_store(tmp_path / "c.db", config=config or default_config())
     ids = sorted({int(c) for c in orders["contact_id"].dropna()})
     top = max(ids + [contacts or 0])
-    store.conn.executemany(
+    store.db.conn.executemany(
         "INSERT INTO contacts (id, external_id, changed_at) VALUES (?, ?, '2020-01-01T00:00:00Z')",
         [(i, f"C{i:04d}") for i in range(1, top + 1)])
     rows = []
@@ -31,7 +31,7 @@ def make_store(tmp_path: Path, orders: pd.DataFrame, currency: object = "CNY",
         cur = currency[n % len(currency)] if isinstance(currency, list) else currency
         rows.append((f"O{n}", None if pd.isna(cid) else int(cid), day,
                      None if pd.isna(amount) else float(amount), status, cur))
-    store.conn.executemany(
+    store.db.conn.executemany(
         "INSERT INTO orders (order_id, contact_id, day, amount_value, status_norm, currency) "
         "VALUES (?, ?, ?, ?, ?, ?)", rows)
     return store
@@ -52,7 +52,7 @@ GROUP BY contact_id HAVING sum(status_norm = 'paid') > 0 ORDER BY contact_id
 def test_sql_aggregates_match_pandas_and_a_plain_group_by(tmp_path: Path, as_of: date) -> None:
     orders = generated_orders(seed=11, customers=80)
     store = make_store(tmp_path, orders)
-    got, seen = store.order_aggregates(as_of=as_of, window_days=200, for_tag=True, gap_over=-1)
+    got, seen = store.segments.order_aggregates(as_of=as_of, window_days=200, for_tag=True, gap_over=-1)
     assert seen == {"CNY"}
     want = customer_aggregates(orders, as_of=as_of, window_days=200)
     assert got["contact_id"].tolist() == want["contact_id"].tolist()
@@ -65,7 +65,7 @@ def test_sql_aggregates_match_pandas_and_a_plain_group_by(tmp_path: Path, as_of:
     np.testing.assert_allclose([r[1] for r in plain], got["recency_days"])
     np.testing.assert_allclose([r[2] for r in plain], got["frequency"])
     np.testing.assert_allclose([r[3] for r in plain], got["monetary"])
-    lean, _ = store.order_aggregates(as_of=as_of, window_days=200)
+    lean, _ = store.segments.order_aggregates(as_of=as_of, window_days=200)
     for col in ("contact_id", "recency_days", "frequency", "monetary"):
         np.testing.assert_allclose(lean[col], got[col], err_msg=col)
 
@@ -73,14 +73,14 @@ def test_sql_aggregates_match_pandas_and_a_plain_group_by(tmp_path: Path, as_of:
 def test_gap_is_only_computed_where_the_span_can_matter(tmp_path: Path) -> None:
     orders = generated_orders(seed=11, customers=80)
     store = make_store(tmp_path, orders)
-    got, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=365)
+    got, _ = store.segments.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=365)
     want = customer_aggregates(orders, as_of=date(2026, 1, 1))
     span = want["tenure_days"] - want["recency_days"]
     np.testing.assert_allclose(got["gap_days"][span > 365], want["gap_days"][span > 365])
     assert got["gap_days"][span <= 365].isna().all()
     # the stages do not depend on the gaps left out
     rules = TagRules()
-    tags = store.contact_tags()
+    tags = store.segments.contact_tags()
     assert tag_plan(tags, got, rules) == tag_plan(tags, want, rules)
 
 
@@ -90,14 +90,14 @@ def test_rates_convert_and_mixed_currencies_without_rates_fail(tmp_path: Path) -
                           columns=["contact_id", "day", "amount_value", "status_norm"])
     store = make_store(tmp_path, orders, currency=["CNY", "usd ", "CNY", "EUR"])
     with pytest.raises(UsageError) as info:
-        store.customer_aggregates(as_of=date(2024, 2, 1))
+        store.segments.customer_aggregates(as_of=date(2024, 2, 1))
     assert "CNY, EUR, USD" in str(info.value)
     store.config.values["rfm"].update(currency="CNY", rates={"USD": 7.0, "EUR": 8.0})
-    frame, currency = store.customer_aggregates(as_of=date(2024, 2, 1))
+    frame, currency = store.segments.customer_aggregates(as_of=date(2024, 2, 1))
     assert currency == "CNY"
     assert frame["monetary"].tolist() == [80.0, 45.0]
     store.config.values["rfm"].update(currency="", rates={})
-    frame, currency = store.customer_aggregates(as_of=date(2024, 2, 1), only="usd")
+    frame, currency = store.segments.customer_aggregates(as_of=date(2024, 2, 1), only="usd")
     assert currency == "USD" and frame["monetary"].tolist() == [10.0]
 
 
@@ -105,16 +105,16 @@ def test_apply_tags_writes_values_times_and_history(tmp_path: Path) -> None:
     orders = generated_orders(seed=5, customers=30)
     store = make_store(tmp_path, orders, contacts=35)
     as_of = date(2024, 6, 1)
-    agg, _ = store.customer_aggregates(as_of=as_of, for_tag=True)
-    plan = tag_plan(store.contact_tags(), agg, TagRules())
+    agg, _ = store.segments.customer_aggregates(as_of=as_of, for_tag=True)
+    plan = tag_plan(store.segments.contact_tags(), agg, TagRules())
     assert len(plan) == 70
     with store.write("tag") as op:
-        store.apply_tags(op.id, plan, as_of=as_of)
-    assert tag_plan(store.contact_tags(), agg, TagRules()) == []
-    rows = store.conn.execute(
+        store.segments.apply_tags(op.id, plan, as_of=as_of)
+    assert tag_plan(store.segments.contact_tags(), agg, TagRules()) == []
+    rows = store.db.conn.execute(
         "SELECT count(*) FROM history WHERE operation = 'tag'").fetchone()[0]
     assert rows == 70
-    row = store.conn.execute(
+    row = store.db.conn.execute(
         "SELECT stage, tier, stage_changed_at, tier_changed_at, changed_at FROM contacts "
         "WHERE id = 35").fetchone()
     assert tuple(row)[:2] == ("lead", "nurture")
@@ -123,10 +123,10 @@ def test_apply_tags_writes_values_times_and_history(tmp_path: Path) -> None:
 
 def test_rfm_of_contact(tmp_path: Path) -> None:
     store = make_store(tmp_path, generated_orders(seed=5, customers=30), contacts=35)
-    info = store.rfm_of_contact(1, date(2026, 1, 1))
+    info = store.segments.rfm_of_contact(1, date(2026, 1, 1))
     assert set(info) == {"cell", "segment", "recency_days", "frequency", "monetary"}
     assert len(info["cell"]) == 3
-    assert store.rfm_of_contact(35, date(2026, 1, 1)) is None
+    assert store.segments.rfm_of_contact(35, date(2026, 1, 1)) is None
 
 
 def test_a_third_currency_between_two_spellings_is_found(tmp_path: Path) -> None:
@@ -135,15 +135,15 @@ def test_a_third_currency_between_two_spellings_is_found(tmp_path: Path) -> None
                           columns=["contact_id", "day", "amount_value", "status_norm"])
     store = make_store(tmp_path, orders, currency=["CNY", "USD", "cny"])
     with pytest.raises(UsageError, match="USD"):  # min 'CNY', max 'cny' hide USD
-        store.customer_aggregates(as_of=date(2024, 2, 1))
+        store.segments.customer_aggregates(as_of=date(2024, 2, 1))
 
 
 def test_parallel_contact_ranges_give_the_same_aggregates(tmp_path: Path, monkeypatch) -> None:
-    import custdata.store.core as mod
+    import custdata.store.database as mod
 
     store = make_store(tmp_path, generated_orders(seed=3, customers=50))
-    single, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)
+    single, _ = store.segments.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)
     monkeypatch.setattr(mod, "PARALLEL_MIN_ORDERS", 1)
     monkeypatch.setattr(mod, "default_workers", lambda: 3)
-    split, _ = store.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)
+    split, _ = store.segments.order_aggregates(as_of=date(2026, 1, 1), for_tag=True, gap_over=100)
     pd.testing.assert_frame_equal(single, split)

@@ -22,9 +22,9 @@ CUSTDATA = [sys.executable, "-m", "custdata"]
 
 def test_new_store_is_versioned_wal_with_foreign_keys(tmp_path) -> None:
     with open_store(tmp_path / "s.db") as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
 def test_newer_schema_is_refused_with_exit_3(cli) -> None:
@@ -63,7 +63,7 @@ def test_exception_mid_import_leaves_store_unchanged(cli, write_csv, monkeypatch
     from custdata.store import imports
 
     calls = {"n": 0}
-    original = imports.ImportMixin._write_contacts
+    original = imports.Imports._write_contacts
 
     def failing(self, inserts, updates):
         calls["n"] += 1
@@ -72,7 +72,7 @@ def test_exception_mid_import_leaves_store_unchanged(cli, write_csv, monkeypatch
             raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(imports, "BATCH", 2)
-    monkeypatch.setattr(imports.ImportMixin, "_write_contacts", failing)
+    monkeypatch.setattr(imports.Imports, "_write_contacts", failing)
     rows = [["email", "city"]] + [[f"u{i}@x.com", "杭州"] for i in range(6)] + [["lina@163.com", "变"]]
     with pytest.raises(RuntimeError):
         cli("import", "contacts", write_csv("b.csv", rows))
@@ -186,16 +186,16 @@ def test_backup_is_a_consistent_copy(cli, write_csv, tmp_path) -> None:
 
 
 def test_interrupt_after_commit_says_the_changes_were_saved(cli, write_csv, monkeypatch) -> None:
-    from custdata.store.core import CoreStore
+    from custdata.store import Store
 
     path = write_csv("c.csv", CONTACT_ROWS)
-    real_close = CoreStore.close
+    real_close = Store.close
 
-    def close_then_interrupt(self: CoreStore) -> None:  # Ctrl-C just after the COMMIT
+    def close_then_interrupt(self: Store) -> None:  # Ctrl-C just after the COMMIT
         real_close(self)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(CoreStore, "close", close_then_interrupt)
+    monkeypatch.setattr(Store, "close", close_then_interrupt)
     result = cli("import", "contacts", path)
     monkeypatch.undo()
     assert result.exit_code == ExitCode.INTERRUPTED
@@ -204,12 +204,12 @@ def test_interrupt_after_commit_says_the_changes_were_saved(cli, write_csv, monk
 
 
 def test_interrupt_before_commit_says_nothing_changed(cli, write_csv, monkeypatch) -> None:
-    from custdata.store.imports import ImportMixin
+    from custdata.store.imports import Imports
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ImportMixin, "import_records", interrupted)
+    monkeypatch.setattr(Imports, "import_records", interrupted)
     result = cli("import", "contacts", write_csv("c.csv", CONTACT_ROWS))
     assert result.exit_code == ExitCode.INTERRUPTED
     assert "the store was left as it was before this command" in result.stderr

@@ -391,3 +391,34 @@ if hasattr(os, "register_at_fork"):
 def is_blind_index(value: object) -> bool:
     """True when `value` is a blind index rather than a plain match key."""
     return isinstance(value, str) and value.startswith(INDEX_PREFIX)
+
+
+class PlainProtector:
+    """The protector of an unencrypted store: values and keys are stored as they are."""
+
+    encrypted_columns: frozenset[str] = frozenset()
+    key_id: str | None = None
+
+    def seal(self, table: str, column: str, row_id: int, value: str | None) -> str | None:
+        return value
+
+    def unseal(self, table: str, column: str, row_id: int, stored: str | None) -> str | None:
+        return stored
+
+    def index(self, kind: str, key: str | None) -> str | None:
+        return key
+
+    def seals(self, table: str, column: str) -> bool:
+        return False
+
+    def sealed_columns(self, table: str) -> frozenset[str]:
+        return frozenset()
+
+    def sealer(self, table: str, column: str) -> Callable[[int | str, str | None], str | None]:
+        return _as_is
+
+    def unsealer(self, table: str, column: str) -> Callable[[int | str, str | None], str | None]:
+        return _as_is
+
+    def indexer(self, kind: str) -> Callable[[str | None], str | None]:
+        return _keep

@@ -16,9 +16,17 @@ class ExitCode(IntEnum):
 
 
 class CustdataError(Exception):
-    """Base of every user-facing error; the CLI maps it to a message and `exit_code`."""
+    """Base of every user-facing error; the CLI maps it to a message and `exit_code`.
+
+    `hint` names, without any command-line syntax, what the user can give to fix it
+    ("key_file", "wait", ...): the CLI turns it into the option to use.
+    """
 
     exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
 
 
 class UsageError(CustdataError):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 import signal
 import sys
 from pathlib import Path
@@ -18,7 +16,8 @@ from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
 from custdata.errors import CustdataError, ExitCode
-from custdata.store.core import committed_operations, translate_db_error
+from custdata.api.session import Session
+from custdata.store import committed_operations, translate_db_error
 
 
 class Interrupted(KeyboardInterrupt):
@@ -44,7 +43,7 @@ class CustdataGroup(TyperGroup):
         except CustdataError as exc:
             if state.debug:
                 raise
-            _fail(str(exc), exc.exit_code)
+            _fail(with_hint(exc), exc.exit_code)
         except KeyboardInterrupt as exc:
             if state.debug:
                 raise
@@ -61,7 +60,22 @@ class CustdataGroup(TyperGroup):
             store_error = translate_db_error(exc, state.db)
             if store_error is None or state.debug:
                 raise
-            _fail(str(store_error), store_error.exit_code, exc)
+            _fail(with_hint(store_error), store_error.exit_code, exc)
+
+
+# What an error's `hint` asks for, said as the options and variables of this command line.
+HINTS = {
+    "key_file": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path.",
+    "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
+                        "path (`export` can show masked values with --mask instead).",
+    "wait": "Wait longer with --wait SECONDS.",
+}
+
+
+def with_hint(exc: CustdataError) -> str:
+    """The error's message, followed by how to fix it on the command line."""
+    hint = HINTS.get(getattr(exc, "hint", None) or "")
+    return f"{exc} {hint}" if hint else str(exc)
 
 
 def _fail(message: str, code: int, cause: BaseException | None = None) -> None:
@@ -89,6 +103,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     db: Annotated[Path | None, typer.Option(
         "--db", help="SQLite store (default: env CUSTDATA_DB, else ./custdata.db).",
         show_default=False)] = None,
@@ -113,16 +128,21 @@ def main_options(
     state.wait = wait
     state.quiet = quiet
     state.debug = debug
-    state._config = None
+    state.session = Session(
+        db=state.db, config_path=state.resolved_config_path(), key_file=state.resolved_key_file(),
+        wait=wait, command_line=state.command_line, progress=_shared.progress,
+        notify=_shared.say)
+    ctx.obj = state.session
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _register_groups() -> None:
-    """Call register(app) of every command module in this package (data first)."""
-    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
-    for name in sorted(names, key=lambda n: (n != "data", n)):
-        importlib.import_module(f"custdata.cli.{name}").register(app)
+    """Every command group, explicitly, in help order (data first)."""
+    from custdata.cli import audit, churn, data, dedupe, quality, records, secure, segments
+
+    for group in (data, audit, churn, dedupe, quality, records, secure, segments):
+        group.register(app)
 
 
 _register_groups()

@@ -22,8 +22,8 @@ from rich.table import Table
 from custdata.config import Config, load_config
 from custdata.errors import UsageError
 from custdata.io import text_stdout, write_csv, write_json
-from custdata.store import PlainProtector, Store
-from custdata.store import open_store as _open_store
+from custdata.api.session import Session
+from custdata.store import Store
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -42,7 +42,7 @@ class State:
     quiet: bool = False
     debug: bool = False
     argv: list[str] = field(default_factory=list)
-    _config: Config | None = None
+    session: Session = field(default_factory=Session)
 
     @property
     def command_line(self) -> str:
@@ -66,9 +66,7 @@ class State:
 
     @property
     def config(self) -> Config:
-        if self._config is None:
-            self._config = load_config(self.resolved_config_path())
-        return self._config
+        return self.session.config
 
     def resolved_config_path(self) -> Path:
         """--config > env CUSTDATA_CONFIG > custdata.toml beside the database."""
@@ -90,39 +88,20 @@ class State:
 state = State()
 
 
-def _protector(store: Store, *, need_key: bool, mask: bool = False) -> Any:
-    """The store's protector: plain, or the crypto one once columns are encrypted.
-
-    need_key: the command writes or must show real values (fail without the key);
-    mask: show masked values of encrypted columns even when the key is at hand.
-    A given key is checked against the store's key id before anything else (exit 2).
-    """
-    from custdata.crypto import read_key_file
-    from custdata.errors import KeyFileError
-
-    crypto = store.crypto_state()
-    if crypto is None:
-        return PlainProtector()
-    path = None if mask else state.resolved_key_file()
-    if path is None and need_key:
-        raise KeyFileError(
-            f"This store's encrypted columns ({', '.join(crypto.columns)}) need the key for this command: "
-            "pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
-            "path (`export` can show masked values with --mask instead).")
-    return store.crypto_protector(read_key_file(path) if path is not None else None)
+def session() -> Session:
+    """The session the root command built from the global options (see cli/__init__.py)."""
+    return state.session
 
 
 @contextmanager
 def open_store(*, need_key: bool = False, mask: bool = False,
                command_line: str | None = None) -> Iterator[Store]:
     """Open the store named by the global options; always closes it."""
-    store = _open_store(state.db, wait=state.wait, config=state.config,
-                        command_line=command_line or state.command_line)
-    try:
-        store.protector = _protector(store, need_key=need_key, mask=mask)
+    run = state.session
+    if command_line is not None:
+        run.command_line = command_line
+    with run.store(need_key=need_key, mask=mask) as store:
         yield store
-    finally:
-        store.close()
 
 
 def say(message: str) -> None:
@@ -282,7 +261,7 @@ def resolve_contact(store: Store, text: str) -> int:
         probes["phone_key"] = phone_key(value, region)
     if kind == "id_number":
         probes["id_number_key"] = id_number_key(value)
-    ids = store.find_contact_ids(**probes) if probes else []
+    ids = store.contacts.find_ids(**probes) if probes else []
     if not ids:
         raise NotFoundError(f"No contact matches {text!r}; give an id, external id, email or phone.")
     if len(ids) > 1:
@@ -293,6 +272,6 @@ def resolve_contact(store: Store, text: str) -> int:
 
 
 def _describe(store: Store, contact_id: int) -> str:
-    row = store.contact(contact_id) or {}
+    row = store.contacts.get(contact_id) or {}
     parts = [f"id:{contact_id}"] + [str(row[k]) for k in ("external_id", "name") if row.get(k)]
     return " ".join(parts)

@@ -30,7 +30,7 @@ from custdata.config import DEFAULTS
 from custdata.errors import CheckFailed, UsageError
 from custdata.io import text_stdout
 from custdata.models import CONTACT_FIELDS
-from custdata.store.core import utc_now
+from custdata.store import utc_now
 from custdata.validate import CHECKED_FIELDS, count_invalid
 
 HISTORY_COLUMNS = ["run", "at", "score", "change", *PARTS]
@@ -76,7 +76,7 @@ def audit(
         return
     if history:
         with open_store() as store:
-            rows = history_rows(store.audit_runs())
+            rows = history_rows(store.audit.audit_runs())
         if fmt is Format.table:  # people read the trend as +2.5 / -1.0
             rows = [{**r, "change": "" if r["change"] is None else f"{r['change']:+.1f}"}
                     for r in rows]
@@ -85,9 +85,9 @@ def audit(
     day = parse_as_of(as_of)
     with open_store() as store, _busy("Auditing the store"):
         report = run_audit(store, as_of=day)
-        previous = store.last_audit_score()
+        previous = store.audit.last_audit_score()
         if not report.empty:
-            store.save_audit_run(at=utc_now(), score=report.score,
+            store.audit.save_audit_run(at=utc_now(), score=report.score,
                                  parts={n: p.score for n, p in report.parts.items()})
     change = change_since(report.score, previous)
     show(report, fmt, as_of=day.isoformat(), previous=previous, change=change)
@@ -100,7 +100,7 @@ def show_records(check: str, *, as_of: date, fmt: Format) -> None:
     """Print the records that fail one check (the same rule the score counts)."""
     with open_store() as store:
         cfg = store.config
-        columns, rows = store.audit_records(
+        columns, rows = store.audit.audit_records(
             check, as_of=as_of, stale_days=int(cfg.get("audit", "stale_days")),
             retention_days=int(cfg.get("audit", "retention_days")))
         emit(rows, fmt, columns=columns)
@@ -111,7 +111,7 @@ def run_audit(store: Any, *, as_of: date) -> AuditReport:
     cfg = store.config
     weights = effective_weights(cfg.get("audit", "weights"), DEFAULTS["audit"]["weights"][0])
     field_weights = check_field_weights(cfg.get("audit", "field_weights"), CONTACT_FIELDS)
-    snapshot = store.audit_snapshot(
+    snapshot = store.audit.audit_snapshot(
         as_of=as_of, stale_days=int(cfg.get("audit", "stale_days")),
         retention_days=int(cfg.get("audit", "retention_days")),
         sensitive_columns=cfg.get("crypto", "columns"))
@@ -123,8 +123,8 @@ def run_audit(store: Any, *, as_of: date) -> AuditReport:
 
     def values(name: str) -> Iterable[Any]:
         if name not in sealed:
-            return store.audit_values(name)  # stored text
-        return (row[name] for row in store.iter_contacts()
+            return store.audit.audit_values(name)  # stored text
+        return (row[name] for row in store.contacts.iter()
                 if row.get(name) is not None and str(row[name]).strip())
 
     fields = check_validity_fields(cfg.get("audit", "validity_fields"), VALIDATE_FIELDS)

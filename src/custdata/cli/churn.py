@@ -66,7 +66,7 @@ def report_churn(
         return
     with open_store() as store:
         rates = _rates(store)
-        facts = store.churn_facts(as_of=day, rates=rates)
+        facts = store.churn.churn_facts(as_of=day, rates=rates)
         if not facts:
             emit([], fmt, COLUMNS)
             say(f"No customers with orders on or before {day}: nothing to score.")
@@ -79,8 +79,8 @@ def report_churn(
                                 contact_days=int(cfg.get("churn", "contact_days")),
                                 explain=listed)
         ranked = rank_scores(scores, top=top, min_risk=min_risk)
-        contacts = store.churn_contact_fields(s.contact_id for s in ranked)
-        leads = store.contact_count() - len(scores)
+        contacts = store.churn.churn_contact_fields(s.contact_id for s in ranked)
+        leads = store.contacts.count() - len(scores)
     as_text = resolve_format(fmt) is Format.table  # ids, not quantities: no 1,234 in tables
     emit((_row(s, contacts, as_text) for s in ranked), fmt, COLUMNS)
     say(f"Scored {len(scores)} customers as of {day} ({_how(model)}); "
@@ -90,7 +90,7 @@ def report_churn(
 
 def _rates(store: Any) -> dict[str, float]:
     """Conversion rates for value at risk: the [rfm] currency and rates, as `report rfm`."""
-    _, rates = report_currency(store.churn_currencies(),
+    _, rates = report_currency(store.churn.churn_currencies(),
                                configured=state.config.get("rfm", "currency"),
                                rates=state.config.get("rfm", "rates"))
     return rates
@@ -100,8 +100,8 @@ def _past(store: Any, day: date, rates: dict[str, float]) -> Any:
     """past(days) for fit_churn_model: the facts as of `day - days`, and who reordered since."""
     def past(days: int) -> tuple[list[dict], set[int]]:
         then = day - timedelta(days=days)
-        return (store.churn_facts(as_of=then, rates=rates),
-                store.customers_ordering_between(then, day))
+        return (store.churn.churn_facts(as_of=then, rates=rates),
+                store.churn.customers_ordering_between(then, day))
     return past
 
 
@@ -137,7 +137,7 @@ def _row(score: ChurnScore, contacts: dict[int, dict], as_text: bool = False) ->
 def _backtest(cut: date, horizon: int, fmt: Format | None) -> None:
     end = cut + timedelta(days=horizon)
     with open_store() as store:
-        last = store.last_order_day()
+        last = store.churn.last_order_day()
         if last is None:
             say("No orders in the store: nothing to backtest.")
             _print_backtest(None, cut, horizon, fmt)
@@ -149,11 +149,11 @@ def _backtest(cut: date, horizon: int, fmt: Format | None) -> None:
                 f"{cut}), but the store's orders end on {last}. Use --as-of {latest} or earlier."
             )
         rates = _rates(store)
-        facts = store.churn_facts(as_of=cut, rates=rates)
+        facts = store.churn.churn_facts(as_of=cut, rates=rates)
         if not facts:
             raise InsufficientHistory(
                 f"No customers with orders on or before {cut}; choose a later --as-of.")
-        outcome = store.customers_ordering_between(cut, end)
+        outcome = store.churn.customers_ordering_between(cut, end)
         model = _fit(facts, cut, horizon, _past(store, cut, rates))
     scores = customer_risks(facts, as_of=cut, model=model, horizon_days=horizon,
                             contact_days=int(state.config.get("churn", "contact_days")),

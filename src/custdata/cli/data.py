@@ -200,7 +200,7 @@ def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conf
     hash once it is all read (the reading child's, when there is one)."""
     with open_store(need_key=True) as store, progress(f"importing {kind}", None) as advance:
         with store.write(state.command_line, input_file=name, dry_run=dry_run) as op:
-            counts, touched = store.import_records(
+            counts, touched = store.imports.import_records(
                 op, kind, records, input_file=name, on_conflict=on_conflict, region=region,
                 dayfirst=dayfirst, on_reject=sink.add if sink else None, on_progress=advance,
                 compare_as=_cleaned_form(region, dayfirst) if clean else None,
@@ -214,7 +214,7 @@ def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conf
                     f"{counts.rejected} row(s) rejected and --strict is set: nothing was imported."
                     + (f" See {sink.path}." if sink else " Use --rejects FILE to see them."))
             if clean and kind == "contacts" and touched:
-                clean_counts, _ = store.clean_contacts(op, region=region, dayfirst=dayfirst,
+                clean_counts, _ = store.cleaning.clean_contacts(op, region=region, dayfirst=dayfirst,
                                                        contact_ids=touched, dry_run=False,
                                                        collect=False)  # memory stays flat
                 op.counts["cleaned"] = clean_counts
@@ -311,9 +311,37 @@ def run_export(kind: str, where: dict[str, str], *, changed_since: str | None, m
         raise UsageError("--changed-since applies to contacts only.")
     columns = EXPORT_COLUMNS[kind]
     with open_store(need_key=not mask, mask=mask) as store:
-        rows = (_export_row(kind, r) for r in store.iter_table(kind, where=where,
-                                                                changed_since=since))
+        filters = _filters(store, kind, where)
+        rows = (_export_row(kind, r) for r in store.tables.rows(kind, changed_since=since,
+                                                                 **filters))
         emit(rows, fmt, columns, neutral=not raw)
+
+
+_KEY_COLUMNS = {"email": "email_key", "phone": "phone_key", "id_number": "id_number_key"}
+
+
+def _filters(store: Any, kind: str, where: dict[str, str]) -> dict[str, Any]:
+    """--where FIELD=VALUE as stored-column filters: keys in any spelling, sealed columns
+    compared once opened, an empty VALUE for a missing field."""
+    from custdata.recode import plain_key
+
+    protector = store.protector
+    equal: dict[str, str | None] = {}
+    missing: list[str] = []
+    opened: dict[str, str] = {}
+    region = state.config.get("general", "region")
+    for column, value in where.items():
+        if value == "":
+            missing.append(column)
+        elif kind != "contacts" and column in protector.sealed_columns(kind):
+            opened[column] = value
+        elif kind == "contacts" and column in _KEY_COLUMNS:
+            equal[_KEY_COLUMNS[column]] = protector.index(column, plain_key(column, value, region))
+        elif kind == "contacts" and column in protector.encrypted_columns:
+            raise UsageError(f"--where {column}=...: {column} is encrypted and cannot be searched.")
+        else:
+            equal[column] = value
+    return {"equal": equal, "missing": tuple(missing), "opened_equal": opened}
 
 
 def _export_row(kind: str, row: dict) -> dict:

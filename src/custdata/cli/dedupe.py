@@ -38,8 +38,8 @@ def _settings(threshold: float | None) -> dict[str, Any]:
 def _find(store: Any, settings: dict[str, Any]) -> DedupeResult:
     region = state.config.get("general", "region")
     records = []
-    with progress("reading contacts", store.contact_count()) as advance:
-        for row in store.iter_contacts():
+    with progress("reading contacts", store.contacts.count()) as advance:
+        for row in store.contacts.iter():
             records.append(to_record(row, region=region))
             if len(records) % 10_000 == 0:
                 advance(10_000)
@@ -107,7 +107,7 @@ def dedupe(
             emit(_explain_rows(result), fmt, EXPLAIN_COLUMNS)
             return
         rows, plans = [], []
-        stored = {row["id"]: row for row in store.iter_contacts_by_id(
+        stored = {row["id"]: row for row in store.contacts.by_ids(
             i for cluster in result.clusters for i in cluster.members)}
         for number, cluster in enumerate(result.clusters, 1):
             members = [stored[i] for i in cluster.members]
@@ -133,7 +133,7 @@ def _merge(store: Any, plans: list, rows: list[dict], region: str, dry_run: bool
     with store.write(state.command_line, dry_run=dry_run) as op:
         for number, (cluster, survivor, members) in enumerate(plans, 1):
             merge_id = f"m{op.id}-{number}"
-            gone = store.merge_cluster(op, merge_id, list(cluster.members), survivor,
+            gone = store.merges.merge_cluster(op, merge_id, list(cluster.members), survivor,
                                        merged_values(members, region=region))
             if gone:
                 merge_ids[number] = merge_id
@@ -159,6 +159,6 @@ def unmerge(
     first.
     """
     with open_store(need_key=True) as store:
-        counts = store.unmerge(merge_id.strip(), command=state.command_line)
+        counts = store.merges.unmerge(merge_id.strip(), command=state.command_line)
     say(f"undid merge {merge_id}: restored {counts['restored_contacts']} contacts, moved back "
         f"{counts['orders']} orders and {counts['interactions']} interactions.")

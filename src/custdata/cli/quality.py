@@ -65,13 +65,13 @@ def clean(
     dayfirst = state.config.get("general", "dayfirst")
     with open_store(need_key=True) as store:
         if dry_run:
-            counts, changes = store.clean_contacts(None, region=region, dayfirst=dayfirst,
+            counts, changes = store.cleaning.clean_contacts(None, region=region, dayfirst=dayfirst,
                                                    dry_run=True)
             emit(({"contact": c.contact_id, "field": c.field, "old": c.old, "new": c.new}
                   for c in changes), fmt, CHANGE_COLUMNS)
         else:
             with store.write(state.command_line) as op:
-                counts, _ = store.clean_contacts(op, region=region, dayfirst=dayfirst,
+                counts, _ = store.cleaning.clean_contacts(op, region=region, dayfirst=dayfirst,
                                                  collect=False)
                 op.counts = counts
         undeliverable = _count_undeliverable(store) if check_dns else None
@@ -89,7 +89,7 @@ def _summary(counts: dict[str, int], *, dry_run: bool, undeliverable: int | None
 
 
 def _count_undeliverable(store) -> int:  # noqa: ANN001 - the assembled Store
-    issues = find_issues(store.iter_contacts(), region=resolve_region(None),
+    issues = find_issues(store.contacts.iter(), region=resolve_region(None),
                          fields=["email"], check_dns=True)
     return sum(1 for i in issues if i.code == "email.undeliverable")
 
@@ -114,7 +114,7 @@ def validate(
     region = resolve_region(region)
     dayfirst = state.config.get("general", "dayfirst")
     with open_store(need_key=True) as store:
-        issues = find_issues(store.iter_contacts(), region=region, dayfirst=dayfirst,
+        issues = find_issues(store.contacts.iter(), region=region, dayfirst=dayfirst,
                              fields=fields or None, check_dns=check_dns)
     emit((i.as_row() for i in issues), fmt, list(ISSUE_COLUMNS))
     by_code = Counter(i.code for i in issues)

@@ -39,10 +39,10 @@ def show(contact: ContactArg, fmt: FormatOpt = None) -> None:
     """One customer, all of it: profile, stage, tier, RFM, orders and interactions."""
     with open_store() as store:
         cid = resolve_contact(store, contact)
-        profile = store.contact(cid) or {}
-        totals = store.order_totals(cid)
-        orders = store.orders_of(cid, limit=10)
-        talks = store.interactions_of(cid, limit=10)
+        profile = store.contacts.get(cid) or {}
+        totals = store.linked.order_totals(cid)
+        orders = store.linked.orders_of(cid, limit=10)
+        talks = store.linked.interactions_of(cid, limit=10)
         rfm = _rfm(store, cid)
     card = _card(profile, totals, rfm)
     fmt = resolve_format(fmt)
@@ -59,11 +59,11 @@ def show(contact: ContactArg, fmt: FormatOpt = None) -> None:
 
 def _rfm(store: Any, contact_id: int) -> dict:
     """The RFM cell as of the last `tag` (like stage and tier); before any `tag`, today's."""
-    stored = store.stored_rfm(contact_id)
+    stored = store.segments.stored_rfm(contact_id)
     if stored is not None:
         return stored
     today = date.today()
-    live = store.rfm_of_contact(contact_id, today)
+    live = store.segments.rfm_of_contact(contact_id, today)
     return {**(live or {}), "as_of": today.isoformat()}
 
 
@@ -119,7 +119,7 @@ def history(contact: ContactArg, fmt: FormatOpt = None) -> None:
     """Every recorded change to one contact: when, by which operation, old and new value."""
     with open_store() as store:
         cid = resolve_contact(store, contact)
-        rows = store.history_of(cid)
+        rows = store.history.of(cid)
     emit(rows, fmt, ["at", "operation", "field", "old", "new", "detail", "user", "op_id"])
 
 
@@ -130,7 +130,7 @@ def log(
 ) -> None:
     """The operation log: every command that changed data, who ran it, on what, with counts."""
     with open_store() as store:
-        rows = store.oplog(parse_since(since) if since else None)
+        rows = store.oplog.entries(parse_since(since) if since else None)
     emit(rows, fmt, ["id", "at", "user", "command", "input_file", "input_sha256", "counts"])
 
 

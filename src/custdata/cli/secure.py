@@ -90,7 +90,7 @@ def encrypt(columns: ColumnsOpt = None, key_file: KeyFileOpt = None) -> None:
     path = _key_path(key_file, what="encrypt")
     key = _read_key(path)
     with open_store(need_key=True) as store:
-        counts = store.encrypt_columns(key, _columns(columns), command=state.command_line)
+        counts = store.crypto.encrypt_columns(key, _columns(columns), command=state.command_line)
         names = ", ".join(sorted(store.protector.encrypted_columns))
     say(f"Encrypted {names} of {counts['contacts']} contacts under key id {key_id(key)} "
         f"({counts['history']} history values, {counts['rejects']} rejects, "
@@ -102,11 +102,11 @@ def decrypt(columns: ColumnsOpt = None, key_file: KeyFileOpt = None) -> None:
     path = _key_path(key_file, what="decrypt")
     key = _read_key(path)
     with open_store(need_key=True) as store:
-        if store.crypto_state() is None:
+        if store.crypto.state() is None:
             say("Nothing to decrypt: this store has no encrypted columns.")
             return
         wanted = None if columns is None else _columns(columns)
-        counts = store.decrypt_columns(key, wanted, command=state.command_line)
+        counts = store.crypto.decrypt_columns(key, wanted, command=state.command_line)
         left = ", ".join(sorted(store.protector.encrypted_columns)) or "none"
     say(f"Decrypted {counts['contacts']} contacts; still encrypted: {left}.")
 
@@ -124,11 +124,11 @@ def rotate_key(
     path = _key_path(key_file, what="rotate-key")
     old_key = _read_key(path)
     with open_store(need_key=True) as store:
-        if store.crypto_state() is None:
+        if store.crypto.state() is None:
             raise UsageError("This store has no encrypted columns, so there is no key to "
                              "rotate; run `custdata encrypt` first.")
         new_key = _read_key(new_key_file)
-        counts = store.rotate_key(old_key, new_key, command=state.command_line)
+        counts = store.crypto.rotate_key(old_key, new_key, command=state.command_line)
     say(f"Re-encrypted {counts['contacts']} contacts under key id {key_id(new_key)}; "
         f"the old key ({key_id(old_key)}) no longer opens this store. Keep {new_key_file} safe.")
 
@@ -154,7 +154,7 @@ def forget(
                                  "This cannot be undone", default=False, err=True):
                 say("Nothing was erased.")
                 raise typer.Exit(ExitCode.FINDINGS)
-        counts = store.forget_contact(cid, command=f"custdata forget id:{cid}")
+        counts = store.forget.forget_contact(cid, command=f"custdata forget id:{cid}")
     say(f"Erased the personal data of contact id:{cid}: {counts['history']} history rows, "
         f"{counts['rejects']} rejected rows, {counts['interactions']} interactions and "
         f"{counts['merges']} merge records; its {counts['orders']} orders were kept, anonymous.")

@@ -72,25 +72,25 @@ def tag(
     day = parse_as_of(as_of)
     with open_store() as store:
         rules = TagRules.from_mapping(store.config.section("tag"))
-        agg, _ = store.customer_aggregates(as_of=day, for_tag=True)
-        current = store.contact_tags()
+        agg, _ = store.segments.customer_aggregates(as_of=day, for_tag=True)
+        current = store.segments.contact_tags()
         plan = tag_plan(current, agg, rules)
         scored = rfm_scores(agg)  # kept for `show`, which then needs no pass over the orders
         cells = {"as_of": day.isoformat(), "digest": cells_digest(scored)}
-        cells_changed = store.rfm_cells_state() != cells
+        cells_changed = store.segments.rfm_cells_state() != cells
         if dry_run:
-            ext = store.external_ids([c for c, *_ in plan])
+            ext = store.segments.external_ids([c for c, *_ in plan])
             rows = ({"contact_id": c, "external_id": e, "field": f, "old": o, "new": n}
                     for (c, f, o, n), e in zip(plan, ext))
             emit(rows, fmt, CHANGE_COLUMNS)
         elif plan or cells_changed:
             with store.write("tag") as op:
                 # under the write lock: re-plan against the stored values of this moment
-                plan = tag_plan(store.contact_tags(), agg, rules)
-                store.apply_tags(op.id, plan, as_of=day)
+                plan = tag_plan(store.segments.contact_tags(), agg, rules)
+                store.segments.apply_tags(op.id, plan, as_of=day)
                 op.counts.update(_counts(plan, len(current)))
                 if cells_changed:
-                    op.counts["rfm_cells"] = store.save_rfm_cells(scored, as_of=day,
+                    op.counts["rfm_cells"] = store.segments.save_rfm_cells(scored, as_of=day,
                                                                   digest=cells["digest"])
     counts = _counts(plan, len(current))
     verb = "would change" if dry_run else "changed"
@@ -133,7 +133,7 @@ def report_rfm(
     day = parse_as_of(as_of)
     wanted = _segment_filter(segment, scheme.value)
     with open_store() as store:
-        agg, report_cur = store.customer_aggregates(as_of=day, only=currency,
+        agg, report_cur = store.segments.customer_aggregates(as_of=day, only=currency,
                                                     external_ids=customers)
     scored = rfm_scores(agg, scheme=scheme.value)
     if customers:
@@ -263,9 +263,9 @@ def report_summary(
     from datetime import date
 
     with open_store() as store:
-        agg, report_cur = store.customer_aggregates(as_of=date.today(), only=currency,
+        agg, report_cur = store.segments.customer_aggregates(as_of=date.today(), only=currency,
                                                     for_tag=True)
-        tags = store.contact_tags()
+        tags = store.segments.contact_tags()
         window = int(store.config.get("tag", "tier_window_days"))
     rows = summary_rows(tags, agg)
     if resolve_format(fmt) is not Format.table:

@@ -1,22 +1,131 @@
-"""The store: the only code that talks SQL. `Store` is assembled from one mixin per capability."""
+"""The store: the only code that talks SQL.
+
+`Store` is made of components, one per subject (contacts, history, oplog, imports,
+merges, segments, crypto, ...), sharing one database-facing object (`SQLiteDatabase`)
+and one protector (custdata.crypto's plain or AES-GCM sealer). Every write runs inside
+`Store.write(...)`: the write lock is taken first, then the facts the write depends on
+(the encryption state and key) are read under it, and the operation-log row commits
+with the change or not at all.
+"""
 
 from __future__ import annotations
 
-from custdata.store.audit import AuditMixin
-from custdata.store.churn import ChurnMixin
-from custdata.store.core import CoreStore, PlainProtector, open_store
-from custdata.store.crypto import CryptoMixin
-from custdata.store.dedupe import DedupeMixin
-from custdata.store.forget import ForgetMixin
-from custdata.store.imports import ImportMixin
-from custdata.store.quality import QualityMixin
-from custdata.store.segments import SegmentsMixin
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-# Capability mixins register here (one import + one base each).
+from custdata.crypto import PlainProtector
+from custdata.store.audit import AuditFacts
+from custdata.store.churn import ChurnFacts
+from custdata.store.contacts import Contacts
+from custdata.store.crypto import CryptoState, CryptoStore
+from custdata.store.database import SQLiteDatabase, translate_db_error
+from custdata.store.dedupe import Merges
+from custdata.store.forget import Forget
+from custdata.store.history import History
+from custdata.store.imports import Imports
+from custdata.store.linked import Linked, Tables
+from custdata.store.meta import Meta
+from custdata.store.oplog import Operation, OpLog, committed_operations, utc_now
+from custdata.store.quality import Cleaning
+from custdata.store.rejects import Rejects
+from custdata.store.segments import Segments
+
+# protector_for(state) -> the protector for the encryption state read under the lock.
+ProtectorFactory = Callable[["CryptoState | None"], Any]
 
 
-class Store(DedupeMixin, QualityMixin, AuditMixin, SegmentsMixin, ChurnMixin, ForgetMixin, CryptoMixin, ImportMixin, CoreStore):
-    """A custdata SQLite store. Use `open_store(path, ...)` to get one."""
+class Store:
+    """A custdata store: one database, one protector, a component per subject.
+
+    Use `open_store(path, ...)` (or `custdata.api.Session.store()`) to get one.
+    """
+
+    def __init__(self, db: SQLiteDatabase, *, protector: Any = None, config: Any = None,
+                 protector_for: ProtectorFactory | None = None) -> None:
+        self.db = db
+        self.protector = protector or PlainProtector()
+        self.config = config  # legacy: components still reading config are being moved to api
+        self.protector_for = protector_for
+        self.meta = Meta(self)
+        self.oplog = OpLog(self)
+        self.history = History(self)
+        self.contacts = Contacts(self)
+        self.linked = Linked(self)
+        self.tables = Tables(self)
+        self.rejects = Rejects(self)
+        self.imports = Imports(self)
+        self.cleaning = Cleaning(self)
+        self.merges = Merges(self)
+        self.forget = Forget(self)
+        self.segments = Segments(self)
+        self.churn = ChurnFacts(self)
+        self.audit = AuditFacts(self)
+        self.crypto = CryptoStore(self)
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self, command: str, *, input_file: str | None = None, sha256: str | None = None,
+              dry_run: bool = False) -> Iterator[Operation]:
+        """One all-or-nothing write with its operation-log row; rolled back if dry_run.
+
+        The lock comes first: BEGIN IMMEDIATE, then the encryption state is read again
+        under it (`protector_for`), so a key rotated or columns encrypted by another
+        command since this one opened the store are seen before anything is written.
+        """
+        self.db.begin_write()
+        try:
+            if self.protector_for is not None:
+                self.protector = self.protector_for(self.crypto.state())
+            op = self.oplog.start(command, input_file=input_file, sha256=sha256)
+            yield op
+            if dry_run:
+                self.db.rollback()
+                return
+            self.oplog.finish(op)
+            self.db.commit()
+            self.oplog.committed(op)
+        except BaseException:
+            self.db.rollback()
+            raise
+
+    def backup(self, target: Path) -> None:
+        """An online, consistent copy of the store at `target`, swapped in atomically."""
+        import os
+
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            self.db.backup(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
-__all__ = ["Store", "open_store", "PlainProtector"]
+def open_store(path: Path | str, *, wait: float = 30.0, config: Any = None,
+               protector: Any = None, protector_for: ProtectorFactory | None = None) -> Store:
+    """Open (creating and migrating if needed) the store at `path`.
+
+    Raises StoreError (exit 3) for a locked, damaged, foreign or newer-schema file.
+    """
+    from custdata.config import default_config
+
+    return Store(SQLiteDatabase.open(path, wait=wait), protector=protector,
+                 config=config or default_config(), protector_for=protector_for)
+
+
+__all__ = ["Store", "open_store", "Operation", "PlainProtector", "committed_operations",
+           "translate_db_error", "utc_now", "CryptoState"]

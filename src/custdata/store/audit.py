@@ -14,6 +14,7 @@ from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS
 from custdata.store.crypto import META_COLUMNS
 from custdata.validate import CONSENT_VALUES
+from custdata.store.component import Component
 
 # The day a contact was last updated: its updated_at when that is an ISO date (as `clean`
 # writes it), else the day custdata last stored or changed the record.
@@ -69,7 +70,7 @@ def show_checks() -> list[str]:
             *(f"empty:{f}" for f in CONTACT_FIELDS)]
 
 
-class AuditMixin:
+class AuditFacts(Component):
     """Gathers an AuditSnapshot and keeps the history of audit scores."""
 
     conn: Any
@@ -82,14 +83,14 @@ class AuditMixin:
         stale_cutoff = (as_of - timedelta(days=stale_days)).isoformat()
         retention_cutoff = (as_of - timedelta(days=retention_days)).isoformat()
         sensitive = [c for c in dict.fromkeys(sensitive_columns) if c in CONTACT_FIELDS]
-        self.conn.execute("BEGIN")  # one read snapshot for every aggregate
+        self.db.execute("BEGIN")  # one read snapshot for every aggregate
         try:
             contacts = self._contact_facts(stale_cutoff, retention_cutoff, sensitive)
             orders = self._order_facts(as_of.isoformat())
             groups, members, in_any = self._duplicate_facts()
             encrypted = self._encrypted_columns()
         finally:
-            self.conn.execute("COMMIT")
+            self.db.execute("COMMIT")
         # A column counts as encrypted when `encrypt` says so and no plaintext value is left.
         encrypted_clean = tuple(c for c in sensitive
                                 if c in encrypted and contacts[f"plain_{c}"] == 0)
@@ -123,12 +124,12 @@ class AuditMixin:
         ]
         checks = [f"SUM({sql}) AS {name.replace('-', '_')}" for name, sql in CONTACT_CHECKS.items()]
         # Two passes are faster than one: the checks need the computed last_update column.
-        facts = dict(self.conn.execute(f"""
+        facts = dict(self.db.execute(f"""
             SELECT COUNT(*) AS n,
                    {", ".join([f"SUM({_empty(f)}) AS {f}" for f in CONTACT_FIELDS] + plain)}
             FROM contacts
         """).fetchone())
-        facts.update(self.conn.execute(
+        facts.update(self.db.execute(
             f"SELECT {', '.join(checks)} FROM {_CONTACTS}",
             {"stale": stale_cutoff, "retention": retention_cutoff}).fetchone())
         return {k: v or 0 for k, v in facts.items()}  # SUM() of no rows is NULL
@@ -139,13 +140,13 @@ class AuditMixin:
         # at 10M orders); the flags are then summed over the few bad orders only.
         sums = ", ".join(f"SUM({sql}) AS {name.replace('-', '_')}"
                          for name, sql in ORDER_CHECKS.items())
-        orders = dict(self.conn.execute(
+        orders = dict(self.db.execute(
             f"SELECT COUNT(*) AS bad, {sums} FROM {_ORDERS} "
             f"WHERE {' OR '.join(ORDER_CHECKS.values())}", {"today": today}).fetchone())
-        orders["n"] = self.conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-        orders["interactions"] = self.conn.execute(
+        orders["n"] = self.db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+        orders["interactions"] = self.db.execute(
             "SELECT COUNT(*) FROM interactions").fetchone()[0]
-        orders["orphan_interactions"] = self.conn.execute(
+        orders["orphan_interactions"] = self.db.execute(
             f"SELECT COUNT(*) FROM {_INTERACTIONS} "
             f"WHERE {INTERACTION_CHECKS['orphan-interactions']}").fetchone()[0]
         return orders
@@ -156,7 +157,7 @@ class AuditMixin:
         # `key != ''` (NULL is not counted either) lets SQLite read a partial index
         # (external_id's skips NULLs) in key order instead of sorting the table.
         for key in DUPLICATE_KEYS:
-            row = self.conn.execute(f"""
+            row = self.db.execute(f"""
                 SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (
                     SELECT COUNT(*) AS n FROM contacts WHERE {key} != ''
                     GROUP BY {key} HAVING COUNT(*) > 1)
@@ -170,11 +171,11 @@ class AuditMixin:
             f"GROUP BY {k} HAVING COUNT(*) > 1)"
             for k in wanted
         )
-        in_any = self.conn.execute(f"SELECT COUNT(*) FROM contacts WHERE {where}").fetchone()[0]
+        in_any = self.db.execute(f"SELECT COUNT(*) FROM contacts WHERE {where}").fetchone()[0]
         return groups, members, in_any
 
     def _encrypted_columns(self) -> set[str]:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (META_COLUMNS,)).fetchone()
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (META_COLUMNS,)).fetchone()
         try:
             listed = json.loads(row[0]) if row else []
         except ValueError:
@@ -208,7 +209,7 @@ class AuditMixin:
                 batch: int) -> Iterator[dict]:
         last = 0
         while True:
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 f"SELECT {alias}.* FROM {source} WHERE {alias}.id > :last AND {where} "
                 f"ORDER BY {alias}.id LIMIT {int(batch)}", {**params, "last": last}).fetchall()
             if not rows:
@@ -221,27 +222,25 @@ class AuditMixin:
         """Every non-empty stored value of a contact column, one per contact holding it."""
         if column not in CONTACT_FIELDS:
             raise UsageError(f"{column!r} is not a contact field.")
-        cur = self.conn.cursor()
-        cur.row_factory = None  # plain tuples: sqlite3.Row costs ~1 s per million
-        # Values, not GROUP BY counts: SQLite sorts every value to group them, and the
+        # plain tuples: sqlite3.Row costs ~1 s per million. Values, not GROUP BY counts: SQLite sorts every value to group them, and the
         # caller's count in Python (validate.count_invalid) costs 40 % less.
-        yield from map(itemgetter(0), cur.execute(
+        yield from map(itemgetter(0), self.db.tuples(
             f"SELECT {column} FROM contacts WHERE NOT {_empty(column)}"))
 
     def save_audit_run(self, *, at: str, score: float, parts: dict[str, Any]) -> int:
         """Store one scored audit run; returns its id."""
-        cur = self.conn.execute(  # one autocommit statement: nothing half-written
+        cur = self.db.execute(  # one autocommit statement: nothing half-written
             "INSERT INTO audit_runs (at, score, parts) VALUES (?, ?, ?)",
             (at, score, json.dumps(parts, sort_keys=True)))
         return int(cur.lastrowid)
 
     def audit_runs(self) -> list[dict[str, Any]]:
         """Every stored audit run, oldest first: id, at, score, parts ({part: score})."""
-        rows = self.conn.execute("SELECT id, at, score, parts FROM audit_runs ORDER BY id")
+        rows = self.db.execute("SELECT id, at, score, parts FROM audit_runs ORDER BY id")
         return [{"id": r[0], "at": r[1], "score": r[2], "parts": _parts(r[3])} for r in rows]
 
     def last_audit_score(self) -> float | None:
-        row = self.conn.execute("SELECT score FROM audit_runs ORDER BY id DESC LIMIT 1").fetchone()
+        row = self.db.execute("SELECT score FROM audit_runs ORDER BY id DESC LIMIT 1").fetchone()
         return None if row is None else float(row[0])
 
 

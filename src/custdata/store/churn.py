@@ -6,6 +6,7 @@ runs on every core over contact-id ranges in a big store, as `report rfm` does.
 """
 
 from __future__ import annotations
+from custdata.store.component import Component
 
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
@@ -47,7 +48,7 @@ FROM (
 """
 
 
-class ChurnMixin:
+class ChurnFacts(Component):
     """Order histories, interaction recency and last ratings for churn scoring."""
 
     def churn_facts(self, *, as_of: date, window_days: int = 365,
@@ -69,15 +70,15 @@ class ChurnMixin:
             whens.append(f"WHEN :cur{i} THEN :rate{i}")
         rate = (f"CASE upper(trim(coalesce(currency, ''))) {' '.join(whens)} ELSE 1.0 END"
                 if whens else "1.0")
-        rows, names = self._fetch_by_contact_range(_ORDER_FACTS_SQL.format(rate=rate), args)
+        rows, names = self.db.fetch_by_contact_range(_ORDER_FACTS_SQL.format(rate=rate), args)
         facts = [dict(zip(names, row)) for row in rows]
         by_id = {f["contact_id"]: f for f in facts}
         for f in facts:
             f.update(last_contact=None, last_rating=None, last_rating_channel=None)
-        for row in self.conn.execute(_CONTACT_SQL, args):
+        for row in self.db.execute(_CONTACT_SQL, args):
             if row["contact_id"] in by_id:
                 by_id[row["contact_id"]]["last_contact"] = row["last_contact"]
-        for row in self.conn.execute(_RATING_SQL, args):
+        for row in self.db.execute(_RATING_SQL, args):
             if row["contact_id"] in by_id:
                 channel = (row["last_rating_channel"] or "").strip().lower() or None
                 by_id[row["contact_id"]].update(last_rating=int(row["last_rating"]),
@@ -86,14 +87,14 @@ class ChurnMixin:
 
     def churn_currencies(self) -> list[str]:
         """Distinct currencies of paid and refunded orders (upper-cased, blanks left out)."""
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT DISTINCT upper(trim(currency)) FROM orders WHERE currency IS NOT NULL "
             "AND trim(currency) != '' AND status_norm IN ('paid', 'refunded')")
         return sorted(row[0] for row in rows)
 
     def customers_ordering_between(self, after: date, until: date) -> set[int]:
         """Ids of contacts with a paid order dated after `after`, up to and including `until`."""
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT DISTINCT contact_id FROM orders WHERE contact_id IS NOT NULL "
             "AND status_norm = 'paid' AND day > ? AND day <= ?",
             (after.isoformat(), until.isoformat()))
@@ -101,7 +102,7 @@ class ChurnMixin:
 
     def last_order_day(self) -> date | None:
         """The latest paid or refunded order date in the store, if any."""
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT max(day) FROM orders WHERE day IS NOT NULL "
             "AND status_norm IN ('paid', 'refunded')").fetchone()
         return date.fromisoformat(row[0][:10]) if row and row[0] else None
@@ -113,7 +114,7 @@ class ChurnMixin:
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(
+            for row in self.db.execute(
                     f"SELECT id, external_id, stage, tier FROM contacts WHERE id IN ({marks})",
                     chunk):
                 row = self.unseal_row("contacts", dict(row))

@@ -16,10 +16,11 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from custdata.crypto import TOKEN_PREFIX, CryptoProtector, key_id, new_salt
+from custdata.crypto import TOKEN_PREFIX, CryptoProtector, PlainProtector, key_id, new_salt
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import CONTACT_FIELDS
 from custdata.recode import KEY_KINDS, ContactRecoder, plain_key, recode_rows
+from custdata.store.component import Component
 
 META_KEY_ID = "crypto.key_id"
 META_SALT = "crypto.salt"
@@ -56,28 +57,26 @@ def _needs_transcode(old: Any, new: Any, table: str, column: str) -> bool:
     return a != b or (a and not _same_key(old, new))
 
 
-class CryptoMixin:
+class CryptoStore(Component):
     """encrypt / decrypt / rotate-key on the store (see custdata.crypto).
 
     Also the log redaction and file scrub that ForgetMixin's `forget` uses.
     """
 
     # ---- state -------------------------------------------------------------------
-    def crypto_state(self) -> CryptoState | None:
-        kid = self.meta(META_KEY_ID)
+    def state(self) -> CryptoState | None:
+        kid = self.store.meta.get(META_KEY_ID)
         if kid is None:
             return None
-        return CryptoState(kid, self.meta(META_SALT) or "",
-                           tuple(json.loads(self.meta(META_COLUMNS) or "[]")))
+        return CryptoState(kid, self.store.meta.get(META_SALT) or "",
+                           tuple(json.loads(self.store.meta.get(META_COLUMNS) or "[]")))
 
     def crypto_protector(self, key: bytes | None) -> Any:
         """The protector this store needs: plain, or crypto with `key` (masking without).
 
         Raises KeyFileError when `key` is not the store's key; nothing is touched.
         """
-        from custdata.store.core import PlainProtector
-
-        state = self.crypto_state()
+        state = self.state()
         if state is None:
             return PlainProtector()
         return CryptoProtector(key, salt=state.salt, columns=state.columns,
@@ -85,12 +84,12 @@ class CryptoMixin:
 
     def _save_state(self, protector: Any) -> None:
         if isinstance(protector, CryptoProtector) and protector.encrypted_columns:
-            self.set_meta(META_KEY_ID, protector.key_id)
-            self.set_meta(META_SALT, protector.salt)
-            self.set_meta(META_COLUMNS, json.dumps(sorted(protector.encrypted_columns)))
+            self.store.meta.set(META_KEY_ID, protector.key_id)
+            self.store.meta.set(META_SALT, protector.salt)
+            self.store.meta.set(META_COLUMNS, json.dumps(sorted(protector.encrypted_columns)))
         else:
             for name in (META_KEY_ID, META_SALT, META_COLUMNS):
-                self.set_meta(name, None)
+                self.store.meta.set(name, None)
 
     # ---- the three re-keyings -------------------------------------------------------
     def encrypt_columns(self, key: bytes, columns: Iterable[str], *, command: str = "",
@@ -105,7 +104,7 @@ class CryptoMixin:
             allowed = ", ".join(c for c in CONTACT_FIELDS if c not in NOT_ENCRYPTABLE)
             raise UsageError(f"Cannot encrypt {', '.join(bad)}; encryptable columns: {allowed}.")
         old = self.crypto_protector(key)
-        state = self.crypto_state()
+        state = self.state()
         new = CryptoProtector(key, salt=state.salt if state else new_salt(),
                               columns=columns | set(state.columns if state else ()))
         return self._rekey_store(old, new, command, "encrypt", workers)
@@ -113,8 +112,6 @@ class CryptoMixin:
     def decrypt_columns(self, key: bytes, columns: Iterable[str] | None = None, *,
                         command: str = "", workers: int | None = None) -> dict:
         """Decrypt `columns` (all when None) in one transaction (`workers`: see encrypt)."""
-        from custdata.store.core import PlainProtector
-
         old = self.crypto_protector(key)
         if not isinstance(old, CryptoProtector):
             return {"columns": 0, "contacts": 0}
@@ -145,15 +142,15 @@ class CryptoMixin:
 
     def _rekey_store(self, old: Any, new: Any, command: str, operation: str,
                      workers: int | None) -> dict:
-        self.conn.execute("PRAGMA secure_delete = ON")
-        self.conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # index rebuilds sort in it
-        with self.write(command) as op:
+        self.db.execute("PRAGMA secure_delete = ON")
+        self.db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # index rebuilds sort in it
+        with self.store.write(command) as op:
             counts = self._transcode(old, new, workers)
             self._save_state(new)
             self._record_rekey(op, operation, old, new)
             op.counts.update(counts)
-        self.protector = new
-        self.scrub_file()
+        self.store.protector = new
+        self.store.crypto.scrub_file()
         return counts
 
     def _record_rekey(self, op: Any, operation: str, old: Any, new: Any) -> None:
@@ -172,7 +169,7 @@ class CryptoMixin:
         rows = ", ".join(f"('{c}')" for c in names)
         # Contacts in the outer loop (CROSS JOIN fixes the order), so that history and its
         # (contact_id, id) index are appended to, not inserted into, a million times.
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO history (contact_id, at, op_id, operation, field, old, new, detail) "
             "SELECT c.id, ?, ?, ?, f.column1, NULL, NULL, ? FROM contacts AS c CROSS JOIN "
             f"(VALUES {rows}) AS f "
@@ -182,7 +179,7 @@ class CryptoMixin:
     # ---- transcoding ----------------------------------------------------------------
     def _transcode(self, old: Any, new: Any, workers: int | None) -> dict:
         """Re-write every sealed value and blind index from `old`'s form to `new`'s."""
-        region = self.config.get("general", "region")
+        region = self.store.config.get("general", "region")
         counts = {"columns": len(new.encrypted_columns), "contacts": 0, "history": 0,
                   "rejects": 0, "orders": 0, "interactions": 0, "merges": 0, "log_redacted": 0}
         cols = [c for c in CONTACT_FIELDS if _needs_transcode(old, new, "contacts", c)]
@@ -192,7 +189,7 @@ class CryptoMixin:
         hits: set[str] = set()
         if cols or kinds:
             recoder = ContactRecoder(old, new, columns=cols, kinds=kinds, region=region,
-                                     log_words=self._log_words(region))
+                                     log_words=self.store.crypto.log_words(region))
             counts["contacts"] = self._transcode_contacts(recoder, hits, workers)
             counts["history"] = self._transcode_history(old, new, cols)
             counts["merges"] = self._transcode_merges(recoder, new)
@@ -201,7 +198,7 @@ class CryptoMixin:
             if _needs_transcode(old, new, table, column):
                 counts[table] = self._transcode_column(old, new, table, column, rid)
         if hits:
-            counts["log_redacted"] = self._redact_log(hits)
+            counts["log_redacted"] = self.store.crypto.redact_log(hits)
         return counts
 
     def _transcode_contacts(self, recoder: ContactRecoder, hits: set[str],
@@ -214,7 +211,7 @@ class CryptoMixin:
         with self._indexes_dropped("contacts", recoder.writes), \
                 closing(recode_rows(recoder, rows, workers=workers)) as recoded:
             for updates, found in recoded:
-                self.conn.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", updates)
+                self.db.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", updates)
                 hits |= found
                 done += len(updates)
         return done
@@ -228,7 +225,7 @@ class CryptoMixin:
                f"ORDER BY id LIMIT {_BATCH}")
         last = 0
         # plain tuples: cheaper than sqlite3.Row, and picklable (for the recode workers)
-        while rows := self._tuples(sql, (last,)).fetchall():
+        while rows := self.db.tuples(sql, (last,)).fetchall():
             last = rows[-1][0]
             yield from rows
 
@@ -239,15 +236,15 @@ class CryptoMixin:
         Sorting a million new keys once beats a million random updates of each index.
         Runs inside the caller's transaction: a rollback brings the indexes back.
         """
-        rebuild = self.drop_indexes(table, columns)
+        rebuild = self.db.drop_indexes(table, columns)
         yield
         for sql in rebuild:
-            self.conn.execute(sql)
+            self.db.execute(sql)
 
     def _transcode_merges(self, recoder: ContactRecoder, new: Any) -> int:
         """Re-seal the contact rows a merge keeps for `unmerge`, and its key id."""
         done = 0
-        for r in self.conn.execute("SELECT id, payload FROM merges").fetchall():
+        for r in self.db.execute("SELECT id, payload FROM merges").fetchall():
             try:
                 payload = json.loads(r["payload"])
             except ValueError:
@@ -258,7 +255,7 @@ class CryptoMixin:
                 if isinstance(row, dict) and "id" in row:
                     row.update(recoder.recode_mapping(row))
             payload["key_id"] = getattr(new, "key_id", None)
-            self.conn.execute("UPDATE merges SET payload = ? WHERE id = ?",
+            self.db.execute("UPDATE merges SET payload = ? WHERE id = ?",
                               (json.dumps(payload, ensure_ascii=False, sort_keys=True), r["id"]))
             done += 1
         return done
@@ -268,7 +265,7 @@ class CryptoMixin:
             return 0
         marks = ",".join("?" * len(cols))
         last, done = 0, 0
-        while rows := self.conn.execute(
+        while rows := self.db.execute(
                 f"SELECT id, contact_id, field, old, new FROM history WHERE id > ? "
                 f"AND field IN ({marks}) AND (old IS NOT NULL OR new IS NOT NULL) "
                 f"ORDER BY id LIMIT {_BATCH}", (last, *cols)).fetchall():
@@ -279,7 +276,7 @@ class CryptoMixin:
                     new.seal("history", fld, cid, old.unseal("history", fld, cid, r["old"])),
                     new.seal("history", fld, cid, old.unseal("history", fld, cid, r["new"])),
                     r["id"]))
-            self.conn.executemany("UPDATE history SET old = ?, new = ? WHERE id = ?", updates)
+            self.db.executemany("UPDATE history SET old = ?, new = ? WHERE id = ?", updates)
             done += len(rows)
             last = rows[-1]["id"]
         return done
@@ -301,25 +298,25 @@ class CryptoMixin:
                    f"OR t.{column} IS NOT c.external_id) ORDER BY t.id LIMIT {_BATCH}")
         unseal, seal = old.unsealer(table, column), new.sealer(table, column)
         last, done = 0, 0
-        while rows := self.conn.execute(sql, (last,)).fetchall():
+        while rows := self.db.execute(sql, (last,)).fetchall():
             updates = []
             for r in rows:
                 plain = unseal(r["rid"], r["v"])
                 updates.append((plain if plain == r["ext"] else seal(r["rid"], plain), r["id"]))
-            self.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", updates)
+            self.db.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", updates)
             done += len(rows)
             last = rows[-1]["id"]
         return done
 
     # ---- the operation log ------------------------------------------------------------
-    def _log_words(self, region: str) -> dict[str, set[str]]:
+    def log_words(self, region: str) -> dict[str, set[str]]:
         """Words of the logged command lines that could be values, by their normalized forms.
 
         "13800138000" is found under itself and "+8613800138000", so a phone or email
         logged in any spelling is redacted when a contact's value matches it.
         """
         words: dict[str, set[str]] = {}
-        for (command,) in self.conn.execute("SELECT command FROM oplog"):
+        for (command,) in self.db.execute("SELECT command FROM oplog"):
             for word in _split_words(command or ""):
                 if len(word) < 3:
                     continue
@@ -333,14 +330,14 @@ class CryptoMixin:
                     words.setdefault(form, set()).add(word)
         return words
 
-    def _redact_log(self, values: set[str]) -> int:
+    def redact_log(self, values: set[str]) -> int:
         """Replace `values` in the logged command lines with "***"; returns rows changed."""
         changed = 0
-        for row in self.conn.execute("SELECT id, command FROM oplog").fetchall():
+        for row in self.db.execute("SELECT id, command FROM oplog").fetchall():
             parts = re.split(r"([\s=,'\"]+)", row["command"] or "")
             text = "".join("***" if p in values else p for p in parts)
             if text != row["command"]:
-                self.conn.execute("UPDATE oplog SET command = ? WHERE id = ?", (text, row["id"]))
+                self.db.execute("UPDATE oplog SET command = ? WHERE id = ?", (text, row["id"]))
                 changed += 1
         return changed
 
@@ -350,14 +347,14 @@ class CryptoMixin:
 
         Raises StoreError when another process keeps the WAL from being truncated.
         """
-        self.conn.execute("PRAGMA secure_delete = ON")
+        self.db.execute("PRAGMA secure_delete = ON")
         self._checkpoint()
         if vacuum:
-            self.conn.execute("VACUUM")
+            self.db.execute("VACUUM")
             self._checkpoint()
 
     def _checkpoint(self) -> None:
-        busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if busy:
             raise StoreError(
                 "The change was committed, but another custdata process is reading the store, "

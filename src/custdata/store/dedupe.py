@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from custdata.errors import NotFoundError, UsageError
 from custdata.models import CONTACT_FIELDS, Change
 from custdata.recode import KEY_KINDS
+from custdata.store.component import Component
 
 PAYLOAD_VERSION = 1
 
@@ -24,11 +25,11 @@ def _marks(items: Iterable[Any]) -> str:
     return ",".join("?" for _ in items)
 
 
-class DedupeMixin:
+class Merges(Component):
     """Store capability: `merge_cluster` inside a write, and `unmerge`."""
 
     def _stored_contacts(self, ids: list[int]) -> dict[int, dict]:
-        rows = self.conn.execute(
+        rows = self.db.execute(
             f"SELECT * FROM contacts WHERE id IN ({_marks(ids)})", ids).fetchall()
         return {r["id"]: dict(r) for r in rows}
 
@@ -36,7 +37,7 @@ class DedupeMixin:
                       values: dict[str, Any]) -> int:
         """Merge `member_ids` into `survivor_id`, whose fields become `values` (plain text).
 
-        Runs inside `self.write(...)` (op is its operation). Returns how many contacts were
+        Runs inside `self.store.write(...)` (op is its operation). Returns how many contacts were
         removed; 0 if a member no longer exists (the cluster is skipped).
         """
         ids = sorted(set(member_ids))
@@ -48,7 +49,7 @@ class DedupeMixin:
         moved = {}
         for table in ("orders", "interactions"):
             moved[table] = [
-                {"row": r[0], "contact": r[1]} for r in self.conn.execute(
+                {"row": r[0], "contact": r[1]} for r in self.db.execute(
                     f"SELECT id, contact_id FROM {table} WHERE contact_id IN ({_marks(others)}) "
                     "ORDER BY id", others)]
         payload = {
@@ -58,18 +59,18 @@ class DedupeMixin:
             "interactions": moved["interactions"],
         }
         for table in ("orders", "interactions"):
-            self.conn.execute(
+            self.db.execute(
                 f"UPDATE {table} SET contact_id = ? WHERE contact_id IN ({_marks(others)})",
                 [survivor_id, *others])
-        self.conn.execute(f"DELETE FROM contacts WHERE id IN ({_marks(others)})", others)
+        self.db.execute(f"DELETE FROM contacts WHERE id IN ({_marks(others)})", others)
         changes = self._apply_survivor(op, merge_id, survivor_id, ids, stored, plain, values)
         changes.append(Change(survivor_id, "merged_from", None,
                               f"{merge_id}: {', '.join(map(str, others))}", "merge",
                               {"merge_id": merge_id}))
         changes += [Change(i, "merged_into", None, f"{merge_id}: {survivor_id}", "merge",
                            {"merge_id": merge_id}) for i in others]
-        self.record_changes(op.id, changes, at=op.at)
-        self.conn.execute(
+        self.store.history.record(op.id, changes, at=op.at)
+        self.db.execute(
             "INSERT INTO merges (id, at, op_id, survivor_id, payload) VALUES (?, ?, ?, ?, ?)",
             (merge_id, op.at, op.id, survivor_id,
              json.dumps(payload, ensure_ascii=False, sort_keys=True)))
@@ -100,12 +101,12 @@ class DedupeMixin:
                                   {"merge_id": merge_id, "from": source}))
         sets["changed_at"] = op.at
         assignments = ", ".join(f"{column} = ?" for column in sets)
-        self.conn.execute(f"UPDATE contacts SET {assignments} WHERE id = ?",
+        self.db.execute(f"UPDATE contacts SET {assignments} WHERE id = ?",
                           [*sets.values(), survivor_id])
         return changes
 
     def merge_record(self, merge_id: str) -> dict:
-        row = self.conn.execute("SELECT rowid AS seq, * FROM merges WHERE id = ?",
+        row = self.db.execute("SELECT rowid AS seq, * FROM merges WHERE id = ?",
                                 (merge_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No merge has the id {merge_id!r}; `dedupe --merge` printed "
@@ -130,19 +131,19 @@ class DedupeMixin:
         if taken:
             raise UsageError(f"Cannot undo merge {merge_id}: contact id(s) "
                              f"{', '.join(map(str, sorted(taken)))} are in use again.")
-        with self.write(command or f"unmerge {merge_id}") as op:
+        with self.store.write(command or f"unmerge {merge_id}") as op:
             now = self._stored_contacts([survivor_id]).get(survivor_id)
             if now is None:
                 raise UsageError(f"Cannot undo merge {merge_id}: the surviving contact "
                                  f"{survivor_id} no longer exists.")
             before = self.unseal_row("contacts", dict(now))
             changes = []
-            columns = set(self.columns_of("contacts"))
+            columns = set(self.db.columns_of("contacts"))
             for row in payload["contacts"]:
                 row = {k: v for k, v in row.items() if k in columns}
                 if row["id"] == survivor_id:
                     assignments = ", ".join(f"{k} = ?" for k in row if k != "id")
-                    self.conn.execute(f"UPDATE contacts SET {assignments} WHERE id = ?",
+                    self.db.execute(f"UPDATE contacts SET {assignments} WHERE id = ?",
                                       [v for k, v in row.items() if k != "id"] + [survivor_id])
                     restored = self.unseal_row("contacts", dict(row))
                     changes += [Change(survivor_id, f, before.get(f), restored.get(f), "unmerge",
@@ -153,7 +154,7 @@ class DedupeMixin:
                                           "unmerge", {"merge_id": merge_id}))
                 else:
                     try:
-                        self.conn.execute(
+                        self.db.execute(
                             f"INSERT INTO contacts ({', '.join(row)}) VALUES ({_marks(row)})",
                             list(row.values()))
                     except sqlite3.IntegrityError as exc:
@@ -164,18 +165,18 @@ class DedupeMixin:
                                           f"{merge_id}: {survivor_id}", None, "unmerge",
                                           {"merge_id": merge_id}))
             for table in ("orders", "interactions"):
-                self.conn.executemany(
+                self.db.executemany(
                     f"UPDATE {table} SET contact_id = ? WHERE id = ? AND contact_id = ?",
                     [(m["contact"], m["row"], survivor_id) for m in payload[table]])
-            self.record_changes(op.id, changes, at=op.at)
-            self.conn.execute("UPDATE merges SET undone_at = ? WHERE id = ?", (op.at, merge_id))
+            self.store.history.record(op.id, changes, at=op.at)
+            self.db.execute("UPDATE merges SET undone_at = ? WHERE id = ?", (op.at, merge_id))
             op.counts.update({"merge_id": merge_id, "restored_contacts": len(others),
                               "orders": len(payload["orders"]),
                               "interactions": len(payload["interactions"])})
         return op.counts
 
     def _check_later_merges(self, record: dict, ids: set[int]) -> None:
-        for r in self.conn.execute(
+        for r in self.db.execute(
                 "SELECT id, payload FROM merges WHERE undone_at IS NULL AND rowid > ?",
                 (record["seq"],)):
             later = set(json.loads(r["payload"])["member_ids"])

@@ -16,64 +16,65 @@ from typing import Any
 from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS, Change
 from custdata.recode import plain_key
+from custdata.store.component import Component
 
 # Contact fields `forget` keeps: they describe the sales process, not the person.
 FORGET_KEEPS = frozenset({"source", "owner", "created_at", "updated_at", "stage", "tier"})
 
 
-class ForgetMixin:
+class Forget(Component):
     """`forget_contact` (uses CryptoMixin's log redaction and scrub)."""
 
     def forget_contact(self, contact_id: int, *, command: str = "") -> dict:
         """Erase one person's personal data everywhere; keep anonymous order amounts."""
-        region = self.config.get("general", "region")
-        row = self.contact(contact_id)
+        region = self.store.config.get("general", "region")
+        row = self.store.contacts.get(contact_id)
         if row is None:
             raise UsageError(f"No contact has id {contact_id}.")
         person = _Person.of(row, region)
-        self.conn.execute("PRAGMA secure_delete = ON")
+        self.db.execute("PRAGMA secure_delete = ON")
         counts: dict[str, int] = {}
-        with self.write(command or f"forget contact {contact_id}") as op:
+        with self.store.write(command or f"forget contact {contact_id}") as op:
             blank = [f for f in CONTACT_FIELDS if f not in FORGET_KEEPS]
             sets = ", ".join(f"{f} = NULL" for f in blank)
-            self.conn.execute(
+            self.db.execute(
                 f"UPDATE contacts SET {sets}, extra = '{{}}', email_key = NULL, phone_key = NULL, "
                 "id_number_key = NULL, phone_type = NULL, changed_at = ? WHERE id = ?",
                 (op.at, contact_id))
-            counts["history"] = self.conn.execute(
+            counts["history"] = self.db.execute(
                 "DELETE FROM history WHERE contact_id = ?", (contact_id,)).rowcount
-            counts["interactions"] = self.conn.execute(
+            counts["interactions"] = self.db.execute(
                 "UPDATE interactions SET note = NULL, customer_ref = NULL, extra = '{}' "
                 "WHERE contact_id = ?", (contact_id,)).rowcount
-            counts["orders"] = self.conn.execute(
+            counts["orders"] = self.db.execute(
                 "UPDATE orders SET customer_ref = NULL, extra = '{}' WHERE contact_id = ?",
                 (contact_id,)).rowcount
             counts["rejects"] = self._forget_rejects(person)
             counts["merges"] = self._forget_merges(contact_id)
-            words = self._log_words(region)
+            words = self.store.crypto.log_words(region)
             hits = set().union(*(words.get(n, set()) for n in person.words()))
-            counts["log_redacted"] = self._redact_log(hits) if hits else 0
-            self.record_changes(op.id, [Change(contact_id, "*", None, None, "forget")], at=op.at)
+            counts["log_redacted"] = self.store.crypto.redact_log(hits) if hits else 0
+            self.store.history.record(op.id, [Change(contact_id, "*", None, None, "forget")], at=op.at)
             op.counts.update(counts)
-        self.scrub_file()
+        self.store.crypto.scrub_file()
         return counts
 
     def _forget_rejects(self, person: "_Person") -> int:
         gone = []
         unseal = self.protector.unsealer("rejects", "raw")
-        for r in self.conn.execute("SELECT id, line, raw FROM rejects").fetchall():
+        for r in self.db.execute("SELECT id, line, raw FROM rejects").fetchall():
             raw = unseal(r["line"], r["raw"]) or ""
             if person.found_in(raw):
                 gone.append((r["id"],))
-        self.conn.executemany("DELETE FROM rejects WHERE id = ?", gone)
+        self.db.executemany("DELETE FROM rejects WHERE id = ?", gone)
         return len(gone)
 
     def _forget_merges(self, contact_id: int) -> int:
         """Drop merge records whose payload keeps this person's old values."""
         gone = 0
-        for r in self.conn.execute("SELECT id, survivor_id, payload FROM merges").fetchall():
+        for r in self.db.execute("SELECT id, survivor_id, payload FROM merges").fetchall():
             if r["survivor_id"] == contact_id or contact_id in _ids_in(r["payload"]):
-                self.conn.execute("DELETE FROM merges WHERE id = ?", (r["id"],))
+                self.db.execute("DELETE FROM merges WHERE id = ?", (r["id"],))
                 gone += 1
         return gone
 

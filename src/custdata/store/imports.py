@@ -21,9 +21,9 @@ from custdata.ingest import (
 from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject
 from custdata.normalize import email_key, phone_key
 from custdata.recode import KEY_KINDS
+from custdata.store.component import Component
 
 BATCH = 2000
-_IN_LIMIT = 500
 # A load of orders or interactions that has inserted DEFER_AFTER rows into a table that
 # held fewer than DEFER_MAX_HELD drops the table's secondary indexes (none serves the
 # import's own look-ups) and builds them again at the end, in the same transaction: one
@@ -64,7 +64,7 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-class ImportMixin:
+class Imports(Component):
     """`import_records`: the write path of `custdata import`."""
 
     def import_records(self, op: Any, kind: str, items: Iterable[Record | Reject], *,
@@ -84,14 +84,14 @@ class ImportMixin:
         """
         tally = dict.fromkeys(("read", "inserted", "updated", "unchanged", "rejected"), 0)
         touched: set[int] = set()
-        state: dict[str, Any] = {"next_id": self._next_id(kind), "seen": {},
+        state: dict[str, Any] = {"next_id": self.db.next_id(kind), "seen": {},
                                  "compare": compare_as, "track": track_touched}
         held = state["next_id"] - 1  # about the rows the table held (ids are never reused)
         may_defer = kind != "contacts" and held < DEFER_MAX_HELD
         deferred: list[str] | None = None  # CREATE INDEX statements to run at the end
         for batch in _batches(items, BATCH):
             if may_defer and deferred is None and tally["inserted"] >= DEFER_AFTER:
-                deferred = self.drop_indexes(kind)
+                deferred = self.db.drop_indexes(kind)
             rejects = [r for r in batch if isinstance(r, Reject)]
             records = [r for r in batch if isinstance(r, Record)]
             if kind == "contacts":
@@ -100,7 +100,7 @@ class ImportMixin:
                 self._upsert_linked(kind, records, tally, rejects, state, on_conflict,
                                     region, dayfirst)
             if rejects:
-                self.add_rejects(op.id, kind, input_file, rejects)
+                self.store.rejects.add(op.id, kind, input_file, rejects)
                 for r in rejects:
                     if on_reject:
                         on_reject(r)
@@ -109,23 +109,8 @@ class ImportMixin:
             if on_progress:
                 on_progress(len(batch))
         for sql in deferred or ():
-            self.conn.execute(sql)
+            self.db.execute(sql)
         return ImportCounts(**tally), sorted(touched) if track_touched else []
-
-    def _next_id(self, kind: str) -> int:
-        return self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {kind}").fetchone()[0]
-
-    def _rows_where_in(self, table: str, column: str, values: Iterable[Any],
-                       columns: str = "*") -> list[dict]:
-        """Rows whose `column` is one of `values`, in id order (a few IN queries)."""
-        values = [v for v in set(values) if v is not None]
-        rows: list[dict] = []
-        for i in range(0, len(values), _IN_LIMIT):
-            part = values[i:i + _IN_LIMIT]
-            marks = ",".join("?" * len(part))
-            rows.extend(dict(r) for r in self.conn.execute(
-                f"SELECT {columns} FROM {table} WHERE {column} IN ({marks}) ORDER BY id", part))
-        return rows
 
     # ---- contacts ------------------------------------------------------------------
     def _upsert_contacts(self, op: Any, records: list[Record], tally: dict, touched: set[int],
@@ -165,7 +150,7 @@ class ImportMixin:
                 updates[row["id"]] = row
         self._write_contacts(inserts, list(updates.values()))
         if changes:
-            self.record_changes(op.id, changes, at=op.at)
+            self.store.history.record(op.id, changes, at=op.at)
 
     def _apply_update(self, row: dict, diff: dict[str, str], now: str) -> None:
         row.update(diff)
@@ -183,13 +168,13 @@ class ImportMixin:
         """The stored contacts any of `records` could match, indexed by key."""
         index: dict[str, dict] = {}
         exts = [r.keys["external_id"] for r in records]
-        found = self._rows_where_in("contacts", "external_id", exts)
+        found = self.db.rows_where_in("contacts", "external_id", exts)
         # A record whose external id is stored matches that contact: its other keys need
         # no look-up (a re-imported file then costs one query per batch, not three).
         known = {row["external_id"] for row in found}
         rest = [k for rec, k in zip(records, sealed) if rec.keys["external_id"] not in known]
         for column in ("email_key", "phone_key"):
-            found += self._rows_where_in("contacts", column, [k[column] for k in rest])
+            found += self.db.rows_where_in("contacts", column, [k[column] for k in rest])
         for row in sorted(found, key=lambda r: r["id"]):
             self._index_contact(index, self.unseal_row("contacts", row))
         return index
@@ -227,7 +212,7 @@ class ImportMixin:
     def _rekey(self, row: dict) -> None:
         from custdata.normalize import id_number_key
 
-        region = self.config.get("general", "region")
+        region = self.store.config.get("general", "region")
         idx = self.protector.index
         row["email_key"] = idx("email", email_key(row.get("email")))
         row["phone_key"] = idx("phone", phone_key(row.get("phone"), region))
@@ -240,13 +225,13 @@ class ImportMixin:
         if inserts:
             marks = ",".join("?" * len(cols))
             values = _row_values(seal, "contacts", enc, cols)
-            self.conn.executemany(
+            self.db.executemany(
                 f"INSERT INTO contacts ({','.join(cols)}) VALUES ({marks})",
                 [values(r) for r in inserts])
         if updates:
             sets = ",".join(f"{c} = ?" for c in cols[1:])
             values = _row_values(seal, "contacts", enc, [*cols[1:], "id"])
-            self.conn.executemany(f"UPDATE contacts SET {sets} WHERE id = ?",
+            self.db.executemany(f"UPDATE contacts SET {sets} WHERE id = ?",
                                   [values(r) for r in updates])
 
     # ---- orders and interactions ---------------------------------------------------
@@ -266,7 +251,7 @@ class ImportMixin:
                 key = "auto:" + content_key(kind, rec, state["seen"])
             keyed.append((key, contact_id, rec))
         stored = {r[key_col]: self.unseal_row(kind, r)
-                  for r in self._rows_where_in(kind, key_col, [k for k, _, _ in keyed])}
+                  for r in self.db.rows_where_in(kind, key_col, [k for k, _, _ in keyed])}
         inserts, updates = [], []
         for key, contact_id, rec in keyed:
             old = stored.get(key)
@@ -329,12 +314,12 @@ class ImportMixin:
                 sql = f"UPDATE {kind} SET {','.join(f'{c} = ?' for c in cols)} WHERE id = ?"
                 order = [*cols, "id"]
             values = _row_values(self.protector.seal, kind, sealed, order)
-            self.conn.executemany(sql, [values(r) for r in rows])
+            self.db.executemany(sql, [values(r) for r in rows])
 
     def _resolve_customers(self, records: list[Record], region: str) -> dict[int, int]:
         """id(record) -> contact id: by external_id, then email key, then phone key."""
         idx = self.protector.index
-        by_ext = {r["external_id"]: r["id"] for r in self._rows_where_in(
+        by_ext = {r["external_id"]: r["id"] for r in self.db.rows_where_in(
             "contacts", "external_id", [rec.keys["customer_id"] for rec in records],
             "id, external_id")}
         wanted: dict[int, tuple[str | None, str | None]] = {}
@@ -347,7 +332,7 @@ class ImportMixin:
             wanted[id(rec)] = (idx("email", ekey), idx("phone", pkey))
         by_key: dict[tuple[str, str], int] = {}
         for pos, column in enumerate(("email_key", "phone_key")):
-            for row in self._rows_where_in("contacts", column, [w[pos] for w in wanted.values()],
+            for row in self.db.rows_where_in("contacts", column, [w[pos] for w in wanted.values()],
                                            f"id, {column}"):
                 by_key.setdefault((column, row[column]), row["id"])
         out = {}

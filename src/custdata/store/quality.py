@@ -9,24 +9,14 @@ from typing import Any
 from custdata.cleaning import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
 from custdata.models import Change
 from custdata.normalize import email_key, phone_key
+from custdata.store.component import Component
 
-_IN_LIMIT = 500
 _REMEMBERED = (*CLEANED_FIELDS, "email_key", "phone_key", "id_number_key")
 _FLUSH = 5000  # contacts per batch of UPDATEs
 
 
-class QualityMixin:
+class Cleaning(Component):
     """The store side of `custdata clean` (and of `import --clean`)."""
-
-    def iter_contacts_by_id(self, contact_ids: Iterable[int]) -> Iterator[dict]:
-        """The contacts with these ids (decrypted view), in id order, streamed."""
-        ids = sorted(set(contact_ids))
-        for start in range(0, len(ids), _IN_LIMIT):
-            part = ids[start:start + _IN_LIMIT]
-            marks = ",".join("?" * len(part))
-            for row in self.conn.execute(
-                    f"SELECT * FROM contacts WHERE id IN ({marks}) ORDER BY id", part):
-                yield self.unseal_row("contacts", dict(row))
 
     def clean_contacts(self, op: Any, *, region: str, dayfirst: bool,
                        contact_ids: Iterable[int] | None = None, dry_run: bool = False,
@@ -39,7 +29,7 @@ class QualityMixin:
         written and `op` may be None. collect=False keeps memory flat on big stores by
         returning no changes (they are still written to the history).
         """
-        rows = self.iter_contacts() if contact_ids is None else self.iter_contacts_by_id(contact_ids)
+        rows = self.store.contacts.iter() if contact_ids is None else self.store.contacts.by_ids(contact_ids)
         counts: dict[str, int] = {"checked": 0, "changed": 0, **dict.fromkeys(CLEANED_FIELDS, 0)}
         kept: list[Change] = []
         pending: list[tuple[int, dict[str, str | None], list[Change], dict]] = []
@@ -102,8 +92,8 @@ class QualityMixin:
             by_columns[tuple(values)].append([*values.values(), cid])
         for columns, rows in by_columns.items():
             sets = ", ".join(f"{c} = ?" for c in columns)
-            self.conn.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", rows)
-        self.record_changes(op.id, [c for _, _, changes, _ in pending for c in changes],
+            self.db.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", rows)
+        self.store.history.record(op.id, [c for _, _, changes, _ in pending for c in changes],
                             at=op.at)
 
 

@@ -16,7 +16,8 @@ from custdata.models import Change
 from custdata.segments import (
     AGGREGATE_COLUMNS, TagRules, as_of_window, report_currency, rfm_scores,
 )
-from custdata.store.core import utc_now
+from custdata.store.oplog import utc_now
+from custdata.store.component import Component
 
 pd = lazy("pandas")  # imported on first use: a second of start-up
 
@@ -59,7 +60,7 @@ FROM temp.segment_gap_candidates a
 """
 
 
-class SegmentsMixin:
+class Segments(Component):
     """Order aggregates, stage/tier writes and the summary for `tag` and `report`."""
 
     def order_aggregates(self, *, as_of: date, window_days: int = 365,
@@ -91,7 +92,7 @@ class SegmentsMixin:
         params.update(as_of=iso, win=win, prior=prior)
         tag_columns = _TAG_COLUMNS.format(paid=_PAID, net=net) if for_tag else ""
         sql = _AGGREGATE_SQL.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
-        rows, names = self._fetch_by_contact_range(sql, params)
+        rows, names = self.db.fetch_by_contact_range(sql, params)
         frame = pd.DataFrame.from_records(rows, columns=names)
         # raw spellings: one spelling is exact; several ('CNY', 'cny ', 'USD') need
         # order_currencies, as a customer's min and max can hide a third currency
@@ -122,13 +123,13 @@ class SegmentsMixin:
         candidates = frame.loc[span > gap_over, ["contact_id", "last_day"]]
         if not len(candidates):
             return gaps
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS segment_gap_candidates "
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS segment_gap_candidates "
                           "(contact_id INTEGER PRIMARY KEY, last_day TEXT)")
-        self.conn.execute("DELETE FROM temp.segment_gap_candidates")
-        self.conn.executemany("INSERT INTO temp.segment_gap_candidates VALUES (?, ?)",
+        self.db.execute("DELETE FROM temp.segment_gap_candidates")
+        self.db.executemany("INSERT INTO temp.segment_gap_candidates VALUES (?, ?)",
                               candidates.itertuples(index=False, name=None))
-        found = dict(self._tuples(_GAP_SQL, ()).fetchall())
-        self.conn.execute("DELETE FROM temp.segment_gap_candidates")
+        found = dict(self.db.tuples(_GAP_SQL, ()).fetchall())
+        self.db.execute("DELETE FROM temp.segment_gap_candidates")
         return frame["contact_id"].map(found).astype("float64")
 
     def external_ids(self, contact_ids: Iterable[int]) -> list[str | None]:
@@ -138,7 +139,7 @@ class SegmentsMixin:
     def _external_ids(self, contact_ids: pd.Series) -> list[str | None]:
         if not len(contact_ids):
             return []
-        rows = self._tuples("SELECT id, external_id FROM contacts", ()).fetchall()
+        rows = self.db.tuples("SELECT id, external_id FROM contacts", ()).fetchall()
         by_id = dict(rows)
         if "external_id" in self.protector.encrypted_columns:
             unseal = self.protector.unseal
@@ -149,7 +150,7 @@ class SegmentsMixin:
         """Every currency of the paid/refunded orders dated on or before `as_of`."""
         sql = (f"SELECT DISTINCT {_CUR} FROM orders WHERE contact_id IS NOT NULL "
                "AND day <= ? AND status_norm IN ('paid', 'refunded')")
-        return {r[0] for r in self.conn.execute(sql, (as_of.isoformat(),)) if r[0]}
+        return {r[0] for r in self.db.execute(sql, (as_of.isoformat(),)) if r[0]}
 
     def customer_aggregates(self, *, as_of: date, only: str | None = None,
                             for_tag: bool = False, external_ids: bool = False,
@@ -159,9 +160,9 @@ class SegmentsMixin:
         Raises UsageError (exit 2) for several currencies without rates. With `for_tag`
         the gaps the lifecycle rules need are computed too.
         """
-        configured = str(self.config.get("rfm", "currency") or "")
-        rates = dict(self.config.get("rfm", "rates") or {})
-        rules = TagRules.from_mapping(self.config.section("tag"))
+        configured = str(self.store.config.get("rfm", "currency") or "")
+        rates = dict(self.store.config.get("rfm", "rates") or {})
+        rules = TagRules.from_mapping(self.store.config.section("tag"))
         sql_rates = {k: v for k, v in rates.items()
                      if configured and k.strip().upper() != configured.strip().upper()}
         frame, seen = self.order_aggregates(
@@ -175,7 +176,7 @@ class SegmentsMixin:
 
     def contact_tags(self) -> pd.DataFrame:
         """contact_id, stage, tier of every contact (None = never set)."""
-        cur = self._tuples("SELECT id AS contact_id, stage, tier FROM contacts ORDER BY id", ())
+        cur = self.db.tuples("SELECT id AS contact_id, stage, tier FROM contacts ORDER BY id", ())
         frame = pd.DataFrame.from_records(cur.fetchall(), columns=["contact_id", "stage", "tier"])
         frame["contact_id"] = frame["contact_id"].astype("int64")
         return frame
@@ -187,27 +188,27 @@ class SegmentsMixin:
         changes = list(changes)
         for field in ("stage", "tier"):
             rows = [(new, now, now, cid) for cid, f, _, new in changes if f == field]
-            self.conn.executemany(
+            self.db.executemany(
                 f"UPDATE contacts SET {field} = ?, {field}_changed_at = ?, changed_at = ? "
                 "WHERE id = ?", rows)
         detail = {"as_of": as_of.isoformat()}
-        self.record_changes(op_id, (Change(cid, f, old, new, "tag", detail)
+        self.store.history.record(op_id, (Change(cid, f, old, new, "tag", detail)
                                     for cid, f, old, new in changes), at=now)
         return len(changes)
 
     def save_rfm_cells(self, scored: pd.DataFrame, *, as_of: date, digest: str) -> int:
         """Replace the stored RFM cells with `scored`'s (contact_id, cell, segment)."""
-        self.conn.execute("DELETE FROM rfm_cells")
-        self.conn.executemany(
+        self.db.execute("DELETE FROM rfm_cells")
+        self.db.executemany(
             "INSERT INTO rfm_cells (contact_id, cell, segment) VALUES (?, ?, ?)",
             zip(scored["contact_id"].astype(int).tolist(), scored["cell"].tolist(),
                 scored["segment"].tolist()))
-        self.set_meta("rfm_cells", json.dumps({"as_of": as_of.isoformat(), "digest": digest}))
+        self.store.meta.set("rfm_cells", json.dumps({"as_of": as_of.isoformat(), "digest": digest}))
         return len(scored)
 
     def rfm_cells_state(self) -> dict | None:
         """{"as_of", "digest"} of the stored RFM cells, or None before the first `tag`."""
-        text = self.meta("rfm_cells")
+        text = self.store.meta.get("rfm_cells")
         return json.loads(text) if text else None
 
     def stored_rfm(self, contact_id: int) -> dict | None:
@@ -216,7 +217,7 @@ class SegmentsMixin:
         saved = self.rfm_cells_state()
         if saved is None:
             return None
-        row = self.conn.execute("SELECT cell, segment FROM rfm_cells WHERE contact_id = ?",
+        row = self.db.execute("SELECT cell, segment FROM rfm_cells WHERE contact_id = ?",
                                 (contact_id,)).fetchone()
         return {"as_of": saved["as_of"], "cell": row[0] if row else None,
                 "segment": row[1] if row else None}

@@ -1,0 +1,121 @@
+"""`Session`: everything a command needs to know before it runs, passed in, never global.
+
+The CLI builds one from its global options and the environment (httpie's `Environment`);
+Python code and tests build their own:
+
+    from custdata.api import Session, data
+    session = Session(db=Path("crm.db"))
+    counts = data.import_file(session, "contacts", Path("leads.csv"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from custdata.config import Config, load_config
+from custdata.errors import KeyFileError
+
+# progress(description, total) -> a context manager yielding advance(n)
+Progress = Callable[[str, "int | None"], AbstractContextManager[Callable[[int], None]]]
+
+
+def no_progress(description: str, total: int | None) -> AbstractContextManager[Callable[[int], None]]:
+    """The progress of a session nobody watches: advance() does nothing."""
+    return nullcontext(lambda n: None)
+
+
+def _ignore(message: str) -> None:
+    return None
+
+
+@dataclass
+class Session:
+    """One run's settings: the store, config, key file, lock wait, today, and callbacks.
+
+    db: the store's path. config_path: a TOML file (default: custdata.toml beside the
+    store). key_file: the file holding the key (read once, on first need). wait: seconds
+    to wait for another command's lock. today: the as-of default. command_line: what the
+    operation log records (secrets already removed). progress/notify: how long work and
+    messages reach a person (the CLI's progress bars and stderr; nothing by default).
+    """
+
+    db: Path = Path("custdata.db")
+    config_path: Path | None = None
+    key_file: Path | None = None
+    wait: float = 30.0
+    today: date = field(default_factory=date.today)
+    command_line: str = "custdata"
+    progress: Progress = no_progress
+    notify: Callable[[str], None] = _ignore
+    _config: Config | None = field(default=None, repr=False)
+    _key: bytes | None = field(default=None, repr=False)
+
+    # ---- settings ----------------------------------------------------------------
+    def resolved_config_path(self) -> Path:
+        """The named config, else custdata.toml beside the store."""
+        return self.config_path if self.config_path is not None else self.db.parent / "custdata.toml"
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.resolved_config_path())
+        return self._config
+
+    @property
+    def region(self) -> str:
+        return self.config.get("general", "region")
+
+    @property
+    def dayfirst(self) -> bool:
+        return self.config.get("general", "dayfirst")
+
+    def key(self) -> bytes | None:
+        """The key from the key file (read once), or None when no key file is named."""
+        if self._key is None and self.key_file is not None:
+            from custdata.crypto import read_key_file
+
+            self._key = read_key_file(self.key_file)
+        return self._key
+
+    # ---- the store ---------------------------------------------------------------
+    @contextmanager
+    def store(self, *, need_key: bool = False, mask: bool = False) -> Iterator[Any]:
+        """The store, opened (created and migrated if needed) with its protector; closed after.
+
+        need_key: the command writes or must show real values (fail without the key);
+        mask: show masked values of encrypted columns even when the key is at hand.
+        A given key is checked against the store's key id before anything else. Every
+        write re-derives the protector under the write lock (`Store.write`).
+        """
+        from custdata.store import open_store
+
+        store = open_store(self.db, wait=self.wait, config=self.config)
+        try:
+            factory = self._protector_factory(need_key=need_key, mask=mask)
+            store.protector = factory(store.crypto.state())
+            store.protector_for = factory
+            yield store
+        finally:
+            store.close()
+
+    def _protector_factory(self, *, need_key: bool, mask: bool) -> Callable[[Any], Any]:
+        """state -> the protector: plain, or the crypto one (masking without the key)."""
+        from custdata.crypto import CryptoProtector, PlainProtector
+
+        def protector_for(state: Any) -> Any:
+            if state is None:
+                return PlainProtector()
+            key = None if mask else self.key()
+            if key is None and need_key:
+                raise KeyFileError(
+                    f"This store's encrypted columns ({', '.join(state.columns)}) need the "
+                    "key for this command.", hint="key_file_or_mask")
+            return CryptoProtector(key, salt=state.salt, columns=state.columns,
+                                   expected_key_id=state.key_id)
+
+        return protector_for

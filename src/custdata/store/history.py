@@ -1,0 +1,54 @@
+"""The history table: every recorded change to a stored contact value."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from itertools import islice
+
+from custdata.models import Change
+from custdata.store.component import Component
+
+_CHUNK = 20_000  # history rows built and written at a time
+
+
+class History(Component):
+    """Append and read recorded changes; values of encrypted columns sealed like the column."""
+
+    def record(self, op_id: int, changes: Iterable[Change], *, at: str) -> int:
+        """Append history rows; returns how many were written."""
+        seal = self.protector.seal
+        written = 0
+        changes = iter(changes)
+        # In chunks, so memory stays flat when one command changes millions of rows (tag).
+        while chunk := list(islice(changes, _CHUNK)):
+            rows = [
+                (c.contact_id, at, op_id, c.operation, c.field,
+                 seal("history", c.field, c.contact_id, c.old),
+                 seal("history", c.field, c.contact_id, c.new),
+                 json.dumps(c.detail, ensure_ascii=False) if c.detail else None)
+                for c in chunk
+            ]
+            self.db.executemany(
+                "INSERT INTO history (contact_id, at, op_id, operation, field, old, new, "
+                "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            written += len(rows)
+        return written
+
+    def of(self, contact_id: int) -> list[dict]:
+        """Every change to one contact, oldest first, values opened (or masked)."""
+        rows = self.db.execute(
+            "SELECT h.id, h.at, h.operation, h.field, h.old, h.new, h.detail, h.op_id, o.user "
+            "FROM history h LEFT JOIN oplog o ON o.id = h.op_id "
+            "WHERE h.contact_id = ? ORDER BY h.id", (contact_id,)).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["old"] = self.protector.unseal("history", d["field"], contact_id, d["old"])
+            d["new"] = self.protector.unseal("history", d["field"], contact_id, d["new"])
+            d["detail"] = json.loads(d["detail"]) if d["detail"] else None
+            out.append(d)
+        return out
+
+    def delete_of(self, contact_id: int) -> int:
+        return self.db.execute("DELETE FROM history WHERE contact_id = ?", (contact_id,)).rowcount

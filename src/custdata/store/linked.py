@@ -1,0 +1,71 @@
+"""Orders and interactions as a customer's card shows them, and every table for export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from custdata.store.component import Component
+
+
+class Linked(Component):
+    """One contact's orders and interactions."""
+
+    def orders_of(self, contact_id: int, limit: int | None = None) -> list[dict]:
+        sql = ("SELECT * FROM orders WHERE contact_id = ? ORDER BY day DESC, id DESC"
+               + (f" LIMIT {int(limit)}" if limit else ""))
+        return [dict(r) for r in self.db.execute(sql, (contact_id,))]
+
+    def order_totals(self, contact_id: int) -> dict:
+        row = self.db.execute(
+            "SELECT count(*) AS orders, "
+            "sum(status_norm = 'paid') AS paid_orders, "
+            "sum(CASE WHEN status_norm IN ('paid', 'refunded') THEN amount_value END) AS net_amount, "
+            "min(CASE WHEN status_norm = 'paid' THEN day END) AS first_order, "
+            "max(CASE WHEN status_norm = 'paid' THEN day END) AS last_order, "
+            "group_concat(DISTINCT currency) AS currencies "
+            "FROM orders WHERE contact_id = ?", (contact_id,)).fetchone()
+        return dict(row)
+
+    def interactions_of(self, contact_id: int, limit: int | None = None) -> list[dict]:
+        sql = ("SELECT * FROM interactions WHERE contact_id = ? ORDER BY day DESC, id DESC"
+               + (f" LIMIT {int(limit)}" if limit else ""))
+        return [self.unseal_row("interactions", dict(r))
+                for r in self.db.execute(sql, (contact_id,))]
+
+
+class Tables(Component):
+    """Whole tables streamed for export."""
+
+    def rows(self, table: str, *, equal: dict[str, str] | None = None,
+             missing: tuple[str, ...] = (), opened_equal: dict[str, str] | None = None,
+             changed_since: str | None = None, batch: int = 5000) -> Iterator[dict]:
+        """Rows of contacts/orders/interactions in id order, streamed.
+
+        equal: stored column = value (keys already in their stored, indexed form);
+        missing: columns that must be empty; opened_equal: sealed columns compared after
+        opening; changed_since: contacts changed at or after this UTC timestamp.
+        """
+        clauses: list[str] = []
+        args: list[object] = []
+        for column in missing:
+            clauses.append(f"({column} IS NULL OR {column} = '')")
+        for column, value in (equal or {}).items():
+            clauses.append(f"{column} = ?")
+            args.append(value)
+        if changed_since and table == "contacts":
+            clauses.append("changed_at >= ?")
+            args.append(changed_since)
+        where_sql = " AND ".join(clauses)
+        after = opened_equal or {}
+        last = 0
+        while True:
+            sql = (f"SELECT * FROM {table} WHERE id > ? {('AND ' + where_sql) if where_sql else ''} "
+                   f"ORDER BY id LIMIT {batch}")
+            rows = self.db.execute(sql, (last, *args)).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                row = self.unseal_row(table, dict(r))
+                if all(row[c] == v for c, v in after.items()):
+                    yield row
+            last = rows[-1]["id"]
