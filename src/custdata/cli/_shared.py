@@ -22,6 +22,7 @@ from rich.table import Table
 from custdata.config import Config, load_config
 from custdata.errors import UsageError
 from custdata.io import text_stdout, write_csv, write_json
+from custdata.api import common
 from custdata.api.session import Session
 from custdata.store import Store
 
@@ -207,71 +208,22 @@ def progress(description: str, total: int | None) -> Iterator[Any]:
 def parse_as_of(value: str | None, option: str = "--as-of") -> date:
     """--as-of DATE (ISO, or any form `clean` reads); today without it."""
     if value is None:
-        return date.today()
-    from custdata.errors import InvalidValue
-    from custdata.normalize import normalize_date
-
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        pass
-    try:
-        return date.fromisoformat(normalize_date(value, dayfirst=state.config.get("general", "dayfirst")))
-    except (InvalidValue, ValueError) as exc:
-        raise UsageError(f"{option} {value!r} is not a date; use YYYY-MM-DD.") from exc
+        return state.session.today
+    day = common.parse_day(value, dayfirst=state.session.dayfirst)
+    if day is None:
+        raise UsageError(f"{option} {value!r} is not a date; use YYYY-MM-DD.")
+    return day
 
 
 def parse_since(value: str) -> str:
     """--changed-since / --since: a date, or an age like 7d, 12h, 2w -> UTC timestamp text."""
-    text = value.strip().lower()
-    units = {"d": "days", "h": "hours", "w": "weeks"}
-    if len(text) >= 2 and text[-1] in units and text[:-1].isdigit():
-        moment = datetime.now(timezone.utc) - timedelta(**{units[text[-1]]: int(text[:-1])})
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    day = parse_as_of(value, "--changed-since")
-    local_midnight = datetime(day.year, day.month, day.day).astimezone()
-    return local_midnight.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = common.since_timestamp(value, dayfirst=state.session.dayfirst)
+    if since is None:
+        raise UsageError(f"--changed-since {value!r} is not a date; use YYYY-MM-DD or an age "
+                         "like 7d, 12h or 2w.")
+    return since
 
-
-# ---- CONTACT arguments ---------------------------------------------------------------
 
 def resolve_contact(store: Store, text: str) -> int:
-    """The id of the one contact that TEXT names: an id, external id, email or phone.
-
-    Prefix with id:, ext:, email: or phone: to say which. No match or several matches is
-    a NotFoundError (exit 2) that lists the candidates.
-    """
-    from custdata.errors import NotFoundError
-    from custdata.normalize import id_number_key
-    from custdata.normalize import email_key, phone_key
-
-    region = state.config.get("general", "region")
-    kind, sep, value = text.partition(":")
-    if not sep or kind not in ("id", "ext", "email", "phone", "id_number"):
-        kind, value = "any", text
-    value = value.strip()
-    probes: dict[str, Any] = {}
-    if kind in ("id", "any") and value.isdigit():
-        probes["contact_id"] = int(value)
-    if kind in ("ext", "any"):
-        probes["external_id"] = value
-    if kind == "email" or (kind == "any" and "@" in value):
-        probes["email_key"] = email_key(value)
-    if kind == "phone" or (kind == "any" and "@" not in value and any(c.isdigit() for c in value)):
-        probes["phone_key"] = phone_key(value, region)
-    if kind == "id_number":
-        probes["id_number_key"] = id_number_key(value)
-    ids = store.contacts.find_ids(**probes) if probes else []
-    if not ids:
-        raise NotFoundError(f"No contact matches {text!r}; give an id, external id, email or phone.")
-    if len(ids) > 1:
-        listing = "; ".join(_describe(store, i) for i in ids[:20])
-        raise NotFoundError(
-            f"{len(ids)} contacts match {text!r}: {listing}. Name one with id:N.")
-    return ids[0]
-
-
-def _describe(store: Store, contact_id: int) -> str:
-    row = store.contacts.get(contact_id) or {}
-    parts = [f"id:{contact_id}"] + [str(row[k]) for k in ("external_id", "name") if row.get(k)]
-    return " ".join(parts)
+    """The id of the one contact that TEXT names (see api.common.resolve_contact)."""
+    return common.resolve_contact(store, text, region=state.session.region)

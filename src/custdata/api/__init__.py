@@ -1,0 +1,10 @@
+"""custdata's workflows, callable from Python without the CLI.
+
+Every command runs as one function of a module here, named after the command, taking a
+`Session` (the store, config, key file, lock wait, today, and progress/message callbacks)
+and returning plain results; the CLI only parses options and renders what comes back.
+"""
+
+from custdata.api.session import Session
+
+__all__ = ["Session"]
