@@ -69,6 +69,7 @@ HINTS = {
     "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
                         "path (`export` can show masked values with --mask instead).",
     "wait": "Wait longer with --wait SECONDS.",
+    "db": "Name the store with --db PATH or CUSTDATA_DB.",
 }
 
 
@@ -128,8 +129,10 @@ def main_options(
     state.wait = wait
     state.quiet = quiet
     state.debug = debug
+    env_config = os.environ.get("CUSTDATA_CONFIG")
     state.session = Session(
-        db=state.db, config_path=state.resolved_config_path(), key_file=state.resolved_key_file(),
+        db=state.db, config_path=config or (Path(env_config) if env_config else None),
+        key_file=state.resolved_key_file(),
         wait=wait, command_line=state.command_line, progress=_shared.progress,
         notify=_shared.say)
     ctx.obj = state.session
