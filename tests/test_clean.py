@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from custdata.cleaning import clean_contact, clean_rows, clean_value, clean_values, contact_keys
+from custdata.clean import clean_contact, clean_rows, clean_value, clean_values
+from custdata.normalize.keys import contact_keys
 
 
 def test_clean_contact_rewrites_each_kind_of_field() -> None:

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata.crypto import (
-    INDEX_PREFIX, KEY_BYTES, CryptoProtector, TamperedValue, decode_key, encode_key,
-    generate_key, is_token, key_file_is_private, key_id, mask_address, mask_date, mask_email,
-    mask_id_number, mask_phone, mask_value, new_salt, read_key_file, token_key_id, write_key_file,
+    INDEX_PREFIX, KEY_BYTES, CryptoProtector, decode_key, encode_key, generate_key, is_token,
+    key_file_is_private, key_id, mask_address, mask_date, mask_email, mask_id_number, mask_phone,
+    mask_value, new_salt, read_key_file, token_key_id, write_key_file,
 )
-from custdata.errors import ExitCode, KeyFileError
+from custdata.errors import ExitCode, KeyFileError, TamperedValue
 
 COLUMNS = ("email", "phone", "id_number", "address", "birth_date")
 KEY = bytes(range(32))
@@ -315,7 +315,7 @@ def test_masks_never_show_a_long_value_whole(column: str, value: str) -> None:
 
 def _reference_mask_phone(value: str) -> str:
     """mask_phone as first written (one character at a time): the faster one must agree."""
-    from custdata.masks import _COUNTRY_CODES, _EXTENSION
+    from custdata.crypto.masks import _COUNTRY_CODES, _EXTENSION
 
     ext = _EXTENSION.search(value)
     number, tail = (value[:ext.start()], value[ext.start():]) if ext else (value, "")

@@ -47,6 +47,14 @@ class StoreError(CustdataError):
     exit_code = ExitCode.STORE
 
 
+class TamperedValue(StoreError):
+    """A sealed value that fails authentication: moved, edited or corrupted (exit 3)."""
+
+
+class InsufficientHistory(CustdataError):
+    """Too few customers, repeat customers or days of data for a meaningful fit or backtest."""
+
+
 class CheckFailed(CustdataError):
     """The command ran and a --fail-* / --strict check failed."""
 

@@ -223,7 +223,7 @@ def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conf
 
 def _cleaned_form(region: str, dayfirst: bool) -> Any:
     """Incoming values as `clean` would store them (for comparing, never for writing)."""
-    from custdata.cleaning import clean_contact
+    from custdata.clean import clean_contact
 
     def cleaned(values: dict) -> dict:
         return {**values, **{k: v for k, v in clean_contact(values, region=region,

@@ -1,18 +1,12 @@
-"""Dates, countries and Chinese resident ID numbers -> canonical strings, or InvalidValue."""
+"""Dates in the forms exports use -> ISO 8601, or InvalidValue."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
 
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
-
 from custdata.errors import InvalidValue
-from custdata.normalize_tables import COUNTRIES, country_key
-from custdata.textnorm import normalize_text
-
-# --------------------------------------------------------------------------- dates
+from custdata.normalize.text import normalize_text
 
 _YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?")
 _DMY = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T].*)?")
@@ -69,88 +63,3 @@ def normalize_date(raw: str, *, dayfirst: bool = False) -> str:
         return _parse_date(text, dayfirst).isoformat()
     except (ValueError, OverflowError) as exc:
         raise InvalidValue("date", raw, "not a recognised date", "date.unparseable") from exc
-
-
-# ----------------------------------------------------------------------- countries
-
-
-def normalize_country(raw: str) -> str:
-    """ISO 3166-1 alpha-2 code of a country code or name in English or Chinese.
-
-    "China", "中国", "PRC", "cn", "CHN" -> "CN"; "United Kingdom", "英国", "UK" -> "GB".
-    """
-    code = COUNTRIES.get(country_key(raw))
-    if code is None:
-        raise InvalidValue("country", raw, "not a known country name or code", "country.unknown")
-    return code
-
-
-# ---------------------------------------------------------------------- id numbers
-
-
-_ID_SEPARATORS = re.compile(r"[\s\-.]")
-
-
-def normalize_id_number(raw: str) -> str:
-    """A checked Chinese resident ID: 18 characters, separators removed, check "X" upper-case.
-
-    Codes: id_number.length, id_number.format, id_number.checksum, id_number.birth_date,
-    id_number.region (birth-place code unknown).
-    """
-    number = ric.compact(_ID_SEPARATORS.sub("", normalize_text(raw)))
-    if len(number) != 18:
-        raise InvalidValue("id_number", raw, "must have 18 characters", "id_number.length")
-    if not (number[:-1].isdigit() and number[:-1].isascii()):
-        raise InvalidValue(
-            "id_number", raw, "must be 17 digits and a digit or X", "id_number.format")
-    if number[-1] != ric.calc_check_digit(number):
-        raise InvalidValue("id_number", raw, "check digit does not match", "id_number.checksum")
-    try:
-        ric.get_birth_date(number)
-    except ValidationError as exc:
-        raise InvalidValue(
-            "id_number", raw, "birth date is not a real date", "id_number.birth_date"
-        ) from exc
-    # stdnum's validate() also rejects a county code that did not exist in the birth year,
-    # but the code is that of the place of registration, often later: only an unknown
-    # code is a problem.
-    if not _known_region(number[:6]):
-        raise InvalidValue("id_number", raw, "birth-place code is unknown", "id_number.region")
-    return number
-
-
-_region_cache: dict[str, bool] = {}
-
-
-def _known_region(code: str) -> bool:
-    known = _region_cache.get(code)
-    if known is None:
-        from stdnum import numdb
-
-        info = {k: v for _, props in numdb.get("cn/loc").info(code) for k, v in props.items()}
-        known = _region_cache[code] = "county" in info
-    return known
-
-
-def id_number_key(raw: str | None) -> str | None:
-    """Match key of an ID number: its checked 18-character form, else its NFKC text
-    without separators, upper-cased; None for an empty value."""
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return normalize_id_number(raw)
-    except InvalidValue:
-        return _ID_SEPARATORS.sub("", normalize_text(raw)).upper() or None
-
-
-def upgrade_id_number(raw: str) -> str | None:
-    """The 18-character form of a valid 15-digit first-generation ID, else None."""
-    number = ric.compact(_ID_SEPARATORS.sub("", normalize_text(raw)))
-    if len(number) != 15 or not number.isdigit():
-        return None
-    body = number[:6] + "19" + number[6:]
-    candidate = body + ric.calc_check_digit(body + "0")
-    try:
-        return ric.validate(candidate)
-    except ValidationError:
-        return None

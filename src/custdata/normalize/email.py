@@ -1,107 +1,25 @@
-"""One value -> canonical string, or InvalidValue. Pure: no I/O, no clock, no environment.
+"""Emails -> the normalized address, a typo suggestion, or InvalidValue.
 
-Import uses `email_key` / `phone_key` for its match keys; `clean` and `validate` use
-the same functions, so a key computed at import always equals the key of the cleaned
-value. This module holds text, names and emails, and re-exports the phone normalizers
-(custdata.phones) and those of dates, countries and ID numbers (custdata.normalize_more):
-import them all from here.
-
-Phones and emails are judged by `phonenumbers` and `email-validator`; their verdicts are
-final. To keep a million values cheap, both go through caches keyed on a canonical form
-that gives the same verdict (phones: the "+" and digits of values written with
-separators only; emails: the domain) and fast paths for the commonest shapes (Chinese
-mobiles, +CC numbers, plain ASCII addresses). `tests/test_normalize_fastpath.py` checks
-them against the bare libraries.
+email-validator's verdict is final. To keep a million values cheap, addresses go through
+a cache keyed on their domain and a fast path for plain ASCII addresses;
+`tests/test_normalize_fastpath.py` checks it against the bare library.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES as _MAILBOX_NAMES
 from email_validator.rfc_constants import DOT_ATOM_TEXT
 
 from custdata.errors import InvalidValue
-from custdata.normalize_more import (  # noqa: F401 - re-exported
-    MIN_YEAR, MAX_YEAR, id_number_key, normalize_country, normalize_date, normalize_id_number,
-    upgrade_id_number,
-)
-from custdata.normalize_tables import (
-    DOMAIN_TYPOS, KNOWN_DOMAINS, NAME_PARTICLES, NAME_UPPER_WORDS, POPULAR_DOMAINS, TLD_TYPOS,
-)
-from custdata.phones import (  # noqa: F401 - re-exported
-    PhoneResult, normalize_phone, parse_phone, phone_canonical, phone_input, phone_type,
-    phone_verdict,
-)
-from custdata.textnorm import normalize_text  # noqa: F401 - re-exported
+from custdata.normalize.tables import DOMAIN_TYPOS, KNOWN_DOMAINS, POPULAR_DOMAINS, TLD_TYPOS
+from custdata.normalize.text import normalize_text
 
 # Caches are plain dicts cleared when full: lookups must stay cheaper than an LRU's.
 _CACHE_MAX = 200_000
-
-# --------------------------------------------------------------------------- text
-
-
-def _is_latin_letters(text: str) -> bool:
-    return all(
-        not c.isalpha() or c.isascii() or "LATIN" in unicodedata.name(c, "") for c in text
-    )
-
-
-_NAME_JOINERS = re.compile(r"([-'’])")
-
-
-def _recase_word(word: str, *, first: bool, particle_next: bool, last: bool) -> str:
-    lower = word.lower()
-    if lower in NAME_PARTICLES and not last and (not first or particle_next):
-        return lower
-    if lower.rstrip(".") in NAME_UPPER_WORDS and not first:
-        return word.upper()
-    if "-" not in lower and "'" not in lower and "’" not in lower:
-        word = lower[:1].upper() + lower[1:]
-        return "Mc" + word[2].upper() + word[3:] if len(word) > 2 and word[:2] == "Mc" else word
-    parts = _NAME_JOINERS.split(lower)
-    out = []
-    for i, part in enumerate(parts):
-        if part in ("-", "'", "’"):
-            out.append(part)
-        elif i >= 2 and parts[i - 1] in ("'", "’") and len(parts[i - 2]) > 1:
-            out.append(part)  # "don't": the apostrophe does not start a new name part
-        else:
-            out.append(part[:1].upper() + part[1:])
-    word = "".join(out)
-    if len(word) > 2 and word.startswith("Mc"):
-        word = "Mc" + word[2].upper() + word[3:]
-    return word
-
-
-def normalize_name(raw: str) -> str:
-    """A person's name: normalize_text, and Latin names in ALL CAPS or all lower re-cased.
-
-    "JOHN MCDONALD" -> "John McDonald", "o'brien" -> "O'Brien", "jan van der berg" ->
-    "Jan van der Berg". Mixed-case names ("DeShawn", "van der Berg") and names in any
-    other script (张三, Ольга) are returned as written.
-    """
-    text = normalize_text(raw)
-    # isupper/islower: every cased character one way, and at least one cased character
-    if not (text.isupper() or text.islower()):
-        return text
-    if not text.isascii() and not _is_latin_letters(text):
-        return text
-    words = text.split(" ")
-    particles = [w.lower() in NAME_PARTICLES for w in words]
-    return " ".join(
-        _recase_word(
-            w, first=i == 0, last=i == len(words) - 1,
-            particle_next=i + 1 < len(words) and particles[i + 1],
-        )
-        for i, w in enumerate(words)
-    )
-
-
-# -------------------------------------------------------------------------- emails
 
 _PLAIN_DOMAIN = re.compile(r"[A-Za-z0-9.\-]+")
 _domain_cache: dict[str, str | None] = {}
@@ -201,39 +119,3 @@ def _one_edit_apart(a: str, b: str) -> bool:
     while i < len(short) and short[i] == long_[i]:
         i += 1
     return short[i:] == long_[i + 1:]
-
-
-def email_key(raw: str | None) -> str | None:
-    """Match key of an email: the normalized address lower-cased as a whole.
-
-    None for an empty value. An address that does not validate still gets a key (its
-    NFKC, trimmed, lower-cased text), so re-importing it finds the same contact.
-    """
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return normalize_email(raw).lower()
-    except InvalidValue:
-        return normalize_text(raw).lower() or None
-
-
-def phone_key(raw: str | None, default_region: str = "CN") -> str | None:
-    """Match key of a phone: E.164 at the default region (extension dropped).
-
-    None for an empty value; an unparseable phone keys on its NFKC, trimmed text.
-    """
-    if raw is None or not raw.strip():
-        return None
-    e164 = phone_verdict(raw, default_region)[0]
-    if e164 is None:
-        return normalize_text(raw).lower() or None
-    return e164.split(";", 1)[0]
-
-
-__all__ = [
-    "MAX_YEAR", "MIN_YEAR", "PhoneResult", "email_key", "id_number_key", "normalize_country",
-    "normalize_date", "normalize_email", "normalize_id_number", "normalize_name",
-    "normalize_phone", "normalize_text", "parse_phone", "phone_canonical", "phone_input",
-    "phone_key", "phone_type", "phone_verdict", "suggest_domain", "suggest_email",
-    "upgrade_id_number",
-]

@@ -11,7 +11,7 @@ import getpass
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from custdata.config import Config, default_config
-from custdata.crypto import _as_is, _keep
+from custdata.crypto import PlainProtector
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import Change
 from custdata.parallel import default_workers
@@ -30,31 +30,6 @@ from custdata.store.schema import MIGRATIONS, SCHEMA_VERSION
 PAGE_CACHE_KIB = 48 * 1024  # SQLite page cache per connection, at most
 PARALLEL_MIN_ORDERS = 200_000  # fewer orders: one query on the store's own connection
 _HISTORY_CHUNK = 20_000  # history rows built and written at a time
-
-
-class PlainProtector:
-    """The protector of an unencrypted store: values and keys are stored as they are."""
-
-    encrypted_columns: frozenset[str] = frozenset()
-    key_id: str | None = None
-
-    def seal(self, table: str, column: str, row_id: int, value: str | None) -> str | None:
-        return value
-
-    def unseal(self, table: str, column: str, row_id: int, stored: str | None) -> str | None:
-        return stored
-
-    def index(self, kind: str, key: str | None) -> str | None:
-        return key
-
-    def sealer(self, table: str, column: str) -> Callable[[int | str, str | None], str | None]:
-        return _as_is
-
-    def unsealer(self, table: str, column: str) -> Callable[[int | str, str | None], str | None]:
-        return _as_is
-
-    def indexer(self, kind: str) -> Callable[[str | None], str | None]:
-        return _keep
 
 
 _committed: list[int] = []  # operation ids committed by this process, in order
@@ -349,7 +324,7 @@ class CoreStore:
             last = rows[-1]["id"]
 
     def _key_of(self, column: str, value: str) -> str | None:
-        from custdata.recode import plain_key
+        from custdata.normalize.keys import key_of as plain_key
 
         key = plain_key(column, value, self.config.get("general", "region"))
         return self.protector.index(column, key)

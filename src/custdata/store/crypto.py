@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from custdata.crypto import TOKEN_PREFIX, CryptoProtector, key_id, new_salt
+from custdata.crypto.recode import ContactRecoder, recode_rows
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import CONTACT_FIELDS
-from custdata.recode import KEY_KINDS, ContactRecoder, plain_key, recode_rows
+from custdata.normalize.keys import KEY_KINDS
+from custdata.normalize.keys import key_of as plain_key
 
 META_KEY_ID = "crypto.key_id"
 META_SALT = "crypto.salt"
@@ -75,7 +77,7 @@ class CryptoMixin:
 
         Raises KeyFileError when `key` is not the store's key; nothing is touched.
         """
-        from custdata.store.core import PlainProtector
+        from custdata.crypto import PlainProtector
 
         state = self.crypto_state()
         if state is None:
@@ -113,7 +115,7 @@ class CryptoMixin:
     def decrypt_columns(self, key: bytes, columns: Iterable[str] | None = None, *,
                         command: str = "", workers: int | None = None) -> dict:
         """Decrypt `columns` (all when None) in one transaction (`workers`: see encrypt)."""
-        from custdata.store.core import PlainProtector
+        from custdata.crypto import PlainProtector
 
         old = self.crypto_protector(key)
         if not isinstance(old, CryptoProtector):
