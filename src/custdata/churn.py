@@ -554,7 +554,8 @@ def backtest(
         what = "nobody" if churned.all() else "everybody"
         raise InsufficientHistory(
             f"In the {horizon_days} days after the cut date {what} ordered again, so the "
-            "backtest cannot tell good scores from bad; choose another --as-of."
+            "backtest cannot tell good scores from bad: it needs another cut date.",
+            needs="as_of",
         )
     return BacktestResult(
         customers=int(churned.size), churned=int(churned.sum()), horizon_days=horizon_days,

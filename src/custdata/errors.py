@@ -16,9 +16,26 @@ class ExitCode(IntEnum):
 
 
 class CustdataError(Exception):
-    """Base of every user-facing error; the CLI maps it to a message and `exit_code`."""
+    """Base of every user-facing error; the CLI maps it to a message and `exit_code`.
+
+    Messages say what is wrong and what value would fix it, never a command-line flag:
+    `needs` names that value ("key": the store's key; "key_file": a readable key file;
+    "as_of": another cut date; "currency": one report currency) and `example` is a
+    value that would do, when one is known. The CLI turns them into a hint naming its
+    option (`custdata.cli._hints`).
+    """
 
     exit_code: ExitCode = ExitCode.USAGE
+    needs: str | None = None
+    example: str | None = None
+
+    def __init__(self, *args: object, needs: str | None = None,
+                 example: str | None = None) -> None:
+        super().__init__(*args)
+        if needs is not None:
+            self.needs = needs
+        if example is not None:
+            self.example = example
 
 
 class UsageError(CustdataError):

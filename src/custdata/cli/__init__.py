@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
+from custdata.cli._hints import with_hint
 from custdata.errors import CustdataError, ExitCode
 from custdata.store.core import committed_operations, translate_db_error
 
@@ -44,7 +45,7 @@ class CustdataGroup(TyperGroup):
         except CustdataError as exc:
             if state.debug:
                 raise
-            _fail(str(exc), exc.exit_code)
+            _fail(with_hint(exc), exc.exit_code)
         except KeyboardInterrupt as exc:
             if state.debug:
                 raise

@@ -55,9 +55,7 @@ def decode_key(data: bytes, *, source: str = "the key file") -> bytes:
             return key
     elif len(data) == KEY_BYTES:
         return data
-    raise KeyFileError(
-        f"{source} does not hold a custdata key; make one with `custdata keygen --key-file PATH`."
-    )
+    raise KeyFileError(f"{source} does not hold a custdata key.", needs="key_file")
 
 
 def write_key_file(path: Path, key: bytes) -> None:
@@ -66,7 +64,7 @@ def write_key_file(path: Path, key: bytes) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
         raise KeyFileError(
-            f"{path} already exists; keygen never overwrites a key file. "
+            f"{path} already exists; a key file is never overwritten. "
             "Choose another path (losing a key makes its data unreadable)."
         ) from exc
     except OSError as exc:
@@ -87,10 +85,7 @@ def read_key_file(path: Path) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read(4096)
     except FileNotFoundError as exc:
-        raise KeyFileError(
-            f"Key file {path} does not exist; check --key-file / CUSTDATA_KEY_FILE "
-            "or make a key with `custdata keygen --key-file PATH`."
-        ) from exc
+        raise KeyFileError(f"Key file {path} does not exist.", needs="key_file") from exc
     except OSError as exc:
         raise KeyFileError(f"Cannot read key file {path}: {exc.strerror}.") from exc
     return decode_key(data, source=f"Key file {path}")

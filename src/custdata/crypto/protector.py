@@ -44,10 +44,7 @@ INDEX_PREFIX = "bi1:"
 ALWAYS_SEALED = frozenset({
     ("rejects", "raw"), ("orders", "customer_ref"), ("interactions", "customer_ref"),
 })
-_NEED_KEY = (
-    "this store's sensitive columns are encrypted and this needs the key: "
-    "pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path"
-)
+_NEED_KEY = "this store's sensitive columns are encrypted and this needs the key"
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -324,7 +321,7 @@ def _refuse(message: str) -> Callable:
     """A sealer / indexer without the key: empty values pass, any other is refused."""
     def refuse(*args: object) -> object:
         if args[-1]:
-            raise KeyFileError(message)
+            raise KeyFileError(message, needs="key")
         return args[-1]
     return refuse
 
