@@ -19,7 +19,7 @@ from custdata.errors import InputFileError, InvalidValue
 from custdata.io import RawRecord
 from custdata.models import FIELDS_BY_KIND, Reject
 from custdata.normalize import normalize_date, normalize_text
-from custdata.normalize.keys import KEY_KINDS, email_key, key_of, phone_key
+from custdata.normalize.keys import email_key, key_functions, phone_key
 
 # Canonical field -> synonyms, compared after `header_key` (case, spaces, - _ . ignored).
 _COMMON_CUSTOMER = ["customerid", "customer", "customerkey", "clientid", "客户编号", "客户id",
@@ -232,10 +232,9 @@ def _extra_object(cell: str) -> dict[str, str]:
 def _contact(rec: RawRecord, values: dict[str, str], extra: dict[str, str],
              region: str) -> Record | Reject:
     ext = values.get("external_id") or None
-    keys = {
-        "external_id": ext if ext and ext.strip() else None,
-        **{kind: key_of(kind, values.get(kind), region) for kind, _ in KEY_KINDS},
-    }
+    keys: dict[str, str | None] = {"external_id": ext if ext and ext.strip() else None}
+    for kind, _, key in key_functions(region):
+        keys[kind] = key(values.get(kind))
     if not (keys["external_id"] or keys["email"] or keys["phone"]):
         return Reject(rec.line, rec.raw, "no identifying value (external_id, email or phone)")
     return Record(rec.line, rec.raw, values, extra, keys, {})

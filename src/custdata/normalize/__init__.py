@@ -18,7 +18,8 @@ from custdata.normalize.dates import MAX_YEAR, MIN_YEAR, normalize_date
 from custdata.normalize.email import normalize_email, suggest_domain, suggest_email
 from custdata.normalize.id_number import normalize_id_number, upgrade_id_number
 from custdata.normalize.keys import (
-    KEY_KINDS, contact_keys, email_key, id_number_key, key_function, key_of, phone_key,
+    KEY_KINDS, contact_keys, email_key, id_number_key, key_function, key_functions, key_of,
+    phone_key,
 )
 from custdata.normalize.phone import (
     PhoneResult, normalize_phone, parse_phone, phone_canonical, phone_input, phone_type,
@@ -28,7 +29,7 @@ from custdata.normalize.text import normalize_name, normalize_text
 
 __all__ = [
     "CONSENT_VALUES", "KEY_KINDS", "MAX_YEAR", "MIN_YEAR", "PhoneResult", "contact_keys",
-    "email_key", "id_number_key", "key_function", "key_of", "normalize_consent",
+    "email_key", "id_number_key", "key_function", "key_functions", "key_of", "normalize_consent",
     "normalize_country", "normalize_date", "normalize_email", "normalize_id_number",
     "normalize_name", "normalize_phone", "normalize_text", "parse_phone", "phone_canonical",
     "phone_input", "phone_key", "phone_type", "phone_verdict", "suggest_domain",
