@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from custdata.crypto import PlainProtector
 from custdata.store.audit import AuditMixin
 from custdata.store.churn import ChurnMixin
-from custdata.store.core import CoreStore, PlainProtector, open_store
+from custdata.store.core import CoreStore, open_store
 from custdata.store.crypto import CryptoMixin
 from custdata.store.dedupe import DedupeMixin
 from custdata.store.forget import ForgetMixin
