@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
+from custdata.cli._hints import with_hint
 from custdata.errors import CustdataError, ExitCode
 from custdata.api.session import Session
 from custdata.store import committed_operations, translate_db_error
@@ -61,22 +62,6 @@ class CustdataGroup(TyperGroup):
             if store_error is None or state.debug:
                 raise
             _fail(with_hint(store_error), store_error.exit_code, exc)
-
-
-# What an error's `hint` asks for, said as the options and variables of this command line.
-HINTS = {
-    "key_file": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path.",
-    "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
-                        "path (`export` can show masked values with --mask instead).",
-    "wait": "Wait longer with --wait SECONDS.",
-    "db": "Name the store with --db PATH or CUSTDATA_DB.",
-}
-
-
-def with_hint(exc: CustdataError) -> str:
-    """The error's message, followed by how to fix it on the command line."""
-    hint = HINTS.get(getattr(exc, "hint", None) or "")
-    return f"{exc} {hint}" if hint else str(exc)
 
 
 def _fail(message: str, code: int, cause: BaseException | None = None) -> None:
