@@ -92,3 +92,16 @@ def test_records_show_history_backup_and_config(session: Session, tmp_path: Path
         records.backup(session, Path(f"{session.db}-wal"))
     keys = {(r["section"], r["key"]) for r in records.config_rows(session)}
     assert ("general", "region") in keys
+
+
+def test_an_updated_contact_is_keyed_with_the_imports_region(session: Session) -> None:
+    # Before: an update re-keyed the phone with the config's region (CN) while new rows
+    # used the import's, so the same number had two keys and matched nothing later.
+    first = b"external_id,phone\nC1,415 392 3505\n"
+    data.import_records(session, "contacts", io.BytesIO(first), region="US")
+    moved = b"external_id,phone\nC1,212 787 0202\n"
+    assert data.import_records(session, "contacts", io.BytesIO(moved), region="US").updated == 1
+    assert Cli(session.db).sql("SELECT phone_key FROM contacts") == [("+12127870202",)]
+    again = data.import_records(session, "contacts",
+                                io.BytesIO(b"phone,name\n212 787 0202,Bo\n"), region="US")
+    assert again.updated == 1 and again.inserted == 0  # found by the phone's key

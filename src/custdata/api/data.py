@@ -23,7 +23,7 @@ from custdata.errors import CheckFailed, UsageError
 from custdata.ingest import Record, check_identifiable, plan_columns, to_record
 from custdata.io import open_binary_input, read_table
 from custdata.models import FIELDS_BY_KIND, ImportCounts, Reject
-from custdata.outputs import AtomicFile, check_target, store_paths
+from custdata.outputs import AtomicFile, check_target, open_output, output_error, store_paths
 from custdata.parallel import ReadAhead, default_workers
 
 KINDS = ("contacts", "orders", "interactions")
@@ -48,18 +48,15 @@ def init(session: Session, *, region: str = "CN") -> InitResult:
     """Create the store and a commented custdata.toml beside it (never overwritten)."""
     region = region.upper()
     if len(region) != 2 or not region.isalpha():
-        raise UsageError(f"Region {region!r} is not a two-letter country code such as CN or US.",
-                         hint="region")
+        raise UsageError(f"Region {region!r} is not a two-letter country code such as CN or US.")
     existed = session.db.exists()
     with session.store():
         pass
     config_path = session.resolved_config_path()
     if config_path.exists():
         return InitResult(session.db, not existed, config_path, False)
-    check_target(config_path, _protected(session))
-    tmp = config_path.with_name(f".{config_path.name}.tmp")
-    tmp.write_text(starter_toml(region), encoding="utf-8")
-    os.replace(tmp, config_path)
+    with open_output(config_path, _protected(session)) as out:
+        out.text().write(starter_toml(region))
     return InitResult(session.db, not existed, config_path, True)
 
 
@@ -194,7 +191,7 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
                 if sink:
                     sink.finish()
                 raise StrictRejects(
-                    f"{counts.rejected} row(s) rejected and the import is strict: nothing was "
+                    f"{counts.rejected} row(s) rejected in a strict import: nothing was "
                     "imported." + (f" See {sink.target}." if sink else ""), counts,
                     hint=None if sink else "strict_rejects")
             if clean and kind == "contacts" and touched:
@@ -235,8 +232,6 @@ class _RejectsFile(AtomicFile):
         self.add_row([reject.line, reject.reason, reject.raw])
 
     def add_row(self, cells: list[Any]) -> None:
-        from custdata.outputs import output_error
-
         try:
             self._writer.writerow(cells)
         except OSError as exc:
@@ -258,7 +253,7 @@ def export_rows(session: Session, kind: str, *, where: dict[str, str] | None = N
     if kind not in KINDS:
         raise UsageError(f"Export {kind!r}: choose one of {', '.join(KINDS)}.")
     if changed_since and kind != "contacts":
-        raise UsageError("Changed-since applies to contacts only.", hint="changed_since")
+        raise UsageError("Only contacts can be filtered by the date they changed.")
     stored = _stored_where(kind, where or {})
     rows = _export(session, kind, stored, changed_since, mask)
     next(rows)  # opens the store and checks the filters now, before any row is read

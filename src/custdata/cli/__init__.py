@@ -80,10 +80,8 @@ HINTS = {
                         "path (`export` can show masked values with --mask instead).",
     "wait": "Wait longer with --wait SECONDS.",
     # ---- slice sdata (init, import, export, show, history, log, backup, outputs) ----
-    "region": "Give --region a two-letter code such as CN or US.",
-    "on_conflict_fail": "(--on-conflict fail is set.)",
-    "strict_rejects": "(--strict is set.) Use --rejects FILE to see them.",
-    "changed_since": "(--changed-since)",
+    "on_conflict_fail": "--on-conflict fail is set.",
+    "strict_rejects": "--strict is set; use --rejects FILE to see the rejected rows.",
     "where": "Use --where FIELD=VALUE with a field of the table.",
     "free_space": "Free some space and run the command again.",
 }
