@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import stat
@@ -221,8 +222,6 @@ class _RejectsFile(AtomicFile):
     """Rejected rows as CSV (line, reason, raw), written through the one output writer."""
 
     def __init__(self, path: Path, protected: dict[Path, str]) -> None:
-        import csv
-
         check_target(path, protected)
         super().__init__(path)
         self._writer = csv.writer(self.text(), lineterminator="\r\n")
