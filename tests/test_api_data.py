@@ -105,3 +105,30 @@ def test_an_updated_contact_is_keyed_with_the_imports_region(session: Session) -
     again = data.import_records(session, "contacts",
                                 io.BytesIO(b"phone,name\n212 787 0202,Bo\n"), region="US")
     assert again.updated == 1 and again.inserted == 0  # found by the phone's key
+
+
+def _custdata_imports(module: str) -> set[str]:
+    import ast
+    import importlib.util
+
+    source = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {n for n in names if n.startswith("custdata")}
+
+
+@pytest.mark.parametrize("module,allowed", [
+    ("custdata.cli.data", ("custdata.api", "custdata.errors", "custdata.models",
+                           "custdata.cli._shared")),
+    ("custdata.cli.records", ("custdata.api", "custdata.errors", "custdata.models",
+                              "custdata.cli._shared")),
+    ("custdata.store.imports", ("custdata.models", "custdata.errors", "custdata.store")),
+])
+def test_this_slice_keeps_the_house_layers(module: str, allowed: tuple[str, ...]) -> None:
+    strays = {n for n in _custdata_imports(module)
+              if not any(n == a or n.startswith(a + ".") for a in allowed)}
+    assert strays == set()
