@@ -103,16 +103,9 @@ class Store:
             raise
 
     def backup(self, target: Path) -> None:
-        """An online, consistent copy of the store at `target`, swapped in atomically."""
-        import os
-
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            self.db.backup(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        """An online, consistent copy of the store written into `target` (the caller's file,
+        see custdata.outputs). A full disk or an unwritable target is an OSError."""
+        self.db.backup(target)
 
 
 def open_store(path: Path | str, *, wait: float = 30.0, config: Any = None,
