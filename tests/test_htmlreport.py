@@ -282,3 +282,23 @@ def test_page_stays_small_with_the_longest_call_list(data: ReportData) -> None:
     rows = [replace(data.churn.call_list[0], rank=i, reason="x" * 120) for i in range(500)]
     big = replace(data, churn=replace(data.churn, call_list=rows))
     assert len(render_html(big).encode("utf-8")) < 2_000_000
+
+
+# ---- terminal bar charts -----------------------------------------------------------------
+
+def test_report_rfm_table_ends_with_bar_charts(demo: Cli) -> None:
+    text = demo("report", "rfm", "--as-of", AS_OF, "--format", "table").stdout
+    assert "Customers by segment" in text and "Revenue by segment" in text
+    assert re.search(r"Champions\s+█+\s+38\s", text)
+
+
+def test_report_summary_table_has_bar_charts(demo: Cli) -> None:
+    text = demo("report", "summary", "--format", "table").stdout
+    assert "Customers by stage" in text and "█" in text
+
+
+def test_audit_history_table_has_a_bar_per_run(demo: Cli) -> None:
+    text = demo("audit", "--history", "--format", "table").stdout
+    assert "Score per run" in text
+    assert len(re.findall(r"#\d+ .*█+░*\s+\d+\.\d", text)) == 2
+    assert "█" not in demo("audit", "--history", "--format", "csv").stdout

@@ -31,7 +31,9 @@ SEGMENT_COLOURS = {
 
 
 def _spec(width: int, height: int, **body: Any) -> dict[str, Any]:
+    # Room around the plot: the reader's font may be wider than the one Vega measured with.
     return {"$schema": SCHEMA, "width": width, "height": height, "background": "white",
+            "padding": {"left": 28, "right": 64, "top": 4, "bottom": 4},
             "config": {"font": FONT_STACK, "view": {"stroke": None},
                        "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": INK,
                                 "titleColor": MUTED, "gridColor": "#eef0f3"}},
@@ -88,7 +90,8 @@ def segment_blocks(blocks: Sequence[tuple[str, str, int, str]], *, width: int = 
                        "line1": label if big else "", "line2": f"{count:,} · {money}" if big else "",
                        "tx": x + 6, "ty": y + 17})
     scale = {"x": {"type": "quantitative", "scale": {"domain": [0, width]}, "axis": None},
-             "y": {"type": "quantitative", "scale": {"domain": [0, height]}, "axis": None}}
+             "y": {"type": "quantitative", "scale": {"domain": [0, height], "reverse": True},
+                   "axis": None}}
     pos = {"x": {"field": "x", **scale["x"]}, "y": {"field": "y", **scale["y"]}}
     text_pos = {"x": {"field": "tx", **scale["x"]}, "y": {"field": "ty", **scale["y"]}}
     return _spec(width, height, data={"values": values}, layer=[
