@@ -55,13 +55,13 @@ def funnel(stages: Sequence[Count], labels: dict[str, str]) -> dict[str, Any]:
     ])
 
 
-def bars(items: Sequence[tuple[str, float, str]], *, fmt: str = ",", width: int = 420,
+def bars(items: Sequence[tuple[str, float, str]], *, fmt: str = ",d", width: int = 420,
          colour: str = "#4575b4") -> dict[str, Any]:
     """Horizontal bars of (label, value, text shown at the bar's end), in the given order."""
     values = [{"label": label, "value": value, "text": text} for label, value, text in items]
     y = {"field": "label", "type": "nominal", "sort": None, "title": None}
     x = {"field": "value", "type": "quantitative", "title": None,
-         "axis": {"format": fmt, "tickCount": 4}}
+         "axis": {"format": fmt, "tickCount": 4, "tickMinStep": 1}}
     return _spec(width, 26 * max(len(values), 1), data={"values": values}, layer=[
         {"mark": {"type": "bar", "color": colour, "cornerRadius": 2},
          "encoding": {"y": y, "x": x}},
@@ -136,7 +136,7 @@ def risk_histogram(bands: Sequence[Count], *, x_title: str, y_title: str,
                      "x": {"field": "band", "type": "ordinal", "sort": None, "title": x_title,
                            "axis": {"labelAngle": -40}},
                      "y": {"field": "n", "type": "quantitative", "title": y_title,
-                           "axis": {"format": ",", "tickCount": 4}},
+                           "axis": {"format": ",d", "tickCount": 4, "tickMinStep": 1}},
                      "color": {"field": "colour", "type": "nominal", "scale": None}})
 
 

@@ -27,6 +27,8 @@ figure.chart svg{display:block;max-width:100%;height:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:6px 0}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}
 th{background:#f8f9fb;font-weight:600}
+th{white-space:nowrap}
+table[data-table="call-list"] td:nth-child(-n+4){white-space:nowrap}
 td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .empty{color:#6b7280}
 footer{text-align:center;padding:8px 0 24px}
