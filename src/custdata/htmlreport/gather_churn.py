@@ -15,10 +15,9 @@ from custdata.churn import (
 )
 from custdata.config import Config
 from custdata.errors import ConfigError
-from custdata.htmlreport.model import Backtest, CallRow, Churn, Count
+from custdata.htmlreport.model import AT_RISK, Backtest, CallRow, Churn, Count
 from custdata.segments import report_currency
 
-AT_RISK = 0.5  # a customer "at risk" on the page: risk of no order in the horizon >= 50 %
 BANDS = 10
 Shown = Callable[[str, "str | None"], "str | None"]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+AT_RISK = 0.5  # a customer "at risk" on the page: risk of no order in the horizon >= 50 %
+
 
 @dataclass(frozen=True)
 class Count:
@@ -99,7 +101,7 @@ class Churn:
     horizon_days: int
     scored: int
     bands: list[Count]  # "0.0-0.1" ... "0.9-1.0": customers and trailing-year value
-    at_risk: int  # risk >= AT_RISK
+    at_risk: int  # customers with risk >= AT_RISK
     value_at_risk: float  # their trailing-year value
     high_at_risk: int  # of them, customers in the high value tier
     high_value_at_risk: float  # and their trailing-year value

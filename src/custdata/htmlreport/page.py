@@ -8,8 +8,7 @@ from typing import Any
 
 from custdata import __version__
 from custdata.htmlreport import charts, takeaways as say
-from custdata.htmlreport.gather_churn import AT_RISK
-from custdata.htmlreport.model import Audit, Base, Churn, Duplicates, ReportData, Rfm
+from custdata.htmlreport.model import AT_RISK, Audit, Base, Churn, Duplicates, ReportData, Rfm
 from custdata.htmlreport.style import CSS
 from custdata.htmlreport.text import (
     key_label, money, part_label, pct, stage_label, tier_label, word,

@@ -8,13 +8,14 @@ Rect = tuple[float, float, float, float]  # x, y, width, height
 
 
 def squarify(values: Sequence[float], width: float, height: float) -> list[Rect]:
-    """Rectangles tiling width x height with areas proportional to `values` (> 0), in the
-    order of `values`: squarify([2, 1, 1], 4, 2) -> [(0, 0, 2, 2), (2, 0, 2, 1), (2, 1, 2, 1)].
+    """Rectangles tiling width x height with areas proportional to `values`, in the order
+    of `values`: squarify([2, 1, 1], 4, 2) -> [(0, 0, 2, 2), (2, 0, 2, 1), (2, 1, 2, 1)].
+    A value of 0 or less gets an empty rectangle at (0, 0).
     """
-    total = float(sum(values))
-    if total <= 0 or not values:
+    total = float(sum(v for v in values if v > 0))
+    if total <= 0:
         return [(0.0, 0.0, 0.0, 0.0) for _ in values]
-    order = sorted(range(len(values)), key=lambda i: -values[i])
+    order = sorted((i for i in range(len(values)) if values[i] > 0), key=lambda i: -values[i])
     areas = [values[i] * width * height / total for i in order]
     placed = _layout(areas, 0.0, 0.0, float(width), float(height))
     rects: list[Rect] = [(0.0, 0.0, 0.0, 0.0)] * len(values)
