@@ -35,8 +35,9 @@ def gather_churn(store: Any, config: Config, *, as_of: date, top: int, shown: Sh
     facts = store.churn_facts(as_of=as_of, rates=rates)
     if not facts:
         return None, f"no customers with orders on or before {as_of}"
+    seen: dict[date, tuple[list[dict], set[int]]] = {}
     try:
-        model = _fit(store, config, facts, as_of, horizon, rates)
+        model = _fit(store, config, facts, as_of, horizon, rates, seen=seen)
     except InsufficientHistory as exc:
         return None, str(exc)
     contact_days = int(config.get("churn", "contact_days"))
@@ -49,7 +50,8 @@ def gather_churn(store: Any, config: Config, *, as_of: date, top: int, shown: Sh
     hot = risk >= AT_RISK
     ids = np.fromiter((s.contact_id for s in scores), np.int64, len(scores))
     high = hot & np.isin(ids, high_tier)
-    bt, note = _backtest(store, config, as_of=as_of, horizon=horizon, rates=rates)
+    bt, note = _backtest(store, config, as_of=as_of, horizon=horizon, rates=rates,
+                         seen=seen.get(as_of - timedelta(days=horizon)))
     return Churn(
         horizon_days=horizon, scored=len(scores), bands=risk_bands(risk, value),
         at_risk=int(hot.sum()), value_at_risk=round(float(value[hot].sum()), 2),
@@ -98,11 +100,16 @@ def _rates(store: Any, config: Config) -> dict[str, float]:
 
 
 def _fit(store: Any, config: Config, facts: list[dict], day: date, horizon: int,
-         rates: dict[str, float]) -> ChurnModel:
+         rates: dict[str, float], seen: dict | None = None) -> ChurnModel:
+    """fit_churn_model as `report churn` calls it. `seen` keeps what past(horizon) read:
+    the facts one horizon back and who ordered since are exactly the backtest's inputs."""
     def past(days: int) -> tuple[list[dict], set[int]]:
         then = day - timedelta(days=days)
-        return (store.churn_facts(as_of=then, rates=rates),
-                store.customers_ordering_between(then, day))
+        got = (store.churn_facts(as_of=then, rates=rates),
+               store.customers_ordering_between(then, day))
+        if seen is not None and days == horizon:
+            seen[then] = got
+        return got
     return fit_churn_model(
         facts, as_of=day, horizon_days=horizon,
         contact_days=int(config.get("churn", "contact_days")), past=past,
@@ -111,15 +118,18 @@ def _fit(store: Any, config: Config, facts: list[dict], day: date, horizon: int,
 
 
 def _backtest(store: Any, config: Config, *, as_of: date, horizon: int,
-              rates: dict[str, float]) -> tuple[Backtest | None, str | None]:
+              rates: dict[str, float], seen: tuple[list[dict], set[int]] | None = None,
+              ) -> tuple[Backtest | None, str | None]:
     """`report churn --backtest --as-of CUT` with CUT one horizon before as_of, when the
-    store's orders reach as_of; else (None, why)."""
+    store's orders reach as_of; else (None, why). `seen`: (facts at CUT, who ordered
+    after CUT up to as_of) when already read."""
     cut = as_of - timedelta(days=horizon)
     last = store.last_order_day()
     if last is None or last < as_of:
         return None, (f"a backtest needs orders up to {as_of}; the store's end on {last}"
                       if last else "no orders to backtest")
-    facts = store.churn_facts(as_of=cut, rates=rates)
+    facts, outcome = seen or (store.churn_facts(as_of=cut, rates=rates),
+                              store.customers_ordering_between(cut, as_of))
     if not facts:
         return None, f"no customers with orders on or before {cut}"
     try:
@@ -127,8 +137,7 @@ def _backtest(store: Any, config: Config, *, as_of: date, horizon: int,
         scores = customer_risks(facts, as_of=cut, model=model, horizon_days=horizon,
                                 contact_days=int(config.get("churn", "contact_days")),
                                 explain=lambda _: ())
-        result = backtest(scores, store.customers_ordering_between(cut, as_of),
-                          horizon_days=horizon, model=model)
+        result = backtest(scores, outcome, horizon_days=horizon, model=model)
     except InsufficientHistory as exc:
         return None, str(exc)
     return Backtest(cut=cut.isoformat(), customers=result.customers, churned=result.churned,
