@@ -300,5 +300,6 @@ def test_report_summary_table_has_bar_charts(demo: Cli) -> None:
 def test_audit_history_table_has_a_bar_per_run(demo: Cli) -> None:
     text = demo("audit", "--history", "--format", "table").stdout
     assert "Score per run" in text
-    assert len(re.findall(r"#\d+ .*█+░*\s+\d+\.\d", text)) == 2
-    assert "█" not in demo("audit", "--history", "--format", "csv").stdout
+    runs = demo("audit", "--history", "--format", "csv").stdout
+    assert "█" not in runs
+    assert len(re.findall(r"#\d+ .*█+░*\s+\d+\.\d", text)) == len(runs.splitlines()) - 1 >= 2
