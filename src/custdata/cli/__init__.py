@@ -69,6 +69,9 @@ HINTS = {
     "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
                         "path (`export` can show masked values with --mask instead).",
     "wait": "Wait longer with --wait SECONDS.",
+    # squality slice (clean, validate, audit)
+    "region": "Pass --region CC or set general.region in the config.",
+    "audit_show": "Give --show one of the checks above.",
 }
 
 

@@ -214,9 +214,11 @@ def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conf
                     f"{counts.rejected} row(s) rejected and --strict is set: nothing was imported."
                     + (f" See {sink.path}." if sink else " Use --rejects FILE to see them."))
             if clean and kind == "contacts" and touched:
-                clean_counts, _ = store.cleaning.clean_contacts(op, region=region, dayfirst=dayfirst,
-                                                       contact_ids=touched, dry_run=False,
-                                                       collect=False)  # memory stays flat
+                from custdata.api.quality import clean_contacts
+
+                clean_counts, _ = clean_contacts(store, op, region=region, dayfirst=dayfirst,
+                                                 contact_ids=touched, dry_run=False,
+                                                 collect=False)  # memory stays flat
                 op.counts["cleaned"] = clean_counts
     return counts
 
