@@ -71,7 +71,7 @@ HINTS = {
     "wait": "Wait longer with --wait SECONDS.",
     # squality slice (clean, validate, audit)
     "region": "Pass --region CC or set general.region in the config.",
-    "audit_show": "Give --show one of the checks above.",
+    "audit_show": "Name the check with --show CHECK.",
 }
 
 

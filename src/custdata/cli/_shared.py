@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -148,6 +149,17 @@ def emit(rows: Iterable[dict], fmt: Format | None, columns: list[str], *, neutra
         if fmt is Format.csv:
             return write_csv(rows, columns, stream, neutral=neutral)
         return write_json(rows, columns, stream, lines=fmt is Format.jsonl)
+    finally:
+        stream.flush()
+        stream.detach()
+
+
+def emit_document(doc: dict[str, Any]) -> None:
+    """One JSON object on stdout, indented, UTF-8 whatever the locale (`--format json` of a
+    report that is one document rather than rows)."""
+    stream = text_stdout()
+    try:
+        stream.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     finally:
         stream.flush()
         stream.detach()
