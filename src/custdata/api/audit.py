@@ -24,7 +24,8 @@ from custdata.audit import (
 from custdata.config import DEFAULTS
 from custdata.models import CONTACT_FIELDS
 from custdata.store import utc_now
-from custdata.validate import CHECKED_FIELDS, CONSENT_VALUES, count_invalid
+from custdata.normalize import CONSENT_VALUES
+from custdata.validate import CHECKED_FIELDS, count_invalid
 
 __all__ = ["AuditReport", "AuditRun", "HISTORY_COLUMNS", "PARTS", "REPORT_COLUMNS", "audit", "history",
            "records", "score_store"]

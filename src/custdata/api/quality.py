@@ -15,18 +15,17 @@ from typing import Any
 import phonenumbers
 
 from custdata.api.session import Session
-from custdata.cleaning import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
+from custdata.clean import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
 from custdata.errors import UsageError
 from custdata.models import Change, CleanedContact
-from custdata.normalize import email_key, id_number_key, phone_key
+from custdata.normalize import KEY_KINDS, key_functions
 from custdata.validate import CHECKED_FIELDS, ISSUE_COLUMNS, Issue, find_issues
 
 __all__ = ["CHECKED_FIELDS", "ISSUE_COLUMNS", "CHANGE_COLUMNS", "CleanResult", "ValidateResult",
            "clean", "clean_contacts", "resolve_region", "validate"]
 
 CHANGE_COLUMNS = ("contact", "field", "old", "new")
-_KEY_KINDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
-_REMEMBERED = (*CLEANED_FIELDS, *(column for _, column in _KEY_KINDS))
+_REMEMBERED = (*CLEANED_FIELDS, *(column for _, column in KEY_KINDS))
 _FLUSH = 5000  # cleaned contacts per write_cleaned call (one batch of UPDATEs)
 
 
@@ -148,8 +147,7 @@ class _CleanRun:
 
     def __init__(self, store: Any, op: Any, *, region: str, collect: bool, write: bool) -> None:
         self.store, self.op, self.collect, self.write = store, op, collect, write
-        self.keys = tuple((kind, column, _key_function(kind, region))
-                          for kind, column in _KEY_KINDS)
+        self.keys = key_functions(region)  # the same keys import computes
         self.counts: dict[str, int] = {"checked": 0, "changed": 0,
                                        **dict.fromkeys(CLEANED_FIELDS, 0)}
         self.kept: list[Change] = []
@@ -195,13 +193,6 @@ class _CleanRun:
         if self.batch:
             self.store.cleaning.write_cleaned(self.op, self.batch)
             self.batch = []
-
-
-def _key_function(kind: str, region: str) -> Callable[[str | None], str | None]:
-    """The match-key function of one kind (the same keys import computes)."""
-    if kind == "phone":
-        return lambda value: phone_key(value, region)
-    return email_key if kind == "email" else id_number_key
 
 
 def _forget_seen(old_of: dict[int, Any], cid: int) -> None:

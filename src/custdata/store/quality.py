@@ -1,6 +1,6 @@
 """The store side of `clean` (and of `import --clean`): contacts to clean, cleaned values to write.
 
-No cleaning rule lives here: custdata.api.quality runs custdata.cleaning between the two
+No cleaning rule lives here: custdata.api.quality runs custdata.clean between the two
 calls, one batch of a few thousand contacts at a time.
 """
 
