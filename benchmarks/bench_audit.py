@@ -9,7 +9,7 @@ audit is as of the generator's default last day), then times:
 
 - `custdata audit --format json` end to end in a subprocess (median, min-max of
   --repeat runs, peak RSS of the child), which is what cron runs;
-- its two halves in-process, wall and CPU: the SQL aggregates (`Store.audit_snapshot`)
+- its two halves in-process, wall and CPU: the SQL aggregates (`store.audit.audit_facts`)
   and the validity pass (each distinct stored value judged once by
   `validate.count_invalid`, on a process pool when cores are idle).
 
@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import datagen  # noqa: E402
 from _common import child_cpu_s, own_cpu_s  # noqa: E402
 
-from custdata.audit import VALIDITY_FIELDS, validity_facts  # noqa: E402
+from custdata.api.audit import CONSENT_YES  # noqa: E402
+from custdata.audit import DUPLICATE_KEYS, VALIDITY_FIELDS, AuditSnapshot, validity_facts  # noqa: E402
 from custdata.config import default_config  # noqa: E402
 from custdata.store import open_store  # noqa: E402
 from custdata.validate import count_invalid  # noqa: E402
@@ -94,12 +95,14 @@ def time_halves(db: Path, as_of: date) -> dict[str, tuple[float, float]]:
     store = open_store(db, config=cfg)
     try:
         start, cpu_start = time.perf_counter(), own_cpu_s()
-        snap = store.audit.audit_snapshot(as_of=as_of, stale_days=90, retention_days=1825,
-                                    sensitive_columns=cfg.get("crypto", "columns"))
+        snap = AuditSnapshot(**store.audit.audit_facts(
+            as_of=as_of, stale_days=90, retention_days=1825,
+            sensitive_columns=cfg.get("crypto", "columns"), consent_yes=CONSENT_YES,
+            duplicate_keys=DUPLICATE_KEYS))
         sql = (time.perf_counter() - start, own_cpu_s() - cpu_start)
         checked = {f: snap.contacts - snap.empty[f] for f in VALIDITY_FIELDS}
         start, cpu_start = time.perf_counter(), own_cpu_s()
-        validity_facts(store.audit_values, checked=checked, unreadable=(),
+        validity_facts(store.audit.audit_values, checked=checked, unreadable=(),
                        count_invalid=count_invalid, region="CN", dayfirst=False)
         validity = (time.perf_counter() - start, own_cpu_s() - cpu_start)
     finally:
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---:|",
         f"| `custdata audit --format json` (end to end, {len(runs)} runs) | {median:.1f} | "
         f"{min(runs):.1f}-{max(runs):.1f} | {statistics.median(cpu):.1f} |",
-        f"| of which SQL aggregates (`Store.audit_snapshot`, one run) | "
+        f"| of which SQL aggregates (`store.audit.audit_facts`, one run) | "
         f"{halves['sql'][0]:.1f} | | {halves['sql'][1]:.1f} |",
         f"| of which validity (`validate.count_invalid` on each distinct value, one run) | "
         f"{halves['validity'][0]:.1f} | | {halves['validity'][1]:.1f} |",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from custdata.api.audit import CONSENT_YES
+from custdata.audit import DUPLICATE_KEYS, AuditSnapshot
 from custdata.config import default_config
 from custdata.errors import UsageError
 from custdata.store import Store, open_store
@@ -42,12 +44,14 @@ def make_store(tmp_path: Path, contacts: list[dict], orders: list[dict] = (),
 
 
 def snapshot(store: Store, sensitive=("email", "phone")):
-    return store.audit.audit_snapshot(as_of=AS_OF, stale_days=90, retention_days=1825,
-                                sensitive_columns=list(sensitive))
+    return AuditSnapshot(**store.audit.audit_facts(
+        as_of=AS_OF, stale_days=90, retention_days=1825, sensitive_columns=list(sensitive),
+        consent_yes=CONSENT_YES, duplicate_keys=DUPLICATE_KEYS))
 
 
 def listed(store: Store, check: str) -> list[int]:
-    _, rows = store.audit.audit_records(check, as_of=AS_OF, stale_days=90, retention_days=1825)
+    _, rows = store.audit.audit_records(check, as_of=AS_OF, stale_days=90, retention_days=1825,
+                                        consent_yes=CONSENT_YES)
     return [r["id"] for r in rows]
 
 

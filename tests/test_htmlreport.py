@@ -13,6 +13,7 @@ import pytest
 
 from custdata.config import load_config
 from custdata.htmlreport import SECTIONS, render_html
+from custdata.api import Session
 from custdata.api.report_html import gather
 from custdata.htmlreport.model import ReportData
 from custdata.store import open_store
@@ -25,9 +26,9 @@ CHARTS = ("funnel", "tiers", "moves", "segments", "rf-grid", "risk", "calibratio
 
 
 def _gather(cli: Cli, **kw) -> ReportData:
-    config = load_config(cli.db.parent / "custdata.toml")
-    with open_store(cli.db, config=config) as store:
-        return gather(store, config, as_of=DAY, **{"top": 20, **kw})
+    session = Session(db=cli.db)
+    with session.store() as store:
+        return gather(session, store, as_of=DAY, **{"top": 20, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +105,9 @@ def test_backtest_equals_report_churn_backtest(demo: Cli, data: ReportData) -> N
 
 
 def test_no_backtest_when_orders_stop_before_as_of(demo: Cli) -> None:
-    config = load_config(demo.db.parent / "custdata.toml")
-    with open_store(demo.db, config=config) as store:
-        later = gather(store, config, as_of=date(2026, 11, 30), top=5)
+    session = Session(db=demo.db)
+    with session.store() as store:
+        later = gather(session, store, as_of=date(2026, 11, 30), top=5)
     assert later.churn.backtest is None
     assert "2026-10-31" in later.churn.backtest_note
 

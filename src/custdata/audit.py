@@ -260,7 +260,7 @@ def _validity(s: AuditSnapshot) -> tuple:
                 "validity", "validity.not_checkable", name, facts.checked, s.contacts,
                 f"{name} is encrypted and no key was given: its {facts.checked} values "
                 "were not checked (the validity score leaves them out)",
-                f"custdata --key-file KEY audit"))
+                "custdata --key-file KEY audit"))
             continue
         checked += facts.checked
         invalid += min(facts.invalid, facts.checked)

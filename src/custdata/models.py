@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Contact fields a user can import, in export order. `id` and `extra` frame them.
 CONTACT_FIELDS: tuple[str, ...] = (
@@ -62,3 +63,19 @@ class Change:
     new: str | None
     operation: str
     detail: dict = field(default_factory=dict)
+
+
+class CleanedContact(NamedTuple):
+    """One contact's cleaned values, as `clean` writes them (store.cleaning.write_cleaned).
+
+    values: column -> new plain value (derived columns such as phone_type included);
+    keys: (kind, key column, plain match key) for each match key of a changed field;
+    old_keys: key column -> the key as stored now (a key is written only when it moves);
+    changes: the history rows (operation "clean"); none when only a derived column moved.
+    """
+
+    contact_id: int
+    values: dict[str, str | None]
+    keys: tuple[tuple[str, str, str | None], ...]
+    old_keys: dict[str, str | None]
+    changes: list[Change]

@@ -196,8 +196,10 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
                     "imported." + (f" See {sink.target}." if sink else ""), counts,
                     hint=None if sink else "strict_rejects")
             if clean and kind == "contacts" and touched:
-                clean_counts, _ = store.cleaning.clean_contacts(
-                    op, region=region, dayfirst=dayfirst, contact_ids=touched, dry_run=False,
+                from custdata.api.quality import clean_contacts
+
+                clean_counts, _ = clean_contacts(
+                    store, op, region=region, dayfirst=dayfirst, contact_ids=touched, dry_run=False,
                     collect=False)  # memory stays flat
                 op.counts["cleaned"] = clean_counts
             if sink:

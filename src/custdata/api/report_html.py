@@ -8,36 +8,34 @@ follow the key (see `personal_value`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from custdata.audit import (
-    audit_report, check_field_weights, check_validity_fields, effective_weights,
-    history_rows, validity_facts,
+    history_rows,
 )
-from custdata.config import DEFAULTS, Config
 from custdata.errors import UsageError
+from custdata.api.audit import scored_snapshot
 from custdata.api.report_html_churn import gather_churn
 from custdata.htmlreport.model import (
     Audit, Base, Count, Duplicates, Finding, Move, ReportData, Rfm, Segment,
 )
 from custdata.crypto.masks import mask_value
-from custdata.models import CONTACT_FIELDS
 from custdata.segments import (
     CN8_SEGMENTS, SEGMENTS, STAGES, TIERS, action_for, rfm_scores, segment_label, segment_table,
 )
-from custdata.validate import CHECKED_FIELDS, count_invalid
+from custdata.validate import CHECKED_FIELDS
 
 FINDINGS_SHOWN = 6
 _PRIVATE_BITS = 0o077
 VALIDATE_FIELDS = tuple(f for f in CHECKED_FIELDS if f != "name")  # as `audit` judges them
 
 
-def gather(store: Any, config: Config, *, as_of: date, scheme: str = "standard",
+def gather(session: Any, store: Any, *, as_of: date, scheme: str = "standard",
            top: int = 20, key_available: bool = False, no_pii: bool = False,
-           key_file: Path | None = None, lang: str = "en",
+           lang: str = "en",
            now: datetime | None = None) -> ReportData:
     """Everything `report html` shows, computed from `store` as of `as_of`.
 
@@ -53,9 +51,9 @@ def gather(store: Any, config: Config, *, as_of: date, scheme: str = "standard",
                            key_available=key_available, no_pii=no_pii)
     tags = store.segments.contact_tags()
     high = tags.loc[tags["tier"] == "high", "contact_id"].to_numpy()
-    churn, churn_note = gather_churn(store, config, as_of=as_of, top=top, shown=shown,
+    churn, churn_note = gather_churn(store, session.config, as_of=as_of, top=top, shown=shown,
                                      high_tier=high)
-    audit, snapshot = _audit(store, config, as_of=as_of, key_file=key_file)
+    audit, snapshot = _audit(session, store, as_of=as_of)
     personal = "none" if no_pii else "clear-phones" if key_available else "masked"
     return ReportData(
         as_of=as_of.isoformat(),
@@ -131,11 +129,10 @@ def _rfm(agg: Any, *, scheme: str, currency: str, lang: str) -> Rfm | None:
 
 # ---- audit and duplicates ----------------------------------------------------------------
 
-def _audit(store: Any, config: Config, *, as_of: date,
-           key_file: Path | None) -> tuple[Audit | None, Any]:
+def _audit(session: Any, store: Any, *, as_of: date) -> tuple[Audit | None, Any]:
     """The audit `audit` would score now (not recorded), and its snapshot."""
     history = history_rows(store.audit.audit_runs())
-    report, snapshot = audit_now(store, config, as_of=as_of, key_file=key_file)
+    report, snapshot = scored_snapshot(session, store, as_of=as_of)
     if report.empty:
         return None, snapshot
     findings = sorted(report.findings, key=lambda f: (-f.count, f.part, f.check))
@@ -146,47 +143,6 @@ def _audit(store: Any, config: Config, *, as_of: date,
                   for f in findings[:FINDINGS_SHOWN]],
         history=[{k: r[k] for k in ("run", "at", "score", "change")} for r in history],
     ), snapshot
-
-
-def audit_now(store: Any, config: Config, *, as_of: date,
-              key_file: Path | None) -> tuple[Any, Any]:
-    """(AuditReport, AuditSnapshot) as `custdata audit` computes them (cli/audit.run_audit)."""
-    weights = effective_weights(config.get("audit", "weights"), DEFAULTS["audit"]["weights"][0])
-    field_weights = check_field_weights(config.get("audit", "field_weights"), CONTACT_FIELDS)
-    snapshot = store.audit.audit_snapshot(
-        as_of=as_of, stale_days=int(config.get("audit", "stale_days")),
-        retention_days=int(config.get("audit", "retention_days")),
-        sensitive_columns=config.get("crypto", "columns"))
-    protector = store.protector
-    readable = protector.encrypted_columns if getattr(protector, "has_key", False) else ()
-    sealed = set(snapshot.sealed_columns)
-    unreadable = [c for c in sealed if c not in readable]
-
-    def values(name: str) -> Iterable[Any]:
-        if name not in sealed:
-            return store.audit.audit_values(name)
-        return (row[name] for row in store.contacts.iter()
-                if row.get(name) is not None and str(row[name]).strip())
-
-    fields = check_validity_fields(config.get("audit", "validity_fields"), VALIDATE_FIELDS)
-    checked = {f: snapshot.contacts - snapshot.empty.get(f, 0) for f in fields}
-    validity = validity_facts(
-        values, checked=checked, unreadable=unreadable, count_invalid=count_invalid,
-        region=config.get("general", "region"), dayfirst=config.get("general", "dayfirst"))
-    snapshot = replace(
-        snapshot, validity=validity,
-        database_exposed=_exposed(Path(store.path)), database_path=str(store.path),
-        key_file_exposed=_exposed(key_file) if key_file else None,
-        key_file_path=str(key_file or ""))
-    report = audit_report(snapshot, weights=weights, field_weights=field_weights)
-    return report, snapshot
-
-
-def _exposed(path: Path) -> bool | None:
-    try:
-        return bool(path.stat().st_mode & _PRIVATE_BITS)
-    except OSError:
-        return None
 
 
 def _duplicates(store: Any, snapshot: Any) -> Duplicates:
@@ -215,9 +171,8 @@ def report_html(session: Any, *, output: Path, as_of: date | None = None, lang: 
         protected[session.key_file] = "the key file"
     with session.store(read_only=True) as store:
         key_available = store.crypto.state() is not None and session.key() is not None
-        data = gather(store, session.config, as_of=as_of or session.today, scheme=scheme,
-                      top=top, key_available=key_available, no_pii=no_pii,
-                      key_file=session.key_file, lang=lang)
+        data = gather(session, store, as_of=as_of or session.today, scheme=scheme,
+                      top=top, key_available=key_available, no_pii=no_pii, lang=lang)
     page = render_html(data, lang=lang)
     with open_output(output, protected) as out:
         out.text().write(page)

@@ -23,6 +23,9 @@ HINTS: dict[str, str] = {
                 "`custdata keygen --key-file PATH`.",
     "as_of": "Choose another --as-of.",
     "currency": "Or report one currency with --currency {example}.",
+    # squality slice (clean, validate, audit)
+    "region": "Pass --region CC or set general.region in the config.",
+    "audit_show": "Name the check with --show CHECK.",
 }
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from custdata.config import Config, load_config
+from custdata.config import Config
 from custdata.errors import CustdataError, DiskFull, OutputFileError, UsageError
 from custdata.io import text_stdout, write_csv, write_json
 from custdata.api import common
@@ -164,6 +165,17 @@ def _stdout_error(exc: OSError) -> CustdataError:
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG):
         return DiskFull("Cannot write the output: the disk is full.", hint="free_space")
     return OutputFileError(f"Cannot write the output: {exc.strerror or exc}.")
+
+
+def emit_document(doc: dict[str, Any]) -> None:
+    """One JSON object on stdout, indented, UTF-8 whatever the locale (`--format json` of a
+    report that is one document rather than rows)."""
+    stream = text_stdout()
+    try:
+        stream.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    finally:
+        stream.flush()
+        stream.detach()
 
 
 def _emit_table(rows: Iterable[dict], columns: list[str], *, title: str | None,

@@ -1,19 +1,15 @@
-"""`custdata clean` and `custdata validate`."""
+"""`custdata clean` and `custdata validate`: parse options, call custdata.api.quality, render."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
-import phonenumbers
 import typer
 
-from custdata.cli._shared import FormatOpt, emit, err, open_store, state
-from custdata.clean import CLEANED_FIELDS
-from custdata.errors import ExitCode, UsageError
-from custdata.validate import CHECKED_FIELDS, ISSUE_COLUMNS, find_issues
-
-CHANGE_COLUMNS = ["contact", "field", "old", "new"]
+from custdata.api import quality
+from custdata.api.session import Session
+from custdata.cli._shared import FormatOpt, emit, say
+from custdata.errors import CheckFailed
 
 RegionOpt = Annotated[str | None, typer.Option(
     "--region", metavar="CC", show_default=False,
@@ -23,29 +19,14 @@ CheckDnsOpt = Annotated[bool, typer.Option(
     "network; slow). Without it every check is offline.")]
 
 
-def say(message: str) -> None:
-    """One unwrapped line on stderr (scripts read the counts), unless --quiet."""
-    if not state.quiet:
-        err.print(message, highlight=False, markup=False, soft_wrap=True)
-
-
 def register(app: typer.Typer) -> None:
     """Add `clean` and `validate` to the root app."""
     app.command("clean")(clean)
     app.command("validate")(validate)
 
 
-def resolve_region(region: str | None) -> str:
-    """--region or the config's general.region, checked against phonenumbers' regions."""
-    value = (region or state.config.get("general", "region") or "").strip().upper()
-    if value not in phonenumbers.SUPPORTED_REGIONS:
-        raise UsageError(
-            f"--region {value or region!r} is not a phone region; use a two-letter country "
-            "code such as CN, US or GB.")
-    return value
-
-
 def clean(
+    ctx: typer.Context,
     region: RegionOpt = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the changes it would make (contact, field, old, new) and "
@@ -61,43 +42,31 @@ def clean(
     IDs their 18-character form. A value that cannot be normalized is left as it is (see
     `custdata validate`); nothing is ever blanked. Every change is kept in the history.
     """
-    region = resolve_region(region)
-    dayfirst = state.config.get("general", "dayfirst")
-    with open_store(need_key=True) as store:
-        if dry_run:
-            counts, changes = store.cleaning.clean_contacts(None, region=region, dayfirst=dayfirst,
-                                                   dry_run=True)
-            emit(({"contact": c.contact_id, "field": c.field, "old": c.old, "new": c.new}
-                  for c in changes), fmt, CHANGE_COLUMNS)
-        else:
-            with store.write(state.command_line) as op:
-                counts, _ = store.cleaning.clean_contacts(op, region=region, dayfirst=dayfirst,
-                                                 collect=False)
-                op.counts = counts
-        undeliverable = _count_undeliverable(store) if check_dns else None
-    say(_summary(counts, dry_run=dry_run, undeliverable=undeliverable))
+    session: Session = ctx.obj
+    result = quality.clean(session, region=region, dry_run=dry_run, check_dns=check_dns)
+    if dry_run:
+        emit(result.change_rows(), fmt, list(quality.CHANGE_COLUMNS))
+    say(_summary(result))
 
 
-def _summary(counts: dict[str, int], *, dry_run: bool, undeliverable: int | None) -> str:
-    fields = ", ".join(f"{f} {counts[f]}" for f in CLEANED_FIELDS if counts.get(f))
-    verb = "would change" if dry_run else "changed"
-    line = (f"{'dry run: ' if dry_run else ''}clean: checked {counts['checked']} contacts, "
-            f"{verb} {counts['changed']}" + (f" ({fields})" if fields else ""))
-    if undeliverable is not None:
-        line += f"; {undeliverable} email domain(s) without a mail server"
+def _summary(result: quality.CleanResult) -> str:
+    """The one stderr line scripts read: checked, changed, per field, undeliverable domains."""
+    counts = result.counts
+    fields = ", ".join(f"{f} {n}" for f, n in counts.items()
+                       if n and f not in ("checked", "changed"))
+    verb = "would change" if result.dry_run else "changed"
+    line = (f"{'dry run: ' if result.dry_run else ''}clean: checked {counts['checked']} "
+            f"contacts, {verb} {counts['changed']}" + (f" ({fields})" if fields else ""))
+    if result.undeliverable is not None:
+        line += f"; {result.undeliverable} email domain(s) without a mail server"
     return line
 
 
-def _count_undeliverable(store) -> int:  # noqa: ANN001 - the assembled Store
-    issues = find_issues(store.contacts.iter(), region=resolve_region(None),
-                         fields=["email"], check_dns=True)
-    return sum(1 for i in issues if i.code == "email.undeliverable")
-
-
 def validate(
+    ctx: typer.Context,
     field: Annotated[list[str] | None, typer.Option(
         "--field", metavar="NAME", help="Only check this field (repeatable): "
-        + ", ".join(CHECKED_FIELDS) + ".")] = None,
+        + ", ".join(quality.CHECKED_FIELDS) + ".")] = None,
     fail_on_invalid: Annotated[bool, typer.Option(
         "--fail-on-invalid", help="Exit 1 when any problem is found (for cron).")] = False,
     region: RegionOpt = None,
@@ -110,17 +79,12 @@ def validate(
     phone.no_region, id_number.checksum, date.unparseable, country.unknown,
     required.missing, ... Suggestions are never applied. Nothing is written.
     """
-    fields = [f.strip().lower() for f in field or [] if f.strip()]
-    region = resolve_region(region)
-    dayfirst = state.config.get("general", "dayfirst")
-    with open_store(need_key=True) as store:
-        issues = find_issues(store.contacts.iter(), region=region, dayfirst=dayfirst,
-                             fields=fields or None, check_dns=check_dns)
-    emit((i.as_row() for i in issues), fmt, list(ISSUE_COLUMNS))
-    by_code = Counter(i.code for i in issues)
-    contacts = len({i.contact_id for i in issues})
-    detail = ", ".join(f"{code} {n}" for code, n in sorted(by_code.items()))
-    say(f"validate: {len(issues)} problem(s) in {contacts} contact(s)"
+    session: Session = ctx.obj
+    result = quality.validate(session, fields=field, region=region, check_dns=check_dns)
+    emit(result.rows(), fmt, list(quality.ISSUE_COLUMNS))
+    detail = ", ".join(f"{code} {n}" for code, n in result.by_code.items())
+    say(f"validate: {len(result.issues)} problem(s) in {result.contacts} contact(s)"
         + (f" ({detail})" if detail else ""))
-    if fail_on_invalid and issues:
-        raise typer.Exit(int(ExitCode.FINDINGS))
+    if fail_on_invalid and result.issues:
+        raise CheckFailed(f"{len(result.issues)} problem(s) found and --fail-on-invalid "
+                          "is set.")

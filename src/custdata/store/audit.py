@@ -1,4 +1,8 @@
-"""Audit facts from SQL aggregates, and the stored audit runs (table audit_runs)."""
+"""Audit facts from SQL aggregates, value streams, and the stored audit runs (table audit_runs).
+
+Counts only: the scoring lives in custdata.audit and the workflow in custdata.api.audit,
+which pass in what the rules need (the consent values meaning yes, the match-key columns).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,10 @@ from datetime import date, timedelta
 from operator import itemgetter
 from typing import Any
 
-from custdata.audit import DUPLICATE_KEYS, AuditSnapshot
 from custdata.crypto import TOKEN_PREFIX
 from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS
 from custdata.store.crypto import META_COLUMNS
-from custdata.normalize.consent import CONSENT_VALUES
 from custdata.store.component import Component
 
 # The day a contact was last updated: its updated_at when that is an ISO date (as `clean`
@@ -22,15 +24,14 @@ _LAST_UPDATE = (
     "COALESCE(CASE WHEN updated_at LIKE '____-__-__%' THEN date(substr(updated_at, 1, 10)) END, "
     "substr(changed_at, 1, 10))"
 )
-_CONSENT_YES = ", ".join(
-    "'" + k.replace("'", "''") + "'" for k, v in CONSENT_VALUES.items() if v == "yes")
 
 # Each check as an SQL condition, shared by the counts and by `audit --show`, so the
 # listing always holds exactly the records counted. Contacts are read as `c` with a
-# computed `last_update`; :stale, :retention and :today are ISO dates.
+# computed `last_update`; :stale, :retention and :today are ISO dates. "no-consent" is
+# completed per call with the consent values that mean yes (contact_checks).
 CONTACT_CHECKS: dict[str, str] = {
     "stale": "c.last_update < :stale",
-    "no-consent": f"lower(trim(COALESCE(c.consent, ''))) NOT IN ({_CONSENT_YES})",
+    "no-consent": "lower(trim(COALESCE(c.consent, ''))) NOT IN ({consent_yes})",
     # CASE, not AND: the order and interaction look-ups run only for old records.
     "past-retention": """(CASE WHEN c.last_update >= :retention THEN 0
         WHEN EXISTS (SELECT 1 FROM orders o WHERE o.contact_id = c.id AND o.day >= :retention)
@@ -64,6 +65,13 @@ def _empty(column: str) -> str:
     return f"COALESCE(trim({column}), '') = ''"
 
 
+def contact_checks(consent_yes: Iterable[str]) -> dict[str, str]:
+    """CONTACT_CHECKS with "no-consent" completed: consent that is none of `consent_yes`."""
+    listed = ", ".join("'" + v.lower().replace("'", "''") + "'" for v in consent_yes) or "''"
+    return {**CONTACT_CHECKS, "no-consent": CONTACT_CHECKS["no-consent"].format(
+        consent_yes=listed)}
+
+
 def show_checks() -> list[str]:
     """Names `audit --show` accepts (empty:FIELD for each contact field)."""
     return [*CONTACT_CHECKS, *ORDER_CHECKS, *INTERACTION_CHECKS,
@@ -71,30 +79,35 @@ def show_checks() -> list[str]:
 
 
 class AuditFacts(Component):
-    """Gathers an AuditSnapshot and keeps the history of audit scores."""
+    """Counts the audit's facts, streams values and failing records, keeps the audit runs."""
 
-    conn: Any
-
-    def audit_snapshot(
+    def audit_facts(
         self, *, as_of: date, stale_days: int, retention_days: int,
-        sensitive_columns: Iterable[str],
-    ) -> AuditSnapshot:
-        """Plain facts for `custdata.audit.audit_report` (validity and file modes excluded)."""
+        sensitive_columns: Iterable[str], consent_yes: Iterable[str],
+        duplicate_keys: Iterable[str],
+    ) -> dict[str, Any]:
+        """The facts `custdata.audit.AuditSnapshot` holds, as keyword arguments (validity,
+        file modes and paths excluded): counts from one read snapshot of SQL aggregates.
+
+        consent_yes: the consent values that mean yes (any other is "no consent");
+        duplicate_keys: the key columns whose shared values make exact-duplicate groups.
+        """
         stale_cutoff = (as_of - timedelta(days=stale_days)).isoformat()
         retention_cutoff = (as_of - timedelta(days=retention_days)).isoformat()
         sensitive = [c for c in dict.fromkeys(sensitive_columns) if c in CONTACT_FIELDS]
+        checks = contact_checks(consent_yes)
         self.db.execute("BEGIN")  # one read snapshot for every aggregate
         try:
-            contacts = self._contact_facts(stale_cutoff, retention_cutoff, sensitive)
+            contacts = self._contact_facts(stale_cutoff, retention_cutoff, sensitive, checks)
             orders = self._order_facts(as_of.isoformat())
-            groups, members, in_any = self._duplicate_facts()
+            groups, members, in_any = self._duplicate_facts(tuple(duplicate_keys))
             encrypted = self._encrypted_columns()
         finally:
             self.db.execute("COMMIT")
         # A column counts as encrypted when `encrypt` says so and no plaintext value is left.
         encrypted_clean = tuple(c for c in sensitive
                                 if c in encrypted and contacts[f"plain_{c}"] == 0)
-        return AuditSnapshot(
+        return dict(
             contacts=contacts["n"], orders=orders["n"],
             interactions=orders["interactions"],
             empty={f: contacts[f] for f in CONTACT_FIELDS},
@@ -116,13 +129,13 @@ class AuditFacts(Component):
         )
 
     def _contact_facts(self, stale_cutoff: str, retention_cutoff: str,
-                       sensitive: list[str]) -> dict[str, int]:
+                       sensitive: list[str], contact_checks: dict[str, str]) -> dict[str, int]:
         plain = [
             f"SUM(COALESCE({c}, '') != '' AND substr({c}, 1, {len(TOKEN_PREFIX)}) != "
             f"'{TOKEN_PREFIX}') AS plain_{c}"
             for c in sensitive
         ]
-        checks = [f"SUM({sql}) AS {name.replace('-', '_')}" for name, sql in CONTACT_CHECKS.items()]
+        checks = [f"SUM({sql}) AS {name.replace('-', '_')}" for name, sql in contact_checks.items()]
         # Two passes are faster than one: the checks need the computed last_update column.
         facts = dict(self.db.execute(f"""
             SELECT COUNT(*) AS n,
@@ -151,19 +164,20 @@ class AuditFacts(Component):
             f"WHERE {INTERACTION_CHECKS['orphan-interactions']}").fetchone()[0]
         return orders
 
-    def _duplicate_facts(self) -> tuple[dict[str, int], dict[str, int], int]:
+    def _duplicate_facts(self, duplicate_keys: tuple[str, ...],
+                         ) -> tuple[dict[str, int], dict[str, int], int]:
         groups: dict[str, int] = {}
         members: dict[str, int] = {}
         # `key != ''` (NULL is not counted either) lets SQLite read a partial index
         # (external_id's skips NULLs) in key order instead of sorting the table.
-        for key in DUPLICATE_KEYS:
+        for key in duplicate_keys:
             row = self.db.execute(f"""
                 SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (
                     SELECT COUNT(*) AS n FROM contacts WHERE {key} != ''
                     GROUP BY {key} HAVING COUNT(*) > 1)
             """).fetchone()
             groups[key], members[key] = row[0], row[1]
-        wanted = [k for k in DUPLICATE_KEYS if members[k]]
+        wanted = [k for k in duplicate_keys if members[k]]
         if not wanted:
             return groups, members, 0
         where = " OR ".join(
@@ -182,24 +196,31 @@ class AuditFacts(Component):
             listed = []
         return {c for c in listed if isinstance(c, str)}
 
-    def audit_records(self, check: str, *, as_of: date, stale_days: int,
-                      retention_days: int, batch: int = 5000) -> tuple[list[str], Iterator[dict]]:
-        """Columns and streamed rows of the records that fail `check` (see show_checks())."""
+    def audit_records(self, check: str, *, as_of: date, stale_days: int, retention_days: int,
+                      consent_yes: Iterable[str], batch: int = 5000,
+                      ) -> tuple[list[str], Iterator[dict]]:
+        """Columns and streamed rows of the records that fail `check` (see show_checks()).
+
+        The same conditions audit_facts counts (consent_yes: as given to it). An unknown
+        check is a UsageError (hint "audit_show").
+        """
+        contact = contact_checks(consent_yes)
         params = {"stale": (as_of - timedelta(days=stale_days)).isoformat(),
                   "retention": (as_of - timedelta(days=retention_days)).isoformat(),
                   "today": as_of.isoformat()}
         if check.startswith("empty:") and check[6:] in CONTACT_FIELDS:
             kind, where = "contacts", _empty(f"c.{check[6:]}")
-        elif check in CONTACT_CHECKS:
-            kind, where = "contacts", CONTACT_CHECKS[check]
+        elif check in contact:
+            kind, where = "contacts", contact[check]
         elif check in ORDER_CHECKS:
             kind, where = "orders", ORDER_CHECKS[check]
         elif check in INTERACTION_CHECKS:
             kind, where = "interactions", INTERACTION_CHECKS[check]
         else:
             named = [*CONTACT_CHECKS, *ORDER_CHECKS, *INTERACTION_CHECKS]
-            raise UsageError(f"--show {check!r} is not a check; choose one of "
-                             f"{', '.join(named)}, or empty:FIELD with a contact field.")
+            raise UsageError(f"{check!r} is not a check; choose one of "
+                             f"{', '.join(named)}, or empty:FIELD with a contact field.",
+                             hint="audit_show")
         alias, source = {"contacts": ("c", _CONTACTS), "orders": ("o", _ORDERS),
                          "interactions": ("i", _INTERACTIONS)}[kind]
         columns = SHOW_COLUMNS[kind]
@@ -218,14 +239,27 @@ class AuditFacts(Component):
                 yield self.unseal_row(kind, dict(row))  # type: ignore[attr-defined]
             last = rows[-1]["id"]
 
-    def audit_values(self, column: str) -> Iterator[str]:
-        """Every non-empty stored value of a contact column, one per contact holding it."""
+    def audit_values(self, column: str, *, opened: bool = False) -> Iterator[str]:
+        """Every non-empty value of a contact column, one per contact holding it.
+
+        The stored text; opened=True: the values unsealed by the store's protector (an
+        encrypted column read with the key), those blank once opened left out.
+        """
         if column not in CONTACT_FIELDS:
             raise UsageError(f"{column!r} is not a contact field.")
-        # plain tuples: sqlite3.Row costs ~1 s per million. Values, not GROUP BY counts: SQLite sorts every value to group them, and the
-        # caller's count in Python (validate.count_invalid) costs 40 % less.
-        yield from map(itemgetter(0), self.db.tuples(
-            f"SELECT {column} FROM contacts WHERE NOT {_empty(column)}"))
+        # plain tuples: sqlite3.Row costs ~1 s per million. Values, not GROUP BY counts:
+        # SQLite sorts every value to group them, and the caller's count in Python
+        # (validate.count_invalid) costs 40 % less.
+        if not opened:
+            yield from map(itemgetter(0), self.db.tuples(
+                f"SELECT {column} FROM contacts WHERE NOT {_empty(column)}"))
+            return
+        unseal = self.protector.unsealer("contacts", column)
+        for cid, stored in self.db.tuples(
+                f"SELECT id, {column} FROM contacts WHERE {column} IS NOT NULL"):
+            value = unseal(cid, stored)
+            if value is not None and str(value).strip():
+                yield value
 
     def save_audit_run(self, *, at: str, score: float, parts: dict[str, Any]) -> int:
         """Store one scored audit run; returns its id."""

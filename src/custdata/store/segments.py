@@ -242,4 +242,4 @@ class Segments(Component):
                 "monetary": round(float(row["monetary"]), 2)}
 
 
-__all__ = ["SegmentsMixin", "AGGREGATE_COLUMNS"]
+__all__ = ["Segments", "AGGREGATE_COLUMNS"]
