@@ -33,13 +33,10 @@ import numpy as np
 
 from custdata._lazy import lazy
 from custdata.errors import UsageError
+from custdata.models import AGGREGATE_COLUMNS
 
 pd = lazy("pandas")  # imported on first use: a second of start-up
 
-AGGREGATE_COLUMNS = (
-    "contact_id", "recency_days", "frequency", "monetary", "paid_days", "tenure_days",
-    "gap_days", "window_revenue", "prior_revenue", "window_orders",
-)
 
 # --- labels -----------------------------------------------------------------------------
 

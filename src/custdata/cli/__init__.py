@@ -69,6 +69,11 @@ HINTS = {
     "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
                         "path (`export` can show masked values with --mask instead).",
     "wait": "Wait longer with --wait SECONDS.",
+    # slice sanalytics: dedupe, unmerge, tag, report rfm/summary/churn
+    "threshold": "Give --threshold a probability in (0, 1], or set dedupe.threshold.",
+    "explain_merge": "Run dedupe --explain first, then dedupe --merge on its own.",
+    "segment": "Choose --segment from that list (English or Chinese names, any case).",
+    "as_of": "Choose the date with --as-of DATE.",
 }
 
 
@@ -131,7 +136,7 @@ def main_options(
     state.session = Session(
         db=state.db, config_path=state.resolved_config_path(), key_file=state.resolved_key_file(),
         wait=wait, command_line=state.command_line, progress=_shared.progress,
-        notify=_shared.say)
+        notify=_shared.say, pause_at=_shared.pause_at)
     ctx.obj = state.session
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from custdata.api import segments as api_segments
 from custdata.cli._shared import (
     Format, FormatOpt, emit, human, open_store, out, parse_since, resolve_contact,
     resolve_format, say, state,
@@ -63,7 +64,7 @@ def _rfm(store: Any, contact_id: int) -> dict:
     if stored is not None:
         return stored
     today = date.today()
-    live = store.segments.rfm_of_contact(contact_id, today)
+    live = api_segments.rfm_of_contact(store, store.config, contact_id, today)
     return {**(live or {}), "as_of": today.isoformat()}
 
 
