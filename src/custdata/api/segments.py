@@ -22,6 +22,10 @@ from custdata.segments import (  # STAGE_ZH, TIER_ZH, TIERS: labels the CLI show
 
 pd = lazy("pandas")  # imported on first use: a second of start-up
 
+__all__ = ["TagResult", "RfmReport", "SummaryReport", "tag", "report_rfm", "report_summary",
+           "customer_aggregates", "rfm_of_contact", "segment_filter", "summary_rows",
+           "customer_rows", "STAGE_ZH", "TIER_ZH", "TIERS"]
+
 
 @dataclass
 class TagResult:

@@ -10,12 +10,22 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
-from custdata._lazy import lazy
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from custdata.models import AGGREGATE_COLUMNS, Change
 from custdata.store.component import Component
 from custdata.store.oplog import utc_now
 
-pd = lazy("pandas")  # imported on first use: a second of start-up
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _pandas() -> ModuleType:
+    """pandas, imported on first use (a second of start-up no other command pays)."""
+    import pandas
+
+    return pandas
 
 _CUR = "upper(trim(coalesce(currency, '')))"
 _PAID = "status_norm = 'paid'"
@@ -93,6 +103,7 @@ class Segments(Component):
         tag_columns = _TAG_COLUMNS.format(paid=_PAID, net=net) if for_tag else ""
         sql = _AGGREGATE_SQL.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
         rows, names = self.db.fetch_by_contact_range(sql, params)
+        pd = _pandas()
         frame = pd.DataFrame.from_records(rows, columns=names)
         # raw spellings: one spelling is exact; several ('CNY', 'cny ', 'USD') need
         # order_currencies, as a customer's min and max can hide a third currency
@@ -116,7 +127,7 @@ class Segments(Component):
         return frame, seen
 
     def _gaps(self, frame: pd.DataFrame, gap_over: float | None) -> pd.Series:
-        gaps = pd.Series(float("nan"), index=frame.index)
+        gaps = _pandas().Series(float("nan"), index=frame.index)
         if gap_over is None or not len(frame):
             return gaps
         span = frame["tenure_days"] - frame["recency_days"]
@@ -134,7 +145,7 @@ class Segments(Component):
 
     def external_ids(self, contact_ids: Iterable[int]) -> list[str | None]:
         """The external_id of each contact id, in order (None where there is none)."""
-        return self._external_ids(pd.Series(list(contact_ids), dtype="int64"))
+        return self._external_ids(_pandas().Series(list(contact_ids), dtype="int64"))
 
     def _external_ids(self, contact_ids: pd.Series) -> list[str | None]:
         if not len(contact_ids):
@@ -155,7 +166,8 @@ class Segments(Component):
     def contact_tags(self) -> pd.DataFrame:
         """contact_id, stage, tier of every contact (None = never set)."""
         cur = self.db.tuples("SELECT id AS contact_id, stage, tier FROM contacts ORDER BY id", ())
-        frame = pd.DataFrame.from_records(cur.fetchall(), columns=["contact_id", "stage", "tier"])
+        frame = _pandas().DataFrame.from_records(cur.fetchall(),
+                                                 columns=["contact_id", "stage", "tier"])
         frame["contact_id"] = frame["contact_id"].astype("int64")
         return frame
 
