@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -453,9 +453,3 @@ def report_currency(currencies: Iterable[str | None], *, configured: str = "",
         )
     table = {c: (1.0 if c == cur else rates[c]) for c in seen}
     return cur, table
-
-
-def as_of_window(as_of: date, days: int) -> tuple[str, str, str]:
-    """ISO (as_of, window start exclusive, prior window start exclusive) for SQL filters."""
-    return (as_of.isoformat(), (as_of - timedelta(days=days)).isoformat(),
-            (as_of - timedelta(days=2 * days)).isoformat())
