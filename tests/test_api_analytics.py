@@ -103,3 +103,31 @@ def test_errors_from_python_name_no_flags(crm: Cli) -> None:
     with pytest.raises(UsageError) as info:
         dedupe.dedupe(session, threshold=0.0)
     assert "--" not in str(info.value)
+
+
+def _custdata_imports(module: str) -> set[str]:
+    """Every custdata module `module` imports (top level, in functions, under TYPE_CHECKING)."""
+    import ast
+    import importlib.util
+
+    source = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("custdata")}
+
+
+@pytest.mark.parametrize("group", ["dedupe", "segments", "churn"])
+def test_the_slice_keeps_the_house_import_rules(group: str) -> None:
+    store_ok = ("custdata.models", "custdata.errors", "custdata.crypto", "custdata.parallel",
+                "custdata.store")
+    cli_ok = ("custdata.api", "custdata.errors", "custdata.models", "custdata.cli")
+    for name in _custdata_imports(f"custdata.store.{group}"):
+        assert name.startswith(store_ok), f"store/{group}.py imports {name}"
+    for name in _custdata_imports(f"custdata.cli.{group}"):
+        assert name.startswith(cli_ok), f"cli/{group}.py imports {name}"
+    for name in _custdata_imports(f"custdata.api.{group}"):
+        assert not name.startswith("custdata.cli"), f"api/{group}.py imports {name}"
