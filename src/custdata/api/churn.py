@@ -15,10 +15,10 @@ from typing import Any
 
 from custdata.api.session import Session
 from custdata.churn import (
-    BacktestResult, ChurnModel, ChurnScore, InsufficientHistory, backtest, customer_risks,
-    fit_churn_model, rank_scores,
+    BacktestResult, ChurnModel, ChurnScore, backtest, customer_risks, fit_churn_model,
+    rank_scores,
 )
-from custdata.errors import ConfigError
+from custdata.errors import ConfigError, InsufficientHistory
 from custdata.segments import report_currency
 
 SUMMARY_KEYS = ["customers", "churned", "horizon_days", "auc", "baseline_auc",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -15,9 +16,13 @@ from typer.core import TyperGroup
 from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
-from custdata.errors import CustdataError, ExitCode
+from custdata.cli._hints import with_hint
+from custdata.errors import CustdataError, DiskFull, ExitCode
 from custdata.api.session import Session
 from custdata.store import committed_operations, translate_db_error
+
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 
 
 class Interrupted(KeyboardInterrupt):
@@ -56,31 +61,17 @@ class CustdataGroup(TyperGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0)
+        except OSError as exc:
+            if state.debug or exc.errno not in _DISK_FULL:
+                raise
+            # stdout (a table, a report) went to a full disk: one line, like every error
+            _fail(with_hint(DiskFull("Cannot write the output: the disk is full.",
+                                     hint="free_space")), ExitCode.STORE, exc)
         except Exception as exc:  # noqa: BLE001 - only sqlite errors are translated
             store_error = translate_db_error(exc, state.db)
             if store_error is None or state.debug:
                 raise
             _fail(with_hint(store_error), store_error.exit_code, exc)
-
-
-# What an error's `hint` asks for, said as the options and variables of this command line.
-HINTS = {
-    "key_file": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path.",
-    "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
-                        "path (`export` can show masked values with --mask instead).",
-    "wait": "Wait longer with --wait SECONDS.",
-    # slice sanalytics: dedupe, unmerge, tag, report rfm/summary/churn
-    "threshold": "Give --threshold a probability in (0, 1], or set dedupe.threshold.",
-    "explain_merge": "Run dedupe --explain first, then dedupe --merge on its own.",
-    "segment": "Choose --segment from that list (English or Chinese names, any case).",
-    "as_of": "Choose the date with --as-of DATE.",
-}
-
-
-def with_hint(exc: CustdataError) -> str:
-    """The error's message, followed by how to fix it on the command line."""
-    hint = HINTS.get(getattr(exc, "hint", None) or "")
-    return f"{exc} {hint}" if hint else str(exc)
 
 
 def _fail(message: str, code: int, cause: BaseException | None = None) -> None:
@@ -133,8 +124,10 @@ def main_options(
     state.wait = wait
     state.quiet = quiet
     state.debug = debug
+    env_config = os.environ.get("CUSTDATA_CONFIG")
     state.session = Session(
-        db=state.db, config_path=state.resolved_config_path(), key_file=state.resolved_key_file(),
+        db=state.db, config_path=config or (Path(env_config) if env_config else None),
+        key_file=state.resolved_key_file(),
         wait=wait, command_line=state.command_line, progress=_shared.progress,
         notify=_shared.say, pause_at=_shared.pause_at)
     ctx.obj = state.session

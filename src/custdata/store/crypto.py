@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from custdata.crypto import TOKEN_PREFIX, CryptoProtector, PlainProtector, key_id, new_salt
+from custdata.crypto.recode import ContactRecoder, recode_rows
 from custdata.errors import KeyFileError, StoreError, UsageError
 from custdata.models import CONTACT_FIELDS
-from custdata.recode import KEY_KINDS, ContactRecoder, plain_key, recode_rows
+from custdata.normalize.keys import KEY_KINDS
+from custdata.normalize.keys import key_of as plain_key
 from custdata.store.component import Component
 
 META_KEY_ID = "crypto.key_id"

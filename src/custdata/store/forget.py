@@ -15,7 +15,7 @@ from typing import Any
 
 from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS, Change
-from custdata.recode import plain_key
+from custdata.normalize.keys import key_of as plain_key
 from custdata.store.component import Component
 
 # Contact fields `forget` keeps: they describe the sales process, not the person.

@@ -1,0 +1,38 @@
+"""The option to name when an error says which value it needs (CustdataError.hint).
+
+Errors raised below the CLI say what is wrong and what value would fix it; only here
+does that value get the name of its command-line option.
+"""
+
+from __future__ import annotations
+
+from custdata.errors import CustdataError
+
+HINTS: dict[str, str] = {
+    "key_file": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path.",
+    "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
+                        "path (`export` can show masked values with --mask instead).",
+    "wait": "Wait longer with --wait SECONDS.",
+    # ---- slice sdata (init, import, export, show, history, log, backup, outputs) ----
+    "on_conflict_fail": "--on-conflict fail is set.",
+    "strict_rejects": "--strict is set; use --rejects FILE to see the rejected rows.",
+    "where": "Use --where FIELD=VALUE with a field of the table.",
+    "free_space": "Free some space and run the command again.",
+    "db": "Name the store with --db PATH or CUSTDATA_DB.",
+    "key_file_unusable": "Check --key-file / CUSTDATA_KEY_FILE, or make a key with "
+                "`custdata keygen --key-file PATH`.",
+    "as_of": "Choose another --as-of.",
+    "currency": "Or report one currency with --currency {example}.",
+    # ---- slice sanalytics (dedupe, unmerge, tag, report rfm/summary/churn) ----
+    "threshold": "Give --threshold a probability in (0, 1], or set dedupe.threshold.",
+    "explain_merge": "Run dedupe --explain first, then dedupe --merge on its own.",
+    "segment": "Choose --segment from that list (English or Chinese names, any case).",
+}
+
+
+def with_hint(exc: CustdataError) -> str:
+    """The error's message, followed by the option that supplies what it needs (if any)."""
+    hint = HINTS.get(exc.hint or "")
+    if hint is None:
+        return str(exc)
+    return f"{exc} {hint.format(example=exc.example or 'CODE')}"
