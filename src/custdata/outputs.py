@@ -50,7 +50,7 @@ def check_target(target: Path, protected: Mapping[Path, str] | Iterable[Path] = 
     if target.is_dir():
         raise OutputFileError(f"{target} is a folder; give a file name.")
     if not target.parent.is_dir():
-        raise OutputFileError(f"The folder {target.parent} does not exist.")
+        raise OutputFileError(f"Cannot write {target}: the folder {target.parent} does not exist.")
 
 
 def output_error(exc: OSError, target: Path) -> CustdataError:
@@ -63,7 +63,7 @@ def output_error(exc: OSError, target: Path) -> CustdataError:
         return OutputFileError(f"Cannot write {target}: permission denied. Choose a file "
                                "in a folder you can write to.")
     if exc.errno == errno.ENOENT:
-        return OutputFileError(f"The folder {target.parent} does not exist.")
+        return OutputFileError(f"Cannot write {target}: the folder {target.parent} does not exist.")
     return OutputFileError(f"Cannot write {target}: {exc.strerror or exc}.")
 
 

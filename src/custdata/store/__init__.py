@@ -30,6 +30,7 @@ from custdata.store.meta import Meta
 from custdata.store.oplog import Operation, OpLog, committed_operations, utc_now
 from custdata.store.quality import Cleaning
 from custdata.store.rejects import Rejects
+from custdata.store.reporting import Reporting
 from custdata.store.segments import Segments
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
@@ -63,6 +64,7 @@ class Store:
         self.churn = ChurnFacts(self)
         self.audit = AuditFacts(self)
         self.crypto = CryptoStore(self)
+        self.reporting = Reporting(self)
 
     @property
     def path(self) -> Path:
