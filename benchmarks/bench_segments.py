@@ -43,6 +43,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import datagen  # noqa: E402
 from _common import timed_cli as cli  # noqa: E402
 
+from custdata.api.segments import customer_aggregates  # noqa: E402
+from custdata.config import default_config  # noqa: E402
 from custdata.segments import TagRules, rfm_scores, segment_table, tag_plan  # noqa: E402
 from custdata.store import open_store  # noqa: E402
 
@@ -138,13 +140,14 @@ def replicate(db: Path, times: int) -> None:
 
 def in_process(db: Path, as_of: date, repeat: int) -> dict:
     store = open_store(db)  # migrates an older store first (not timed below)
+    config = default_config()
     try:
-        rfm_sql, (agg, _) = median_time(lambda: store.segments.customer_aggregates(as_of=as_of), repeat,
+        rfm_sql, (agg, _) = median_time(lambda: customer_aggregates(store, config, as_of=as_of), repeat,
                                  "rfm_sql")
         rfm_score, _ = median_time(lambda: segment_table(rfm_scores(agg)), repeat, "rfm_score")
         tag_sql, (tag_agg, _) = median_time(
-            lambda: store.segments.customer_aggregates(as_of=as_of, for_tag=True), repeat, "tag_sql")
-        rules = TagRules.from_mapping(store.config.section("tag"))
+            lambda: customer_aggregates(store, config, as_of=as_of, for_tag=True), repeat, "tag_sql")
+        rules = TagRules.from_mapping(config.section("tag"))
         tag_core, plan = median_time(
             lambda: tag_plan(store.segments.contact_tags(), tag_agg, rules), repeat, "tag_core")
         orders = store.db.conn.execute("SELECT count(*) FROM orders").fetchone()[0]

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from custdata.config import load_config
 from custdata.htmlreport import SECTIONS, render_html
 from custdata.api import Session
 from custdata.api.report_html import gather
 from custdata.htmlreport.model import ReportData
-from custdata.store import open_store
 from tests.conftest import Cli
 from tests.demo_store import AS_OF, build_demo_store, copy_store, personal_values
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from custdata.api import segments as api_segments
 from custdata.config import default_config
 from custdata.errors import UsageError
 from custdata.segments import AGGREGATE_COLUMNS, TagRules, customer_aggregates, tag_plan
@@ -90,14 +91,14 @@ def test_rates_convert_and_mixed_currencies_without_rates_fail(tmp_path: Path) -
                           columns=["contact_id", "day", "amount_value", "status_norm"])
     store = make_store(tmp_path, orders, currency=["CNY", "usd ", "CNY", "EUR"])
     with pytest.raises(UsageError) as info:
-        store.segments.customer_aggregates(as_of=date(2024, 2, 1))
+        api_segments.customer_aggregates(store, store.config, as_of=date(2024, 2, 1))
     assert "CNY, EUR, USD" in str(info.value)
     store.config.values["rfm"].update(currency="CNY", rates={"USD": 7.0, "EUR": 8.0})
-    frame, currency = store.segments.customer_aggregates(as_of=date(2024, 2, 1))
+    frame, currency = api_segments.customer_aggregates(store, store.config, as_of=date(2024, 2, 1))
     assert currency == "CNY"
     assert frame["monetary"].tolist() == [80.0, 45.0]
     store.config.values["rfm"].update(currency="", rates={})
-    frame, currency = store.segments.customer_aggregates(as_of=date(2024, 2, 1), only="usd")
+    frame, currency = api_segments.customer_aggregates(store, store.config, as_of=date(2024, 2, 1), only="usd")
     assert currency == "USD" and frame["monetary"].tolist() == [10.0]
 
 
@@ -105,7 +106,7 @@ def test_apply_tags_writes_values_times_and_history(tmp_path: Path) -> None:
     orders = generated_orders(seed=5, customers=30)
     store = make_store(tmp_path, orders, contacts=35)
     as_of = date(2024, 6, 1)
-    agg, _ = store.segments.customer_aggregates(as_of=as_of, for_tag=True)
+    agg, _ = api_segments.customer_aggregates(store, store.config, as_of=as_of, for_tag=True)
     plan = tag_plan(store.segments.contact_tags(), agg, TagRules())
     assert len(plan) == 70
     with store.write("tag") as op:
@@ -123,10 +124,10 @@ def test_apply_tags_writes_values_times_and_history(tmp_path: Path) -> None:
 
 def test_rfm_of_contact(tmp_path: Path) -> None:
     store = make_store(tmp_path, generated_orders(seed=5, customers=30), contacts=35)
-    info = store.segments.rfm_of_contact(1, date(2026, 1, 1))
+    info = api_segments.rfm_of_contact(store, store.config, 1, date(2026, 1, 1))
     assert set(info) == {"cell", "segment", "recency_days", "frequency", "monetary"}
     assert len(info["cell"]) == 3
-    assert store.segments.rfm_of_contact(35, date(2026, 1, 1)) is None
+    assert api_segments.rfm_of_contact(store, store.config, 35, date(2026, 1, 1)) is None
 
 
 def test_a_third_currency_between_two_spellings_is_found(tmp_path: Path) -> None:
@@ -135,7 +136,7 @@ def test_a_third_currency_between_two_spellings_is_found(tmp_path: Path) -> None
                           columns=["contact_id", "day", "amount_value", "status_norm"])
     store = make_store(tmp_path, orders, currency=["CNY", "USD", "cny"])
     with pytest.raises(UsageError, match="USD"):  # min 'CNY', max 'cny' hide USD
-        store.segments.customer_aggregates(as_of=date(2024, 2, 1))
+        api_segments.customer_aggregates(store, store.config, as_of=date(2024, 2, 1))
 
 
 def test_parallel_contact_ranges_give_the_same_aggregates(tmp_path: Path, monkeypatch) -> None:

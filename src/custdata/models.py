@@ -25,6 +25,11 @@ FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
     "interactions": INTERACTION_FIELDS,
 }
 ORDER_STATUSES = ("paid", "refunded", "cancelled")
+# The per-customer order aggregates the store computes and segments scores, in order.
+AGGREGATE_COLUMNS: tuple[str, ...] = (
+    "contact_id", "recency_days", "frequency", "monetary", "paid_days", "tenure_days",
+    "gap_days", "window_revenue", "prior_revenue", "window_orders",
+)
 
 
 @dataclass(frozen=True)

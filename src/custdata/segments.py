@@ -26,20 +26,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from custdata._lazy import lazy
 from custdata.errors import UsageError
+from custdata.models import AGGREGATE_COLUMNS
 
 pd = lazy("pandas")  # imported on first use: a second of start-up
 
-AGGREGATE_COLUMNS = (
-    "contact_id", "recency_days", "frequency", "monetary", "paid_days", "tenure_days",
-    "gap_days", "window_revenue", "prior_revenue", "window_orders",
-)
 
 # --- labels -----------------------------------------------------------------------------
 
@@ -457,9 +454,3 @@ def report_currency(currencies: Iterable[str | None], *, configured: str = "",
         )
     table = {c: (1.0 if c == cur else rates[c]) for c in seen}
     return cur, table
-
-
-def as_of_window(as_of: date, days: int) -> tuple[str, str, str]:
-    """ISO (as_of, window start exclusive, prior window start exclusive) for SQL filters."""
-    return (as_of.isoformat(), (as_of - timedelta(days=days)).isoformat(),
-            (as_of - timedelta(days=2 * days)).isoformat())

@@ -55,7 +55,9 @@ def _rfm(store: Any, contact_id: int, session: Session) -> dict:
     stored = store.segments.stored_rfm(contact_id)
     if stored is not None:
         return stored
-    live = store.segments.rfm_of_contact(contact_id, session.today)
+    from custdata.api import segments  # numpy and pandas only when there is scoring to do
+
+    live = segments.rfm_of_contact(store, session.config, contact_id, session.today)
     return {**(live or {}), "as_of": session.today.isoformat()}
 
 

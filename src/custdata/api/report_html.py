@@ -19,6 +19,7 @@ from custdata.audit import (
 from custdata.errors import UsageError
 from custdata.api.audit import scored_snapshot
 from custdata.api.report_html_churn import gather_churn
+from custdata.api.segments import customer_aggregates
 from custdata.htmlreport.model import (
     Audit, Base, Count, Duplicates, Finding, Move, ReportData, Rfm, Segment,
 )
@@ -45,7 +46,7 @@ def gather(session: Any, store: Any, *, as_of: date, scheme: str = "standard",
     """
     if scheme not in ("standard", "cn8"):
         raise UsageError(f"Unknown scheme {scheme!r}; use standard or cn8.")
-    agg, currency = store.segments.customer_aggregates(as_of=as_of, for_tag=True)
+    agg, currency = customer_aggregates(store, session.config, as_of=as_of, for_tag=True)
     rfm = _rfm(agg, scheme=scheme, currency=currency, lang=lang)
     shown = personal_value(sealed=store.protector.encrypted_columns,
                            key_available=key_available, no_pii=no_pii)

@@ -42,6 +42,8 @@ class Session:
     to wait for another command's lock. today: the as-of default. command_line: what the
     operation log records (secrets already removed). progress/notify: how long work and
     messages reach a person (the CLI's progress bars and stderr; nothing by default).
+    pause_at(point): called at named points of a workflow ("dedupe:planned": clusters
+    planned, write lock not yet taken) so a test can run another command right there.
     """
 
     db: Path = Path("custdata.db")
@@ -52,6 +54,7 @@ class Session:
     command_line: str = "custdata"
     progress: Progress = no_progress
     notify: Callable[[str], None] = _ignore
+    pause_at: Callable[[str], None] = _ignore
     _config: Config | None = field(default=None, repr=False)
     _key: bytes | None = field(default=None, repr=False)
 

@@ -129,7 +129,7 @@ def main_options(
         db=state.db, config_path=config or (Path(env_config) if env_config else None),
         key_file=state.resolved_key_file(),
         wait=wait, command_line=state.command_line, progress=_shared.progress,
-        notify=_shared.say)
+        notify=_shared.say, pause_at=_shared.pause_at)
     ctx.obj = state.session
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)

@@ -112,6 +112,21 @@ def say(message: str) -> None:
         err.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
+def pause_at(point: str) -> None:
+    """A test's synchronisation point: with CUSTDATA_SYNC_DIR set, announce reaching
+    `point` (file POINT.reached there) and wait until POINT.go appears (at most 120 s)."""
+    folder = os.environ.get("CUSTDATA_SYNC_DIR")
+    if not folder:
+        return
+    import time
+
+    name = point.replace(":", "-")
+    (Path(folder) / f"{name}.reached").touch()
+    go, deadline = Path(folder) / f"{name}.go", time.monotonic() + 120
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 # ---- formats -----------------------------------------------------------------------
 
 class Format(str, Enum):

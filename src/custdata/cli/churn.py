@@ -8,19 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from custdata.churn import (
-    BacktestResult, ChurnScore, backtest, customer_risks, fit_churn_model, rank_scores,
-)
-from custdata.cli._shared import (
-    Format, FormatOpt, emit, open_store, parse_as_of, resolve_format, say, state,
-)
-from custdata.errors import ConfigError, InsufficientHistory
-from custdata.segments import report_currency
+from custdata.api import churn as api
+from custdata.cli._shared import Format, FormatOpt, emit, parse_as_of, resolve_format, say
 
 COLUMNS = ["contact_id", "external_id", "risk", "value_at_risk", "last_order",
            "days_since_order", "stage", "tier", "reason"]
-SUMMARY_KEYS = ["customers", "churned", "horizon_days", "auc", "baseline_auc",
-                "top_decile_precision", "baseline_top_decile_precision"]
+SUMMARY_KEYS = api.SUMMARY_KEYS
 CALIBRATION_COLUMNS = ["decile", "customers", "min_risk", "max_risk", "predicted", "observed"]
 
 
@@ -32,6 +25,7 @@ def register(app: typer.Typer) -> None:
 
 
 def report_churn(
+    ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Score as of this date (orders dated on it count); default today. "
         "With --backtest: the cut date.", show_default=False)] = None,
@@ -56,62 +50,19 @@ def report_churn(
     Contacts without any order (leads) are not listed.
     """
     day = parse_as_of(as_of)
-    cfg = state.config
-    horizon = int(cfg.get("churn", "horizon_days"))
-    if horizon < 1:
-        raise ConfigError("Setting churn.horizon_days must be at least 1 (days).")
     if run_backtest:
-        _backtest(day, horizon, fmt)
+        _backtest(api.report_churn_backtest(ctx.obj, as_of=day), fmt)
         return
-    with open_store() as store:
-        rates = _rates(store)
-        facts = store.churn.churn_facts(as_of=day, rates=rates)
-        if not facts:
-            emit([], fmt, COLUMNS)
-            say(f"No customers with orders on or before {day}: nothing to score.")
-            return
-        model = _fit(facts, day, horizon, _past(store, day, rates))
-        def listed(scores: list[ChurnScore]) -> list[int]:  # only printed rows need a reason
-            return [s.contact_id for s in rank_scores(scores, top=top, min_risk=min_risk)]
-
-        scores = customer_risks(facts, as_of=day, model=model, horizon_days=horizon,
-                                contact_days=int(cfg.get("churn", "contact_days")),
-                                explain=listed)
-        ranked = rank_scores(scores, top=top, min_risk=min_risk)
-        contacts = store.churn.churn_contact_fields(s.contact_id for s in ranked)
-        leads = store.contacts.count() - len(scores)
+    report = api.report_churn(ctx.obj, as_of=day, top=top, min_risk=min_risk)
     as_text = resolve_format(fmt) is Format.table  # ids, not quantities: no 1,234 in tables
-    emit((_row(s, contacts, as_text) for s in ranked), fmt, COLUMNS)
-    say(f"Scored {len(scores)} customers as of {day} ({_how(model)}); "
-        f"{len(ranked)} listed" + (f"; {leads} contacts without orders not scored." if leads > 0
-                                   else "."))
-
-
-def _rates(store: Any) -> dict[str, float]:
-    """Conversion rates for value at risk: the [rfm] currency and rates, as `report rfm`."""
-    _, rates = report_currency(store.churn.churn_currencies(),
-                               configured=state.config.get("rfm", "currency"),
-                               rates=state.config.get("rfm", "rates"))
-    return rates
-
-
-def _past(store: Any, day: date, rates: dict[str, float]) -> Any:
-    """past(days) for fit_churn_model: the facts as of `day - days`, and who reordered since."""
-    def past(days: int) -> tuple[list[dict], set[int]]:
-        then = day - timedelta(days=days)
-        return (store.churn.churn_facts(as_of=then, rates=rates),
-                store.churn.customers_ordering_between(then, day))
-    return past
-
-
-def _fit(facts: list[dict], day: date, horizon: int, past: Any) -> Any:
-    cfg = state.config
-    return fit_churn_model(
-        facts, as_of=day, horizon_days=horizon,
-        contact_days=int(cfg.get("churn", "contact_days")), past=past,
-        min_customers=int(cfg.get("churn", "min_customers")),
-        min_repeaters=int(cfg.get("churn", "min_repeat_customers")),
-    )
+    emit(({**r, "contact_id": str(r["contact_id"])} if as_text else r for r in report.rows),
+         fmt, COLUMNS)
+    if report.model is None:
+        say(f"No customers with orders on or before {day}: nothing to score.")
+        return
+    say(f"Scored {report.scored} customers as of {day} ({_how(report.model)}); "
+        f"{len(report.rows)} listed" + (f"; {report.leads} contacts without orders not scored."
+                                        if report.leads > 0 else "."))
 
 
 def _how(model: Any) -> str:
@@ -121,68 +72,18 @@ def _how(model: Any) -> str:
     return f"BG/NBD r={p.r:.3g} alpha={p.alpha:.3g} a={p.a:.3g} b={p.b:.3g}; {weights}"
 
 
-def _row(score: ChurnScore, contacts: dict[int, dict], as_text: bool = False) -> dict:
-    contact = contacts.get(score.contact_id, {})
-    return {
-        "contact_id": str(score.contact_id) if as_text else score.contact_id,
-        "external_id": contact.get("external_id"),
-        "risk": score.risk, "value_at_risk": score.value,
-        "last_order": score.last_order.isoformat() if score.last_order else None,
-        "days_since_order": score.days_since_order,
-        "stage": contact.get("stage"), "tier": contact.get("tier"), "reason": score.reason,
-    }
+def _backtest(report: api.BacktestReport, fmt: Format | None) -> None:
+    cut = report.as_of
+    if report.result is None:
+        say("No orders in the store: nothing to backtest.")
+    else:
+        say(f"Backtest: scored {report.result.customers} customers with data up to {cut} "
+            f"({_how(report.result.model)}); compared with paid orders from "
+            f"{cut + timedelta(days=1)} to {report.end}.")
+    _print_backtest(report.summary(), cut, report.horizon_days, fmt)
 
 
-def _backtest(cut: date, horizon: int, fmt: Format | None) -> None:
-    end = cut + timedelta(days=horizon)
-    with open_store() as store:
-        last = store.churn.last_order_day()
-        if last is None:
-            say("No orders in the store: nothing to backtest.")
-            _print_backtest(None, cut, horizon, fmt)
-            return
-        if last < end:
-            latest = last - timedelta(days=horizon)
-            raise InsufficientHistory(
-                f"The backtest needs orders up to {end} ({horizon} days after the cut "
-                f"{cut}), but the store's orders end on {last}. Use --as-of {latest} or earlier."
-            )
-        rates = _rates(store)
-        facts = store.churn.churn_facts(as_of=cut, rates=rates)
-        if not facts:
-            raise InsufficientHistory(
-                f"No customers with orders on or before {cut}; choose a later --as-of.")
-        outcome = store.churn.customers_ordering_between(cut, end)
-        model = _fit(facts, cut, horizon, _past(store, cut, rates))
-    scores = customer_risks(facts, as_of=cut, model=model, horizon_days=horizon,
-                            contact_days=int(state.config.get("churn", "contact_days")),
-                            explain=lambda _: ())  # the backtest prints no reasons
-    result = backtest(scores, outcome, horizon_days=horizon, model=model)
-    say(f"Backtest: scored {result.customers} customers with data up to {cut} ({_how(model)}); "
-        f"compared with paid orders from {cut + timedelta(days=1)} to {end}.")
-    _print_backtest(result, cut, horizon, fmt)
-
-
-def _summary(result: BacktestResult | None, cut: date, horizon: int) -> dict[str, Any]:
-    if result is None:
-        obj: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
-        obj.update(customers=0, churned=0, horizon_days=horizon, as_of=cut.isoformat(),
-                   calibration=[])
-        return obj
-    obj = {k: getattr(result, k) for k in SUMMARY_KEYS}
-    for k in ("auc", "baseline_auc", "top_decile_precision", "baseline_top_decile_precision"):
-        obj[k] = None if obj[k] is None else round(obj[k], 4)
-    p = result.model.params
-    obj.update(as_of=cut.isoformat(), calibration=result.calibration,
-               params={k: round(v, 4) for k, v in vars(p).items()},
-               weights_learned=result.model.learned,
-               weights_lookback_days=result.model.lookback_days)
-    return obj
-
-
-def _print_backtest(result: BacktestResult | None, cut: date, horizon: int,
-                    fmt: Format | None) -> None:
-    obj = _summary(result, cut, horizon)
+def _print_backtest(obj: dict[str, Any], cut: date, horizon: int, fmt: Format | None) -> None:
     fmt = resolve_format(fmt)
     if fmt is Format.json:
         typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))

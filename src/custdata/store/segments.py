@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from custdata._lazy import lazy
-from custdata.models import Change
-from custdata.segments import (
-    AGGREGATE_COLUMNS, TagRules, as_of_window, report_currency, rfm_scores,
-)
-from custdata.store.oplog import utc_now
+from custdata.models import AGGREGATE_COLUMNS, Change
 from custdata.store.component import Component
+from custdata.store.oplog import utc_now
 
-pd = lazy("pandas")  # imported on first use: a second of start-up
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _pandas() -> ModuleType:
+    """pandas, imported on first use (a second of start-up no other command pays)."""
+    import pandas
+
+    return pandas
 
 _CUR = "upper(trim(coalesce(currency, '')))"
 _PAID = "status_norm = 'paid'"
@@ -61,7 +67,10 @@ FROM temp.segment_gap_candidates a
 
 
 class Segments(Component):
-    """Order aggregates, stage/tier writes and the summary for `tag` and `report`."""
+    """Order aggregates, stage/tier writes and the stored RFM cells for `tag` and `report`.
+
+    Domain rules (windows, rates, thresholds) come in as values from custdata.api.
+    """
 
     def order_aggregates(self, *, as_of: date, window_days: int = 365,
                          rates: Mapping[str, float] | None = None, only: str | None = None,
@@ -88,11 +97,13 @@ class Segments(Component):
         if only:
             only_sql = f"AND {_CUR} IN (:only, '')"
             params["only"] = only.strip().upper()
-        iso, win, prior = as_of_window(as_of, window_days)
-        params.update(as_of=iso, win=win, prior=prior)
+        params.update(as_of=as_of.isoformat(),
+                      win=(as_of - timedelta(days=window_days)).isoformat(),
+                      prior=(as_of - timedelta(days=2 * window_days)).isoformat())
         tag_columns = _TAG_COLUMNS.format(paid=_PAID, net=net) if for_tag else ""
         sql = _AGGREGATE_SQL.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
         rows, names = self.db.fetch_by_contact_range(sql, params)
+        pd = _pandas()
         frame = pd.DataFrame.from_records(rows, columns=names)
         # raw spellings: one spelling is exact; several ('CNY', 'cny ', 'USD') need
         # order_currencies, as a customer's min and max can hide a third currency
@@ -116,7 +127,7 @@ class Segments(Component):
         return frame, seen
 
     def _gaps(self, frame: pd.DataFrame, gap_over: float | None) -> pd.Series:
-        gaps = pd.Series(float("nan"), index=frame.index)
+        gaps = _pandas().Series(float("nan"), index=frame.index)
         if gap_over is None or not len(frame):
             return gaps
         span = frame["tenure_days"] - frame["recency_days"]
@@ -134,7 +145,7 @@ class Segments(Component):
 
     def external_ids(self, contact_ids: Iterable[int]) -> list[str | None]:
         """The external_id of each contact id, in order (None where there is none)."""
-        return self._external_ids(pd.Series(list(contact_ids), dtype="int64"))
+        return self._external_ids(_pandas().Series(list(contact_ids), dtype="int64"))
 
     def _external_ids(self, contact_ids: pd.Series) -> list[str | None]:
         if not len(contact_ids):
@@ -152,32 +163,11 @@ class Segments(Component):
                "AND day <= ? AND status_norm IN ('paid', 'refunded')")
         return {r[0] for r in self.db.execute(sql, (as_of.isoformat(),)) if r[0]}
 
-    def customer_aggregates(self, *, as_of: date, only: str | None = None,
-                            for_tag: bool = False, external_ids: bool = False,
-                            ) -> tuple[pd.DataFrame, str]:
-        """(aggregates, report currency) with the [rfm] currency rules applied.
-
-        Raises UsageError (exit 2) for several currencies without rates. With `for_tag`
-        the gaps the lifecycle rules need are computed too.
-        """
-        configured = str(self.store.config.get("rfm", "currency") or "")
-        rates = dict(self.store.config.get("rfm", "rates") or {})
-        rules = TagRules.from_mapping(self.store.config.section("tag"))
-        sql_rates = {k: v for k, v in rates.items()
-                     if configured and k.strip().upper() != configured.strip().upper()}
-        frame, seen = self.order_aggregates(
-            as_of=as_of, window_days=rules.tier_window_days,
-            rates=None if only else sql_rates, only=only, for_tag=for_tag,
-            gap_over=rules.churn_days if for_tag else None, external_ids=external_ids)
-        if len(seen) > 1 and not only:
-            seen = self.order_currencies(as_of=as_of)
-        currency, _ = report_currency(seen, configured=configured, rates=rates, only=only)
-        return frame, currency
-
     def contact_tags(self) -> pd.DataFrame:
         """contact_id, stage, tier of every contact (None = never set)."""
         cur = self.db.tuples("SELECT id AS contact_id, stage, tier FROM contacts ORDER BY id", ())
-        frame = pd.DataFrame.from_records(cur.fetchall(), columns=["contact_id", "stage", "tier"])
+        frame = _pandas().DataFrame.from_records(cur.fetchall(),
+                                                 columns=["contact_id", "stage", "tier"])
         frame["contact_id"] = frame["contact_id"].astype("int64")
         return frame
 
@@ -221,25 +211,6 @@ class Segments(Component):
                                 (contact_id,)).fetchone()
         return {"as_of": saved["as_of"], "cell": row[0] if row else None,
                 "segment": row[1] if row else None}
-
-    def rfm_of_contact(self, contact_id: int, as_of: date) -> dict | None:
-        """The RFM cell, segment, recency_days, frequency, monetary of one customer, or None.
-
-        Scores rank the customer among all customers, so this scores everybody. None for
-        a contact without paid orders, or when currencies are mixed without rates.
-        """
-        from custdata.errors import UsageError
-
-        try:
-            frame, _ = self.customer_aggregates(as_of=as_of)
-        except UsageError:
-            return None
-        if not (frame["contact_id"] == contact_id).any():
-            return None
-        row = rfm_scores(frame).set_index("contact_id").loc[contact_id]
-        return {"cell": row["cell"], "segment": row["segment"],
-                "recency_days": int(row["recency_days"]), "frequency": int(row["frequency"]),
-                "monetary": round(float(row["monetary"]), 2)}
 
 
 __all__ = ["Segments", "AGGREGATE_COLUMNS"]
