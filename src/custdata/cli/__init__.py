@@ -69,6 +69,10 @@ HINTS = {
     "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
                         "path (`export` can show masked values with --mask instead).",
     "wait": "Wait longer with --wait SECONDS.",
+    # -- slice ssecure (keygen, encrypt, decrypt, rotate-key, forget) --
+    "keygen_path": "Name it with: custdata keygen --key-file PATH.",
+    "key_file_keygen": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path "
+                       "(make one with `custdata keygen --key-file PATH`).",
 }
 
 
