@@ -13,6 +13,7 @@ writing command finishes it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -285,3 +286,43 @@ def forget(session: Session, contact: str | int, *,
         counts = _protected_write(store, f"custdata forget id:{cid}", body,
                                   rollback_journal=True)
         return Forgotten(cid, counts, left=store.scrub_left)
+
+
+# ---- masking for export --mask -----------------------------------------------------------
+
+def row_masker(session: Session, protector: Any) -> Callable[[str, dict], dict]:
+    """mask(kind, row) -> the row with every sensitive value masked, encrypted or not.
+
+    Sensitive: the config's crypto columns of contacts (and their copies in `extra`),
+    and customer references of orders and interactions. Values the store keeps sealed
+    already come masked from a protector without the key; the others are masked here.
+    For export --mask (138****8000), whether or not the store is encrypted.
+    """
+    from custdata.crypto import mask_value
+    from custdata.store.extra import extra_field
+
+    columns = frozenset(session.config.get("crypto", "columns"))
+    plain = {table: frozenset(cols) - protector.sealed_columns(table) for table, cols in
+             (("contacts", columns), ("orders", {"customer_ref"}),
+              ("interactions", {"customer_ref"}))}
+
+    def mask(kind: str, row: dict) -> dict:
+        out = dict(row)
+        for col in plain.get(kind, ()):
+            if isinstance(out.get(col), str):
+                out[col] = mask_value(col, out[col])
+        extra = out.get("extra")
+        if kind == "contacts" and isinstance(extra, str):  # a stored row's JSON text
+            out["extra"] = json.dumps(_masked_extra(json.loads(extra or "{}")),
+                                      ensure_ascii=False, sort_keys=True)
+        elif kind == "contacts" and isinstance(extra, dict):  # an exported row's object
+            out["extra"] = _masked_extra(extra)
+        return out
+
+    def _masked_extra(extra: Any) -> Any:
+        if not isinstance(extra, dict):
+            return extra
+        return {k: mask_value(f, v) if (f := extra_field(k, plain["contacts"]))
+                and isinstance(v, str) else v for k, v in extra.items()}
+
+    return mask
