@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from custdata.crypto import TOKEN_PREFIX, CryptoProtector
-from custdata.errors import UsageError
+from custdata.errors import StoreError, UsageError
 from custdata.models import CONTACT_FIELDS
 from custdata.store.component import Component
 from custdata.store.extra import recode_extra
@@ -127,7 +127,10 @@ class CryptoStore(Component):
         reason = self.db.compact()
         if reason is not None:
             return reason
-        self.db.begin_write()
+        try:
+            self.db.begin_write()
+        except StoreError:
+            return "another process is writing to the store"
         try:
             self.store.meta.set(META_SCRUB, None)
             self.db.commit()

@@ -284,14 +284,14 @@ class SQLiteDatabase:
             if self.checkpoint():
                 return None
             return "another process is reading the store"
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:  # the change is committed: never an error from here
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             if _code(exc) == sqlite3.SQLITE_FULL:
                 return "the disk is full"
             if _code(exc) in _BUSY:
                 return "another process is using the store"
-            raise translate_db_error(exc, self.path) from exc
+            return f"SQLite said: {exc}"
 
     def backup(self, target: Path) -> None:
         """An online, consistent copy of the store at `target` (a new file), in DELETE mode."""
