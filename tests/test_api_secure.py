@@ -67,3 +67,26 @@ def test_row_masker_masks_a_plain_store_too(crm) -> None:
     text = json.dumps(rows, ensure_ascii=False)
     assert "zhang.wei@qq.com" not in text and "13900139000" not in text
     assert rows[0]["phone"] != "13800138000" and "*" in rows[0]["phone"]
+
+
+def test_a_full_disk_after_the_commit_is_a_warning_and_the_next_write_finishes(
+        crm, tmp_path: Path, monkeypatch) -> None:
+    import sqlite3
+
+    from custdata.store.database import SQLiteDatabase
+
+    def full(self) -> None:
+        exc = sqlite3.OperationalError("database or disk is full")
+        exc.sqlite_errorcode = sqlite3.SQLITE_FULL
+        raise exc
+
+    made = secure.keygen(Session(db=crm.db), key_file=tmp_path / "k")
+    monkeypatch.setattr(SQLiteDatabase, "vacuum", full)
+    result = crm("--key-file", made.path, "encrypt")
+    assert result.exit_code == 0, result.output  # the change is saved: success
+    assert "disk is full" in result.output and "next custdata command" in result.output
+    pending = "SELECT count(*) FROM meta WHERE key = 'crypto.scrub_pending'"
+    assert crm.sql(pending) == [(1,)]
+    monkeypatch.undo()
+    assert crm("--key-file", made.path, "tag").exit_code == 0
+    assert crm.sql(pending) == [(0,)]

@@ -65,7 +65,10 @@ def recode_extra(old: Any, new: Any, row_id: int, text: str | None) -> str | Non
 
 
 def seal_extra(protector: Any, row_id: int, text: str | None) -> str | None:
-    """`text` with the copies of `protector`'s encrypted fields sealed (for writers)."""
+    """`text` with the copies of `protector`'s encrypted fields sealed (for writers).
+
+    Values already sealed are kept: a writer may merge stored and new extra objects.
+    """
     columns = getattr(protector, "encrypted_columns", ())
     if not columns:
         return text
@@ -74,7 +77,7 @@ def seal_extra(protector: Any, row_id: int, text: str | None) -> str | None:
         return text
     for key, value in extra.items():
         field = extra_field(key, columns)
-        if field is not None and isinstance(value, str):
+        if field is not None and isinstance(value, str) and not value.startswith(TOKEN_PREFIX):
             extra[key] = protector.sealer("contacts", field)(f"{row_id}.{key}", value)
     return _dump(extra)
 
