@@ -90,3 +90,26 @@ def test_a_full_disk_after_the_commit_is_a_warning_and_the_next_write_finishes(
     monkeypatch.undo()
     assert crm("--key-file", made.path, "tag").exit_code == 0
     assert crm.sql(pending) == [(0,)]
+
+
+def test_forget_erases_the_records_merged_into_the_person(cli, tmp_path: Path) -> None:
+    source = tmp_path / "d.csv"
+    source.write_text("external_id,name,email,phone,city\n"
+                      "D1,张伟,zhang.wei@qq.com,138 0013 8000,北京\n"
+                      "D2,Zhang Wei,zw.work@163.com,+86 138 0013 8000,Beijing\n"
+                      "D3,Li Na,lina@163.com,13912345678,上海\n", encoding="utf-8")
+    assert cli("import", "contacts", source).exit_code == 0
+    assert cli("clean").exit_code == 0  # history rows holding the values
+    merged = cli("dedupe", "--merge", "--format", "json")
+    assert merged.exit_code == 0, merged.output
+    rows = json.loads(merged.stdout)
+    assert len({r["merge_id"] for r in rows}) == 1, rows
+    ((survivor,),) = cli.sql("SELECT survivor_id FROM merges")
+    away = ({1, 2} - {survivor}).pop()
+    done = secure.forget(Session(db=cli.db), survivor)
+    assert done.counts["merged_records"] == 1 and done.counts["merges"] == 1
+    assert cli.sql("SELECT count(*) FROM history WHERE contact_id = ?", away) == [(0,)]
+    data = b"".join(p.read_bytes() for p in tmp_path.glob("crm.db*"))
+    for value in ("zw.work@163.com", "zhang.wei@qq.com", "13800138000"):
+        assert value.encode() not in data
+    assert "lina@163.com".encode() in data  # the other person stays
