@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,6 @@ def test_row_masker_masks_a_plain_store_too(crm) -> None:
 
 def test_a_full_disk_after_the_commit_is_a_warning_and_the_next_write_finishes(
         crm, tmp_path: Path, monkeypatch) -> None:
-    import sqlite3
-
     from custdata.store.database import SQLiteDatabase
 
     def full(self) -> None:
@@ -104,7 +103,9 @@ def test_forget_erases_the_records_merged_into_the_person(cli, tmp_path: Path) -
     assert merged.exit_code == 0, merged.output
     rows = json.loads(merged.stdout)
     assert len({r["merge_id"] for r in rows}) == 1, rows
-    ((survivor,),) = cli.sql("SELECT survivor_id FROM merges")
+    conn = sqlite3.connect(cli.db)  # closed: forget needs the store to itself
+    ((survivor,),) = conn.execute("SELECT survivor_id FROM merges").fetchall()
+    conn.close()
     away = ({1, 2} - {survivor}).pop()
     done = secure.forget(Session(db=cli.db), survivor)
     assert done.counts["merged_records"] == 1 and done.counts["merges"] == 1
