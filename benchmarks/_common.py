@@ -39,10 +39,10 @@ def own_cpu_s() -> float:
 
 def cold() -> None:
     """Empty the phone and email-domain caches, as a fresh custdata process starts."""
-    from custdata import normalize, phones
+    from custdata.normalize import email, phone
 
-    phones._phone_cache.clear()
-    normalize._domain_cache.clear()
+    phone._phone_cache.clear()
+    email._domain_cache.clear()
 
 
 def remove_db(path: Path) -> None:

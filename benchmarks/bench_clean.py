@@ -8,7 +8,7 @@ phones, emails, names, dates, countries, ID numbers), then measures on the same 
   library   the bare libraries, one call chain per value as a user would write it:
             phonenumbers.parse + is_valid_number + number_type + format_number for each
             non-empty phone, email_validator.validate_email (offline) for each email.
-  core      custdata.cleaning.clean_rows and custdata.validate.find_issues over the rows,
+  core      custdata.clean.clean_rows and custdata.validate.find_issues over the rows,
             caches emptied first, on 1 core and on every core (fork pool, chunks of 5,000).
   cli       `custdata clean` and `custdata validate --format csv` as processes on a store
             holding the imported contacts (fresh copy per run; wall time and peak RSS).
@@ -40,8 +40,9 @@ from _common import cold, cpu_model, remove_db  # noqa: E402
 import phonenumbers  # noqa: E402
 from email_validator import EmailNotValidError, validate_email  # noqa: E402
 
-from custdata import normalize, parallel  # noqa: E402
-from custdata.cleaning import clean_rows  # noqa: E402
+from custdata import parallel  # noqa: E402
+from custdata.clean import clean_rows  # noqa: E402
+from custdata.errors import InvalidValue  # noqa: E402
 from custdata.normalize import normalize_email, normalize_text, phone_input, phone_verdict  # noqa: E402
 from custdata.validate import find_issues  # noqa: E402
 
@@ -107,7 +108,7 @@ def verdict_mismatches(phones: list[str], emails: list[str]) -> tuple[int, int]:
     for e in emails:
         try:
             ours = normalize_email(e)
-        except normalize.InvalidValue:
+        except InvalidValue:
             ours = None
         bad_emails += ours != bare_email(normalize_text(e))
     return bad_phones, bad_emails

@@ -44,8 +44,7 @@ from custdata.dedupe import (  # noqa: E402
     DEFAULT_MIN_COHERENCE, DEFAULT_THRESHOLD, build_model, candidate_pairs, clusters,
     probability, record_columns, score_pair, strong_links, threshold_bits, to_record,
 )
-from custdata.ingest import id_number_key  # noqa: E402
-from custdata.normalize import email_key, phone_key  # noqa: E402
+from custdata.normalize import email_key, id_number_key, phone_key  # noqa: E402
 
 SCALES = {"10k": 10_000, "20k": 20_000, "100k": 100_000, "1m": 1_000_000, "1M": 1_000_000}
 

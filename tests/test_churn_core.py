@@ -16,7 +16,6 @@ from custdata.churn import (
     BGNBDParams,
     ChurnScore,
     ChurnModel,
-    InsufficientHistory,
     _ll_and_grad,
     backtest,
     bgnbd_log_likelihood,
@@ -32,7 +31,7 @@ from custdata.churn import (
     roc_auc,
     top_share_precision,
 )
-from custdata.errors import CustdataError, ExitCode
+from custdata.errors import CustdataError, ExitCode, InsufficientHistory
 
 DATA = Path(__file__).parent / "data"
 CDNOW = BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426)  # Fader, Hardie & Lee (2005)

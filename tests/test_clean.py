@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custdata.cleaning import clean_contact, clean_rows, clean_value, clean_values, contact_keys
+from custdata.clean import clean_contact, clean_rows, clean_value, clean_values
 
 
 def test_clean_contact_rewrites_each_kind_of_field() -> None:
@@ -61,14 +61,6 @@ def test_twice_equals_once() -> None:
     once = {**row, **clean_contact(row, region="CN", dayfirst=False)}
     assert clean_contact(once, region="CN", dayfirst=False) == {}
     assert once["phone"] == "+861065529988;ext=808"
-
-
-def test_contact_keys() -> None:
-    keys = contact_keys({"email": "Joe@Example.COM", "phone": "138 0013 8000",
-                         "id_number": "11010519491231002x"}, region="CN")
-    assert keys == {"email_key": "joe@example.com", "phone_key": "+8613800138000",
-                    "id_number_key": "11010519491231002X"}
-    assert contact_keys({}, region="CN") == dict.fromkeys(keys)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata.crypto import (
-    INDEX_PREFIX, KEY_BYTES, CryptoProtector, TamperedValue, decode_key, encode_key,
-    generate_key, is_token, key_file_is_private, key_id, mask_address, mask_date, mask_email,
-    mask_id_number, mask_phone, mask_value, new_salt, read_key_file, token_key_id, write_key_file,
+    INDEX_PREFIX, KEY_BYTES, CryptoProtector, decode_key, encode_key, generate_key, is_token,
+    key_file_is_private, key_id, mask_address, mask_date, mask_email, mask_id_number, mask_phone,
+    mask_value, new_salt, read_key_file, token_key_id, write_key_file,
 )
-from custdata.errors import ExitCode, KeyFileError
+from custdata.errors import ExitCode, KeyFileError, TamperedValue
 
 COLUMNS = ("email", "phone", "id_number", "address", "birth_date")
 KEY = bytes(range(32))
@@ -77,8 +77,10 @@ def test_raw_32_byte_key_file_is_accepted(tmp_path: Path) -> None:
 
 
 def test_missing_key_file_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(KeyFileError, match="keygen"):
+    # The core says a key file is needed; the CLI names --key-file and keygen (test_error_hints).
+    with pytest.raises(KeyFileError, match="does not exist") as info:
         read_key_file(tmp_path / "nope.key")
+    assert info.value.hint == "key_file_unusable"
 
 
 def test_key_file_text_does_not_contain_key_id() -> None:
@@ -201,10 +203,12 @@ def test_masking_mode_shows_masks_and_refuses_writes(protector: CryptoProtector)
     keyless = CryptoProtector(None, salt=SALT, columns=COLUMNS, expected_key_id=key_id(KEY))
     assert keyless.unseal("contacts", "phone", 7, token) == "138****8000"
     assert keyless.encrypted_columns == frozenset(COLUMNS)
-    with pytest.raises(KeyFileError, match="--key-file"):
+    with pytest.raises(KeyFileError, match="needs the key") as info:
         keyless.seal("contacts", "phone", 7, "13800138000")
-    with pytest.raises(KeyFileError, match="--key-file"):
+    assert info.value.hint == "key_file"
+    with pytest.raises(KeyFileError, match="needs the key") as info:
         keyless.index("phone", "+8613800138000")
+    assert info.value.hint == "key_file"
 
 
 # ---------------------------------------------------------------- blind index
@@ -315,7 +319,7 @@ def test_masks_never_show_a_long_value_whole(column: str, value: str) -> None:
 
 def _reference_mask_phone(value: str) -> str:
     """mask_phone as first written (one character at a time): the faster one must agree."""
-    from custdata.masks import _COUNTRY_CODES, _EXTENSION
+    from custdata.crypto.masks import _COUNTRY_CODES, _EXTENSION
 
     ext = _EXTENSION.search(value)
     number, tail = (value[:ext.start()], value[ext.start():]) if ext else (value, "")
@@ -364,10 +368,12 @@ def test_keyless_column_functions_refuse_values_but_pass_empties() -> None:
     keyless = CryptoProtector(None, salt=SALT, columns=COLUMNS, expected_key_id=key_id(KEY))
     assert keyless.sealer("contacts", "email")(1, "") == ""
     assert keyless.indexer("phone")(None) is None
-    with pytest.raises(KeyFileError, match="--key-file"):
+    with pytest.raises(KeyFileError, match="needs the key") as info:
         keyless.sealer("contacts", "email")(1, "a@b.cn")
-    with pytest.raises(KeyFileError, match="--key-file"):
+    assert info.value.hint == "key_file"
+    with pytest.raises(KeyFileError, match="needs the key") as info:
         keyless.indexer("phone")("+8613800138000")
+    assert info.value.hint == "key_file"
 
 
 def test_a_forked_process_never_reuses_its_parents_nonces(protector: CryptoProtector) -> None:

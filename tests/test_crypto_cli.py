@@ -15,8 +15,7 @@ import pytest
 
 from custdata.crypto import INDEX_PREFIX, read_key_file
 from custdata.errors import ExitCode
-from custdata.ingest import id_number_key
-from custdata.normalize import email_key, phone_key
+from custdata.normalize import email_key, id_number_key, phone_key
 from tests.conftest import Cli, make_csv
 
 HEADER = ["external_id", "name", "email", "phone", "id_number", "address", "birth_date", "city"]

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import custdata.recode as recode
-from custdata.crypto import _unb64, generate_key, is_token, write_key_file
+import custdata.crypto.recode as recode
+from custdata.crypto import generate_key, is_token, write_key_file
+from custdata.crypto.protector import _unb64
 from custdata.errors import ExitCode
-from custdata.ingest import id_number_key
-from custdata.normalize import email_key, phone_key
+from custdata.normalize import email_key, id_number_key, phone_key
 from custdata.api import Session
 from custdata.api import secure
 from custdata.api.person import Person as _Person
@@ -193,7 +193,7 @@ def test_pool_and_in_process_sealing_give_the_same_values(tmp_path: Path, small_
 
 def test_the_pool_runs_in_forked_workers(small_pool, monkeypatch) -> None:
     from custdata.crypto import CryptoProtector
-    from custdata.store import PlainProtector
+    from custdata.crypto import PlainProtector
 
     plain = recode.ContactRecoder.recode
     monkeypatch.setattr(recode.ContactRecoder, "recode", lambda self, rows: (

@@ -9,9 +9,9 @@ import pytest
 
 from custdata.errors import InvalidValue
 from custdata.normalize import (
-    email_key, id_number_key, normalize_country, normalize_date, normalize_email,
-    normalize_id_number, normalize_name, normalize_phone, normalize_text, parse_phone,
-    phone_key, phone_type, suggest_email, upgrade_id_number,
+    email_key, id_number_key, normalize_consent, normalize_country, normalize_date,
+    normalize_email, normalize_id_number, normalize_name, normalize_phone, normalize_text,
+    parse_phone, phone_key, phone_type, suggest_email, upgrade_id_number,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -162,3 +162,11 @@ def test_invalid_email_carries_the_raw_value() -> None:
     with pytest.raises(InvalidValue) as exc:
         normalize_email("  Joe <joe@x.com> ")
     assert exc.value.value == "  Joe <joe@x.com> "
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("yes", "yes"), ("Y", "yes"), ("TRUE", "yes"), ("是", "yes"), ("同意", "yes"),
+    ("no", "no"), ("否", "no"), ("opt-out", "no"), ("unknown", "unknown"), ("未知", "unknown"),
+])
+def test_consent_synonyms(raw: str, expected: str) -> None:
+    assert normalize_consent(raw) == expected

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberFormat
 
-from custdata import normalize, phones
+from custdata.normalize import email, phone
 from custdata.errors import InvalidValue
 from custdata.normalize import normalize_email, phone_canonical, phone_verdict
 
@@ -55,8 +55,8 @@ def scatter(rng: random.Random, digits: str) -> str:
 
 @pytest.fixture(autouse=True)
 def empty_caches() -> None:
-    phones._phone_cache.clear()
-    normalize._domain_cache.clear()
+    phone._phone_cache.clear()
+    email._domain_cache.clear()
 
 
 def test_cn_mobile_fast_path_matches_phonenumbers() -> None:
@@ -74,7 +74,7 @@ def test_cn_mobile_fast_path_matches_phonenumbers() -> None:
             for raw, region in forms:
                 canonical = phone_canonical(raw)
                 assert canonical is not None
-                fast += phones._fast_phone(canonical, region) is not None
+                fast += phone._fast_phone(canonical, region) is not None
                 assert ours(raw, region) == reference_phone(raw, region), (raw, region)
                 checked += 1
     assert checked == 4_000 and fast == checked
@@ -130,7 +130,7 @@ def test_international_fast_path_matches_phonenumbers() -> None:
                                      ("00" + scatter(rng, number[1:]), "CN"),
                                      ("tel:" + number, "GB")):
                     canonical = phone_canonical(raw)
-                    fast += canonical is not None and phones._fast_phone(
+                    fast += canonical is not None and phone._fast_phone(
                         canonical, default) is not None
                     assert ours(raw, default) == reference_phone(raw, default), (raw, default)
                     checked += 1
@@ -187,7 +187,7 @@ def test_plain_email_fast_path_matches_email_validator() -> None:
         text = f"{local}@{domain}"
         if rng.random() < 0.02:
             text = f"{'x' * 200}@{'y' * 50}.com"
-        fast += normalize._fast_email(text) is not None
+        fast += email._fast_email(text) is not None
         expected = reference_email(text)
         assert ours_email(text) == expected, text
         plain = "xn--" not in text and not text.lower().startswith(("postmaster@", "abuse@"))
@@ -203,7 +203,7 @@ PHONE_TEXT = st.from_regex(
 @settings(max_examples=100, deadline=None)
 @given(PHONE_TEXT, st.sampled_from(["CN", "US", "GB", "DE", "IN", "BR", ""]))
 def test_any_phone_shape_same_verdict_as_phonenumbers(raw: str, region: str) -> None:
-    phones._phone_cache.clear()
+    phone._phone_cache.clear()
     assert ours(raw, region) == reference_phone(raw, region)
     assert ours(raw, region) == reference_phone(raw, region)  # cached
 
@@ -211,7 +211,7 @@ def test_any_phone_shape_same_verdict_as_phonenumbers(raw: str, region: str) -> 
 @settings(max_examples=100, deadline=None)
 @given(st.from_regex(r"\A[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{0,20}@[A-Za-z0-9.\-]{0,20}\Z"))
 def test_any_ascii_email_same_verdict_as_email_validator(text: str) -> None:
-    normalize._domain_cache.clear()
+    email._domain_cache.clear()
     assert ours_email(text) == reference_email(text)
 
 
@@ -246,7 +246,7 @@ def test_number_type_table_agrees_with_phonenumbers_for_every_country_code() -> 
         for _ in range(300):
             size = rng.randint(2, 17)
             nsn = str(rng.randint(1, 9)) + "".join(rng.choice("0123456789") for _ in range(size - 1))
-            assert phones.number_type(cc, nsn) == _library_type(cc, nsn), (cc, nsn)
+            assert phone.number_type(cc, nsn) == _library_type(cc, nsn), (cc, nsn)
             checked += 1
         for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[cc]:
             for kind in range(11):
@@ -258,7 +258,7 @@ def test_number_type_table_agrees_with_phonenumbers_for_every_country_code() -> 
                     continue
                 for variant in (nsn, nsn[:-1] + rng.choice("0123456789"), nsn + "5", nsn[:-1]):
                     if len(variant) >= 2:
-                        assert phones.number_type(cc, variant) == _library_type(cc, variant), \
+                        assert phone.number_type(cc, variant) == _library_type(cc, variant), \
                             (cc, variant)
                         checked += 1
     assert checked > 60_000
@@ -268,11 +268,11 @@ def test_number_type_table_agrees_with_phonenumbers_for_every_country_code() -> 
 @given(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
        st.from_regex(r"[1-9][0-9]{1,16}", fullmatch=True))
 def test_number_type_table_property(cc: int, nsn: str) -> None:
-    assert phones.number_type(cc, nsn) == _library_type(cc, nsn)
+    assert phone.number_type(cc, nsn) == _library_type(cc, nsn)
 
 
 def test_cn_mobile_prefixes_exhaustive() -> None:
     # Every 1xx-xxxx prefix at +86 (with a fixed tail): the commonest shape of all.
     for head in range(1_000_000, 2_000_000, 7):
         nsn = f"{head}{head % 10000:04d}"
-        assert phones.number_type(86, nsn) == _library_type(86, nsn), nsn
+        assert phone.number_type(86, nsn) == _library_type(86, nsn), nsn

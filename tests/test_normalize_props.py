@@ -7,7 +7,7 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custdata.cleaning import CLEANED_FIELDS, clean_contact
+from custdata.clean import CLEANED_FIELDS, clean_contact
 from custdata.errors import InvalidValue
 from custdata.normalize import (
     email_key, id_number_key, normalize_country, normalize_date, normalize_email,

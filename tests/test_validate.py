@@ -6,7 +6,7 @@ import pytest
 
 from custdata import validate
 from custdata.errors import UsageError
-from custdata.validate import ISSUE_CODES, Issue, find_issues, normalize_consent, row_issues
+from custdata.validate import ISSUE_CODES, Issue, find_issues, row_issues
 
 OK = {"id": 1, "name": "张三", "email": "zhang@qq.com", "phone": "13800138000"}
 
@@ -100,14 +100,6 @@ def test_check_dns_uses_the_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [(i.contact_id, i.code) for i in find_issues(rows, check_dns=True)] == [
         (1, "email.undeliverable")]
     assert find_issues(rows) == []  # offline by default
-
-
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("yes", "yes"), ("Y", "yes"), ("TRUE", "yes"), ("是", "yes"), ("同意", "yes"),
-    ("no", "no"), ("否", "no"), ("opt-out", "no"), ("unknown", "unknown"), ("未知", "unknown"),
-])
-def test_consent_synonyms(raw: str, expected: str) -> None:
-    assert normalize_consent(raw) == expected
 
 
 def test_large_batches_keep_row_order() -> None:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from custdata._lazy import lazy
-from custdata.errors import CustdataError
+from custdata.errors import InsufficientHistory
 
 optimize = lazy("scipy.optimize")
 special = lazy("scipy.special")
@@ -40,10 +40,6 @@ RISK_FLOOR, RISK_CEILING = 0.001, 0.999
 MODEL_CLIP = 0.98
 MIN_LOOKBACK_DAYS = 30  # the shortest past worth learning weights from
 MIN_OUTCOMES = 10  # learn weights only from a past with this many reorders and this many not
-
-
-class InsufficientHistory(CustdataError):
-    """Too few customers, repeat customers or days of data for a meaningful fit or backtest."""
 
 
 @dataclass(frozen=True)
@@ -558,7 +554,8 @@ def backtest(
         what = "nobody" if churned.all() else "everybody"
         raise InsufficientHistory(
             f"In the {horizon_days} days after the cut date {what} ordered again, so the "
-            "backtest cannot tell good scores from bad; choose another --as-of."
+            "backtest cannot tell good scores from bad: it needs another cut date.",
+            hint="as_of",
         )
     return BacktestResult(
         customers=int(churned.size), churned=int(churned.sum()), horizon_days=horizon_days,

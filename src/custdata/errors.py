@@ -18,15 +18,25 @@ class ExitCode(IntEnum):
 class CustdataError(Exception):
     """Base of every user-facing error; the CLI maps it to a message and `exit_code`.
 
-    `hint` names, without any command-line syntax, what the user can give to fix it
-    ("key_file", "wait", ...): the CLI turns it into the option to use.
+    Messages say what is wrong and what value would fix it, never a command-line flag:
+    `hint` names that value ("key_file": the store's key, from a key file;
+    "key_file_unusable": a readable key file; "as_of": another cut date; "currency":
+    one report currency; "wait": a longer lock wait) and `example` is a
+    value that would do, when one is known. The CLI turns them into a hint naming its
+    option (`custdata.cli._hints`).
     """
 
     exit_code: ExitCode = ExitCode.USAGE
+    hint: str | None = None
+    example: str | None = None
 
-    def __init__(self, *args: object, hint: str | None = None) -> None:
+    def __init__(self, *args: object, hint: str | None = None,
+                 example: str | None = None) -> None:
         super().__init__(*args)
-        self.hint = hint
+        if hint is not None:
+            self.hint = hint
+        if example is not None:
+            self.example = example
 
 
 class UsageError(CustdataError):
@@ -53,6 +63,14 @@ class StoreError(CustdataError):
     """The SQLite store is locked past the wait, corrupt, or made by a newer version."""
 
     exit_code = ExitCode.STORE
+
+
+class TamperedValue(StoreError):
+    """A sealed value that fails authentication: moved, edited or corrupted (exit 3)."""
+
+
+class InsufficientHistory(CustdataError):
+    """Too few customers, repeat customers or days of data for a meaningful fit or backtest."""
 
 
 class CheckFailed(CustdataError):

@@ -18,9 +18,8 @@ from datetime import date
 from custdata.errors import InputFileError, InvalidValue
 from custdata.io import RawRecord
 from custdata.models import FIELDS_BY_KIND, Reject
-from custdata.normalize import (
-    email_key, id_number_key, normalize_date, normalize_text, phone_key,
-)
+from custdata.normalize import normalize_date, normalize_text
+from custdata.normalize.keys import email_key, key_functions, phone_key
 
 # Canonical field -> synonyms, compared after `header_key` (case, spaces, - _ . ignored).
 _COMMON_CUSTOMER = ["customerid", "customer", "customerkey", "clientid", "客户编号", "客户id",
@@ -233,12 +232,9 @@ def _extra_object(cell: str) -> dict[str, str]:
 def _contact(rec: RawRecord, values: dict[str, str], extra: dict[str, str],
              region: str) -> Record | Reject:
     ext = values.get("external_id") or None
-    keys = {
-        "external_id": ext if ext and ext.strip() else None,
-        "email": email_key(values.get("email")),
-        "phone": phone_key(values.get("phone"), region),
-        "id_number": id_number_key(values.get("id_number")),
-    }
+    keys: dict[str, str | None] = {"external_id": ext if ext and ext.strip() else None}
+    for kind, _, key in key_functions(region):
+        keys[kind] = key(values.get(kind))
     if not (keys["external_id"] or keys["email"] or keys["phone"]):
         return Reject(rec.line, rec.raw, "no identifying value (external_id, email or phone)")
     return Record(rec.line, rec.raw, values, extra, keys, {})

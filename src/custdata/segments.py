@@ -434,8 +434,8 @@ def report_currency(currencies: Iterable[str | None], *, configured: str = "",
                     only: str | None = None) -> tuple[str, dict[str, float]]:
     """(report currency, rate per order currency) or UsageError for unconvertible mixes.
 
-    Orders without a currency count as the report currency. `only` (--currency) keeps
-    orders in that currency alone. Without it, several currencies need `configured`
+    Orders without a currency count as the report currency. `only` keeps orders in that
+    currency alone. Without it, several currencies need `configured`
     (the [rfm] currency) and a rate for every other one ([rfm] rates).
     """
     seen = sorted({c.strip().upper() for c in currencies if c and c.strip()})
@@ -452,7 +452,8 @@ def report_currency(currencies: Iterable[str | None], *, configured: str = "",
             f"Orders are in several currencies ({', '.join(seen)}) and no conversion rate "
             f"is configured for {', '.join(missing or seen)}. Set [rfm] currency = "
             f"\"{example}\" and rates = {{{others}}} in custdata.toml, or report one "
-            f"currency with --currency {example}."
+            f"currency alone (such as {example}).",
+            hint="currency", example=example,
         )
     table = {c: (1.0 if c == cur else rates[c]) for c in seen}
     return cur, table

@@ -17,8 +17,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from custdata.errors import InvalidValue, UsageError
 from custdata.normalize import (
-    normalize_country, normalize_date, normalize_email, normalize_id_number, normalize_text,
-    phone_canonical, phone_verdict, suggest_email, upgrade_id_number,
+    normalize_consent, normalize_country, normalize_date, normalize_email, normalize_id_number,
+    normalize_text, phone_canonical, phone_verdict, suggest_email, upgrade_id_number,
 )
 from custdata.parallel import map_chunks
 
@@ -42,12 +42,6 @@ ISSUE_CODES: dict[str, str] = {
 DATE_FIELDS = ("birth_date", "created_at", "updated_at")
 CHECKED_FIELDS = ("name", "email", "phone", "id_number", *DATE_FIELDS, "country", "consent")
 
-CONSENT_VALUES: dict[str, str] = {
-    **dict.fromkeys(("yes", "y", "true", "1", "是", "同意", "有", "opt-in", "opt in"), "yes"),
-    **dict.fromkeys(("no", "n", "false", "0", "否", "不同意", "无", "opt-out", "opt out"), "no"),
-    **dict.fromkeys(("unknown", "未知", "?"), "unknown"),
-}
-
 
 @dataclass(frozen=True)
 class Issue:
@@ -69,14 +63,6 @@ class Issue:
 
 
 ISSUE_COLUMNS = ("contact", "field", "value", "code", "message", "suggestion")
-
-
-def normalize_consent(raw: str) -> str:
-    """yes / no / unknown from common spellings ("Y", "true", "是", "同意", "opt-out")."""
-    value = CONSENT_VALUES.get(normalize_text(raw).lower())
-    if value is None:
-        raise InvalidValue("consent", raw, "must be yes, no or unknown", "consent.invalid")
-    return value
 
 
 def _blank(value: object) -> bool:

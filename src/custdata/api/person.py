@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from custdata.recode import plain_key
+from custdata.normalize.keys import key_of as plain_key
 
 _FIELDS = ("external_id", "name", "email", "phone", "id_number")
 

@@ -25,7 +25,9 @@ from custdata.api.session import Session, read_key
 from custdata.crypto import CryptoProtector, PlainProtector, generate_key, key_file_is_private
 from custdata.crypto import key_id, new_salt, write_key_file
 from custdata.errors import KeyFileError, StoreError, UsageError
-from custdata.recode import KEY_KINDS, ContactRecoder, plain_key, recode_rows
+from custdata.crypto.recode import ContactRecoder, recode_rows
+from custdata.normalize.keys import KEY_KINDS
+from custdata.normalize.keys import key_of as plain_key
 from custdata.store.crypto import CACHE_KIB, check_encryptable
 from custdata.store.database import exclusive_turn
 
@@ -79,7 +81,7 @@ class _NothingToDo(Exception):
 
 @dataclass(frozen=True)
 class Recoding:
-    """The domain half of re-keying for the store (custdata.recode's rules, one region)."""
+    """The domain half of re-keying for the store (crypto.recode, normalize.keys; one region)."""
 
     region: str
     kinds: tuple[tuple[str, str], ...] = KEY_KINDS
@@ -123,17 +125,16 @@ def _with_key_file(session: Session, key_file: Path | None) -> Session:
 
 def _warn_if_shared(session: Session, path: Path) -> None:
     if not key_file_is_private(path):
-        session.notify(f"warning: key file {path} can be read by other users; "
-                       f"run `chmod 600 {path}`.")
+        session.notify(f"warning: the key file {path} can be read by other users "
+                       f"of this machine; make it private (chmod 600 {path}).")
 
 
 def _session_key(session: Session, what: str) -> bytes:
     """The session's key, read once; KeyFileError saying how to give one."""
     if session.key_file is None:
         raise KeyFileError(f"{what} needs the key.", hint="key_file_keygen")
-    key = session.key()
+    key = session.key()  # warns when others can read the file
     assert key is not None
-    _warn_if_shared(session, session.key_file)
     return key
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from custdata.config import Config, load_config
-from custdata.errors import KeyFileError
+from custdata.errors import ConfigError, KeyFileError
 
 # progress(description, total) -> a context manager yielding advance(n)
 Progress = Callable[[str, "int | None"], AbstractContextManager[Callable[[int], None]]]
@@ -64,7 +64,11 @@ class Session:
 
     @property
     def config(self) -> Config:
+        """The effective config; a config file named by the caller must exist."""
         if self._config is None:
+            if self.config_path is not None and not self.config_path.exists():
+                raise ConfigError(f"The config file {self.config_path} does not exist; "
+                                  "name an existing file or leave it out.")
             self._config = load_config(self.resolved_config_path())
         return self._config
 
@@ -79,22 +83,31 @@ class Session:
     def key(self) -> bytes | None:
         """The key from the key file (read once), or None when no key file is named."""
         if self._key is None and self.key_file is not None:
+            from custdata.crypto import key_file_is_private
+
             self._key = read_key(self.key_file)
+            if not key_file_is_private(self.key_file):
+                self.notify(f"warning: the key file {self.key_file} can be read by other users "
+                            f"of this machine; make it private (chmod 600 {self.key_file}).")
         return self._key
 
     # ---- the store ---------------------------------------------------------------
     @contextmanager
-    def store(self, *, need_key: bool = False, mask: bool = False) -> Iterator[Any]:
+    def store(self, *, need_key: bool = False, mask: bool = False,
+              read_only: bool = False) -> Iterator[Any]:
         """The store, opened (created and migrated if needed) with its protector; closed after.
 
         need_key: the command writes or must show real values (fail without the key);
-        mask: show masked values of encrypted columns even when the key is at hand.
+        mask: show masked values of encrypted columns even when the key is at hand;
+        read_only: a command that only reads: it never creates a store (a missing one
+        is an error naming the path), and it works on a store it cannot write.
         A given key is checked against the store's key id before anything else. Every
         write re-derives the protector under the write lock (`Store.write`).
         """
         from custdata.store import open_store
 
-        store = open_store(self.db, wait=self.wait, config=self.config)
+        store = open_store(self.db, wait=self.wait, config=self.config,
+                           create=not read_only, read_only=read_only)
         try:
             factory = self._protector_factory(need_key=need_key, mask=mask)
             store.protector = factory(store.crypto.state())

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
+from custdata.cli._hints import with_hint
 from custdata.errors import CustdataError, ExitCode
 from custdata.api.session import Session
 from custdata.store import committed_operations, translate_db_error
@@ -61,25 +62,6 @@ class CustdataGroup(TyperGroup):
             if store_error is None or state.debug:
                 raise
             _fail(with_hint(store_error), store_error.exit_code, exc)
-
-
-# What an error's `hint` asks for, said as the options and variables of this command line.
-HINTS = {
-    "key_file": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path.",
-    "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
-                        "path (`export` can show masked values with --mask instead).",
-    "wait": "Wait longer with --wait SECONDS.",
-    # -- slice ssecure (keygen, encrypt, decrypt, rotate-key, forget) --
-    "keygen_path": "Name it with: custdata keygen --key-file PATH.",
-    "key_file_keygen": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path "
-                       "(make one with `custdata keygen --key-file PATH`).",
-}
-
-
-def with_hint(exc: CustdataError) -> str:
-    """The error's message, followed by how to fix it on the command line."""
-    hint = HINTS.get(getattr(exc, "hint", None) or "")
-    return f"{exc} {hint}" if hint else str(exc)
 
 
 def _fail(message: str, code: int, cause: BaseException | None = None) -> None:
@@ -132,8 +114,10 @@ def main_options(
     state.wait = wait
     state.quiet = quiet
     state.debug = debug
+    env_config = os.environ.get("CUSTDATA_CONFIG")
     state.session = Session(
-        db=state.db, config_path=state.resolved_config_path(), key_file=state.resolved_key_file(),
+        db=state.db, config_path=config or (Path(env_config) if env_config else None),
+        key_file=state.resolved_key_file(),
         wait=wait, command_line=state.command_line, progress=_shared.progress,
         notify=_shared.say)
     ctx.obj = state.session

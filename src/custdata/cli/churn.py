@@ -9,13 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from custdata.churn import (
-    BacktestResult, ChurnScore, InsufficientHistory, backtest, customer_risks,
-    fit_churn_model, rank_scores,
+    BacktestResult, ChurnScore, backtest, customer_risks, fit_churn_model, rank_scores,
 )
 from custdata.cli._shared import (
     Format, FormatOpt, emit, open_store, parse_as_of, resolve_format, say, state,
 )
-from custdata.errors import ConfigError
+from custdata.errors import ConfigError, InsufficientHistory
 from custdata.segments import report_currency
 
 COLUMNS = ["contact_id", "external_id", "risk", "value_at_risk", "last_order",

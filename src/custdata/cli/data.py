@@ -223,7 +223,7 @@ def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conf
 
 def _cleaned_form(region: str, dayfirst: bool) -> Any:
     """Incoming values as `clean` would store them (for comparing, never for writing)."""
-    from custdata.cleaning import clean_contact
+    from custdata.clean import clean_contact
 
     def cleaned(values: dict) -> dict:
         return {**values, **{k: v for k, v in clean_contact(values, region=region,
@@ -323,7 +323,7 @@ _KEY_COLUMNS = {"email": "email_key", "phone": "phone_key", "id_number": "id_num
 def _filters(store: Any, kind: str, where: dict[str, str]) -> dict[str, Any]:
     """--where FIELD=VALUE as stored-column filters: keys in any spelling, sealed columns
     compared once opened, an empty VALUE for a missing field."""
-    from custdata.recode import plain_key
+    from custdata.normalize.keys import key_of as plain_key
 
     protector = store.protector
     equal: dict[str, str | None] = {}

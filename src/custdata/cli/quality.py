@@ -9,7 +9,7 @@ import phonenumbers
 import typer
 
 from custdata.cli._shared import FormatOpt, emit, err, open_store, state
-from custdata.cleaning import CLEANED_FIELDS
+from custdata.clean import CLEANED_FIELDS
 from custdata.errors import ExitCode, UsageError
 from custdata.validate import CHECKED_FIELDS, ISSUE_COLUMNS, find_issues
 

@@ -119,14 +119,18 @@ class Store:
 
 
 def open_store(path: Path | str, *, wait: float = 30.0, config: Any = None,
-               protector: Any = None, protector_for: ProtectorFactory | None = None) -> Store:
+               protector: Any = None, protector_for: ProtectorFactory | None = None,
+               create: bool = True, read_only: bool = False) -> Store:
     """Open (creating and migrating if needed) the store at `path`.
 
-    Raises StoreError (exit 3) for a locked, damaged, foreign or newer-schema file.
+    create=False: a missing store is an error (reading commands); read_only: open
+    read-only when it cannot be written. Raises StoreError (exit 3) for a locked,
+    damaged, foreign or newer-schema file.
     """
     from custdata.config import default_config
 
-    return Store(SQLiteDatabase.open(path, wait=wait), protector=protector,
+    db = SQLiteDatabase.open(path, wait=wait, create=create, read_only=read_only)
+    return Store(db, protector=protector,
                  config=config or default_config(), protector_for=protector_for)
 
 

@@ -13,7 +13,7 @@ from custdata.crypto import TOKEN_PREFIX
 from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS
 from custdata.store.crypto import META_COLUMNS
-from custdata.validate import CONSENT_VALUES
+from custdata.normalize.consent import CONSENT_VALUES
 from custdata.store.component import Component
 
 # The day a contact was last updated: its updated_at when that is an ISO date (as `clean`

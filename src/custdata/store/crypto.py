@@ -52,7 +52,7 @@ class RowRecoder(Protocol):
 
 
 class Recoding(Protocol):
-    """The domain side of re-keying, given by the caller (custdata.recode's rules).
+    """The domain side of re-keying, given by the caller (crypto.recode and normalize.keys).
 
     kinds: (kind, match-key column) pairs; recoder: a RowRecoder from `old` to `new`;
     recode_rows: (updates, logged words found) per chunk of rows, in order (maybe on

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from custdata.errors import StoreError
+from custdata.errors import StoreError, UsageError
 from custdata.parallel import default_workers
 from custdata.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -63,6 +63,7 @@ class SQLiteDatabase:
     """A custdata SQLite file, opened, migrated and tuned; the only holder of its connection."""
 
     dialect = "sqlite"
+    read_only = False  # opened without write access (a read-only file or mount)
 
     def __init__(self, conn: sqlite3.Connection, path: Path, wait: float = 30.0) -> None:
         self.conn = conn
@@ -71,42 +72,54 @@ class SQLiteDatabase:
 
     # ---- opening -------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path | str, *, wait: float = 30.0) -> "SQLiteDatabase":
+    def open(cls, path: Path | str, *, wait: float = 30.0, create: bool = True,
+             read_only: bool = False) -> "SQLiteDatabase":
         """Open (creating and migrating if needed) the store file at `path`.
 
-        Raises StoreError (exit 3) for a locked, damaged, foreign or newer-schema file.
+        create=False: a missing file is a UsageError (exit 2) naming the path; reading
+        commands never create a store. read_only: open without writing anything, and
+        read-only by itself when the file or its folder cannot be written (a read-only
+        mount, say). Raises StoreError (exit 3) for a locked, damaged, foreign or
+        newer-schema file.
         """
         path = Path(path)
         if path.is_dir():
             raise StoreError(f"{path} is a directory; the store must be a database file path.")
         if not path.parent.exists():
             raise StoreError(f"The folder of the store {path} does not exist; create it first.")
+        if not create and not path.exists():
+            raise UsageError(f"There is no store at {path}; create one with `custdata init` "
+                             "(or point at the right file).", hint="db")
+        readonly = read_only and not _writable(path)
         try:
-            conn = sqlite3.connect(path, timeout=wait, isolation_level=None,
-                                   check_same_thread=False)
+            conn = _connect(path, wait=wait, readonly=readonly)
         except sqlite3.Error as exc:
             raise translate_db_error(exc, path) from exc
-        conn.row_factory = sqlite3.Row
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
             version = _schema_version(conn, path)
-            _use_wal(conn)
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            if not readonly:
+                _use_wal(conn)
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("PRAGMA synchronous = NORMAL")
             # Big imports update indexes at random places: with SQLite's default 2 MiB page
             # cache nearly every row evicts a page (2M orders into an indexed table went
             # 40 % faster with 64 MiB). 48 MiB keeps a 1M-contact import inside its 200 MiB
             # budget (64 MiB: 201 MiB). Pages are allocated as used: small commands do not pay.
             conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
             if version < SCHEMA_VERSION:
+                if readonly:
+                    raise StoreError(f"The store {path} was made by an older custdata and "
+                                     "cannot be upgraded where it cannot be written.")
                 _migrate(conn, version)
-        except StoreError:
+        except (StoreError, UsageError):
             conn.close()
             raise
         except sqlite3.Error as exc:
             conn.close()
             raise translate_db_error(exc, path) from exc
-        return cls(conn, path, wait)
+        database = cls(conn, path, wait)
+        database.read_only = readonly
+        return database
 
     def close(self) -> None:
         self.conn.close()
@@ -351,6 +364,31 @@ def _use_wal(conn: sqlite3.Connection) -> None:
     except sqlite3.OperationalError as exc:
         if _code(exc) not in _BUSY:
             raise
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the store: the file, its folder (for the WAL), and
+    the file system (a read-only mount refuses even root)."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return False
+    return not os.statvfs(folder).f_flag & os.ST_RDONLY
+
+
+def _connect(path: Path, *, wait: float, readonly: bool) -> sqlite3.Connection:
+    """A connection with the store's busy timeout; read-only by URI when `readonly`
+    (immutable when even the WAL's shared memory cannot be made)."""
+    if readonly:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        if not (path.with_name(path.name + "-shm").exists()):
+            uri += "&immutable=1"
+        conn = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None,
+                               check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+    return conn
 
 
 def _schema_version(conn: sqlite3.Connection, path: Path) -> int:

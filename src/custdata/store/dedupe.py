@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from custdata.errors import NotFoundError, UsageError
 from custdata.models import CONTACT_FIELDS, Change
-from custdata.recode import KEY_KINDS
+from custdata.normalize.keys import KEY_KINDS
 from custdata.store.component import Component
 
 PAYLOAD_VERSION = 1

@@ -20,7 +20,7 @@ from custdata.ingest import (
 )
 from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject
 from custdata.normalize import email_key, phone_key
-from custdata.recode import KEY_KINDS
+from custdata.normalize.keys import KEY_KINDS
 from custdata.store.component import Component
 
 BATCH = 2000

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from custdata.cleaning import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
+from custdata.clean import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
 from custdata.models import Change
 from custdata.normalize import email_key, phone_key
 from custdata.store.component import Component

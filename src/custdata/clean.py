@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from custdata.errors import InvalidValue
 from custdata.normalize import (
-    email_key, id_number_key, normalize_country, normalize_date, normalize_email, normalize_id_number,
-    normalize_name, normalize_text, phone_key, phone_verdict,
+    normalize_consent, normalize_country, normalize_date, normalize_email, normalize_id_number,
+    normalize_name, normalize_text, phone_verdict,
 )
 from custdata.parallel import map_chunks
-from custdata.validate import normalize_consent
 
 # Free text: NFKC and whitespace only.
 TEXT_FIELDS = (
@@ -102,19 +101,6 @@ def clean_contact(row: Mapping[str, object], *, region: str = "CN", dayfirst: bo
     if kind != row.get("phone_type"):
         changes["phone_type"] = kind
     return changes
-
-
-def contact_keys(row: Mapping[str, object], *, region: str = "CN") -> dict[str, str | None]:
-    """The normalized match keys of a row (before any blind indexing): email, phone, id number."""
-    return {
-        "email_key": email_key(_str(row.get("email"))),
-        "phone_key": phone_key(_str(row.get("phone")), region),
-        "id_number_key": id_number_key(_str(row.get("id_number"))),
-    }
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def _chunk_changes(rows: list[dict[str, object]], *, region: str, dayfirst: bool

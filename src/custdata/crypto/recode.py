@@ -5,7 +5,7 @@ match keys. This is their pure part: contact rows in, UPDATE parameters out (tok
 blind indexes, plain values). A big store is spread over the CPU cores with
 custdata.parallel. The workers are forked from this process and find the protectors,
 keys included, in the memory they inherit: keys never travel through a pipe or a file.
-Each worker draws its own nonces (custdata.crypto drops a forked copy's nonce pool)
+Each worker draws its own nonces (crypto.protector drops a forked copy's nonce pool)
 and ends when this process ends, even by kill -9. Where processes cannot be forked,
 everything runs in this process.
 """
@@ -13,33 +13,17 @@ everything runs in this process.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from custdata.crypto.protector import Protector
+from custdata.normalize.keys import key_function
 from custdata.parallel import CHUNK_SIZE, PARALLEL_THRESHOLD, default_workers, map_chunks
 
-# (kind, match-key column): the normalized keys that become blind indexes.
-KEY_KINDS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 PARALLEL_ROWS = PARALLEL_THRESHOLD  # under this many rows a process pool costs more than it saves
 CHUNK_ROWS = CHUNK_SIZE
 
 Updates = list[list[Any]]
-
-
-def key_function(kind: str, region: str) -> Callable[[str | None], str | None]:
-    """The normalizer of one match key, as import computes it: plaintext -> normalized key."""
-    from custdata.normalize import email_key, id_number_key, phone_key
-
-    if kind == "email":
-        return email_key
-    if kind == "phone":
-        return lambda value: phone_key(value, region)
-    return id_number_key
-
-
-def plain_key(kind: str, value: str | None, region: str) -> str | None:
-    """The normalized match key of a plaintext value, as import computes it."""
-    return key_function(kind, region)(value)
 
 
 class ContactRecoder:
@@ -49,7 +33,7 @@ class ContactRecoder:
     columns. Each result is a list of the new stored values of `writes`, then the id.
     """
 
-    def __init__(self, old: Any, new: Any, *, columns: list[str],
+    def __init__(self, old: Protector, new: Protector, *, columns: list[str],
                  kinds: list[tuple[str, str]], region: str,
                  log_words: dict[str, set[str]] | None = None) -> None:
         values = list(dict.fromkeys(columns + [kind for kind, _ in kinds]))

@@ -1,8 +1,8 @@
-"""Encryption at rest: key files, AES-256-GCM tokens, keyed blind indexes, masking.
+"""The store's protectors: how values and match keys are stored, sealed or as they are.
 
-Pure core: no database, no environment, no clock. The key arrives as bytes read
-from a key file whose path the caller names; it never leaves this module except
-through `key_id` (a one-way fingerprint).
+`Protector` is the protocol the store talks to; `PlainProtector` stores everything as
+it is; `CryptoProtector` seals with AES-256-GCM tokens and keyed blind indexes. Pure
+core: no database, no environment, no clock.
 
 A sealed value is a text token::
 
@@ -22,139 +22,30 @@ learned from them without the key.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
 import os
-import stat
 import weakref
 from collections.abc import Callable, Iterable
-from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from custdata.errors import KeyFileError, StoreError
-from custdata.masks import mask_for
-from custdata.masks import (  # noqa: F401 - re-exported: custdata.crypto is where callers look
-    COLUMN_MASKS, mask_address, mask_date, mask_email, mask_id_number, mask_phone, mask_text,
-    mask_value,
-)
+from custdata.crypto.keys import derive_key, key_id
+from custdata.crypto.masks import mask_for
+from custdata.errors import KeyFileError, TamperedValue
 
-KEY_BYTES = 32
-SALT_BYTES = 16
 NONCE_BYTES = 12
 TOKEN_PREFIX = "cd1:"
 INDEX_PREFIX = "bi1:"
-_KEY_FILE_HEADER = "custdata-key-v1:"
 # Columns sealed in every encrypted store, whichever contact columns are encrypted.
 ALWAYS_SEALED = frozenset({
     ("rejects", "raw"), ("orders", "customer_ref"), ("interactions", "customer_ref"),
 })
-_NEED_KEY = (
-    "this store's sensitive columns are encrypted and this needs the key: "
-    "pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path"
-)
+_NEED_KEY = "this store's sensitive columns are encrypted and this needs the key"
 
-
-class TamperedValue(StoreError):
-    """A sealed value that fails authentication: moved, edited or corrupted (exit 3)."""
-
-
-# ---------------------------------------------------------------- key files
-
-def generate_key() -> bytes:
-    """A fresh random 256-bit key."""
-    return os.urandom(KEY_BYTES)
-
-
-def new_salt() -> str:
-    """A fresh random salt for a store's blind indexes, as hex."""
-    return os.urandom(SALT_BYTES).hex()
-
-
-def key_id(key: bytes) -> str:
-    """A public 16-hex-digit fingerprint of `key` (HMAC of a constant; the key stays secret)."""
-    return hmac.new(key, b"custdata/v1/key-id", hashlib.sha256).hexdigest()[:16]
-
-
-def encode_key(key: bytes) -> str:
-    """The key file's text: one line, a header and the key in base64url."""
-    return _KEY_FILE_HEADER + base64.urlsafe_b64encode(key).decode("ascii") + "\n"
-
-
-def decode_key(data: bytes, *, source: str = "the key file") -> bytes:
-    """The 32-byte key held in a key file's bytes (our text format, or 32 raw bytes)."""
-    text = data.strip()
-    if text.startswith(_KEY_FILE_HEADER.encode()):
-        try:
-            key = base64.urlsafe_b64decode(text[len(_KEY_FILE_HEADER):])
-        except (binascii.Error, ValueError):
-            key = b""
-        if len(key) == KEY_BYTES:
-            return key
-    elif len(data) == KEY_BYTES:
-        return data
-    raise KeyFileError(
-        f"{source} does not hold a custdata key; make one with `custdata keygen --key-file PATH`."
-    )
-
-
-def write_key_file(path: Path, key: bytes) -> None:
-    """Create `path` holding `key`, mode 0600; never overwrites an existing file."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise KeyFileError(
-            f"{path} already exists; keygen never overwrites a key file. "
-            "Choose another path (losing a key makes its data unreadable)."
-        ) from exc
-    except OSError as exc:
-        raise KeyFileError(f"Cannot create key file {path}: {exc.strerror}.") from exc
-    try:
-        os.fchmod(fd, 0o600)  # the umask may have narrowed it; make it exactly 0600
-        os.write(fd, encode_key(key).encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_key_file(path: Path) -> bytes:
-    """The key in the file at `path`, or KeyFileError saying what is wrong."""
-    try:
-        if stat.S_ISDIR(os.stat(path).st_mode):
-            raise KeyFileError(f"Key file {path} is a directory; name the key file itself.")
-        with open(path, "rb") as handle:
-            data = handle.read(4096)
-    except FileNotFoundError as exc:
-        raise KeyFileError(
-            f"Key file {path} does not exist; check --key-file / CUSTDATA_KEY_FILE "
-            "or make a key with `custdata keygen --key-file PATH`."
-        ) from exc
-    except OSError as exc:
-        raise KeyFileError(f"Cannot read key file {path}: {exc.strerror}.") from exc
-    return decode_key(data, source=f"Key file {path}")
-
-
-def key_file_is_private(path: Path) -> bool:
-    """True when no one but the owner can read or write the key file."""
-    return not (os.stat(path).st_mode & 0o077)
-
-
-# ---------------------------------------------------------------- sub-keys
-
-def derive_key(master: bytes, purpose: str, salt: bytes | None = None) -> bytes:
-    """A 256-bit sub-key of `master` for one purpose (HKDF-SHA256)."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=salt,
-        info=b"custdata/v1/" + purpose.encode("utf-8"),
-    ).derive(master)
-
-
-# ---------------------------------------------------------------- the protector
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
@@ -188,6 +79,67 @@ def token_mask(stored: str) -> str:
     if len(parts) != 4:
         raise TamperedValue("A sealed value in the store is malformed; restore a backup.")
     return parts[3]
+
+
+Sealer = Callable[[int | str, str | None], str | None]  # (row id, value) -> stored
+Indexer = Callable[[str | None], str | None]  # normalized match key -> stored key
+
+
+class Protector(Protocol):
+    """How the store writes and reads sensitive values and match keys.
+
+    `seal` / `unseal` turn a value of (table, column, row id) into its stored form and
+    back; `index` turns a normalized match key of a kind ("email", "phone",
+    "id_number") into the stored key. `sealer` / `unsealer` / `indexer` are the same
+    for one column or kind, fetched once for a million rows.
+    """
+
+    encrypted_columns: frozenset[str]  # contact columns stored sealed
+    key_id: str | None  # fingerprint of the store's key; None for a plain store
+
+    def seals(self, table: str, column: str) -> bool: ...
+    def sealed_columns(self, table: str) -> frozenset[str]: ...
+    def seal(self, table: str, column: str, row_id: int | str, value: str | None
+             ) -> str | None: ...
+    def unseal(self, table: str, column: str, row_id: int | str, stored: str | None
+               ) -> str | None: ...
+    def index(self, kind: str, normalized_key: str | None) -> str | None: ...
+    def sealer(self, table: str, column: str) -> Sealer: ...
+    def unsealer(self, table: str, column: str) -> Sealer: ...
+    def indexer(self, kind: str) -> Indexer: ...
+
+
+class PlainProtector:
+    """The protector of an unencrypted store: values and keys are stored as they are."""
+
+    encrypted_columns: frozenset[str] = frozenset()
+    key_id: str | None = None
+
+    def seals(self, table: str, column: str) -> bool:
+        """False: nothing is sealed."""
+        return False
+
+    def sealed_columns(self, table: str) -> frozenset[str]:
+        """The empty set: no column of any table is sealed."""
+        return frozenset()
+
+    def seal(self, table: str, column: str, row_id: int | str, value: str | None) -> str | None:
+        return value
+
+    def unseal(self, table: str, column: str, row_id: int | str, stored: str | None) -> str | None:
+        return stored
+
+    def index(self, kind: str, normalized_key: str | None) -> str | None:
+        return normalized_key
+
+    def sealer(self, table: str, column: str) -> Sealer:
+        return _as_is
+
+    def unsealer(self, table: str, column: str) -> Sealer:
+        return _as_is
+
+    def indexer(self, kind: str) -> Indexer:
+        return _keep
 
 
 class CryptoProtector:
@@ -369,7 +321,7 @@ def _refuse(message: str) -> Callable:
     """A sealer / indexer without the key: empty values pass, any other is refused."""
     def refuse(*args: object) -> object:
         if args[-1]:
-            raise KeyFileError(message)
+            raise KeyFileError(message, hint="key_file")
         return args[-1]
     return refuse
 
@@ -392,33 +344,3 @@ def is_blind_index(value: object) -> bool:
     """True when `value` is a blind index rather than a plain match key."""
     return isinstance(value, str) and value.startswith(INDEX_PREFIX)
 
-
-class PlainProtector:
-    """The protector of an unencrypted store: values and keys are stored as they are."""
-
-    encrypted_columns: frozenset[str] = frozenset()
-    key_id: str | None = None
-
-    def seal(self, table: str, column: str, row_id: int, value: str | None) -> str | None:
-        return value
-
-    def unseal(self, table: str, column: str, row_id: int, stored: str | None) -> str | None:
-        return stored
-
-    def index(self, kind: str, key: str | None) -> str | None:
-        return key
-
-    def seals(self, table: str, column: str) -> bool:
-        return False
-
-    def sealed_columns(self, table: str) -> frozenset[str]:
-        return frozenset()
-
-    def sealer(self, table: str, column: str) -> Callable[[int | str, str | None], str | None]:
-        return _as_is
-
-    def unsealer(self, table: str, column: str) -> Callable[[int | str, str | None], str | None]:
-        return _as_is
-
-    def indexer(self, kind: str) -> Callable[[str | None], str | None]:
-        return _keep

@@ -1,7 +1,7 @@
 """Masked forms of sensitive values: what commands show when they run without the key.
 
 "13800138000" -> "138****8000", "zhang@qq.com" -> "z***@qq.com". A sealed value carries
-its masked form in clear (custdata.crypto), so masks must never give the value away.
+its masked form in clear (crypto.protector), so masks must never give the value away.
 """
 
 from __future__ import annotations

@@ -1,0 +1,33 @@
+"""The option to name when an error says which value it needs (CustdataError.hint).
+
+Errors raised below the CLI say what is wrong and what value would fix it; only here
+does that value get the name of its command-line option.
+"""
+
+from __future__ import annotations
+
+from custdata.errors import CustdataError
+
+HINTS: dict[str, str] = {
+    "key_file": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path.",
+    "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
+                        "path (`export` can show masked values with --mask instead).",
+    "wait": "Wait longer with --wait SECONDS.",
+    "db": "Name the store with --db PATH or CUSTDATA_DB.",
+    "key_file_unusable": "Check --key-file / CUSTDATA_KEY_FILE, or make a key with "
+                "`custdata keygen --key-file PATH`.",
+    "as_of": "Choose another --as-of.",
+    "currency": "Or report one currency with --currency {example}.",
+    # -- slice ssecure (keygen, encrypt, decrypt, rotate-key, forget) --
+    "keygen_path": "Name it with: custdata keygen --key-file PATH.",
+    "key_file_keygen": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path "
+                       "(make one with `custdata keygen --key-file PATH`).",
+}
+
+
+def with_hint(exc: CustdataError) -> str:
+    """The error's message, followed by the option that supplies what it needs (if any)."""
+    hint = HINTS.get(exc.hint or "")
+    if hint is None:
+        return str(exc)
+    return f"{exc} {hint.format(example=exc.example or 'CODE')}"
