@@ -29,7 +29,7 @@ from custdata.crypto.recode import ContactRecoder, recode_rows
 from custdata.normalize.keys import KEY_KINDS
 from custdata.normalize.keys import key_of as plain_key
 from custdata.store.crypto import CACHE_KIB, check_encryptable
-from custdata.store.database import exclusive_turn
+from custdata.store.turn import exclusive_turn
 
 __all__ = ["KeyInfo", "Rekeyed", "Forgotten", "Recoding", "keygen", "encrypt", "decrypt",
            "rotate_key", "forget", "LEFT_FOR_LATER"]
