@@ -37,6 +37,7 @@ from _common import cold  # noqa: E402
 from _results import write_section  # noqa: E402
 from bench_import import SCALES, ensure_data, machine  # noqa: E402
 
+from custdata.api import loading  # noqa: E402
 from custdata.ingest import plan_columns, to_record  # noqa: E402
 from custdata.io import open_binary_input, read_table  # noqa: E402
 from custdata.normalize import email_key, phone_key  # noqa: E402
@@ -76,7 +77,7 @@ def stages(kind: str, path: Path, limit: int | None, db: Path) -> dict[str, floa
         t = time.process_time()
         prof.enable()
         with store.write(f"profile import {kind}", input_file=path.name) as op:
-            store.imports.import_records(op, kind, iter(records), input_file=path.name)
+            loading.load(store, op, kind, iter(records), input_file=path.name)
         prof.disable()
         upsert = time.process_time() - t
     stats = pstats.Stats(prof)
@@ -127,7 +128,7 @@ def render(results: dict[str, dict], scale: str) -> str:
     rows = [("read and decode the CSV (`io.read_table`)", "read"),
             ("row -> record (`ingest.to_record`: headers, keys, parsed columns)", "mapping"),
             ("… of which the match keys (email_key + phone_key)", "keys"),
-            ("upsert (`Store.import_records`: look-ups, rows, SQLite)", "upsert"),
+            ("upsert (`api.loading.load`: look-ups, rows, SQLite)", "upsert"),
             ("… of which inside SQLite (inserts, index updates, look-up queries)", "sqlite")]
     head += [f"| {label} | {us(c, key)} | {us(o, key)} |" for label, key in rows]
     head += [f"| **total** | **{1e6 * total(c) / c['rows']:.1f}** | "

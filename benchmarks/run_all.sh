@@ -35,4 +35,6 @@ bench bench_segments.py --scale "$SCALE" --db "$STORE" --data "$DATA" \
     --db-note "(the shared store of benchmarks/shared_store.py)" --write
 bench bench_churn.py --scale "$SCALE" --db "$STORE" --write
 bench bench_audit.py --scale "$SCALE" --db "$STORE" --data "$DATA" --write
+bench bench_report_html.py --scale "$SCALE" --db "$STORE" \
+    --db-note "(the shared store of benchmarks/shared_store.py)" --write
 echo "All benchmarks done in $(( ($(date +%s) - start) / 60 )) min. Results: benchmarks/RESULTS.md" >&2

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-import custdata.cli.data as data_cli
+import custdata.api.data as data_cli
 from custdata.errors import InputFileError
 from custdata.parallel import ReadAhead
 from tests.conftest import Cli, make_csv
@@ -194,7 +194,7 @@ def _indexes(cli: Cli, table: str) -> list[tuple]:
 def test_a_big_load_rebuilds_the_indexes_it_dropped(tmp_path, monkeypatch) -> None:
     # A load past DEFER_AFTER rows drops the orders' secondary indexes and builds them
     # again before the commit; a load that fails (--strict) rolls the drop back too.
-    import custdata.store.imports as imports
+    import custdata.store.imports as imports  # DEFER_AFTER: the store decides when to drop
     from custdata.store.database import SQLiteDatabase
     monkeypatch.setattr(imports, "DEFER_AFTER", 100)
     dropped = []

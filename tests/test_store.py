@@ -60,10 +60,11 @@ def test_any_command_creates_the_store(cli) -> None:
 def test_exception_mid_import_leaves_store_unchanged(cli, write_csv, monkeypatch) -> None:
     cli("import", "contacts", write_csv("a.csv", CONTACT_ROWS))
     before = cli.sql("SELECT * FROM contacts ORDER BY id")
+    from custdata.api import loading
     from custdata.store import imports
 
     calls = {"n": 0}
-    original = imports.Imports._write_contacts
+    original = imports.Loader.write_contacts
 
     def failing(self, inserts, updates):
         calls["n"] += 1
@@ -71,8 +72,8 @@ def test_exception_mid_import_leaves_store_unchanged(cli, write_csv, monkeypatch
         if calls["n"] == 2:
             raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(imports, "BATCH", 2)
-    monkeypatch.setattr(imports.Imports, "_write_contacts", failing)
+    monkeypatch.setattr(loading, "BATCH", 2)
+    monkeypatch.setattr(imports.Loader, "write_contacts", failing)
     rows = [["email", "city"]] + [[f"u{i}@x.com", "杭州"] for i in range(6)] + [["lina@163.com", "变"]]
     with pytest.raises(RuntimeError):
         cli("import", "contacts", write_csv("b.csv", rows))
@@ -204,12 +205,12 @@ def test_interrupt_after_commit_says_the_changes_were_saved(cli, write_csv, monk
 
 
 def test_interrupt_before_commit_says_nothing_changed(cli, write_csv, monkeypatch) -> None:
-    from custdata.store.imports import Imports
+    from custdata.api import loading
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Imports, "import_records", interrupted)
+    monkeypatch.setattr(loading, "load", interrupted)
     result = cli("import", "contacts", write_csv("c.csv", CONTACT_ROWS))
     assert result.exit_code == ExitCode.INTERRUPTED
     assert "the store was left as it was before this command" in result.stderr

@@ -73,6 +73,17 @@ class InsufficientHistory(CustdataError):
     """Too few customers, repeat customers or days of data for a meaningful fit or backtest."""
 
 
+class OutputFileError(CustdataError):
+    """An output file that cannot be written: a folder, no permission, or a protected path
+    (the store, its journal files, the key file, an input of the same command)."""
+
+
+class DiskFull(CustdataError):
+    """An output (or the store) could not be written because the disk is full."""
+
+    exit_code = ExitCode.STORE
+
+
 class CheckFailed(CustdataError):
     """The command ran and a --fail-* / --strict check failed."""
 

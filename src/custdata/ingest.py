@@ -221,12 +221,12 @@ def _extra_object(cell: str) -> dict[str, str]:
         return {}
     try:
         data = json.loads(cell)
-    except ValueError:
+        if not isinstance(data, dict):
+            return {"extra": cell}
+        return {str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                for k, v in data.items()}
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read: kept as text
         return {"extra": cell}
-    if not isinstance(data, dict):
-        return {"extra": cell}
-    return {str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-            for k, v in data.items()}
 
 
 def _contact(rec: RawRecord, values: dict[str, str], extra: dict[str, str],

@@ -5,7 +5,7 @@ Python code and tests build their own:
 
     from custdata.api import Session, data
     session = Session(db=Path("crm.db"))
-    counts = data.import_file(session, "contacts", Path("leads.csv"))
+    counts = data.import_records(session, "contacts", Path("leads.csv"))
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -16,9 +17,12 @@ from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
 from custdata.cli._hints import with_hint
-from custdata.errors import CustdataError, ExitCode
+from custdata.errors import CustdataError, DiskFull, ExitCode
 from custdata.api.session import Session
 from custdata.store import committed_operations, translate_db_error
+
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 
 
 class Interrupted(KeyboardInterrupt):
@@ -57,6 +61,12 @@ class CustdataGroup(TyperGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0)
+        except OSError as exc:
+            if state.debug or exc.errno not in _DISK_FULL:
+                raise
+            # stdout (a table, a report) went to a full disk: one line, like every error
+            _fail(with_hint(DiskFull("Cannot write the output: the disk is full.",
+                                     hint="free_space")), ExitCode.STORE, exc)
         except Exception as exc:  # noqa: BLE001 - only sqlite errors are translated
             store_error = translate_db_error(exc, state.db)
             if store_error is None or state.debug:
@@ -127,9 +137,11 @@ def main_options(
 
 def _register_groups() -> None:
     """Every command group, explicitly, in help order (data first)."""
-    from custdata.cli import audit, churn, data, dedupe, quality, records, secure, segments
+    from custdata.cli import (
+        audit, churn, data, dedupe, htmlreport, quality, records, secure, segments,
+    )
 
-    for group in (data, audit, churn, dedupe, quality, records, secure, segments):
+    for group in (data, audit, churn, dedupe, quality, records, secure, segments, htmlreport):
         group.register(app)
 
 

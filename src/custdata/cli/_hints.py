@@ -13,6 +13,11 @@ HINTS: dict[str, str] = {
     "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
                         "path (`export` can show masked values with --mask instead).",
     "wait": "Wait longer with --wait SECONDS.",
+    # ---- slice sdata (init, import, export, show, history, log, backup, outputs) ----
+    "on_conflict_fail": "--on-conflict fail is set.",
+    "strict_rejects": "--strict is set; use --rejects FILE to see the rejected rows.",
+    "where": "Use --where FIELD=VALUE with a field of the table.",
+    "free_space": "Free some space and run the command again.",
     "db": "Name the store with --db PATH or CUSTDATA_DB.",
     "key_file_unusable": "Check --key-file / CUSTDATA_KEY_FILE, or make a key with "
                 "`custdata keygen --key-file PATH`.",

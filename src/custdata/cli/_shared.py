@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from custdata.config import Config, load_config
-from custdata.errors import UsageError
+from custdata.errors import CustdataError, DiskFull, OutputFileError, UsageError
 from custdata.io import text_stdout, write_csv, write_json
 from custdata.api import common
 from custdata.api.session import Session
@@ -145,12 +145,25 @@ def emit(rows: Iterable[dict], fmt: Format | None, columns: list[str], *, neutra
         return _emit_table(rows, columns, title=title, labels=labels or {})
     stream = text_stdout()
     try:
-        if fmt is Format.csv:
-            return write_csv(rows, columns, stream, neutral=neutral)
-        return write_json(rows, columns, stream, lines=fmt is Format.jsonl)
-    finally:
-        stream.flush()
-        stream.detach()
+        try:
+            if fmt is Format.csv:
+                return write_csv(rows, columns, stream, neutral=neutral)
+            return write_json(rows, columns, stream, lines=fmt is Format.jsonl)
+        finally:
+            stream.flush()
+            stream.detach()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # stdout is a file on a full disk, say: one line, no traceback
+        raise _stdout_error(exc) from exc
+
+
+def _stdout_error(exc: OSError) -> CustdataError:
+    import errno
+
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG):
+        return DiskFull("Cannot write the output: the disk is full.", hint="free_space")
+    return OutputFileError(f"Cannot write the output: {exc.strerror or exc}.")
 
 
 def _emit_table(rows: Iterable[dict], columns: list[str], *, title: str | None,

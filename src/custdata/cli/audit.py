@@ -81,6 +81,8 @@ def audit(
             rows = [{**r, "change": "" if r["change"] is None else f"{r['change']:+.1f}"}
                     for r in rows]
         emit(rows, fmt, columns=HISTORY_COLUMNS, title="Audit history" if rows else None)
+        if fmt is Format.table and rows:
+            out.print(history_chart(rows))
         return
     day = parse_as_of(as_of)
     with open_store() as store, _busy("Auditing the store"):
@@ -211,6 +213,17 @@ def dashboard(report: AuditReport, *, as_of: str, change: float | None) -> Group
     else:
         blocks.append(Text("No failing checks.", style="green"))
     return Group(*blocks)
+
+
+def history_chart(rows: list[dict[str, Any]]) -> Table:
+    """The score of each run as a bar (0-100), oldest first."""
+    chart = Table(title="Score per run", show_header=False, box=None, padding=(0, 1))
+    for justify in ("right", "left", "left", "right"):
+        chart.add_column(justify=justify, no_wrap=True)
+    for r in rows:
+        chart.add_row(f"#{r['run']}", str(r["at"])[:16], _bar(r["score"], 30),
+                      Text(_num(r["score"]), style=_colour(r["score"])))
+    return chart
 
 
 def _num(value: float | None) -> str:

@@ -1,35 +1,24 @@
-"""init, import and export: getting data into the store and out of it."""
+"""init, import and export: parse the options, call custdata.api.data, print the result."""
 
 from __future__ import annotations
 
-import csv
-import os
-import stat
-from collections.abc import Callable
-from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from custdata.cli._shared import (
-    FormatOpt, emit, err, open_store, parse_since, progress, say, state,
-)
-from custdata.config import starter_toml
-from custdata.errors import CheckFailed, InputFileError, UsageError
-from custdata.ingest import check_identifiable, plan_columns, to_record
-from custdata.io import open_binary_input, read_table
-from custdata.models import FIELDS_BY_KIND, Reject
-from custdata.parallel import ReadAhead, default_workers
+from custdata.api import data
+from custdata.api.session import Session
+from custdata.cli._shared import FormatOpt, emit, err, parse_since, say
+from custdata.errors import UsageError
 
 import_app = typer.Typer(help="Import contacts, orders or interactions from CSV (FILE or - for stdin).",
                          no_args_is_help=True)
 export_app = typer.Typer(help="Export contacts, orders or interactions (streams; any size).",
                          no_args_is_help=True)
 
-KINDS = ("contacts", "orders", "interactions")
-READ_AHEAD_MIN_BYTES = 8 * 2**20  # ~40,000 contacts or ~130,000 orders
+KINDS = data.KINDS
 
 
 class OnConflict(str, Enum):
@@ -51,31 +40,24 @@ def register(app: typer.Typer) -> None:
 # ---- init --------------------------------------------------------------------------
 
 def init(
+    ctx: typer.Context,
     region: Annotated[str, typer.Option("--region", help="Default phone region written to "
                                         "the config (ISO 3166-1 alpha-2).")] = "CN",
 ) -> None:
     """Create the store and a commented custdata.toml beside it (never overwritten)."""
-    region = region.upper()
-    if len(region) != 2 or not region.isalpha():
-        raise UsageError(f"--region {region!r} is not a two-letter country code such as CN or US.")
-    existed = state.db.exists()
-    with open_store():
-        pass
-    say(f"{'Store already exists' if existed else 'Created store'}: {state.db}")
-    config_path = state.resolved_config_path()
-    if config_path.exists():
-        say(f"Config already exists (left as it is): {config_path}")
-        return
-    tmp = config_path.with_name(f".{config_path.name}.tmp")
-    tmp.write_text(starter_toml(region), encoding="utf-8")
-    os.replace(tmp, config_path)
-    say(f"Wrote config: {config_path} (default phone region {region})")
+    done = data.init(ctx.obj, region=region)
+    say(f"{'Created store' if done.created else 'Store already exists'}: {done.store}")
+    if done.config_written:
+        say(f"Wrote config: {done.config} (default phone region {region.upper()})")
+    else:
+        say(f"Config already exists (left as it is): {done.config}")
 
 
 # ---- import ------------------------------------------------------------------------
 
 def _import_command(kind: str) -> Any:
     def command(
+        ctx: typer.Context,
         file: Annotated[str, typer.Argument(help="CSV file, or - for stdin.")],
         map_: Annotated[list[str] | None, typer.Option(
             "--map", help="SRC=FIELD: read column SRC as FIELD (repeatable).")] = None,
@@ -102,10 +84,18 @@ def _import_command(kind: str) -> Any:
         strict: Annotated[bool, typer.Option(
             "--strict", help="Any rejected row fails the whole import (exit 1, nothing written).")] = False,
     ) -> None:
-        run_import(kind, file, mapping=_parse_map(map_ or []), encoding=encoding,
-                   delimiter=delimiter, region=region, source=source,
-                   on_conflict=on_conflict.value, clean=clean, dry_run=dry_run,
-                   rejects_path=rejects, strict=strict)
+        session: Session = ctx.obj
+        try:
+            counts = data.import_records(
+                session, kind, file, mapping=_parse_map(map_ or []), encoding=encoding,
+                delimiter=delimiter, region=region, source=source,
+                on_conflict=on_conflict.value, clean=clean, dry_run=dry_run, rejects=rejects,
+                strict=strict)
+        except data.StrictRejects as exc:
+            _summary(exc.counts.summary())
+            raise
+        # The summary line is the contract's, printed even with --quiet: scripts parse it.
+        _summary(("dry run: " if dry_run else "") + counts.summary())
 
     command.__doc__ = f"Import {kind} from a CSV FILE (- for stdin)."
     return command
@@ -121,151 +111,15 @@ def _parse_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, delimiter: str,
-               region: str | None, source: str | None, on_conflict: str, clean: bool,
-               dry_run: bool, rejects_path: Path | None, strict: bool) -> None:
-    """Read FILE and upsert its rows in one transaction; print the summary line."""
-    region = (region or state.config.get("general", "region")).upper()
-    dayfirst = state.config.get("general", "dayfirst")
-    name = "<stdin>" if file == "-" else file
-    stream = open_binary_input(file)
-    try:
-        table = read_table(stream, encoding=encoding, delimiter=delimiter, name=name)
-        plan = plan_columns(kind, table.header, mapping)
-        check_identifiable(kind, plan, table.header)
-
-        def records():
-            for raw in table.records:
-                rec = to_record(kind, raw, plan, region=region, dayfirst=dayfirst)
-                if source and kind == "contacts" and not isinstance(rec, Reject) \
-                        and not (rec.values.get("source") or "").strip():
-                    rec.values["source"] = source
-                yield rec
-
-        # A big file or a pipe is read and parsed by a forked child while this process
-        # writes (forked before the store is opened); the child hashes the bytes it read.
-        ahead = _start_read_ahead(records(), table) if _read_ahead(stream) else None
-        sink = _RejectsFile(rejects_path) if rejects_path else None
-        try:
-            counts = _store_records(kind, ahead or records(), table.encoding, name,
-                                    on_conflict=on_conflict, region=region, dayfirst=dayfirst,
-                                    clean=clean, dry_run=dry_run, strict=strict, sink=sink,
-                                    sha256=(lambda: ahead.trailer) if ahead
-                                    else (lambda: table.sha256))
-        finally:
-            if ahead:
-                ahead.close()
-            if sink:
-                sink.finish()
-    finally:
-        if stream is not None and file != "-":
-            stream.close()
-    # The summary line is the contract's, printed even with --quiet: scripts parse it.
-    err.print(("dry run: " if dry_run else "") + counts.summary(), markup=False, highlight=False,
-              soft_wrap=True)
-
-
-def _read_ahead(stream: Any) -> bool:
-    """Whether to parse in a child process: two cores, and a big regular file or a pipe
-    (whose length is unknown; a short one costs only the fork, a few milliseconds).
-
-    Unlike the worker pools this ignores the load average: the child costs ~12 µs of
-    pickling per row against the ~35 µs it takes off the writer, so even sharing busy
-    cores the import is no slower, and the load average still counts the previous step
-    of a nightly script for a minute after it ended.
-    """
-    if default_workers() < 2:
-        return False
-    try:
-        info = os.fstat(stream.fileno())
-    except (OSError, ValueError, AttributeError):  # not a real file (an in-memory stream)
-        return False
-    if stat.S_ISREG(info.st_mode):
-        return info.st_size >= READ_AHEAD_MIN_BYTES
-    return stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode)
-
-
-def _start_read_ahead(records: Any, table: Any) -> ReadAhead | None:
-    """A ReadAhead over `records` (hashing the bytes it reads), or None if it cannot fork."""
-    try:
-        return ReadAhead(records, trailer=lambda: table.sha256)
-    except OSError:  # no fork here (a process limit, say): read in this process instead
-        return None
-
-
-def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conflict: str,
-                   region: str, dayfirst: bool, clean: bool, dry_run: bool, strict: bool,
-                   sink: "_RejectsFile | None", sha256: Callable[[], str]) -> Any:
-    """Store `records` (decoded from `encoding`) in one write; `sha256()` is the input's
-    hash once it is all read (the reading child's, when there is one)."""
-    with open_store(need_key=True) as store, progress(f"importing {kind}", None) as advance:
-        with store.write(state.command_line, input_file=name, dry_run=dry_run) as op:
-            counts, touched = store.imports.import_records(
-                op, kind, records, input_file=name, on_conflict=on_conflict, region=region,
-                dayfirst=dayfirst, on_reject=sink.add if sink else None, on_progress=advance,
-                compare_as=_cleaned_form(region, dayfirst) if clean else None,
-                track_touched=clean)
-            op.sha256 = sha256()
-            op.counts = asdict(counts)
-            op.counts["encoding"] = encoding
-            if strict and counts.rejected:
-                err.print(counts.summary(), markup=False, highlight=False, soft_wrap=True)
-                raise CheckFailed(
-                    f"{counts.rejected} row(s) rejected and --strict is set: nothing was imported."
-                    + (f" See {sink.path}." if sink else " Use --rejects FILE to see them."))
-            if clean and kind == "contacts" and touched:
-                clean_counts, _ = store.cleaning.clean_contacts(op, region=region, dayfirst=dayfirst,
-                                                       contact_ids=touched, dry_run=False,
-                                                       collect=False)  # memory stays flat
-                op.counts["cleaned"] = clean_counts
-    return counts
-
-
-def _cleaned_form(region: str, dayfirst: bool) -> Any:
-    """Incoming values as `clean` would store them (for comparing, never for writing)."""
-    from custdata.clean import clean_contact
-
-    def cleaned(values: dict) -> dict:
-        return {**values, **{k: v for k, v in clean_contact(values, region=region,
-                                                              dayfirst=dayfirst).items()
-                             if k in values}}
-    return cleaned
-
-
-class _RejectsFile:
-    """Rejected rows as CSV (line, reason, raw), written to a temp file and renamed at the end."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            self._fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        except OSError as exc:
-            raise InputFileError(f"Cannot write --rejects {path}: {exc.strerror}.") from exc
-        self._writer = csv.writer(self._fh, lineterminator="\r\n")
-        self._writer.writerow(["line", "reason", "raw"])
-
-    def add(self, reject: Reject) -> None:
-        self._writer.writerow([reject.line, reject.reason, reject.raw])
-
-    def finish(self) -> None:
-        if self._fh.closed:
-            return
-        self._fh.close()
-        os.replace(self.tmp, self.path)
+def _summary(line: str) -> None:
+    err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 # ---- export ------------------------------------------------------------------------
 
-EXPORT_COLUMNS = {
-    "contacts": ["id", *FIELDS_BY_KIND["contacts"], "extra"],
-    "orders": ["id", *FIELDS_BY_KIND["orders"], "extra"],
-    "interactions": ["id", *FIELDS_BY_KIND["interactions"], "extra"],
-}
-
-
 def _export_command(kind: str) -> Any:
     def command(
+        ctx: typer.Context,
         where: Annotated[list[str] | None, typer.Option(
             "--where", help="FIELD=VALUE: only records whose FIELD equals VALUE (repeatable; "
             "email, phone and id_number match in any spelling).")] = None,
@@ -278,78 +132,21 @@ def _export_command(kind: str) -> Any:
             "--raw", help="Do not neutralise CSV cells that start with = + - @ tab or CR.")] = False,
         fmt: FormatOpt = None,
     ) -> None:
-        run_export(kind, _parse_where(kind, where or []), changed_since=changed_since,
-                   mask=mask, raw=raw, fmt=fmt)
+        session: Session = ctx.obj
+        rows = data.export_rows(session, kind, where=_parse_where(where or []), mask=mask,
+                                changed_since=parse_since(changed_since) if changed_since
+                                else None)
+        emit(rows, fmt, data.EXPORT_COLUMNS[kind], neutral=not raw)
 
     command.__doc__ = f"Export {kind} (id first, then the fields, then extra)."
     return command
 
 
-def _parse_where(kind: str, items: list[str]) -> dict[str, str]:
-    allowed = set(EXPORT_COLUMNS[kind]) - {"extra"}
+def _parse_where(items: list[str]) -> dict[str, str]:
     where = {}
     for item in items:
         fld, sep, value = item.partition("=")
-        fld = fld.strip().lower()
-        if not sep or fld not in allowed:
-            raise UsageError(f"--where {item!r}: use FIELD=VALUE with a field of {kind}: "
-                             f"{', '.join(sorted(allowed))}.")
-        where[_stored_column(kind, fld)] = value
+        if not sep or not fld.strip():
+            raise UsageError(f"--where {item!r}: use FIELD=VALUE, e.g. --where city=上海.")
+        where[fld.strip().lower()] = value
     return where
-
-
-def _stored_column(kind: str, fld: str) -> str:
-    if kind == "contacts":
-        return fld
-    return {"id": "contact_id", "customer_id": "customer_ref"}.get(fld, fld)
-
-
-def run_export(kind: str, where: dict[str, str], *, changed_since: str | None, mask: bool,
-               raw: bool, fmt: Any) -> None:
-    since = parse_since(changed_since) if changed_since else None
-    if since and kind != "contacts":
-        raise UsageError("--changed-since applies to contacts only.")
-    columns = EXPORT_COLUMNS[kind]
-    with open_store(need_key=not mask, mask=mask) as store:
-        filters = _filters(store, kind, where)
-        rows = (_export_row(kind, r) for r in store.tables.rows(kind, changed_since=since,
-                                                                 **filters))
-        emit(rows, fmt, columns, neutral=not raw)
-
-
-_KEY_COLUMNS = {"email": "email_key", "phone": "phone_key", "id_number": "id_number_key"}
-
-
-def _filters(store: Any, kind: str, where: dict[str, str]) -> dict[str, Any]:
-    """--where FIELD=VALUE as stored-column filters: keys in any spelling, sealed columns
-    compared once opened, an empty VALUE for a missing field."""
-    from custdata.normalize.keys import key_of as plain_key
-
-    protector = store.protector
-    equal: dict[str, str | None] = {}
-    missing: list[str] = []
-    opened: dict[str, str] = {}
-    region = state.config.get("general", "region")
-    for column, value in where.items():
-        if value == "":
-            missing.append(column)
-        elif kind != "contacts" and column in protector.sealed_columns(kind):
-            opened[column] = value
-        elif kind == "contacts" and column in _KEY_COLUMNS:
-            equal[_KEY_COLUMNS[column]] = protector.index(column, plain_key(column, value, region))
-        elif kind == "contacts" and column in protector.encrypted_columns:
-            raise UsageError(f"--where {column}=...: {column} is encrypted and cannot be searched.")
-        else:
-            equal[column] = value
-    return {"equal": equal, "missing": tuple(missing), "opened_equal": opened}
-
-
-def _export_row(kind: str, row: dict) -> dict:
-    import json
-
-    out = dict(row)
-    out["extra"] = json.loads(row.get("extra") or "{}")
-    if kind != "contacts":
-        out["id"] = row["contact_id"]
-        out["customer_id"] = row["customer_ref"]
-    return out

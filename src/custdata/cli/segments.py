@@ -186,6 +186,11 @@ def _print_segments(rows: list[dict], title: str, lang: Lang) -> None:
     for r in rows:
         actions.add_row(escape(r["segment"]), escape(r["action"]))
     out.print(actions)
+    zh = lang is Lang.zh
+    _bars("各分群客户数" if zh else "Customers by segment",
+          {r["segment"]: r["customers"] for r in rows}, "")
+    _bars("各分群收入" if zh else "Revenue by segment",
+          {r["segment"]: r["revenue"] for r in rows}, "money")
 
 
 def _num(value: float | None, places: int) -> str:

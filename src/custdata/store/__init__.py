@@ -30,6 +30,7 @@ from custdata.store.meta import Meta
 from custdata.store.oplog import Operation, OpLog, committed_operations, utc_now
 from custdata.store.quality import Cleaning
 from custdata.store.rejects import Rejects
+from custdata.store.reporting import Reporting
 from custdata.store.segments import Segments
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
@@ -65,6 +66,7 @@ class Store:
         self.churn = ChurnFacts(self)
         self.audit = AuditFacts(self)
         self.crypto = CryptoStore(self)
+        self.reporting = Reporting(self)
 
     @property
     def path(self) -> Path:
@@ -106,16 +108,9 @@ class Store:
         self.scrub_left = self.crypto.finish_scrub() if self.crypto.scrub_pending() else None
 
     def backup(self, target: Path) -> None:
-        """An online, consistent copy of the store at `target`, swapped in atomically."""
-        import os
-
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            self.db.backup(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        """An online, consistent copy of the store written into `target` (the caller's file,
+        see custdata.outputs). A full disk or an unwritable target is an OSError."""
+        self.db.backup(target)
 
 
 def open_store(path: Path | str, *, wait: float = 30.0, config: Any = None,

@@ -10,6 +10,7 @@ themselves, so a second engine implements this class and keeps their SQL.
 from __future__ import annotations
 
 import os
+import errno
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -308,10 +309,20 @@ class SQLiteDatabase:
 
     def backup(self, target: Path) -> None:
         """An online, consistent copy of the store at `target` (a new file), in DELETE mode."""
-        dest = sqlite3.connect(target)
+        try:
+            dest = sqlite3.connect(target)
+        except sqlite3.Error as exc:
+            raise OSError(errno.EACCES, str(exc), str(target)) from exc
         try:
             self.conn.backup(dest)
             dest.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.Error as exc:  # the copy's side: said as the OS error it is
+            primary = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if primary == sqlite3.SQLITE_FULL:
+                raise OSError(errno.ENOSPC, "No space left on device", str(target)) from exc
+            if primary in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM):
+                raise OSError(errno.EACCES, str(exc), str(target)) from exc
+            raise
         finally:
             dest.close()
 

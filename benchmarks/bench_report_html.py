@@ -1,0 +1,119 @@
+"""`report html` against `report rfm` + `report churn` on the same store (the issue's budget:
+at most twice their sum), and the size of the page.
+
+    .venv/bin/python benchmarks/bench_report_html.py --scale 100k [--db STORE] [--data DIR]
+        [--as-of 2026-10-31] [--repeat 3] [--write]
+
+1. The store: --db (a plain store of datagen data, e.g. shared_store.py's; copied
+   first), else datagen data (--data DIR, or generated) imported through the CLI. Then
+   `tag` twice (a year apart, so the page has stage moves) and `audit` twice (a trend).
+2. The CLI end to end (subprocess, Python start-up included), median of --repeat runs:
+   `report rfm`, `report churn` (every customer, csv), and `report html` (which also
+   scores the audit and runs the backtest one horizon before --as-of).
+
+`--write` replaces the report-html section of benchmarks/RESULTS.md. Timings on a shared,
+busy machine are noisy; compare the ratio measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import datagen  # noqa: E402
+from _common import cpu_model, timed_cli as cli  # noqa: E402
+from _results import kept_scales, write_section  # noqa: E402
+
+SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000, "1M": 1_000_000}
+
+
+def prepare(work: Path, *, contacts: int, store: Path | None, data: Path | None,
+            as_of: date) -> tuple[Path, dict[str, float]]:
+    """A store with two tag runs and two audit runs; setup timings."""
+    db = work / "store.db"
+    setup: dict[str, float] = {}
+    if store is not None:
+        shutil.copyfile(store, db)
+    else:
+        if data is None:
+            data = work / "gen"
+            datagen.generate(data, datagen.Params(contacts=contacts, seed=7))
+        for kind in ("contacts", "orders", "interactions"):
+            _, setup[f"import {kind}"] = cli(db, "import", kind, str(data / f"{kind}.csv"))
+    for day in (as_of - timedelta(days=365), as_of):
+        _, setup[f"tag --as-of {day}"] = cli(db, "tag", "--as-of", day.isoformat())
+        _, setup[f"audit ({day})"] = cli(db, "audit", "--format", "json",
+                                         "--as-of", as_of.isoformat())
+    return db, setup
+
+
+def measure(db: Path, work: Path, *, as_of: date, repeat: int) -> dict[str, list[float]]:
+    """Wall seconds of each command, `repeat` runs each, interleaved."""
+    day = as_of.isoformat()
+    commands = {
+        "report rfm": ["report", "rfm", "--as-of", day, "--format", "csv"],
+        "report churn": ["report", "churn", "--as-of", day, "--format", "csv"],
+        "report html": ["report", "html", "-o", str(work / "report.html"), "--as-of", day],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, args in commands.items():
+            times[name].append(cli(db, *args)[1])
+    return times
+
+
+def summary(scale: str, times: dict[str, list[float]], page_bytes: int,
+            setup: dict[str, float], note: str) -> str:
+    med = {k: statistics.median(v) for k, v in times.items()}
+    budget = med["report rfm"] + med["report churn"]
+    lines = [f"### {scale}: {datetime.now(timezone.utc):%Y-%m-%d}, {cpu_model()}, "
+             f"Python {platform.python_version()}{note}", "",
+             "| command | median s | min-max s |", "|---|---:|---:|"]
+    for name, values in times.items():
+        lines.append(f"| `{name}` | {med[name]:.1f} | {min(values):.1f}-{max(values):.1f} |")
+    ratio = med["report html"] / budget if budget else float("nan")
+    lines += ["", f"`report html` / (`report rfm` + `report churn`) = **{ratio:.2f}** "
+              f"(target <= 2.0); page {page_bytes / 1024:,.0f} KB (target < 2 MB).", "",
+              "Setup (not timed above): " + ", ".join(f"{k} {v:.0f} s" for k, v in setup.items())]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", default="100k", choices=sorted(SCALES))
+    ap.add_argument("--db", type=Path, help="a plain store of datagen data (copied first)")
+    ap.add_argument("--data", type=Path, help="reuse datagen output in this directory")
+    ap.add_argument("--db-note", default="", help="said of the store in RESULTS.md")
+    ap.add_argument("--as-of", type=date.fromisoformat, default=datagen.END)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--write", action="store_true",
+                    help="replace the report-html section of RESULTS.md")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-html-") as tmp:
+        work = Path(tmp)
+        db, setup = prepare(work, contacts=SCALES[args.scale], store=args.db,
+                            data=args.data, as_of=args.as_of)
+        times = measure(db, work, as_of=args.as_of, repeat=args.repeat)
+        size = (work / "report.html").stat().st_size
+    note = f" {args.db_note}" if args.db_note else ""
+    text = summary(args.scale, times, size, setup, note)
+    print(text)
+    if args.write:
+        head = ("## report html\n\n`benchmarks/bench_report_html.py`: the page against "
+                "`report rfm` + `report churn` on the same store.\n")
+        kept = kept_scales("report-html", {args.scale})
+        write_section("report-html", "\n\n".join([head, text, *kept]))
+
+
+if __name__ == "__main__":
+    main()
