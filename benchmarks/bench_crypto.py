@@ -144,7 +144,7 @@ def sample_values(work: Path, n: int = 200) -> set[str]:
 
 def leftovers(db: Path, values: set[str]) -> int:
     found = 0
-    for suffix in ("", "-wal"):
+    for suffix in ("", "-wal", "-journal"):
         path = Path(f"{db}{suffix}")
         if path.exists():
             data = path.read_bytes()
@@ -181,31 +181,35 @@ def one_run(work: Path, k: int, key_a: Path, key_b: Path, *, extras: bool = True
 
 def phases(work: Path, key_a: Path) -> dict:
     """Where encrypt's time goes, measured in-process on a fresh copy."""
-    from custdata.crypto import read_key_file
-    from custdata.store import open_store
+    from custdata.api import Session, secure
+    from custdata.store.database import SQLiteDatabase
 
     db = work / "phases.db"
     remove_db(db)
     shutil.copyfile(work / "base.db", db)
-    store = open_store(db)
-    times: dict[str, float] = {"load": os.getloadavg()[0]}
-    scrub = store.scrub_file
+    times: dict[str, float] = {"load": os.getloadavg()[0], "scrub": 0.0, "scrub_cpu": 0.0}
+    compact = SQLiteDatabase.compact
 
-    def timed_scrub(**kw: object) -> None:
+    def timed_compact(self: SQLiteDatabase) -> str | None:
         t, c = time.perf_counter(), own_cpu_s()
-        scrub(**kw)
-        times["scrub"], times["scrub_cpu"] = time.perf_counter() - t, own_cpu_s() - c
+        try:
+            return compact(self)
+        finally:
+            times["scrub"] += time.perf_counter() - t
+            times["scrub_cpu"] += own_cpu_s() - c
 
-    store.scrub_file = timed_scrub  # type: ignore[method-assign]
-    t0, c0 = time.perf_counter(), own_cpu_s()
-    counts = store.crypto.encrypt_columns(read_key_file(key_a),
-                                   ["email", "phone", "id_number", "address", "birth_date"])
-    times["total"], times["total_cpu"] = time.perf_counter() - t0, own_cpu_s() - c0
+    SQLiteDatabase.compact = timed_compact  # type: ignore[method-assign]
+    try:
+        t0, c0 = time.perf_counter(), own_cpu_s()
+        done = secure.encrypt(Session(db=db, key_file=key_a),
+                              columns=["email", "phone", "id_number", "address", "birth_date"])
+        times["total"], times["total_cpu"] = time.perf_counter() - t0, own_cpu_s() - c0
+    finally:
+        SQLiteDatabase.compact = compact  # type: ignore[method-assign]
     times["transcode"] = times["total"] - times["scrub"]
     times["transcode_cpu"] = times["total_cpu"] - times["scrub_cpu"]
-    store.close()
     remove_db(db)
-    return {"times": times, "counts": counts}
+    return {"times": times, "counts": done.counts}
 
 
 def machine() -> dict[str, str]:

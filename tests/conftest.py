@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+from contextlib import closing
 import subprocess
 import time
 from pathlib import Path
@@ -40,13 +41,15 @@ class Cli:
         """Rows in a table; 0 when the store or the table does not exist yet."""
         if not self.db.exists():
             return 0
-        with sqlite3.connect(self.db) as conn:
+        with closing(sqlite3.connect(self.db)) as conn:
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
                 return 0
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
     def sql(self, query: str, *params: Any) -> list[tuple]:
-        with sqlite3.connect(self.db) as conn:
+        # closing: a connection left to the garbage collector keeps the store open, and
+        # encrypt, rotate-key and forget wait for the store to be theirs alone
+        with closing(sqlite3.connect(self.db)) as conn, conn:
             return conn.execute(query, params).fetchall()
 
 

@@ -20,8 +20,11 @@ from custdata.crypto import generate_key, is_token, write_key_file
 from custdata.crypto.protector import _unb64
 from custdata.errors import ExitCode
 from custdata.normalize import email_key, id_number_key, phone_key
+from custdata.api import Session
+from custdata.api import secure
+from custdata.api.person import Person as _Person
+from custdata.crypto import key_id
 from custdata.store import open_store
-from custdata.store.forget import _Person
 from tests.conftest import wait_for_write_lock
 
 COLUMNS = ["email", "phone", "id_number", "address", "birth_date"]
@@ -43,6 +46,49 @@ def _store_with(rows: list[dict], folder: Path):
     return store
 
 
+def _session(store, key: bytes) -> Session:
+    """A session on `store`'s file with `key` in a key file beside it."""
+    path = store.path.parent / f"{key_id(key)}.key"
+    if not path.exists():
+        write_key_file(path, key)
+    return Session(db=store.path, key_file=path)
+
+
+def _run(store, key: bytes, call, *, reopen_with: bytes | None = None):
+    """Close `store`, run call(session) on its file, and reopen it with `reopen_with` (or key).
+
+    Re-keying needs the store alone (other connections closed), as from the CLI.
+    """
+    store.close()
+    try:
+        call(_session(store, key))
+    finally:
+        again = open_store(store.path)
+        state = again.crypto.state()
+        use = reopen_with or key
+        if state is not None and state.key_id != key_id(use):
+            use = key
+        again.protector = _session(again, use)._protector_factory(
+            need_key=False, mask=False)(state)
+    return again
+
+
+def _encrypt(store, key, columns, workers=None):
+    return _run(store, key, lambda s: secure.encrypt(s, columns=columns, workers=workers))
+
+
+def _decrypt(store, key, workers=None):
+    return _run(store, key, lambda s: secure.decrypt(s, workers=workers))
+
+
+def _rotate(store, key, new_key, workers=None):
+    path = store.path.parent / f"{key_id(new_key)}.key"
+    if not path.exists():
+        write_key_file(path, new_key)
+    return _run(store, key, lambda s: secure.rotate_key(s, new_key_file=path, workers=workers),
+                reopen_with=new_key)
+
+
 def _view(store) -> list[dict]:
     """The decrypted view without the match keys (blind indexes once encrypted)."""
     keys = ("email_key", "phone_key", "id_number_key")
@@ -62,14 +108,13 @@ def test_decrypt_undoes_encrypt_and_rotate_keeps_values(rows: list[dict]) -> Non
             before = _contacts(store)
             view = _view(store)
             key, new_key = generate_key(), generate_key()
-            store.crypto.encrypt_columns(key, COLUMNS)
+            store = _encrypt(store, key, COLUMNS)
             for row in store.db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM contacts"):
                 assert all(v is None or v == "" or is_token(v) for v in row)
             assert _view(store) == view
-            store.crypto.rotate_key(key, new_key)
-            store.protector = store.crypto.crypto_protector(new_key)
+            store = _rotate(store, key, new_key)
             assert _view(store) == view
-            store.crypto.decrypt_columns(new_key)
+            store = _decrypt(store, new_key)
             assert _contacts(store) == before
         finally:
             store.close()
@@ -127,7 +172,7 @@ def test_pool_and_in_process_sealing_give_the_same_values(tmp_path: Path, small_
         store = _store_with(rows, folder)
         before = _contacts(store)
         key, new_key = generate_key(), generate_key()
-        store.crypto.encrypt_columns(key, COLUMNS, workers=workers)
+        store = _encrypt(store, key, COLUMNS, workers=workers)
         sealed_views.append([{c: r[c] for c in ("id", *COLUMNS)} for r in _view(store)])
         tokens = [v for r in store.db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM contacts")
                   for v in r if v]
@@ -138,9 +183,8 @@ def test_pool_and_in_process_sealing_give_the_same_values(tmp_path: Path, small_
         for row, (email_index, phone_index) in zip(rows, indexes):
             assert email_index == store.protector.index("email", email_key(row["email"]))
             assert phone_index == store.protector.index("phone", phone_key(row["phone"]))
-        store.crypto.rotate_key(key, new_key, workers=workers)
-        store.protector = store.crypto.crypto_protector(new_key)
-        store.crypto.decrypt_columns(new_key, workers=workers)
+        store = _rotate(store, key, new_key, workers=workers)
+        store = _decrypt(store, new_key, workers=workers)
         assert _contacts(store) == before
         store.close()
     assert sealed_views[0] == sealed_views[1]
@@ -184,7 +228,8 @@ def test_an_encrypt_that_fails_midway_changes_nothing(tmp_path: Path, small_pool
     before = _everything(store)
     _fail_after_row_50(monkeypatch)
     with pytest.raises(RuntimeError, match="stopped"):
-        store.crypto.encrypt_columns(generate_key(), COLUMNS, workers=workers)
+        store = _encrypt(store, generate_key(), COLUMNS, workers=workers)
+    store = open_store(store.path)
     assert _everything(store) == before
     assert store.crypto.state() is None
     assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -196,14 +241,15 @@ def test_a_decrypt_or_rotation_that_fails_midway_changes_nothing(
         tmp_path: Path, small_pool, monkeypatch, operation: str) -> None:
     store = _store_with(_people(100), tmp_path)
     key, new_key = generate_key(), generate_key()
-    store.crypto.encrypt_columns(key, COLUMNS, workers=1)
+    store = _encrypt(store, key, COLUMNS, workers=1)
     before, state = _everything(store), store.crypto.state()
     _fail_after_row_50(monkeypatch)
     with pytest.raises(RuntimeError, match="stopped"):
         if operation == "decrypt":
-            store.crypto.decrypt_columns(key, workers=1)
+            store = _decrypt(store, key, workers=1)
         else:
-            store.crypto.rotate_key(key, new_key, workers=1)
+            store = _rotate(store, key, new_key, workers=1)
+    store = open_store(store.path)
     assert _everything(store) == before and store.crypto.state() == state
     store.close()
 
@@ -216,8 +262,10 @@ def test_a_forget_that_fails_midway_changes_nothing(tmp_path: Path, monkeypatch)
         raise RuntimeError("stopped")
 
     monkeypatch.setattr(type(store.forget), "_forget_merges", fail)
+    store.close()
     with pytest.raises(RuntimeError, match="stopped"):
-        store.forget.forget_contact(3)
+        secure.forget(Session(db=store.path), 3)
+    store = open_store(store.path)
     assert _everything(store) == before
     store.close()
 
@@ -260,7 +308,7 @@ def test_interrupted_encrypt_leaves_the_store_unchanged(tmp_path: Path, sig) -> 
         assert proc.returncode == ExitCode.INTERRUPTED
     assert _gone(tmp_path / "s.db"), "a worker outlived its parent (holding the key)"
     copy = tmp_path / "after.db"  # read a copy: opening the store itself would scrub nothing
-    for suffix in ("", "-wal"):
+    for suffix in ("", "-wal", "-journal"):
         if Path(f"{tmp_path}/s.db{suffix}").exists():
             shutil.copyfile(f"{tmp_path}/s.db{suffix}", f"{copy}{suffix}")
     after = open_store(copy)

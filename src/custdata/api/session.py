@@ -10,6 +10,8 @@ Python code and tests build their own:
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -84,11 +86,9 @@ class Session:
     def key(self) -> bytes | None:
         """The key from the key file (read once), or None when no key file is named."""
         if self._key is None and self.key_file is not None:
-            from custdata.crypto import read_key_file
-
             from custdata.crypto import key_file_is_private
 
-            self._key = read_key_file(self.key_file)
+            self._key = read_key(self.key_file)
             if not key_file_is_private(self.key_file):
                 self.notify(f"warning: the key file {self.key_file} can be read by other users "
                             f"of this machine; make it private (chmod 600 {self.key_file}).")
@@ -123,15 +123,43 @@ class Session:
         """state -> the protector: plain, or the crypto one (masking without the key)."""
         from custdata.crypto import CryptoProtector, PlainProtector
 
+        built: dict[Any, Any] = {}  # state -> its protector: each one is built once
+
         def protector_for(state: Any) -> Any:
             if state is None:
                 return PlainProtector()
+            if state in built:
+                return built[state]
             key = None if mask else self.key()
             if key is None and need_key:
                 raise KeyFileError(
                     f"This store's encrypted columns ({', '.join(state.columns)}) need the "
                     "key for this command.", hint="key_file_or_mask")
-            return CryptoProtector(key, salt=state.salt, columns=state.columns,
-                                   expected_key_id=state.key_id)
+            built.clear()
+            built[state] = CryptoProtector(key, salt=state.salt, columns=state.columns,
+                                           expected_key_id=state.key_id)
+            return built[state]
 
         return protector_for
+
+
+def looks_like_key(path: Path | str) -> bool:
+    """True when a key file setting holds a key itself (key file text or base64) not a path."""
+    import re
+
+    text = str(path).strip()
+    if os.path.lexists(text):
+        return False
+    return "custdata-key-v1:" in text or re.fullmatch(r"[A-Za-z0-9_\-+/]{43}=?", text) is not None
+
+
+def read_key(path: Path) -> bytes:
+    """The key in the key file at `path`; KeyFileError (never echoing a key) otherwise."""
+    from custdata.crypto import read_key_file
+
+    if looks_like_key(path):
+        raise KeyFileError("The key file setting holds what looks like a key, not a path: a "
+                           "key file path is expected (the key itself is never given as a "
+                           "value, so it does not end up in shell history or logs).",
+                           hint="key_file")
+    return read_key_file(path)

@@ -30,6 +30,10 @@ HINTS: dict[str, str] = {
     "threshold": "Give --threshold a probability in (0, 1], or set dedupe.threshold.",
     "explain_merge": "Run dedupe --explain first, then dedupe --merge on its own.",
     "segment": "Choose --segment from that list (English or Chinese names, any case).",
+    # -- slice ssecure (keygen, encrypt, decrypt, rotate-key, forget) --
+    "keygen_path": "Name it with: custdata keygen --key-file PATH.",
+    "key_file_keygen": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path "
+                       "(make one with `custdata keygen --key-file PATH`).",
 }
 
 

@@ -49,6 +49,8 @@ class Store:
         self.protector = protector or PlainProtector()
         self.config = config  # legacy: components still reading config are being moved to api
         self.protector_for = protector_for
+        # Why the last write's compaction (see CryptoStore.finish_scrub) was left for later.
+        self.scrub_left: str | None = None
         self.meta = Meta(self)
         self.oplog = OpLog(self)
         self.history = History(self)
@@ -103,6 +105,7 @@ class Store:
         except BaseException:
             self.db.rollback()
             raise
+        self.scrub_left = self.crypto.finish_scrub() if self.crypto.scrub_pending() else None
 
     def backup(self, target: Path) -> None:
         """An online, consistent copy of the store written into `target` (the caller's file,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from custdata.store.extra import unseal_extra
+
 if TYPE_CHECKING:
     from custdata.crypto.protector import Protector
     from custdata.store import Store
@@ -33,4 +35,6 @@ class Component:
         for col in protector.sealed_columns(table):
             if col in row:
                 row[col] = protector.unseal(table, col, rid, row[col])
+        if table == "contacts" and "extra" in row:
+            row["extra"] = unseal_extra(protector, rid, row["extra"])
         return row

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import errno
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -65,9 +66,10 @@ class SQLiteDatabase:
     dialect = "sqlite"
     read_only = False  # opened without write access (a read-only file or mount)
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, wait: float = 30.0) -> None:
         self.conn = conn
         self.path = path
+        self.wait = wait
 
     # ---- opening -------------------------------------------------------------------
     @classmethod
@@ -97,7 +99,7 @@ class SQLiteDatabase:
         try:
             version = _schema_version(conn, path)
             if not readonly:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _use_wal(conn)
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute("PRAGMA synchronous = NORMAL")
             # Big imports update indexes at random places: with SQLite's default 2 MiB page
@@ -116,7 +118,7 @@ class SQLiteDatabase:
         except sqlite3.Error as exc:
             conn.close()
             raise translate_db_error(exc, path) from exc
-        database = cls(conn, path)
+        database = cls(conn, path, wait)
         database.read_only = readonly
         return database
 
@@ -250,6 +252,61 @@ class SQLiteDatabase:
     def vacuum(self) -> None:
         self.conn.execute("VACUUM")
 
+    @contextmanager
+    def rollback_journal(self) -> Iterator[None]:
+        """Run the enclosed writes with a rollback journal instead of the WAL; WAL after.
+
+        With secure_delete on, a committed transaction then leaves no old value in the
+        file (it was overwritten in place) nor in a journal (deleted at the commit), even
+        if the process is killed right after the commit: the WAL would keep the old pages
+        in the file until a checkpoint. Leaving WAL mode needs every other connection
+        closed: waits up to the busy timeout, then StoreError; nothing is changed.
+        """
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                mode = self.conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if _code(exc) not in _BUSY:
+                    raise translate_db_error(exc, self.path) from exc
+                mode = "wal"
+            if mode == "delete":
+                break
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"Another custdata command has the store {self.path} open, and this one "
+                    "must have it alone to leave no old value behind; it waited and gave up. "
+                    "Nothing was changed. Try again when the other command ends.", hint="wait")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            _use_wal(self.conn)
+
+    def in_rollback_journal(self) -> bool:
+        """True when the store runs with a rollback journal now (see rollback_journal)."""
+        return self.conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+    def compact(self) -> str | None:
+        """VACUUM, then copy the WAL into the file and truncate it (secure_delete on).
+
+        Returns None when done, else why it could not be (another reader, a full disk).
+        """
+        try:
+            self.secure_delete(True)
+            self.vacuum()
+            if self.checkpoint():
+                return None
+            return "another process is reading the store"
+        except sqlite3.Error as exc:  # the change is committed: never an error from here
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if _code(exc) == sqlite3.SQLITE_FULL:
+                return "the disk is full"
+            if _code(exc) in _BUSY:
+                return "another process is using the store"
+            return f"SQLite said: {exc}"
+
     def backup(self, target: Path) -> None:
         """An online, consistent copy of the store at `target` (a new file), in DELETE mode."""
         try:
@@ -268,6 +325,24 @@ class SQLiteDatabase:
             raise
         finally:
             dest.close()
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the store in WAL mode, unless another connection keeps it in rollback mode.
+
+    A re-keying or an erasure runs with a rollback journal (see rollback_journal) and
+    may be under way: then this connection works in that mode, waiting on its locks.
+    """
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError as exc:
+        if _code(exc) not in _BUSY:
+            raise
 
 
 def _writable(path: Path) -> bool:

@@ -8,6 +8,7 @@ from itertools import islice
 
 from custdata.models import Change
 from custdata.store.component import Component
+from custdata.store.extra import seal_extra, unseal_extra
 
 _CHUNK = 20_000  # history rows built and written at a time
 
@@ -24,8 +25,10 @@ class History(Component):
         while chunk := list(islice(changes, _CHUNK)):
             rows = [
                 (c.contact_id, at, op_id, c.operation, c.field,
-                 seal("history", c.field, c.contact_id, c.old),
-                 seal("history", c.field, c.contact_id, c.new),
+                 *((seal_extra(self.protector, c.contact_id, c.old),
+                    seal_extra(self.protector, c.contact_id, c.new)) if c.field == "extra" else
+                   (seal("history", c.field, c.contact_id, c.old),
+                    seal("history", c.field, c.contact_id, c.new))),
                  json.dumps(c.detail, ensure_ascii=False) if c.detail else None)
                 for c in chunk
             ]
@@ -44,8 +47,10 @@ class History(Component):
         out = []
         for r in rows:
             d = dict(r)
-            d["old"] = self.protector.unseal("history", d["field"], contact_id, d["old"])
-            d["new"] = self.protector.unseal("history", d["field"], contact_id, d["new"])
+            for side in ("old", "new"):
+                d[side] = (unseal_extra(self.protector, contact_id, d[side])
+                           if d["field"] == "extra" else
+                           self.protector.unseal("history", d["field"], contact_id, d[side]))
             d["detail"] = json.loads(d["detail"]) if d["detail"] else None
             out.append(d)
         return out

@@ -1,0 +1,95 @@
+"""Sealed copies of encrypted fields inside a row's `extra` JSON (phone_2, email_3, ...).
+
+A file with two phone columns keeps the second as the `extra` key `phone_2` (import's
+duplicate-header rule). When `phone` is encrypted, that copy is sealed too: the value
+becomes a token bound to the row and the key (row id "<id>.<key>"), sealed and masked
+as its field. An extra key maps to a field when it is the field's name, or the name
+followed by `_<n>`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from custdata.crypto import TOKEN_PREFIX
+
+_SUFFIX = re.compile(r"^(.*?)_\d+$")
+
+
+def extra_field(key: str, columns: Iterable[str]) -> str | None:
+    """The encrypted field (one of `columns`) whose copy the extra key `key` holds, or None."""
+    columns = set(columns)
+    if key in columns:
+        return key
+    found = _SUFFIX.match(key)
+    return found.group(1) if found and found.group(1) in columns else None
+
+
+def _load(text: str | None) -> dict[str, Any] | None:
+    if not text or text == "{}":
+        return None
+    try:
+        extra = json.loads(text)
+    except ValueError:
+        return None
+    return extra if isinstance(extra, dict) else None
+
+
+def _dump(extra: dict[str, Any]) -> str:
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True)
+
+
+def recode_extra(old: Any, new: Any, row_id: int, text: str | None) -> str | None:
+    """`text` (a row's extra JSON) with its field copies moved from `old`'s form to `new`'s.
+
+    Returns None when nothing changes (no field copy, or not an object).
+    """
+    extra = _load(text)
+    if extra is None:
+        return None
+    columns = set(old.encrypted_columns) | set(new.encrypted_columns)
+    changed = False
+    for key, value in extra.items():
+        field = extra_field(key, columns)
+        if field is None or not isinstance(value, str):
+            continue
+        rid = f"{row_id}.{key}"
+        plain = old.unsealer("contacts", field)(rid, value)
+        stored = new.sealer("contacts", field)(rid, plain)
+        if stored != value:
+            extra[key], changed = stored, True
+    return _dump(extra) if changed else None
+
+
+def seal_extra(protector: Any, row_id: int, text: str | None) -> str | None:
+    """`text` with the copies of `protector`'s encrypted fields sealed (for writers).
+
+    Values already sealed are kept: a writer may merge stored and new extra objects.
+    """
+    columns = getattr(protector, "encrypted_columns", ())
+    if not columns:
+        return text
+    extra = _load(text)
+    if extra is None:
+        return text
+    for key, value in extra.items():
+        field = extra_field(key, columns)
+        if field is not None and isinstance(value, str) and not value.startswith(TOKEN_PREFIX):
+            extra[key] = protector.sealer("contacts", field)(f"{row_id}.{key}", value)
+    return _dump(extra)
+
+
+def unseal_extra(protector: Any, row_id: int, text: str | None) -> str | None:
+    """`text` with sealed field copies opened (or masked, without the key)."""
+    extra = _load(text)
+    if extra is None or TOKEN_PREFIX not in (text or ""):
+        return text
+    columns = protector.encrypted_columns
+    for key, value in extra.items():
+        field = extra_field(key, columns)
+        if field is not None and isinstance(value, str):
+            extra[key] = protector.unsealer("contacts", field)(f"{row_id}.{key}", value)
+    return _dump(extra)
