@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from custdata.dedupe.blocking import BlockingStats, candidate_pairs
+from custdata.dedupe.blocking import BlockingReport, BlockingStats, blocking_report, candidate_pairs
 from custdata.dedupe.bulk import many_pair_bits
 from custdata.dedupe.cluster import Cluster, clusters, evidence_probability
 from custdata.dedupe.columns import RecordColumns, record_columns
@@ -143,7 +143,7 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
 
 
 __all__ = [
-    "BlockingStats", "Cluster", "DedupeResult", "Links", "Model", "PairScore", "Record",
+    "BlockingReport", "BlockingStats", "Cluster", "blocking_report", "DedupeResult", "Links", "Model", "PairScore", "Record",
     "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
     "evidence_probability", "find_duplicate_records", "find_duplicates", "many_pair_bits",
     "merged_values", "pair_bits", "probability", "record_columns", "score_pair",

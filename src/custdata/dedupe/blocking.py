@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -200,3 +200,39 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
     unique = np.unique(np.concatenate(codes))
     stats.pairs = len(unique)
     return np.stack([unique // n, unique % n], axis=1), stats
+
+
+@dataclass
+class BlockingReport:
+    """How many of the given true pairs blocking makes candidates (`recall`), and which
+    ones it misses (as id pairs)."""
+
+    candidates: int
+    true_pairs: int
+    found: int
+    missed: list[tuple] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.true_pairs if self.true_pairs else 1.0
+
+
+def blocking_report(records: Sequence[Record], true_pairs: Iterable[tuple], *,
+                    max_block: int = 8, window: int = 3) -> BlockingReport:
+    """Blocking recall of `candidate_pairs` over `records` against `true_pairs` (pairs of
+    record ids): the candidates, the true pairs found and those missed."""
+    position = {r.id: i for i, r in enumerate(records)}
+    pairs, stats = candidate_pairs(records, max_block=max_block, window=window)
+    n = len(records)
+    made = set((pairs[:, 0] * n + pairs[:, 1]).tolist())
+    found, missed, total = 0, [], 0
+    for a, b in true_pairs:
+        if a not in position or b not in position:
+            continue
+        total += 1
+        i, j = sorted((position[a], position[b]))
+        if i * n + j in made:
+            found += 1
+        else:
+            missed.append((a, b))
+    return BlockingReport(stats.pairs, total, found, missed)
