@@ -25,6 +25,7 @@ from custdata.dedupe.compare import (
     Model, PairScore, build_model, pair_bits, probability, score_pair, threshold_bits,
 )
 from custdata.dedupe.features import Record, to_record, to_records
+from custdata.dedupe.fit import fit_model, model_from_dict, model_table, model_to_dict
 from custdata.dedupe.survivorship import choose_survivor, merged_values
 
 DEFAULT_THRESHOLD = 0.99
@@ -117,16 +118,22 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
                            min_coherence: float = DEFAULT_MIN_COHERENCE,
                            prior_bits: float | None = None,
                            duplicate_rate: float = DEFAULT_DUPLICATE_RATE, max_block: int = 8,
-                           window: int = 3, workers: int = 0) -> DedupeResult:
+                           window: int = 3, workers: int = 0, fit: bool = True,
+                           fitted_at: str | None = None) -> DedupeResult:
     """`find_duplicates` over records already folded with `to_record`.
 
     `workers`: processes that score the candidate pairs (0: one per CPU for large jobs).
+    `fit`: fit the model to these records (`fit.fit_model`; lists of fewer than
+    MIN_FIT_RECORDS, or a given `prior_bits`, keep the hand-set defaults); `fitted_at`:
+    the date to stamp on the fitted model.
     """
     columns = record_columns(records)
     model = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate,
                         columns=columns)
     pairs, stats = candidate_pairs(records, max_block=max_block, window=window,
                                    columns=columns)
+    if fit and prior_bits is None:
+        model = fit_model(columns, pairs, model, fitted_at=fitted_at)
     links = Links(model)
     need = threshold_bits(threshold, model)
     kept, bits = strong_links(records, pairs, model, need, workers=workers, columns=columns)
@@ -145,7 +152,8 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
 __all__ = [
     "BlockingReport", "BlockingStats", "Cluster", "blocking_report", "DedupeResult", "Links", "Model", "PairScore", "Record",
     "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
-    "evidence_probability", "find_duplicate_records", "find_duplicates", "many_pair_bits",
+    "evidence_probability", "find_duplicate_records", "fit_model", "model_from_dict",
+    "model_table", "model_to_dict", "find_duplicates", "many_pair_bits",
     "merged_values", "pair_bits", "probability", "record_columns", "score_pair",
     "strong_links", "strong_pairs", "threshold_bits", "to_record", "to_records",
 ]

@@ -16,9 +16,10 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from custdata.dedupe.columns import (
-    RecordColumns, birth_year, email_local, factorize, initials, phone_tail, record_columns,
-    truthy_codes,
+    RecordColumns, birth_year, email_local, factorize, initials, name_token, phone_tail,
+    record_columns, truthy_codes,
 )
+from custdata.dedupe.orgs import house_number, street_key
 from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
 
@@ -65,6 +66,11 @@ RULES: dict[str, Callable[[Record], str | None]] = {
     "company+initials": _both(lambda r: r.company, _initials),
     "email_local": lambda r: email_local(r.email),
     "phone_tail+initials": _both(lambda r: phone_tail(r.phone), _initials),
+    "street+number": lambda r: street_key(r.address),
+    "postal+number": _both(lambda r: r.postal, lambda r: house_number(r.address) or None),
+    "birth+city": _both(lambda r: r.birth, lambda r: r.city),
+    "name_word+city": _both(lambda r: name_token(r.name) if r.name else None,
+                            lambda r: r.city),
 }
 
 
@@ -93,6 +99,8 @@ COLUMN_RULES: dict[str, tuple[str, ...]] = {
     "phonetic+city": ("nph", "ci"), "postal+birth": ("po", "bd"),
     "company+initials": ("co", "nin"), "email_local": ("elocal",),
     "phone_tail+initials": ("ptail", "nin"),
+    "street+number": ("stn",), "postal+number": ("po", "hno"), "birth+city": ("bd", "ci"),
+    "name_word+city": ("ntok", "ci"),
 }
 
 

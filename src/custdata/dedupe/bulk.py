@@ -291,7 +291,10 @@ def _address(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     rest = np.flatnonzero(levels == DI)
     x, y = t.codes["ad"][ia[rest]], t.codes["ad"][ib[rest]]
     digits = t.derived["adg"]
-    same = np.flatnonzero(digits[x] == digits[y])  # another house number: different
+    numbered = with_missing([bool(v) for v in t.values["adg"]], 0)
+    dx, dy = digits[x], digits[y]
+    # Another house number is another address; one without a number may still agree.
+    same = np.flatnonzero((dx == dy) | (numbered[dx] == 0) | (numbered[dy] == 0))
     levels[rest[same]] = _per_distinct_pair(t, "ad", x[same], y[same], _address_level)
     return levels
 
@@ -347,17 +350,24 @@ def _term_bits(t: RecordTable, name: str, level: str, ia: np.ndarray, ib: np.nda
     return table[count]
 
 
+def table_levels(t: RecordTable, ia: np.ndarray, ib: np.ndarray
+                 ) -> list[tuple[str, np.ndarray]]:
+    """Each field's agreement level codes (NONE, EX, AL, CL, DI) for the pairs
+    (records[ia[k]], records[ib[k]]), in compare._levels' field order."""
+    ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+    postal, city = _postal_and_city(t, ia, ib)
+    return [("external_id", _external_id(t, ia, ib)), ("id_number", _id_number(t, ia, ib)),
+            ("email", _email(t, ia, ib)), ("phone", _phone(t, ia, ib)),
+            ("name", _name(t, ia, ib)), ("birth_date", _birth(t, ia, ib)),
+            ("gender", _gender(t, ia, ib)), ("company", _company(t, ia, ib)),
+            ("address", _address(t, ia, ib)), ("postal_code", postal), ("city", city)]
+
+
 def table_bits(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     """`pair_bits(records[ia[k]], records[ib[k]], model)` for every k, as one array."""
     ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
-    postal, city = _postal_and_city(t, ia, ib)
-    fields = [("external_id", _external_id(t, ia, ib)), ("id_number", _id_number(t, ia, ib)),
-              ("email", _email(t, ia, ib)), ("phone", _phone(t, ia, ib)),
-              ("name", _name(t, ia, ib)), ("birth_date", _birth(t, ia, ib)),
-              ("gender", _gender(t, ia, ib)), ("company", _company(t, ia, ib)),
-              ("address", _address(t, ia, ib)), ("postal_code", postal), ("city", city)]
     total = np.zeros(len(ia))
-    for name, levels in fields:  # summed in compare._levels' order: the same float
+    for name, levels in table_levels(t, ia, ib):  # summed in compare._levels' order
         total += _field_bits(t, name, levels, ia, ib)
     return total
 

@@ -18,8 +18,9 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
 
 from custdata.dedupe.columns import TF_COLUMNS, RecordColumns, value_counts
-from custdata.dedupe.features import DIGITS, Record, to_record
+from custdata.dedupe.features import Record, to_record
 from custdata.dedupe.names import Name, alias_equal, same_token
+from custdata.dedupe.orgs import house_number
 
 EXACT, ALIAS, CLOSE, DIFFERENT = "exact", "alias", "close", "different"
 
@@ -58,6 +59,8 @@ class Model:
     counts: dict[str, Counter] = field(default_factory=dict)
     population: int = 0
     min_population: int = 2000  # below this, frequencies are too noisy to trust
+    fitted_at: str | None = None  # when fitted to a list (fit.fit_model), else None
+    fitted_rows: int = 0  # how many records it was fitted on
     # A weak reference to the RecordColumns the counts were taken from, if any: bulk
     # scoring over those columns reads the counts off the codes.
     counted_from: Any = field(default=None, init=False, repr=False, compare=False)
@@ -85,7 +88,13 @@ class Model:
             # Duplicates share their person's values, so a value seen twice may be one
             # person's; only further holders show how common it is.
             seen = count - 2
-            u = max(u, seen / max(self.population - 1, self.min_population))
+            others = max(self.population - 1, self.min_population)
+            if self.fitted_rows and seen >= 1:
+                u = seen / others  # a fitted u is an average: the value's own share
+            elif self.fitted_rows:
+                u = min(u, 1.0 / others)  # one person's value: as rare as can be told
+            else:
+                u = max(u, seen / others)
             cached = self._tf[(name, level, count)] = math.log2(m / u)
         return cached
 
@@ -238,7 +247,8 @@ def _address_level(x: str | None, y: str | None) -> str | None:
         return None
     if x == y:
         return EXACT
-    if DIGITS.findall(x) != DIGITS.findall(y):
+    hx, hy = house_number(x), house_number(y)
+    if hx and hy and hx != hy:
         return DIFFERENT  # another house number is another address
     cx, cy = x.replace(" ", ""), y.replace(" ", "")
     if cx.endswith(cy) or cy.endswith(cx) or fuzz.token_set_ratio(x, y) >= 90:
