@@ -21,7 +21,8 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from custdata.dedupe.compare import (
-    ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, TF_FIELDS, Model,
+    ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, HAN_PERSON_CHARS, PARTIAL,
+    TF_FIELDS, Model,
     _address_level, _text_level, names_level,
 )
 from custdata.dedupe.columns import (
@@ -30,8 +31,9 @@ from custdata.dedupe.columns import (
 from custdata.dedupe.features import Record
 from custdata.parallel import default_workers, map_chunks
 
-NONE, EX, AL, CL, DI = 0, 1, 2, 3, 4  # agreement levels as small integers
-LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT}
+NONE, EX, AL, CL, DI, PA = 0, 1, 2, 3, 4, 5  # agreement levels as small integers
+LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT, PA: PARTIAL}
+LEVEL_COUNT = 6
 LEVEL_CODES = {None: NONE, **{name: code for code, name in LEVEL_NAMES.items()}}
 
 _TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po")
@@ -231,9 +233,12 @@ def _name(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     exact = both & ((a == b) | ((ha >= 0) & (ha == hb)))
     levels = np.where(exact, EX, np.where(both, DI, NONE)).astype(np.int8)
     both_han = (ha >= 0) & (hb >= 0)
-    # Two different Chinese names are close only when their readings agree.
+    # Two different Chinese names are close only when their readings agree, unless one
+    # is an organisation's (more characters than a person's name).
     same_key = t.derived["nk"][a] == t.derived["nk"][b]
-    rest = np.flatnonzero(both & ~exact & (~both_han | same_key))
+    long = with_missing([len(h) > HAN_PERSON_CHARS for h in t.values["nh"]], 0)
+    org = (long[ha] == 1) | (long[hb] == 1)
+    rest = np.flatnonzero(both & ~exact & (~both_han | same_key | org))
     levels[rest] = _per_distinct_pair(t, "nm", a[rest], b[rest], names_level)
     return levels
 
@@ -319,7 +324,7 @@ def _field_bits(t: RecordTable, name: str, levels: np.ndarray, ia: np.ndarray,
                 ib: np.ndarray) -> np.ndarray:
     """Each pair's bits for one field (0 where the level is none), as compare._field_bits."""
     out = np.zeros(len(levels))
-    for code in np.flatnonzero(np.bincount(levels, minlength=5)).tolist():
+    for code in np.flatnonzero(np.bincount(levels, minlength=LEVEL_COUNT)).tolist():
         if code == NONE:
             continue
         level = LEVEL_NAMES[code]

@@ -20,9 +20,10 @@ from rapidfuzz.distance import DamerauLevenshtein
 from custdata.dedupe.columns import TF_COLUMNS, RecordColumns, value_counts
 from custdata.dedupe.features import Record, to_record
 from custdata.dedupe.names import Name, alias_equal, same_token
-from custdata.dedupe.orgs import house_number
+from custdata.dedupe.orgs import han_org_level, house_number, words_level
 
-EXACT, ALIAS, CLOSE, DIFFERENT = "exact", "alias", "close", "different"
+EXACT, ALIAS, CLOSE, PARTIAL, DIFFERENT = "exact", "alias", "close", "partial", "different"
+HAN_PERSON_CHARS = 4  # a name in more Chinese characters than this is an organisation's
 
 # (m, u) per field and agreement level: set by hand (how often duplicates keep or lose
 # each field; how often strangers share it), then checked and adjusted on labelled
@@ -34,12 +35,13 @@ DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
     "email": {EXACT: (0.60, 1e-6), CLOSE: (0.10, 1e-5), DIFFERENT: (0.30, 1.0)},
     "phone": {EXACT: (0.60, 1e-6), CLOSE: (0.10, 1e-5), DIFFERENT: (0.30, 1.0)},
     "name": {EXACT: (0.55, 1e-5), ALIAS: (0.30, 1e-5), CLOSE: (0.12, 3e-4),
-             DIFFERENT: (0.03, 1.0)},
+             PARTIAL: (0.03, 1e-3), DIFFERENT: (0.03, 1.0)},
     "birth_date": {EXACT: (0.85, 5e-5), CLOSE: (0.10, 5e-4), DIFFERENT: (0.02, 1.0)},
     "gender": {EXACT: (0.97, 0.5), DIFFERENT: (0.03, 0.5)},
     # Many contacts share a company: even a rare company name is not personal.
     "company": {EXACT: (0.60, 1e-3), CLOSE: (0.15, 5e-3), DIFFERENT: (0.25, 1.0)},
-    "address": {EXACT: (0.50, 1e-5), CLOSE: (0.25, 1e-4), DIFFERENT: (0.25, 1.0)},
+    "address": {EXACT: (0.50, 1e-5), CLOSE: (0.25, 1e-4), PARTIAL: (0.10, 1e-3),
+                DIFFERENT: (0.15, 1.0)},
     "city": {EXACT: (0.85, 0.02), CLOSE: (0.03, 0.002), DIFFERENT: (0.12, 1.0)},
     "postal_code": {EXACT: (0.80, 0.005), DIFFERENT: (0.20, 1.0)},
 }
@@ -48,6 +50,7 @@ TF_FIELDS = ("email", "phone", "name", "birth_date", "company", "address", "city
              "postal_code")
 _TF_FIELDS = frozenset(TF_FIELDS)
 COMPANY_CLOSE, CITY_CLOSE = 88, 92  # fuzzy scores (0-100) from which two values are close
+ADDRESS_CLOSE, ADDRESS_PARTIAL = 88, 70  # the same, for addresses (partial: same number)
 
 
 @dataclass
@@ -204,6 +207,8 @@ def names_level(x: Name | None, y: Name | None) -> str | None:
     if x.text == y.text or (x.han and x.han == y.han):
         return EXACT
     if x.han and y.han:
+        if max(len(x.han), len(y.han)) > HAN_PERSON_CHARS:  # an organisation
+            return han_org_level(x.han, y.han) or DIFFERENT
         # Different characters: a homophone (章伟 / 张伟) is a different name unless
         # only one character differs and it reads the same.
         same_len = len(x.han) == len(y.han)
@@ -215,7 +220,17 @@ def names_level(x: Name | None, y: Name | None) -> str | None:
         return DIFFERENT  # one letter off in pinyin is another character: 王勇 is not Wang Yang
     if len(x.tokens) == len(y.tokens) and _tokens_close(x.canon, y.canon):
         return CLOSE
-    return DIFFERENT
+    if min(x.joined) != min(y.joined) and _joined_close(x, y):
+        return CLOSE  # "paul cole man" / "palu coleman"
+    return words_level(x.tokens, y.tokens) or DIFFERENT
+
+
+def _joined_close(x: Name, y: Name) -> bool:
+    """The names written without spaces are at most one slip in eight apart."""
+    a, b = "".join(x.tokens), "".join(y.tokens)
+    if min(len(a), len(b)) < 6:
+        return False
+    return DamerauLevenshtein.distance(a, b) <= max(len(a), len(b)) // 8
 
 
 def _tokens_close(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
@@ -251,9 +266,12 @@ def _address_level(x: str | None, y: str | None) -> str | None:
     if hx and hy and hx != hy:
         return DIFFERENT  # another house number is another address
     cx, cy = x.replace(" ", ""), y.replace(" ", "")
-    if cx.endswith(cy) or cy.endswith(cx) or fuzz.token_set_ratio(x, y) >= 90:
+    if cx.endswith(cy) or cy.endswith(cx):
         return CLOSE
-    return DIFFERENT
+    score = max(fuzz.token_set_ratio(x, y), fuzz.ratio(cx, cy), fuzz.token_sort_ratio(x, y))
+    if score >= ADDRESS_CLOSE:
+        return CLOSE
+    return PARTIAL if hx and score >= ADDRESS_PARTIAL else DIFFERENT
 
 
 def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:

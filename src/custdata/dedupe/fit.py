@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from custdata.dedupe.bulk import LEVEL_CODES, LEVEL_NAMES, NONE, record_table, table_levels
+from custdata.dedupe.bulk import LEVEL_CODES, LEVEL_COUNT, LEVEL_NAMES, NONE, record_table, table_levels
 from custdata.dedupe.columns import RecordColumns
 from custdata.dedupe.compare import DEFAULT_MU, Model
 
@@ -111,7 +111,7 @@ def em_fit(levels: Mapping[str, np.ndarray], u: Mapping[str, dict[str, float]],
     for _ in range(rounds):
         odds = np.full(size, math.log(share / (1.0 - share)))
         for name, codes, names in fields:
-            ratio = np.zeros(5)
+            ratio = np.zeros(LEVEL_COUNT)
             for level in names:
                 ratio[LEVEL_CODES[level]] = math.log(m[name][level] / v[name][level])
             odds += ratio[codes]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from rapidfuzz import fuzz
+
 LEGAL = frozenset(
     "inc incorporated llc llp lp ltd limited co company corp corporation plc gmbh ag sa sas "
     "sarl srl spa bv nv pty pte kk oy ab as aps kg ohg ug the and of".split())
@@ -99,3 +101,48 @@ def street_key(address: str | None) -> str | None:
         if _STREET_WORD.fullmatch(word) and word not in STREET_WORDS.values():
             return f"{number}|{word}"
     return None
+
+
+def _word_in(word: str, others: tuple[str, ...]) -> bool:
+    """`word` is one of `others`, or one slip away from one (words of 5 letters or more)."""
+    if word in others:
+        return True
+    return len(word) >= 5 and any(len(o) >= 5 and fuzz.ratio(word, o) >= 85 for o in others)
+
+
+def _all_in(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
+    return all(_word_in(x, ys) for x in xs)
+
+
+def words_level(xs: tuple[str, ...], ys: tuple[str, ...]) -> str | None:
+    """"close" when two names differ only by generic words that one of them leaves out
+    ("ciboulette restaurant" / "ciboulette"), "partial" when one name's words are all in
+    the other ("henson" / "chicago public schools henson matthew a"), else None.
+    Legal forms (Inc, Ltd, the …) count for nothing."""
+    xs = tuple(w for w in xs if w not in LEGAL)
+    ys = tuple(w for w in ys if w not in LEGAL)
+    if not xs or not ys or not any(len(w) >= 3 for w in (*xs, *ys)):
+        return None
+    core_x = tuple(w for w in xs if w not in GENERIC)
+    core_y = tuple(w for w in ys if w not in GENERIC)
+    gen_x, gen_y = set(xs) - set(core_x), set(ys) - set(core_y)
+    if (core_x and core_y and _all_in(core_x, core_y) and _all_in(core_y, core_x)
+            and (gen_x <= gen_y or gen_y <= gen_x)):
+        return "close"
+    short, long = (xs, ys) if len(xs) <= len(ys) else (ys, xs)
+    if any(len(w) >= 3 and w not in GENERIC for w in short) and _all_in(short, long):
+        return "partial"
+    return None
+
+
+def han_org_level(x: str, y: str) -> str | None:
+    """Chinese organisation names (characters): "close" when the same characters remain
+    once legal forms (有限公司, 集团 …) are left out, in any order (远航餐饮管理（青岛）有限公司
+    / 青岛远航餐饮管理); "partial" when one's remaining characters are all in the other."""
+    cx, cy = _HAN_FORMS.sub("", x), _HAN_FORMS.sub("", y)
+    if len(cx) < 2 or len(cy) < 2:
+        return None
+    if sorted(cx) == sorted(cy):
+        return "close"
+    short, long = (cx, cy) if len(cx) <= len(cy) else (cy, cx)
+    return "partial" if short in long or (len(short) >= 3 and set(short) <= set(long)) else None
