@@ -22,7 +22,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from custdata.dedupe.compare import (
     ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, HAN_PERSON_CHARS, PARTIAL,
-    TF_FIELDS, Model,
+    SITE_OVERLAP, TF_FIELDS, Model,
     _address_level, _text_level, names_level,
 )
 from custdata.dedupe.columns import (
@@ -371,9 +371,17 @@ def table_levels(t: RecordTable, ia: np.ndarray, ib: np.ndarray
 def table_bits(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     """`pair_bits(records[ia[k]], records[ib[k]], model)` for every k, as one array."""
     ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+    fields = [(name, _field_bits(t, name, levels, ia, ib))
+              for name, levels in table_levels(t, ia, ib)]
+    bits = dict(fields)
+    phone, address = bits["phone"], bits["address"]
+    both = (phone > 0) & (address > 0)  # one site: the weaker counts SITE_OVERLAP
+    weaker_phone = both & (phone <= address)
+    phone[weaker_phone] *= SITE_OVERLAP
+    address[both & ~weaker_phone] *= SITE_OVERLAP
     total = np.zeros(len(ia))
-    for name, levels in table_levels(t, ia, ib):  # summed in compare._levels' order
-        total += _field_bits(t, name, levels, ia, ib)
+    for _, field_bits in fields:  # summed in compare._levels' order: the same float
+        total += field_bits
     return total
 
 

@@ -50,6 +50,7 @@ TF_FIELDS = ("email", "phone", "name", "birth_date", "company", "address", "city
              "postal_code")
 _TF_FIELDS = frozenset(TF_FIELDS)
 COMPANY_CLOSE, CITY_CLOSE = 88, 92  # fuzzy scores (0-100) from which two values are close
+SITE_OVERLAP = 0.25  # share of the weaker of a shared phone and address that counts
 ADDRESS_CLOSE, ADDRESS_PARTIAL = 88, 70  # the same, for addresses (partial: same number)
 
 
@@ -323,7 +324,22 @@ def _field_bits(ra: Record, rb: Record, model: Model) -> list[tuple[str, str, fl
             out.append((name, level, model.bits(name, level, value)))
         else:
             out.append((name, level, fixed[(name, level)]))
-    return out
+    return _one_site(out)
+
+
+def _one_site(detail: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    """A shared phone and a shared address both say "same site" (a hotel's restaurants,
+    a family's landline): when both agree, the weaker one counts SITE_OVERLAP of its bits."""
+    at = {name: k for k, (name, _, _) in enumerate(detail)}
+    if "phone" not in at or "address" not in at:
+        return detail
+    phone, address = detail[at["phone"]], detail[at["address"]]
+    if phone[2] <= 0 or address[2] <= 0:
+        return detail
+    k = at["phone"] if phone[2] <= address[2] else at["address"]
+    name, level, bits = detail[k]
+    detail[k] = (name, level, bits * SITE_OVERLAP)
+    return detail
 
 
 def pair_bits(ra: Record, rb: Record, model: Model) -> float:
