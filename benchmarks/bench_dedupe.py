@@ -41,7 +41,7 @@ from _common import own_cpu_s  # noqa: E402
 from _results import RESULTS, markers, write_section  # noqa: E402
 
 from custdata.dedupe import (  # noqa: E402
-    DEFAULT_MIN_COHERENCE, DEFAULT_THRESHOLD, build_model, candidate_pairs, clusters,
+    DEFAULT_MIN_COHERENCE, DEFAULT_THRESHOLD, build_model, candidate_pairs, clusters, fit_model,
     probability, record_columns, score_pair, strong_links, threshold_bits, to_record,
 )
 from custdata.ingest import id_number_key  # noqa: E402
@@ -108,6 +108,7 @@ def run(records: list, thresholds: list[float], min_coherence: float,
     model = build_model(records, columns=columns)
     blocking = {k: v for k, v in (("max_block", max_block), ("window", window)) if v}
     pairs, stats = candidate_pairs(records, columns=columns, **blocking)
+    model = fit_model(columns, pairs, model)  # fitted to the list, as the CLI does
     t_block, c_block = time.perf_counter(), own_cpu_s()
     need = threshold_bits(min(thresholds), model)
     strong, bits = strong_links(records, pairs, model, need, workers=workers, columns=columns)

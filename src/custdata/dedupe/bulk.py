@@ -22,7 +22,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from custdata.dedupe.compare import (
     ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, HAN_PERSON_CHARS, PARTIAL,
-    SITE_OVERLAP, TF_FIELDS, Model,
+    SHARED, SITE_OVERLAP, TF_FIELDS, Model,
     _address_level, _text_level, names_level,
 )
 from custdata.dedupe.columns import (
@@ -31,9 +31,9 @@ from custdata.dedupe.columns import (
 from custdata.dedupe.features import Record
 from custdata.parallel import default_workers, map_chunks
 
-NONE, EX, AL, CL, DI, PA = 0, 1, 2, 3, 4, 5  # agreement levels as small integers
-LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT, PA: PARTIAL}
-LEVEL_COUNT = 6
+NONE, EX, AL, CL, DI, PA, SH = 0, 1, 2, 3, 4, 5, 6  # agreement levels as small integers
+LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT, PA: PARTIAL, SH: SHARED}
+LEVEL_COUNT = 7
 LEVEL_CODES = {None: NONE, **{name: code for code, name in LEVEL_NAMES.items()}}
 
 _TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po")

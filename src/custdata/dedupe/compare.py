@@ -23,6 +23,7 @@ from custdata.dedupe.names import Name, alias_equal, same_token
 from custdata.dedupe.orgs import han_org_level, house_number, words_level
 
 EXACT, ALIAS, CLOSE, PARTIAL, DIFFERENT = "exact", "alias", "close", "partial", "different"
+SHARED = "shared"  # names with one word in common
 HAN_PERSON_CHARS = 4  # a name in more Chinese characters than this is an organisation's
 
 # (m, u) per field and agreement level: set by hand (how often duplicates keep or lose
@@ -35,7 +36,7 @@ DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
     "email": {EXACT: (0.60, 1e-6), CLOSE: (0.10, 1e-5), DIFFERENT: (0.30, 1.0)},
     "phone": {EXACT: (0.60, 1e-6), CLOSE: (0.10, 1e-5), DIFFERENT: (0.30, 1.0)},
     "name": {EXACT: (0.55, 1e-5), ALIAS: (0.30, 1e-5), CLOSE: (0.12, 3e-4),
-             PARTIAL: (0.03, 1e-3), DIFFERENT: (0.03, 1.0)},
+             PARTIAL: (0.03, 1e-3), SHARED: (0.03, 5e-3), DIFFERENT: (0.03, 1.0)},
     "birth_date": {EXACT: (0.85, 5e-5), CLOSE: (0.10, 5e-4), DIFFERENT: (0.02, 1.0)},
     "gender": {EXACT: (0.97, 0.5), DIFFERENT: (0.03, 0.5)},
     # Many contacts share a company: even a rare company name is not personal.

@@ -27,6 +27,7 @@ M_PRIOR_PAIRS = 60.0  # weight of the default m, in pseudo-pairs, per field
 RANDOM_PAIRS = 150_000  # random pairs sampled for u (all pairs when fewer)
 EM_PAIRS = 300_000  # candidate pairs the EM sees (a fixed sample when more)
 EM_ROUNDS = 40
+MIN_LABELS = 10  # labelled same pairs from which they refine a field's m
 M_DRIFT = 10.0  # a fitted m stays within this factor of the default m
 MAX_MATCHES_PER_RECORD = 2.0  # the prior never assumes more duplicate pairs than this
 FORMAT = 1
@@ -160,11 +161,37 @@ def matches_prior_bits(share: float, candidates: int, population: int) -> float:
     return math.log2(matches / max(total - matches, 1.0))
 
 
+def with_counts(model: Model, base: Model) -> Model:
+    """A stored `model`'s weights with `base`'s term counts (those of the current data)."""
+    out = Model(mu=model.mu, prior_bits=model.prior_bits, counts=base.counts,
+                population=base.population, fitted_at=model.fitted_at,
+                fitted_rows=model.fitted_rows)
+    out.counted_from = base.counted_from
+    return out
+
+
+def label_m(m: dict[str, dict[str, float]], levels: Mapping[str, np.ndarray],
+            mu: Mapping = DEFAULT_MU) -> dict[str, dict[str, float]]:
+    """m refined by pairs labelled "same": each field's level shares among the labelled
+    pairs that have it, blended with `m` as if `m` were M_PRIOR_PAIRS pairs. Fields with
+    fewer than MIN_LABELS labelled pairs keep `m`."""
+    out = {name: dict(levels_m) for name, levels_m in m.items()}
+    for name, codes, names in _field_arrays(mu, levels):
+        present = int(np.count_nonzero(codes))
+        if name not in out or present < MIN_LABELS:
+            continue
+        seen = {level: float(np.count_nonzero(codes == LEVEL_CODES[level])) for level in names}
+        out[name] = {level: max((seen[level] + M_PRIOR_PAIRS * out[name][level])
+                                / (present + M_PRIOR_PAIRS), 1e-9) for level in names}
+    return out
+
+
 def fit_model(columns: RecordColumns, candidates: np.ndarray, base: Model, *,
-              fitted_at: str | None = None) -> Model:
+              fitted_at: str | None = None, same_pairs: np.ndarray | None = None) -> Model:
     """A model fitted to the records folded into `columns` and their candidate pairs
-    (positions); `base`'s term counts are kept. Returns `base` itself for lists smaller
-    than MIN_FIT_RECORDS."""
+    (positions); `base`'s term counts are kept. `same_pairs`: pairs (positions) labelled
+    as the same customer, which refine m once there are MIN_LABELS of them. Returns
+    `base` itself for lists smaller than MIN_FIT_RECORDS."""
     n = columns.size
     if n < MIN_FIT_RECORDS:
         return base
@@ -174,6 +201,8 @@ def fit_model(columns: RecordColumns, candidates: np.ndarray, base: Model, *,
         sample = candidates[np.random.default_rng(23).choice(len(candidates), EM_PAIRS,
                                                               replace=False)]
     m, share = em_fit(level_table(columns, base, sample), u, base.mu)
+    if same_pairs is not None and len(same_pairs) >= MIN_LABELS:
+        m = label_m(m, level_table(columns, base, same_pairs), base.mu)
     model = Model(mu=fitted_mu(m, u, base.mu),
                   prior_bits=matches_prior_bits(share, len(candidates), n),
                   counts=base.counts, population=base.population,
@@ -208,6 +237,6 @@ def model_table(model: Model) -> list[dict[str, Any]]:
             for name, levels in model.mu.items() for level, (m, u) in levels.items()]
 
 
-__all__ = ["LEVEL_NAMES", "em_fit", "estimate_u", "fit_model", "fitted_mu", "level_table",
+__all__ = ["LEVEL_NAMES", "em_fit", "label_m", "with_counts", "estimate_u", "fit_model", "fitted_mu", "level_table",
            "matches_prior_bits", "model_from_dict", "model_table", "model_to_dict",
            "random_pairs"]

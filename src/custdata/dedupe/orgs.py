@@ -47,6 +47,7 @@ _ORDINALS = {
     "sixth": "6th", "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th",
     "eleventh": "11th", "twelfth": "12th",
 }
+PERSON_WORDS = 3  # names of more words (or with generic words) never count as "shared"
 _HAN_NUMBER_MARK = re.compile(r"(\d+)\s*[号號]")
 
 
@@ -117,7 +118,8 @@ def _all_in(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
 def words_level(xs: tuple[str, ...], ys: tuple[str, ...]) -> str | None:
     """"close" when two names differ only by generic words that one of them leaves out
     ("ciboulette restaurant" / "ciboulette"), "partial" when one name's words are all in
-    the other ("henson" / "chicago public schools henson matthew a"), else None.
+    the other ("henson" / "chicago public schools henson matthew a"), "shared" when two
+    short names without generic words have a word in common, else None.
     Legal forms (Inc, Ltd, the …) count for nothing."""
     xs = tuple(w for w in xs if w not in LEGAL)
     ys = tuple(w for w in ys if w not in LEGAL)
@@ -132,6 +134,9 @@ def words_level(xs: tuple[str, ...], ys: tuple[str, ...]) -> str | None:
     short, long = (xs, ys) if len(xs) <= len(ys) else (ys, xs)
     if any(len(w) >= 3 and w not in GENERIC for w in short) and _all_in(short, long):
         return "partial"
+    if (max(len(xs), len(ys)) <= PERSON_WORDS and not gen_x and not gen_y
+            and any(len(w) >= 3 and _word_in(w, core_y) for w in core_x)):
+        return "shared"  # a person's name with one word replaced: "connor millar" / "connor rawlings"
     return None
 
 
