@@ -24,6 +24,7 @@ from custdata.dedupe.columns import RecordColumns, record_columns
 from custdata.dedupe.compare import (
     Model, PairScore, build_model, pair_bits, probability, score_pair, threshold_bits,
 )
+from custdata.dedupe.explain import PairExplanation, explain_pair
 from custdata.dedupe.features import Record, to_record, to_records
 from custdata.dedupe.fit import (
     fit_model, model_from_dict, model_table, model_to_dict, with_counts,
@@ -108,13 +109,16 @@ class Links(Mapping):
 def find_duplicates(rows: Sequence[Mapping[str, Any]], *, threshold: float = DEFAULT_THRESHOLD,
                     min_coherence: float = DEFAULT_MIN_COHERENCE, region: str = "CN",
                     prior_bits: float | None = None, duplicate_rate: float = DEFAULT_DUPLICATE_RATE,
-                    max_block: int = 8, window: int = 3) -> DedupeResult:
+                    max_block: int = 8, window: int = 3, identifiers: tuple[str, ...] = (),
+                    labels: Iterable[tuple[Any, Any, bool]] = ()) -> DedupeResult:
     """Clusters of rows that describe the same customer. Rows need distinct `id`s
-    (their position is used when they have none)."""
-    records = to_records(list(rows), region=region)
+    (their position is used when they have none). `identifiers`: columns (in the row or
+    its `extra`) compared, blocked on and fitted as identifiers; `labels`: see
+    `find_duplicate_records`."""
+    records = to_records(list(rows), region=region, identifiers=tuple(identifiers))
     return find_duplicate_records(records, threshold=threshold, min_coherence=min_coherence,
                                   prior_bits=prior_bits, duplicate_rate=duplicate_rate,
-                                  max_block=max_block, window=window)
+                                  max_block=max_block, window=window, labels=labels)
 
 
 def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFAULT_THRESHOLD,
@@ -176,7 +180,7 @@ def _join_rule(labels: list[tuple[Any, Any, bool]], need: float, floor: float) -
 
 __all__ = [
     "BlockingReport", "BlockingStats", "Cluster", "DedupeResult", "JoinRule", "Links", "Model",
-    "PairScore", "Record", "blocking_report",
+    "PairExplanation", "PairScore", "Record", "blocking_report", "explain_pair",
     "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
     "evidence_probability", "find_duplicate_records", "fit_model", "model_from_dict",
     "model_table", "model_to_dict", "find_duplicates", "many_pair_bits",

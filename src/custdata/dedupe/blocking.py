@@ -2,9 +2,9 @@
 
 Each blocking rule gives every record at most one key. All pairs inside a block are
 candidates; a block larger than `max_block` (a shared office phone, a very common name)
-is too unspecific for all of its pairs, so it is sorted and only records within `window`
-places of each other are paired (sorted neighbourhood). The pair count therefore grows
-about linearly with the number of records.
+is too unspecific for all of its pairs, so it is sorted and only records within
+BIG_WINDOW places of each other are paired (sorted neighbourhood). The pair count
+therefore grows about linearly with the number of records.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ RULES: dict[str, Callable[[Record], str | None]] = {
     "company+initials": _both(lambda r: r.company, _initials),
     "email_local": lambda r: email_local(r.email),
     "phone_tail+initials": _both(lambda r: phone_tail(r.phone), _initials),
+    "other_id": lambda r: r.other_id,
     "street+number": lambda r: street_key(r.address),
     "postal+number": _both(lambda r: r.postal, lambda r: house_number(r.address) or None),
     "birth+city": _both(lambda r: r.birth, lambda r: r.city),
@@ -75,6 +76,11 @@ RULES: dict[str, Callable[[Record], str | None]] = {
 
 
 SMALL_CAP_RULES = {"name": 8}  # rule -> its own cap (and a window of at most 2)
+# A block over the cap (a hotel's switchboard, a shared office address) is sorted by
+# name, birth date, city and postal code and each record paired with this many
+# neighbours (or `window`, if larger): look-alikes sort together, and a block of up to
+# BIG_WINDOW + 1 records keeps every pair.
+BIG_WINDOW = 12
 
 
 @dataclass
@@ -99,7 +105,7 @@ COLUMN_RULES: dict[str, tuple[str, ...]] = {
     "phonetic+city": ("nph", "ci"), "postal+birth": ("po", "bd"),
     "company+initials": ("co", "nin"), "email_local": ("elocal",),
     "phone_tail+initials": ("ptail", "nin"),
-    "street+number": ("stn",), "postal+number": ("po", "hno"), "birth+city": ("bd", "ci"),
+    "other_id": ("oid",), "street+number": ("stn",), "postal+number": ("po", "hno"), "birth+city": ("bd", "ci"),
     "name_word+city": ("ntok", "ci"),
 }
 
@@ -196,7 +202,7 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
         if keys is None:
             keys = _string_keys(records, key_of)
         cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
-        step = min(window, 2) if rule in SMALL_CAP_RULES else window
+        step = min(window, 2) if rule in SMALL_CAP_RULES else max(window, BIG_WINDOW)
         left, right, capped = _block_pairs(keys, cap, step, ranked)
         stats.capped_blocks += capped
         a = np.concatenate(left) if left else np.zeros(0, np.int64)

@@ -23,7 +23,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from custdata.dedupe.compare import (
     ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, HAN_PERSON_CHARS, PARTIAL,
     SHARED, SITE_OVERLAP, TF_FIELDS, Model,
-    _address_level, _text_level, names_level,
+    _address_level, _text_level, names_level, other_id_level,
 )
 from custdata.dedupe.columns import (
     TF_COLUMNS, RecordColumns, factorize, lengths, record_columns, with_missing,
@@ -36,7 +36,7 @@ LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT, PA: PARTIAL, SH: 
 LEVEL_COUNT = 7
 LEVEL_CODES = {None: NONE, **{name: code for code, name in LEVEL_NAMES.items()}}
 
-_TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po")
+_TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po", "pv", "oid")
 _MAPPED = ("nh", "nk", "el", "ed", "pt", "by", "adg", "cns")  # columns.DERIVED
 GRID_LIMIT = 4096  # distinct companies up to which pair verdicts are kept in a grid
 _SCORED = ("idn", "el", "ed", "ph", "bd", "co", "cns")  # compared by rapidfuzz
@@ -365,7 +365,17 @@ def table_levels(t: RecordTable, ia: np.ndarray, ib: np.ndarray
             ("email", _email(t, ia, ib)), ("phone", _phone(t, ia, ib)),
             ("name", _name(t, ia, ib)), ("birth_date", _birth(t, ia, ib)),
             ("gender", _gender(t, ia, ib)), ("company", _company(t, ia, ib)),
-            ("address", _address(t, ia, ib)), ("postal_code", postal), ("city", city)]
+            ("address", _address(t, ia, ib)), ("postal_code", postal), ("city", city),
+            ("province", _exact_or_different(t.truthy["pv"][ia], t.truthy["pv"][ib])),
+            ("other_id", _other_id(t, ia, ib))]
+
+
+def _other_id(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    levels = _exact_or_different(t.truthy["oid"][ia], t.truthy["oid"][ib])
+    rest = np.flatnonzero(levels == DI)
+    levels[rest] = _per_distinct_pair(t, "oid", t.truthy["oid"][ia[rest]],
+                                      t.truthy["oid"][ib[rest]], other_id_level)
+    return levels
 
 
 def table_bits(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:

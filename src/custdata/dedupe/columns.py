@@ -24,7 +24,8 @@ from custdata.dedupe.orgs import house_number, is_generic, street_key
 # Record attribute -> column. Names are numbered by their folded text ("nm", below).
 ATTRIBUTES = {"external_id": "ext", "id_key": "idk", "id_number": "idn", "email_key": "ek",
               "email": "em", "phone_key": "pk", "phone": "ph", "birth": "bd", "gender": "gd",
-              "company": "co", "address": "ad", "city": "ci", "postal": "po"}
+              "company": "co", "address": "ad", "city": "ci", "postal": "po",
+              "province": "pv", "other_id": "oid"}
 
 
 # Block keys of one value, shared with the per-record rules (blocking.RULES).

@@ -45,6 +45,9 @@ DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
                 DIFFERENT: (0.15, 1.0)},
     "city": {EXACT: (0.85, 0.02), CLOSE: (0.03, 0.002), DIFFERENT: (0.12, 1.0)},
     "postal_code": {EXACT: (0.80, 0.005), DIFFERENT: (0.20, 1.0)},
+    "province": {EXACT: (0.90, 0.2), DIFFERENT: (0.10, 0.8)},
+    # Identifiers the user names (kept in `extra`: a membership or tax number).
+    "other_id": {EXACT: (0.85, 1e-6), CLOSE: (0.05, 1e-5), DIFFERENT: (0.10, 1.0)},
 }
 # Fields whose exact agreement is weighed by how common the value is.
 TF_FIELDS = ("email", "phone", "name", "birth_date", "company", "address", "city",
@@ -94,12 +97,12 @@ class Model:
             # person's; only further holders show how common it is.
             seen = count - 2
             others = max(self.population - 1, self.min_population)
-            if self.fitted_rows and seen >= 1:
-                u = seen / others  # a fitted u is an average: the value's own share
-            elif self.fitted_rows:
-                u = min(u, 1.0 / others)  # one person's value: as rare as can be told
-            else:
+            if not self.fitted_rows or level not in (EXACT, ALIAS):
                 u = max(u, seen / others)
+            elif seen >= 1:
+                u = seen / others  # a fitted u is an average: the value's own share
+            else:
+                u = min(u, 1.0 / others)  # one person's value: as rare as can be told
             cached = self._tf[(name, level, count)] = math.log2(m / u)
         return cached
 
@@ -305,7 +308,24 @@ def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
         if same_postal and city in (EXACT, CLOSE):
             city = None
     levels.append(("city", city))
+    if a.province and b.province:
+        levels.append(("province", EXACT if a.province == b.province else DIFFERENT))
+    levels.append(("other_id", other_id_level(a.other_id, b.other_id)))
     return levels
+
+
+def other_id_level(x: str | None, y: str | None) -> str | None:
+    """Named identifiers: exact when equal, close when one column's value is one slip
+    from the other's, else different (None when either has none)."""
+    if x is None or y is None:
+        return None
+    if x == y:
+        return EXACT
+    cx, _, vx = x.partition("=")
+    cy, _, vy = y.partition("=")
+    if cx == cy and "|" not in x + y and _near_digits(vx, vy):
+        return CLOSE
+    return DIFFERENT
 
 
 def _field_bits(ra: Record, rb: Record, model: Model) -> list[tuple[str, str, float]]:

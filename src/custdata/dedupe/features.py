@@ -8,6 +8,7 @@ from the readable values and are None where a value is missing, masked or unusab
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,8 @@ class Record:
     address: str | None
     city: str | None
     postal: str | None
+    province: str | None = None
+    other_id: str | None = None  # user-named identifiers from `extra`: "col=VALUE|…"
 
 
 def _text(value: Any) -> str | None:
@@ -171,8 +174,35 @@ def _phone_digits_key(phone: str, region: str) -> str | None:
     return f"#{digits}" if len(digits) >= 5 else key
 
 
-def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN") -> Record:
-    """The `Record` of one contact row (a dict with the contact fields, maybe key columns)."""
+def _extra(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    extra = row.get("extra")
+    if isinstance(extra, str) and extra.startswith("{"):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return {}
+    return extra if isinstance(extra, Mapping) else {}
+
+
+def other_ids(row: Mapping[str, Any], identifiers: tuple[str, ...]) -> str | None:
+    """The user-named identifier columns of a row (from the row itself or its `extra`),
+    folded (upper case, no spaces or dashes) as "col=VALUE|…" in the given order; None
+    when the row has none of them."""
+    if not identifiers:
+        return None
+    extra = _extra(row)
+    parts = []
+    for col in identifiers:
+        value = _text(row.get(col, extra.get(col)))
+        if value:
+            parts.append(f"{col}={_ID_SEPARATORS.sub('', value).upper()}")
+    return "|".join(parts) or None
+
+
+def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN",
+              identifiers: tuple[str, ...] = ()) -> Record:
+    """The `Record` of one contact row (a dict with the contact fields, maybe key columns).
+    `identifiers`: columns (kept in `extra` or in the row) to compare as identifiers."""
     get = row.get
     email = _text(get("email"))
     phone = _text(get("phone"))
@@ -204,9 +234,13 @@ def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN") 
         address=fold_address(address) or None if address else None,
         city=_fold_city(get("city")),
         postal=_fold_postal(get("postal_code")),
+        province=_fold_city(get("province")),
+        other_id=other_ids(row, identifiers),
     )
 
 
-def to_records(rows: list[Mapping[str, Any]], *, region: str = "CN") -> list[Record]:
+def to_records(rows: list[Mapping[str, Any]], *, region: str = "CN",
+               identifiers: tuple[str, ...] = ()) -> list[Record]:
     """`to_record` of every row, in order."""
-    return [to_record(row, i, region=region) for i, row in enumerate(rows)]
+    return [to_record(row, i, region=region, identifiers=identifiers)
+            for i, row in enumerate(rows)]

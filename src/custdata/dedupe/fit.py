@@ -4,11 +4,13 @@ u (how often strangers reach each agreement level) is counted over random pairs 
 list; m (how often duplicates do) and the share of duplicates among the candidate pairs
 by expectation–maximisation over the candidate pairs, as splink and recordlinkage's ECM
 do. The hand-set figures of `compare.DEFAULT_MU` are the starting values and act as priors:
-each field's m is shrunk towards them by `M_PRIOR_PAIRS` pseudo-pairs and each u level gets
-one pseudo-observation at its default rate, so a small list, or a field that few rows fill,
-keeps weights close to the defaults instead of wild ones. Levels are counted only where
-both records have the field (a missing field counts for nothing), and term-frequency
-adjustment (`Model.count_bits`) applies to the fitted exact levels as to the defaults.
+each field's m is shrunk towards them by `M_PRIOR_PAIRS` pseudo-pairs and u by
+`U_PRIOR_PAIRS`, so a small list, or a field that few rows fill, keeps weights close to
+the defaults instead of wild ones. In a small list the random pairs are nearly all pairs,
+duplicates included: the pairs the EM takes for matches are left out of the u count and
+the fit is run again. Levels are counted only where both records have the field (a
+missing field counts for nothing), and term-frequency adjustment (`Model.count_bits`)
+applies to the fitted exact levels as to the defaults.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from custdata.dedupe.bulk import LEVEL_CODES, LEVEL_COUNT, LEVEL_NAMES, NONE, record_table, table_levels
+from custdata.dedupe.bulk import (
+    LEVEL_CODES, LEVEL_COUNT, LEVEL_NAMES, NONE, record_table, table_levels,
+)
 from custdata.dedupe.columns import RecordColumns
 from custdata.dedupe.compare import DEFAULT_MU, Model
 
 MIN_FIT_RECORDS = 100  # below this, the defaults are used as they are
 M_PRIOR_PAIRS = 60.0  # weight of the default m, in pseudo-pairs, per field
+U_PRIOR_PAIRS = 100.0  # weight of the default u, in pseudo-pairs, per field
 RANDOM_PAIRS = 150_000  # random pairs sampled for u (all pairs when fewer)
 EM_PAIRS = 300_000  # candidate pairs the EM sees (a fixed sample when more)
 EM_ROUNDS = 40
@@ -65,7 +70,8 @@ def level_table(columns: RecordColumns, model: Model, pairs: np.ndarray
 def estimate_u(levels: Mapping[str, np.ndarray], mu: Mapping = DEFAULT_MU
                ) -> dict[str, dict[str, float]]:
     """u per field and level from random pairs' levels: each level's share among the pairs
-    where both records have the field, with one pseudo-observation at the default rate."""
+    where both records have the field, with U_PRIOR_PAIRS pseudo-pairs at the default
+    rates."""
     out = {}
     for name, defaults in mu.items():
         codes = levels.get(name)
@@ -74,7 +80,10 @@ def estimate_u(levels: Mapping[str, np.ndarray], mu: Mapping = DEFAULT_MU
         raw = {}
         for level, u0 in prior.items():
             seen = int(np.count_nonzero(codes == LEVEL_CODES[level])) if present else 0
-            raw[level] = (seen + 1.0) / (present + 1.0 / u0)
+            # A level never seen among the sample is as rare as the sample can tell,
+            # or as the default says when that is rarer still.
+            floor = min(u0, 1.0 / (present + 1.0))
+            raw[level] = max((seen + U_PRIOR_PAIRS * u0) / (present + U_PRIOR_PAIRS), floor)
         total = sum(raw.values())
         out[name] = {level: value / total for level, value in raw.items()}
     return out
@@ -93,13 +102,15 @@ def _field_arrays(mu: Mapping, levels: Mapping[str, np.ndarray]
 
 
 def em_fit(levels: Mapping[str, np.ndarray], u: Mapping[str, dict[str, float]],
-           mu: Mapping = DEFAULT_MU, *, rounds: int = EM_ROUNDS, prior_pairs: float = M_PRIOR_PAIRS
+           mu: Mapping = DEFAULT_MU, *, rounds: int = EM_ROUNDS,
+           prior_pairs: float = M_PRIOR_PAIRS, posteriors: list | None = None
            ) -> tuple[dict[str, dict[str, float]], float]:
     """m per field and level, and the share of matches, by EM over candidate pairs' levels.
 
     The non-matches among candidates get their own level shares (blocking makes them
     agree more often than random pairs do), started at `u`; m starts at, and is shrunk
-    towards, the defaults' m by `prior_pairs` pseudo-pairs.
+    towards, the defaults' m by `prior_pairs` pseudo-pairs. `posteriors`: if given, each
+    pair's final match probability is appended to it (one array).
     """
     fields = _field_arrays(mu, levels)
     size = len(next(iter(levels.values()))) if levels else 0
@@ -121,6 +132,8 @@ def em_fit(levels: Mapping[str, np.ndarray], u: Mapping[str, dict[str, float]],
         for name, codes, names in fields:
             m[name] = _bounded(_m_step(codes, names, w, m0[name], prior_pairs), m0[name])
             v[name] = _m_step(codes, names, 1.0 - w, u[name], 1.0)
+    if posteriors is not None:
+        posteriors.append(w)
     return m, share
 
 
@@ -186,6 +199,26 @@ def label_m(m: dict[str, dict[str, float]], levels: Mapping[str, np.ndarray],
     return out
 
 
+def _em_twice(columns: RecordColumns, base: Model, sample: np.ndarray
+              ) -> tuple[dict, float, dict]:
+    """(m, share of matches, u): u from random pairs, EM over `sample`; then u again
+    without the random pairs the EM took for matches, and the EM once more."""
+    n = columns.size
+    randoms = random_pairs(n, RANDOM_PAIRS)
+    random_levels = level_table(columns, base, randoms)
+    u = estimate_u(random_levels, base.mu)
+    candidate_levels = level_table(columns, base, sample)
+    posteriors: list = []
+    m, share = em_fit(candidate_levels, u, base.mu, posteriors=posteriors)
+    likely = sample[posteriors[0] > 0.5] if len(sample) else sample
+    taken = np.isin(randoms[:, 0] * n + randoms[:, 1], likely[:, 0] * n + likely[:, 1])
+    if not taken.any():
+        return m, share, u
+    u = estimate_u({name: codes[~taken] for name, codes in random_levels.items()}, base.mu)
+    m, share = em_fit(candidate_levels, u, base.mu)
+    return m, share, u
+
+
 def fit_model(columns: RecordColumns, candidates: np.ndarray, base: Model, *,
               fitted_at: str | None = None, same_pairs: np.ndarray | None = None) -> Model:
     """A model fitted to the records folded into `columns` and their candidate pairs
@@ -195,12 +228,11 @@ def fit_model(columns: RecordColumns, candidates: np.ndarray, base: Model, *,
     n = columns.size
     if n < MIN_FIT_RECORDS:
         return base
-    u = estimate_u(level_table(columns, base, random_pairs(n, RANDOM_PAIRS)), base.mu)
     sample = candidates
     if len(sample) > EM_PAIRS:
         sample = candidates[np.random.default_rng(23).choice(len(candidates), EM_PAIRS,
                                                               replace=False)]
-    m, share = em_fit(level_table(columns, base, sample), u, base.mu)
+    m, share, u = _em_twice(columns, base, sample)
     if same_pairs is not None and len(same_pairs) >= MIN_LABELS:
         m = label_m(m, level_table(columns, base, same_pairs), base.mu)
     model = Model(mu=fitted_mu(m, u, base.mu),
