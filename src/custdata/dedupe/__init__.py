@@ -17,7 +17,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from custdata.dedupe.blocking import BlockingReport, BlockingStats, blocking_report, candidate_pairs
+from custdata.dedupe.blocking import (
+    BlockingReport, BlockingStats, blocking_report, candidate_pairs, pipeline_window,
+)
 from custdata.dedupe.bulk import many_pair_bits
 from custdata.dedupe.cluster import Cluster, JoinRule, clusters, evidence_probability
 from custdata.dedupe.columns import RecordColumns, record_columns
@@ -34,7 +36,8 @@ from custdata.dedupe.survivorship import choose_survivor, merged_values
 DEFAULT_THRESHOLD = 0.99
 DEFAULT_MIN_COHERENCE = 0.5
 DEFAULT_DUPLICATE_RATE = 0.25
-JOIN_FLOOR = 0.0  # no pair across two joining groups may score below this probability
+JOIN_FLOOR = 0.5  # least probability of any pair across two joining groups (more likely
+# one person than two); the mean evidence across them must clear the threshold as well
 
 
 @dataclass
@@ -140,8 +143,8 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
     columns = record_columns(records)
     base = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate,
                        columns=columns)
-    pairs, stats = candidate_pairs(records, max_block=max_block, window=window,
-                                   columns=columns)
+    pairs, stats = candidate_pairs(records, max_block=max_block,
+                                   window=pipeline_window(window), columns=columns)
     labels = [(a, b, bool(same)) for a, b, same in labels]
     position = {r.id: i for i, r in enumerate(records)}
     same = np.array([(position[a], position[b]) for a, b, yes in labels
@@ -181,9 +184,9 @@ def _join_rule(labels: list[tuple[Any, Any, bool]], need: float, floor: float) -
 __all__ = [
     "BlockingReport", "BlockingStats", "Cluster", "DedupeResult", "JoinRule", "Links", "Model",
     "PairExplanation", "PairScore", "Record", "blocking_report", "explain_pair",
-    "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
+    "JOIN_FLOOR", "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
     "evidence_probability", "find_duplicate_records", "fit_model", "model_from_dict",
     "model_table", "model_to_dict", "find_duplicates", "many_pair_bits",
-    "merged_values", "pair_bits", "probability", "record_columns", "score_pair",
+    "merged_values", "pair_bits", "pipeline_window", "probability", "record_columns", "score_pair",
     "strong_links", "strong_pairs", "threshold_bits", "to_record", "to_records",
 ]

@@ -2,9 +2,10 @@
 
 Each blocking rule gives every record at most one key. All pairs inside a block are
 candidates; a block larger than `max_block` (a shared office phone, a very common name)
-is too unspecific for all of its pairs, so it is sorted and only records within
-BIG_WINDOW places of each other are paired (sorted neighbourhood). The pair count
-therefore grows about linearly with the number of records.
+is too unspecific for all of its pairs, so it is sorted and only records within `window`
+places of each other are paired (sorted neighbourhood); dedupe's own window is at least
+BIG_WINDOW (`pipeline_window`). The pair count therefore grows about linearly with the
+number of records.
 """
 
 from __future__ import annotations
@@ -76,11 +77,17 @@ RULES: dict[str, Callable[[Record], str | None]] = {
 
 
 SMALL_CAP_RULES = {"name": 8}  # rule -> its own cap (and a window of at most 2)
-# A block over the cap (a hotel's switchboard, a shared office address) is sorted by
-# name, birth date, city and postal code and each record paired with this many
-# neighbours (or `window`, if larger): look-alikes sort together, and a block of up to
-# BIG_WINDOW + 1 records keeps every pair.
+# The window dedupe uses at the least (`pipeline_window`): a block over the cap (a
+# hotel's switchboard, a shared office address) is sorted by name, birth date, city and
+# postal code and each record paired with this many neighbours, so look-alikes sort
+# together and a block of up to BIG_WINDOW + 1 records keeps every pair.
 BIG_WINDOW = 12
+
+
+def pipeline_window(window: int) -> int:
+    """The sorted-neighbourhood window `find_duplicate_records` blocks with: the
+    configured one, but never under BIG_WINDOW (a window of 3 lost true pairs)."""
+    return max(window, BIG_WINDOW)
 
 
 @dataclass
@@ -202,7 +209,7 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
         if keys is None:
             keys = _string_keys(records, key_of)
         cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
-        step = min(window, 2) if rule in SMALL_CAP_RULES else max(window, BIG_WINDOW)
+        step = min(window, 2) if rule in SMALL_CAP_RULES else window
         left, right, capped = _block_pairs(keys, cap, step, ranked)
         stats.capped_blocks += capped
         a = np.concatenate(left) if left else np.zeros(0, np.int64)
@@ -233,10 +240,12 @@ class BlockingReport:
 
 def blocking_report(records: Sequence[Record], true_pairs: Iterable[tuple], *,
                     max_block: int = 8, window: int = 3) -> BlockingReport:
-    """Blocking recall of `candidate_pairs` over `records` against `true_pairs` (pairs of
-    record ids): the candidates, the true pairs found and those missed."""
+    """Blocking recall of dedupe's candidate pairs (`candidate_pairs` at
+    `pipeline_window(window)`) over `records` against `true_pairs` (pairs of record ids):
+    the candidates, the true pairs found and those missed."""
     position = {r.id: i for i, r in enumerate(records)}
-    pairs, stats = candidate_pairs(records, max_block=max_block, window=window)
+    pairs, stats = candidate_pairs(records, max_block=max_block,
+                                   window=pipeline_window(window))
     n = len(records)
     made = set((pairs[:, 0] * n + pairs[:, 1]).tolist())
     found, missed, total = 0, [], 0

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from custdata.dedupe.blocking import RULES, candidate_pairs
+from custdata.dedupe.blocking import RULES, candidate_pairs, pipeline_window
 from custdata.dedupe.columns import record_columns
 from custdata.dedupe.compare import Model, build_model, score_pair
 from custdata.dedupe.features import Record
@@ -57,7 +57,8 @@ def explain_pair(records: Sequence[Record], a: Any, b: Any, *, model: Model | No
     position = {r.id: i for i, r in enumerate(records)}
     i, j = sorted((position[a], position[b]))
     columns = record_columns(records)
-    pairs, _ = candidate_pairs(records, max_block=max_block, window=window, columns=columns)
+    pairs, _ = candidate_pairs(records, max_block=max_block, window=pipeline_window(window),
+                               columns=columns)
     if model is None:
         model = fit_model(columns, pairs, build_model(records, columns=columns))
     compared = bool(np.any((pairs[:, 0] == i) & (pairs[:, 1] == j))) if len(pairs) else False
