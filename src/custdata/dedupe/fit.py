@@ -32,6 +32,7 @@ U_PRIOR_PAIRS = 100.0  # weight of the default u, in pseudo-pairs, per field
 RANDOM_PAIRS = 150_000  # random pairs sampled for u (all pairs when fewer)
 EM_PAIRS = 300_000  # candidate pairs the EM sees (a fixed sample when more)
 EM_ROUNDS = 40
+START_DUPLICATES_PER_RECORD = 0.25  # the EM's first guess of duplicate pairs per record
 MIN_LABELS = 10  # labelled same pairs from which they refine a field's m
 M_DRIFT = 10.0  # a fitted m stays within this factor of the default m
 MAX_MATCHES_PER_RECORD = 2.0  # the prior never assumes more duplicate pairs than this
@@ -103,21 +104,26 @@ def _field_arrays(mu: Mapping, levels: Mapping[str, np.ndarray]
 
 def em_fit(levels: Mapping[str, np.ndarray], u: Mapping[str, dict[str, float]],
            mu: Mapping = DEFAULT_MU, *, rounds: int = EM_ROUNDS,
-           prior_pairs: float = M_PRIOR_PAIRS, posteriors: list | None = None
+           prior_pairs: float = M_PRIOR_PAIRS, posteriors: list | None = None,
+           start_share: float = 0.5, from_candidates: bool = False
            ) -> tuple[dict[str, dict[str, float]], float]:
     """m per field and level, and the share of matches, by EM over candidate pairs' levels.
 
     The non-matches among candidates get their own level shares (blocking makes them
     agree more often than random pairs do), started at `u`; m starts at, and is shrunk
-    towards, the defaults' m by `prior_pairs` pseudo-pairs. `posteriors`: if given, each
-    pair's final match probability is appended to it (one array).
+    towards, the defaults' m by `prior_pairs` pseudo-pairs; the share of matches starts
+    at `start_share`. `posteriors`: if given, each pair's final match probability is
+    appended to it (one array).
     """
     fields = _field_arrays(mu, levels)
     size = len(next(iter(levels.values()))) if levels else 0
     m0 = {name: _normalised(mu[name], 0) for name, _, _ in fields}
     m = {name: dict(m0[name]) for name in m0}
-    v = {name: dict(u[name]) for name, _, _ in fields}
-    share = 0.5
+    # Non-matches start at u, or at the candidates' own level shares (when nearly all
+    # candidates are non-matches, agreeing on blocking keys far more than random pairs).
+    v = {name: (_m_step(codes, names, np.ones(len(codes)), u[name], 1.0)
+                if from_candidates else dict(u[name])) for name, codes, names in fields}
+    share = start_share
     if not size or not fields:
         return m, 0.0
     for _ in range(rounds):
@@ -134,7 +140,22 @@ def em_fit(levels: Mapping[str, np.ndarray], u: Mapping[str, dict[str, float]],
             v[name] = _m_step(codes, names, 1.0 - w, u[name], 1.0)
     if posteriors is not None:
         posteriors.append(w)
+        posteriors.append(_log_likelihood(fields, m, v, share))
     return m, share
+
+
+def _log_likelihood(fields: list, m: dict, v: dict, share: float) -> float:
+    """log P(levels) of every pair under the two-class mixture, summed."""
+    size = len(fields[0][1])
+    log_m, log_v = np.full(size, math.log(share)), np.full(size, math.log(1.0 - share))
+    for name, codes, names in fields:
+        lm, lv = np.zeros(LEVEL_COUNT), np.zeros(LEVEL_COUNT)
+        for level in names:
+            lm[LEVEL_CODES[level]] = math.log(m[name][level])
+            lv[LEVEL_CODES[level]] = math.log(v[name][level])
+        log_m += lm[codes]
+        log_v += lv[codes]
+    return float(np.logaddexp(log_m, log_v).sum())
 
 
 def _m_step(codes: np.ndarray, names: list[str], weight: np.ndarray, prior: dict[str, float],
@@ -208,15 +229,32 @@ def _em_twice(columns: RecordColumns, base: Model, sample: np.ndarray
     random_levels = level_table(columns, base, randoms)
     u = estimate_u(random_levels, base.mu)
     candidate_levels = level_table(columns, base, sample)
-    posteriors: list = []
-    m, share = em_fit(candidate_levels, u, base.mu, posteriors=posteriors)
+    start = min(max(START_DUPLICATES_PER_RECORD * n / max(len(sample), 1), 0.01), 0.5)
+    m, share, posteriors, starts = _best_em(candidate_levels, u, base.mu, start)
     likely = sample[posteriors[0] > 0.5] if len(sample) else sample
     taken = np.isin(randoms[:, 0] * n + randoms[:, 1], likely[:, 0] * n + likely[:, 1])
     if not taken.any():
         return m, share, u
     u = estimate_u({name: codes[~taken] for name, codes in random_levels.items()}, base.mu)
-    m, share = em_fit(candidate_levels, u, base.mu)
+    m, share = em_fit(candidate_levels, u, base.mu, **starts)
     return m, share, u
+
+
+def _best_em(levels: Mapping[str, np.ndarray], u: Mapping, mu: Mapping, start: float
+             ) -> tuple[dict, float, list, dict]:
+    """EM from two starts (non-matches like random pairs, half the candidates matches;
+    non-matches like the candidates, `start` of them matches): the fit with the higher
+    likelihood, its posteriors and log-likelihood, and its start."""
+    best: tuple | None = None
+    for starts in ({"start_share": 0.5}, {"start_share": start, "from_candidates": True}):
+        posteriors: list = []
+        m, share = em_fit(levels, u, mu, posteriors=posteriors, **starts)
+        if posteriors and (best is None or posteriors[1] > best[2][1]):
+            best = (m, share, posteriors, starts)
+    if best is None:
+        m, share = em_fit(levels, u, mu)
+        return m, share, [np.zeros(0), 0.0], {}
+    return best
 
 
 def fit_model(columns: RecordColumns, candidates: np.ndarray, base: Model, *,
