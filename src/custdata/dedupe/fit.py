@@ -36,6 +36,8 @@ START_DUPLICATES_PER_RECORD = 0.25  # the EM's first guess of duplicate pairs pe
 MIN_LABELS = 10  # labelled same pairs from which they refine a field's m
 M_DRIFT = 10.0  # a fitted m stays within this factor of the default m
 MAX_MATCHES_PER_RECORD = 2.0  # the prior never assumes more duplicate pairs than this
+MIN_MATCHES_PER_RECORD = 0.02  # nor fewer than this (a list with almost no duplicates
+# would otherwise get a prior so low that even its one true pair fails the threshold)
 FORMAT = 1
 
 
@@ -189,9 +191,10 @@ def fitted_mu(m: Mapping[str, dict[str, float]], u: Mapping[str, dict[str, float
 
 def matches_prior_bits(share: float, candidates: int, population: int) -> float:
     """log2 prior odds of a random pair matching, from the share of matches among the
-    candidate pairs (at least one and at most MAX_MATCHES_PER_RECORD per record)."""
+    candidate pairs (between MIN_ and MAX_MATCHES_PER_RECORD per record)."""
     total = population * (population - 1) / 2.0
-    matches = min(max(share * candidates, 1.0), MAX_MATCHES_PER_RECORD * population)
+    matches = min(max(share * candidates, MIN_MATCHES_PER_RECORD * population, 1.0),
+                  MAX_MATCHES_PER_RECORD * population)
     return math.log2(matches / max(total - matches, 1.0))
 
 
