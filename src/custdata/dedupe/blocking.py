@@ -82,6 +82,11 @@ SMALL_CAP_RULES = {"name": 8}  # rule -> its own cap (and a window of at most 2)
 # postal code and each record paired with this many neighbours, so look-alikes sort
 # together and a block of up to BIG_WINDOW + 1 records keeps every pair.
 BIG_WINDOW = 12
+# Rules whose big blocks are mostly strangers (a common name in one city, a company's
+# staff with the same initials): their window stays at most LOOSE_WINDOW, which keeps
+# the candidate count, and the time, near linear at a million contacts.
+LOOSE_RULES = frozenset({"phonetic+city", "name_word+city", "company+initials"})
+LOOSE_WINDOW = 4
 
 
 def pipeline_window(window: int) -> int:
@@ -209,7 +214,8 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
         if keys is None:
             keys = _string_keys(records, key_of)
         cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
-        step = min(window, 2) if rule in SMALL_CAP_RULES else window
+        step = (min(window, 2) if rule in SMALL_CAP_RULES
+                else min(window, LOOSE_WINDOW) if rule in LOOSE_RULES else window)
         left, right, capped = _block_pairs(keys, cap, step, ranked)
         stats.capped_blocks += capped
         a = np.concatenate(left) if left else np.zeros(0, np.int64)
