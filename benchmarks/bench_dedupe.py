@@ -41,7 +41,8 @@ from _common import own_cpu_s  # noqa: E402
 from _results import RESULTS, markers, write_section  # noqa: E402
 
 from custdata.dedupe import (  # noqa: E402
-    DEFAULT_MIN_COHERENCE, DEFAULT_THRESHOLD, build_model, candidate_pairs, clusters,
+    DEFAULT_MIN_COHERENCE, DEFAULT_THRESHOLD, JOIN_FLOOR, JoinRule, build_model, candidate_pairs,
+    clusters, fit_model, pipeline_window,
     probability, record_columns, score_pair, strong_links, threshold_bits, to_record,
 )
 from custdata.normalize import email_key, id_number_key, phone_key  # noqa: E402
@@ -106,7 +107,9 @@ def run(records: list, thresholds: list[float], min_coherence: float,
     columns = record_columns(records)  # as find_duplicate_records runs the stages
     model = build_model(records, columns=columns)
     blocking = {k: v for k, v in (("max_block", max_block), ("window", window)) if v}
+    blocking["window"] = pipeline_window(blocking.get("window", 3))  # as dedupe blocks
     pairs, stats = candidate_pairs(records, columns=columns, **blocking)
+    model = fit_model(columns, pairs, model)  # fitted to the list, as the CLI does
     t_block, c_block = time.perf_counter(), own_cpu_s()
     need = threshold_bits(min(thresholds), model)
     strong, bits = strong_links(records, pairs, model, need, workers=workers, columns=columns)
@@ -120,8 +123,10 @@ def run(records: list, thresholds: list[float], min_coherence: float,
     results = {}
     for threshold in thresholds:
         t0, c0 = time.perf_counter(), own_cpu_s()
+        rule = JoinRule(need=threshold_bits(threshold, model),
+                        floor=threshold_bits(JOIN_FLOOR, model))  # as find_duplicate_records
         found = clusters([k for k in kept if k[2] >= threshold], threshold,
-                         min_coherence=min_coherence, rescore=rescore)
+                         min_coherence=min_coherence, rescore=rescore, rule=rule)
         results[threshold] = ([c.members for c in found], time.perf_counter() - t0,
                               own_cpu_s() - c0)
     return {

@@ -30,6 +30,8 @@ STORE="$(bench shared_store.py "$DATA")"
 
 bench bench_clean.py --scale "$SCALE"
 bench bench_dedupe.py --scale "$SCALE" --data "$DATA" --db "$STORE" --write
+# Public labelled lists (FEBRL3, FEBRL4, restaurants) through the CLI, beside splink.
+bench bench_dedupe_real.py --write
 bench bench_crypto.py --scale "$SCALE" --db "$STORE"
 bench bench_segments.py --scale "$SCALE" --db "$STORE" --data "$DATA" \
     --db-note "(the shared store of benchmarks/shared_store.py)" --write

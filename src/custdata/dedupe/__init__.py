@@ -11,25 +11,33 @@ bulk (`many_pair_bits`: the same bits as `pair_bits`, pair for pair) by forked w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from custdata.dedupe.blocking import BlockingStats, candidate_pairs
+from custdata.dedupe.blocking import (
+    BlockingReport, BlockingStats, blocking_report, candidate_pairs, pipeline_window,
+)
 from custdata.dedupe.bulk import many_pair_bits
-from custdata.dedupe.cluster import Cluster, clusters, evidence_probability
+from custdata.dedupe.cluster import Cluster, JoinRule, clusters, evidence_probability
 from custdata.dedupe.columns import RecordColumns, record_columns
 from custdata.dedupe.compare import (
     Model, PairScore, build_model, pair_bits, probability, score_pair, threshold_bits,
 )
+from custdata.dedupe.explain import PairExplanation, explain_pair
 from custdata.dedupe.features import Record, to_record, to_records
+from custdata.dedupe.fit import (
+    fit_model, model_from_dict, model_table, model_to_dict, with_counts,
+)
 from custdata.dedupe.survivorship import choose_survivor, merged_values
 
 DEFAULT_THRESHOLD = 0.99
 DEFAULT_MIN_COHERENCE = 0.5
 DEFAULT_DUPLICATE_RATE = 0.25
+JOIN_FLOOR = 0.5  # least probability of any pair across two joining groups (more likely
+# one person than two); the mean evidence across them must clear the threshold as well
 
 
 @dataclass
@@ -104,48 +112,81 @@ class Links(Mapping):
 def find_duplicates(rows: Sequence[Mapping[str, Any]], *, threshold: float = DEFAULT_THRESHOLD,
                     min_coherence: float = DEFAULT_MIN_COHERENCE, region: str = "CN",
                     prior_bits: float | None = None, duplicate_rate: float = DEFAULT_DUPLICATE_RATE,
-                    max_block: int = 8, window: int = 3) -> DedupeResult:
+                    max_block: int = 8, window: int = 3, identifiers: tuple[str, ...] = (),
+                    labels: Iterable[tuple[Any, Any, bool]] = ()) -> DedupeResult:
     """Clusters of rows that describe the same customer. Rows need distinct `id`s
-    (their position is used when they have none)."""
-    records = to_records(list(rows), region=region)
+    (their position is used when they have none). `identifiers`: columns (in the row or
+    its `extra`) compared, blocked on and fitted as identifiers; `labels`: see
+    `find_duplicate_records`."""
+    records = to_records(list(rows), region=region, identifiers=tuple(identifiers))
     return find_duplicate_records(records, threshold=threshold, min_coherence=min_coherence,
                                   prior_bits=prior_bits, duplicate_rate=duplicate_rate,
-                                  max_block=max_block, window=window)
+                                  max_block=max_block, window=window, labels=labels)
 
 
 def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFAULT_THRESHOLD,
                            min_coherence: float = DEFAULT_MIN_COHERENCE,
                            prior_bits: float | None = None,
                            duplicate_rate: float = DEFAULT_DUPLICATE_RATE, max_block: int = 8,
-                           window: int = 3, workers: int = 0) -> DedupeResult:
+                           window: int = 3, workers: int = 0, fit: bool = True,
+                           fitted_at: str | None = None, model: Model | None = None,
+                           labels: Iterable[tuple[Any, Any, bool]] = ()) -> DedupeResult:
     """`find_duplicates` over records already folded with `to_record`.
 
     `workers`: processes that score the candidate pairs (0: one per CPU for large jobs).
+    `fit`: fit the model to these records (`fit.fit_model`; lists of fewer than
+    MIN_FIT_RECORDS, or a given `prior_bits`, keep the hand-set defaults); `fitted_at`:
+    the date to stamp on the fitted model. `model`: a stored model (`model_from_dict`) to
+    use instead of fitting. `labels`: (id a, id b, same) decisions: a pair labelled same is
+    always clustered, one labelled different never is, and enough same labels refine m.
     """
     columns = record_columns(records)
-    model = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate,
-                        columns=columns)
-    pairs, stats = candidate_pairs(records, max_block=max_block, window=window,
-                                   columns=columns)
+    base = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate,
+                       columns=columns)
+    pairs, stats = candidate_pairs(records, max_block=max_block,
+                                   window=pipeline_window(window), columns=columns)
+    labels = [(a, b, bool(same)) for a, b, same in labels]
+    position = {r.id: i for i, r in enumerate(records)}
+    same = np.array([(position[a], position[b]) for a, b, yes in labels
+                     if yes and a in position and b in position], dtype=np.int64).reshape(-1, 2)
+    if model is not None:
+        model = with_counts(model, base)
+    elif fit and prior_bits is None:
+        model = fit_model(columns, pairs, base, fitted_at=fitted_at, same_pairs=same)
+    else:
+        model = base
     links = Links(model)
     need = threshold_bits(threshold, model)
     kept, bits = strong_links(records, pairs, model, need, workers=workers, columns=columns)
     for (i, j), evidence in zip(kept.tolist(), bits.tolist()):
         links.add(records[i], records[j], evidence)
     by_id = {r.id: r for r in records}
+    rule = _join_rule(labels, need, threshold_bits(JOIN_FLOOR, model))
+    for a, b, yes in labels:
+        if yes and a in by_id and b in by_id and (a, b) not in links and (b, a) not in links:
+            links.add(by_id[a], by_id[b], pair_bits(by_id[a], by_id[b], model))
 
     def rescore(a: Any, b: Any) -> tuple[float, float]:
         scored = score_pair(by_id[a], by_id[b], model)
         return scored.probability, scored.bits
 
-    found = clusters(links.pairs(), threshold, min_coherence=min_coherence, rescore=rescore)
+    found = clusters(links.pairs(), threshold, min_coherence=min_coherence, rescore=rescore,
+                     rule=rule)
     return DedupeResult(found, links, stats, model, by_id)
 
 
+def _join_rule(labels: list[tuple[Any, Any, bool]], need: float, floor: float) -> JoinRule:
+    return JoinRule(need=need, floor=floor,
+                    forbid=frozenset(frozenset((a, b)) for a, b, yes in labels if not yes),
+                    force=frozenset(frozenset((a, b)) for a, b, yes in labels if yes))
+
+
 __all__ = [
-    "BlockingStats", "Cluster", "DedupeResult", "Links", "Model", "PairScore", "Record",
-    "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
-    "evidence_probability", "find_duplicate_records", "find_duplicates", "many_pair_bits",
-    "merged_values", "pair_bits", "probability", "record_columns", "score_pair",
+    "BlockingReport", "BlockingStats", "Cluster", "DedupeResult", "JoinRule", "Links", "Model",
+    "PairExplanation", "PairScore", "Record", "blocking_report", "explain_pair",
+    "JOIN_FLOOR", "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
+    "evidence_probability", "find_duplicate_records", "fit_model", "model_from_dict",
+    "model_table", "model_to_dict", "find_duplicates", "many_pair_bits",
+    "merged_values", "pair_bits", "pipeline_window", "probability", "record_columns", "score_pair",
     "strong_links", "strong_pairs", "threshold_bits", "to_record", "to_records",
 ]

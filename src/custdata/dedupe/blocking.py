@@ -3,22 +3,24 @@
 Each blocking rule gives every record at most one key. All pairs inside a block are
 candidates; a block larger than `max_block` (a shared office phone, a very common name)
 is too unspecific for all of its pairs, so it is sorted and only records within `window`
-places of each other are paired (sorted neighbourhood). The pair count therefore grows
-about linearly with the number of records.
+places of each other are paired (sorted neighbourhood); dedupe's own window is at least
+BIG_WINDOW (`pipeline_window`). The pair count therefore grows about linearly with the
+number of records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from custdata.dedupe.columns import (
-    RecordColumns, birth_year, email_local, factorize, initials, phone_tail, record_columns,
-    truthy_codes,
+    RecordColumns, birth_year, email_local, factorize, initials, name_token, phone_tail,
+    record_columns, truthy_codes,
 )
+from custdata.dedupe.orgs import house_number, street_key
 from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
 
@@ -65,10 +67,32 @@ RULES: dict[str, Callable[[Record], str | None]] = {
     "company+initials": _both(lambda r: r.company, _initials),
     "email_local": lambda r: email_local(r.email),
     "phone_tail+initials": _both(lambda r: phone_tail(r.phone), _initials),
+    "other_id": lambda r: r.other_id,
+    "street+number": lambda r: street_key(r.address),
+    "postal+number": _both(lambda r: r.postal, lambda r: house_number(r.address) or None),
+    "birth+city": _both(lambda r: r.birth, lambda r: r.city),
+    "name_word+city": _both(lambda r: name_token(r.name) if r.name else None,
+                            lambda r: r.city),
 }
 
 
 SMALL_CAP_RULES = {"name": 8}  # rule -> its own cap (and a window of at most 2)
+# The window dedupe uses at the least (`pipeline_window`): a block over the cap (a
+# hotel's switchboard, a shared office address) is sorted by name, birth date, city and
+# postal code and each record paired with this many neighbours, so look-alikes sort
+# together and a block of up to BIG_WINDOW + 1 records keeps every pair.
+BIG_WINDOW = 12
+# Rules whose big blocks are mostly strangers (a common name in one city, a company's
+# staff with the same initials): their window stays at most LOOSE_WINDOW, which keeps
+# the candidate count, and the time, near linear at a million contacts.
+LOOSE_RULES = frozenset({"phonetic+city", "name_word+city", "company+initials"})
+LOOSE_WINDOW = 4
+
+
+def pipeline_window(window: int) -> int:
+    """The sorted-neighbourhood window `find_duplicate_records` blocks with: the
+    configured one, but never under BIG_WINDOW (a window of 3 lost true pairs)."""
+    return max(window, BIG_WINDOW)
 
 
 @dataclass
@@ -93,6 +117,8 @@ COLUMN_RULES: dict[str, tuple[str, ...]] = {
     "phonetic+city": ("nph", "ci"), "postal+birth": ("po", "bd"),
     "company+initials": ("co", "nin"), "email_local": ("elocal",),
     "phone_tail+initials": ("ptail", "nin"),
+    "other_id": ("oid",), "street+number": ("stn",), "postal+number": ("po", "hno"), "birth+city": ("bd", "ci"),
+    "name_word+city": ("ntok", "ci"),
 }
 
 
@@ -188,7 +214,8 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
         if keys is None:
             keys = _string_keys(records, key_of)
         cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
-        step = min(window, 2) if rule in SMALL_CAP_RULES else window
+        step = (min(window, 2) if rule in SMALL_CAP_RULES
+                else min(window, LOOSE_WINDOW) if rule in LOOSE_RULES else window)
         left, right, capped = _block_pairs(keys, cap, step, ranked)
         stats.capped_blocks += capped
         a = np.concatenate(left) if left else np.zeros(0, np.int64)
@@ -200,3 +227,41 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
     unique = np.unique(np.concatenate(codes))
     stats.pairs = len(unique)
     return np.stack([unique // n, unique % n], axis=1), stats
+
+
+@dataclass
+class BlockingReport:
+    """How many of the given true pairs blocking makes candidates (`recall`), and which
+    ones it misses (as id pairs)."""
+
+    candidates: int
+    true_pairs: int
+    found: int
+    missed: list[tuple] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.true_pairs if self.true_pairs else 1.0
+
+
+def blocking_report(records: Sequence[Record], true_pairs: Iterable[tuple], *,
+                    max_block: int = 8, window: int = 3) -> BlockingReport:
+    """Blocking recall of dedupe's candidate pairs (`candidate_pairs` at
+    `pipeline_window(window)`) over `records` against `true_pairs` (pairs of record ids):
+    the candidates, the true pairs found and those missed."""
+    position = {r.id: i for i, r in enumerate(records)}
+    pairs, stats = candidate_pairs(records, max_block=max_block,
+                                   window=pipeline_window(window))
+    n = len(records)
+    made = set((pairs[:, 0] * n + pairs[:, 1]).tolist())
+    found, missed, total = 0, [], 0
+    for a, b in true_pairs:
+        if a not in position or b not in position:
+            continue
+        total += 1
+        i, j = sorted((position[a], position[b]))
+        if i * n + j in made:
+            found += 1
+        else:
+            missed.append((a, b))
+    return BlockingReport(stats.pairs, total, found, missed)

@@ -21,8 +21,9 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from custdata.dedupe.compare import (
-    ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, TF_FIELDS, Model,
-    _address_level, _text_level, names_level,
+    ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, HAN_PERSON_CHARS, PARTIAL,
+    SHARED, SITE_OVERLAP, TF_FIELDS, Model,
+    _address_level, _text_level, names_level, other_id_level,
 )
 from custdata.dedupe.columns import (
     TF_COLUMNS, RecordColumns, factorize, lengths, record_columns, with_missing,
@@ -30,11 +31,12 @@ from custdata.dedupe.columns import (
 from custdata.dedupe.features import Record
 from custdata.parallel import default_workers, map_chunks
 
-NONE, EX, AL, CL, DI = 0, 1, 2, 3, 4  # agreement levels as small integers
-LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT}
+NONE, EX, AL, CL, DI, PA, SH = 0, 1, 2, 3, 4, 5, 6  # agreement levels as small integers
+LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT, PA: PARTIAL, SH: SHARED}
+LEVEL_COUNT = 7
 LEVEL_CODES = {None: NONE, **{name: code for code, name in LEVEL_NAMES.items()}}
 
-_TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po")
+_TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po", "pv", "oid")
 _MAPPED = ("nh", "nk", "el", "ed", "pt", "by", "adg", "cns")  # columns.DERIVED
 GRID_LIMIT = 4096  # distinct companies up to which pair verdicts are kept in a grid
 _SCORED = ("idn", "el", "ed", "ph", "bd", "co", "cns")  # compared by rapidfuzz
@@ -231,9 +233,12 @@ def _name(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     exact = both & ((a == b) | ((ha >= 0) & (ha == hb)))
     levels = np.where(exact, EX, np.where(both, DI, NONE)).astype(np.int8)
     both_han = (ha >= 0) & (hb >= 0)
-    # Two different Chinese names are close only when their readings agree.
+    # Two different Chinese names are close only when their readings agree, unless one
+    # is an organisation's (more characters than a person's name).
     same_key = t.derived["nk"][a] == t.derived["nk"][b]
-    rest = np.flatnonzero(both & ~exact & (~both_han | same_key))
+    long = with_missing([len(h) > HAN_PERSON_CHARS for h in t.values["nh"]], 0)
+    org = (long[ha] == 1) | (long[hb] == 1)
+    rest = np.flatnonzero(both & ~exact & (~both_han | same_key | org))
     levels[rest] = _per_distinct_pair(t, "nm", a[rest], b[rest], names_level)
     return levels
 
@@ -291,7 +296,10 @@ def _address(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     rest = np.flatnonzero(levels == DI)
     x, y = t.codes["ad"][ia[rest]], t.codes["ad"][ib[rest]]
     digits = t.derived["adg"]
-    same = np.flatnonzero(digits[x] == digits[y])  # another house number: different
+    numbered = with_missing([bool(v) for v in t.values["adg"]], 0)
+    dx, dy = digits[x], digits[y]
+    # Another house number is another address; one without a number may still agree.
+    same = np.flatnonzero((dx == dy) | (numbered[dx] == 0) | (numbered[dy] == 0))
     levels[rest[same]] = _per_distinct_pair(t, "ad", x[same], y[same], _address_level)
     return levels
 
@@ -316,7 +324,7 @@ def _field_bits(t: RecordTable, name: str, levels: np.ndarray, ia: np.ndarray,
                 ib: np.ndarray) -> np.ndarray:
     """Each pair's bits for one field (0 where the level is none), as compare._field_bits."""
     out = np.zeros(len(levels))
-    for code in np.flatnonzero(np.bincount(levels, minlength=5)).tolist():
+    for code in np.flatnonzero(np.bincount(levels, minlength=LEVEL_COUNT)).tolist():
         if code == NONE:
             continue
         level = LEVEL_NAMES[code]
@@ -347,18 +355,43 @@ def _term_bits(t: RecordTable, name: str, level: str, ia: np.ndarray, ib: np.nda
     return table[count]
 
 
+def table_levels(t: RecordTable, ia: np.ndarray, ib: np.ndarray
+                 ) -> list[tuple[str, np.ndarray]]:
+    """Each field's agreement level codes (NONE, EX, AL, CL, DI) for the pairs
+    (records[ia[k]], records[ib[k]]), in compare._levels' field order."""
+    ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+    postal, city = _postal_and_city(t, ia, ib)
+    return [("external_id", _external_id(t, ia, ib)), ("id_number", _id_number(t, ia, ib)),
+            ("email", _email(t, ia, ib)), ("phone", _phone(t, ia, ib)),
+            ("name", _name(t, ia, ib)), ("birth_date", _birth(t, ia, ib)),
+            ("gender", _gender(t, ia, ib)), ("company", _company(t, ia, ib)),
+            ("address", _address(t, ia, ib)), ("postal_code", postal), ("city", city),
+            ("province", _exact_or_different(t.truthy["pv"][ia], t.truthy["pv"][ib])),
+            ("other_id", _other_id(t, ia, ib))]
+
+
+def _other_id(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    levels = _exact_or_different(t.truthy["oid"][ia], t.truthy["oid"][ib])
+    rest = np.flatnonzero(levels == DI)
+    levels[rest] = _per_distinct_pair(t, "oid", t.truthy["oid"][ia[rest]],
+                                      t.truthy["oid"][ib[rest]], other_id_level)
+    return levels
+
+
 def table_bits(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     """`pair_bits(records[ia[k]], records[ib[k]], model)` for every k, as one array."""
     ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
-    postal, city = _postal_and_city(t, ia, ib)
-    fields = [("external_id", _external_id(t, ia, ib)), ("id_number", _id_number(t, ia, ib)),
-              ("email", _email(t, ia, ib)), ("phone", _phone(t, ia, ib)),
-              ("name", _name(t, ia, ib)), ("birth_date", _birth(t, ia, ib)),
-              ("gender", _gender(t, ia, ib)), ("company", _company(t, ia, ib)),
-              ("address", _address(t, ia, ib)), ("postal_code", postal), ("city", city)]
+    fields = [(name, _field_bits(t, name, levels, ia, ib))
+              for name, levels in table_levels(t, ia, ib)]
+    bits = dict(fields)
+    phone, address = bits["phone"], bits["address"]
+    both = (phone > 0) & (address > 0)  # one site: the weaker counts SITE_OVERLAP
+    weaker_phone = both & (phone <= address)
+    phone[weaker_phone] *= SITE_OVERLAP
+    address[both & ~weaker_phone] *= SITE_OVERLAP
     total = np.zeros(len(ia))
-    for name, levels in fields:  # summed in compare._levels' order: the same float
-        total += _field_bits(t, name, levels, ia, ib)
+    for _, field_bits in fields:  # summed in compare._levels' order: the same float
+        total += field_bits
     return total
 
 

@@ -17,13 +17,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from custdata.dedupe.features import DIGITS, Record
+from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
+from custdata.dedupe.orgs import house_number, is_generic, street_key
 
 # Record attribute -> column. Names are numbered by their folded text ("nm", below).
 ATTRIBUTES = {"external_id": "ext", "id_key": "idk", "id_number": "idn", "email_key": "ek",
               "email": "em", "phone_key": "pk", "phone": "ph", "birth": "bd", "gender": "gd",
-              "company": "co", "address": "ad", "city": "ci", "postal": "po"}
+              "company": "co", "address": "ad", "city": "ci", "postal": "po",
+              "province": "pv", "other_id": "oid"}
 
 
 # Block keys of one value, shared with the per-record rules (blocking.RULES).
@@ -45,6 +47,16 @@ def birth_year(birth: str | None) -> str | None:
     return birth[:4] if birth else None
 
 
+def name_token(name: Any) -> str | None:
+    """A name's longest distinctive word (4 letters or more, not a legal or generic word
+    like Inc or restaurant), or a Chinese name's characters: for blocking names that
+    differ in their other words."""
+    if name.han:
+        return name.han
+    words = [t for t in name.canon if len(t) >= 4 and not is_generic(t)]
+    return max(words, key=lambda t: (len(t), t)) if words else None
+
+
 # Derived column -> (parent column, function of one parent value; None: no value).
 DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "nk": ("nm", lambda name: name.key),  # order-free canonical tokens
@@ -58,7 +70,10 @@ DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "ptail": ("ph", phone_tail),
     "by": ("bd", lambda birth: birth[:4]),
     "year": ("bd", birth_year),
-    "adg": ("ad", lambda address: ",".join(DIGITS.findall(address))),  # house numbers
+    "adg": ("ad", house_number),  # another house number is another address
+    "hno": ("ad", lambda address: house_number(address) or None),
+    "stn": ("ad", street_key),
+    "ntok": ("nm", name_token),
     "cns": ("co", lambda company: company.replace(" ", "")),
 }
 # Term-frequency field (compare.TF_FIELDS) -> the column holding its value.

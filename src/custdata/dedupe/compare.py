@@ -18,10 +18,13 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
 
 from custdata.dedupe.columns import TF_COLUMNS, RecordColumns, value_counts
-from custdata.dedupe.features import DIGITS, Record, to_record
+from custdata.dedupe.features import Record, to_record
 from custdata.dedupe.names import Name, alias_equal, same_token
+from custdata.dedupe.orgs import han_org_level, house_number, words_level
 
-EXACT, ALIAS, CLOSE, DIFFERENT = "exact", "alias", "close", "different"
+EXACT, ALIAS, CLOSE, PARTIAL, DIFFERENT = "exact", "alias", "close", "partial", "different"
+SHARED = "shared"  # names with one word in common
+HAN_PERSON_CHARS = 4  # a name in more Chinese characters than this is an organisation's
 
 # (m, u) per field and agreement level: set by hand (how often duplicates keep or lose
 # each field; how often strangers share it), then checked and adjusted on labelled
@@ -33,20 +36,26 @@ DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
     "email": {EXACT: (0.60, 1e-6), CLOSE: (0.10, 1e-5), DIFFERENT: (0.30, 1.0)},
     "phone": {EXACT: (0.60, 1e-6), CLOSE: (0.10, 1e-5), DIFFERENT: (0.30, 1.0)},
     "name": {EXACT: (0.55, 1e-5), ALIAS: (0.30, 1e-5), CLOSE: (0.12, 3e-4),
-             DIFFERENT: (0.03, 1.0)},
+             PARTIAL: (0.03, 1e-3), SHARED: (0.03, 5e-3), DIFFERENT: (0.03, 1.0)},
     "birth_date": {EXACT: (0.85, 5e-5), CLOSE: (0.10, 5e-4), DIFFERENT: (0.02, 1.0)},
     "gender": {EXACT: (0.97, 0.5), DIFFERENT: (0.03, 0.5)},
     # Many contacts share a company: even a rare company name is not personal.
     "company": {EXACT: (0.60, 1e-3), CLOSE: (0.15, 5e-3), DIFFERENT: (0.25, 1.0)},
-    "address": {EXACT: (0.50, 1e-5), CLOSE: (0.25, 1e-4), DIFFERENT: (0.25, 1.0)},
+    "address": {EXACT: (0.50, 1e-5), CLOSE: (0.25, 1e-4), PARTIAL: (0.10, 1e-3),
+                DIFFERENT: (0.15, 1.0)},
     "city": {EXACT: (0.85, 0.02), CLOSE: (0.03, 0.002), DIFFERENT: (0.12, 1.0)},
     "postal_code": {EXACT: (0.80, 0.005), DIFFERENT: (0.20, 1.0)},
+    "province": {EXACT: (0.90, 0.2), DIFFERENT: (0.10, 0.8)},
+    # Identifiers the user names (kept in `extra`: a membership or tax number).
+    "other_id": {EXACT: (0.85, 1e-6), CLOSE: (0.05, 1e-5), DIFFERENT: (0.10, 1.0)},
 }
 # Fields whose exact agreement is weighed by how common the value is.
 TF_FIELDS = ("email", "phone", "name", "birth_date", "company", "address", "city",
              "postal_code")
 _TF_FIELDS = frozenset(TF_FIELDS)
 COMPANY_CLOSE, CITY_CLOSE = 88, 92  # fuzzy scores (0-100) from which two values are close
+SITE_OVERLAP = 0.25  # share of the weaker of a shared phone and address that counts
+ADDRESS_CLOSE, ADDRESS_PARTIAL = 88, 70  # the same, for addresses (partial: same number)
 
 
 @dataclass
@@ -58,6 +67,8 @@ class Model:
     counts: dict[str, Counter] = field(default_factory=dict)
     population: int = 0
     min_population: int = 2000  # below this, frequencies are too noisy to trust
+    fitted_at: str | None = None  # when fitted to a list (fit.fit_model), else None
+    fitted_rows: int = 0  # how many records it was fitted on
     # A weak reference to the RecordColumns the counts were taken from, if any: bulk
     # scoring over those columns reads the counts off the codes.
     counted_from: Any = field(default=None, init=False, repr=False, compare=False)
@@ -85,7 +96,13 @@ class Model:
             # Duplicates share their person's values, so a value seen twice may be one
             # person's; only further holders show how common it is.
             seen = count - 2
-            u = max(u, seen / max(self.population - 1, self.min_population))
+            others = max(self.population - 1, self.min_population)
+            if not self.fitted_rows or level not in (EXACT, ALIAS):
+                u = max(u, seen / others)
+            elif seen >= 1:
+                u = seen / others  # a fitted u is an average: the value's own share
+            else:
+                u = min(u, 1.0 / others)  # one person's value: as rare as can be told
             cached = self._tf[(name, level, count)] = math.log2(m / u)
         return cached
 
@@ -195,6 +212,8 @@ def names_level(x: Name | None, y: Name | None) -> str | None:
     if x.text == y.text or (x.han and x.han == y.han):
         return EXACT
     if x.han and y.han:
+        if max(len(x.han), len(y.han)) > HAN_PERSON_CHARS:  # an organisation
+            return han_org_level(x.han, y.han) or DIFFERENT
         # Different characters: a homophone (章伟 / 张伟) is a different name unless
         # only one character differs and it reads the same.
         same_len = len(x.han) == len(y.han)
@@ -206,7 +225,17 @@ def names_level(x: Name | None, y: Name | None) -> str | None:
         return DIFFERENT  # one letter off in pinyin is another character: 王勇 is not Wang Yang
     if len(x.tokens) == len(y.tokens) and _tokens_close(x.canon, y.canon):
         return CLOSE
-    return DIFFERENT
+    if min(x.joined) != min(y.joined) and _joined_close(x, y):
+        return CLOSE  # "paul cole man" / "palu coleman"
+    return words_level(x.tokens, y.tokens) or DIFFERENT
+
+
+def _joined_close(x: Name, y: Name) -> bool:
+    """The names written without spaces are at most one slip in eight apart."""
+    a, b = "".join(x.tokens), "".join(y.tokens)
+    if min(len(a), len(b)) < 6:
+        return False
+    return DamerauLevenshtein.distance(a, b) <= max(len(a), len(b)) // 8
 
 
 def _tokens_close(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
@@ -238,12 +267,16 @@ def _address_level(x: str | None, y: str | None) -> str | None:
         return None
     if x == y:
         return EXACT
-    if DIGITS.findall(x) != DIGITS.findall(y):
+    hx, hy = house_number(x), house_number(y)
+    if hx and hy and hx != hy:
         return DIFFERENT  # another house number is another address
     cx, cy = x.replace(" ", ""), y.replace(" ", "")
-    if cx.endswith(cy) or cy.endswith(cx) or fuzz.token_set_ratio(x, y) >= 90:
+    if cx.endswith(cy) or cy.endswith(cx):
         return CLOSE
-    return DIFFERENT
+    score = max(fuzz.token_set_ratio(x, y), fuzz.ratio(cx, cy), fuzz.token_sort_ratio(x, y))
+    if score >= ADDRESS_CLOSE:
+        return CLOSE
+    return PARTIAL if hx and score >= ADDRESS_PARTIAL else DIFFERENT
 
 
 def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
@@ -275,7 +308,24 @@ def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
         if same_postal and city in (EXACT, CLOSE):
             city = None
     levels.append(("city", city))
+    if a.province and b.province:
+        levels.append(("province", EXACT if a.province == b.province else DIFFERENT))
+    levels.append(("other_id", other_id_level(a.other_id, b.other_id)))
     return levels
+
+
+def other_id_level(x: str | None, y: str | None) -> str | None:
+    """Named identifiers: exact when equal, close when one column's value is one slip
+    from the other's, else different (None when either has none)."""
+    if x is None or y is None:
+        return None
+    if x == y:
+        return EXACT
+    cx, _, vx = x.partition("=")
+    cy, _, vy = y.partition("=")
+    if cx == cy and "|" not in x + y and _near_digits(vx, vy):
+        return CLOSE
+    return DIFFERENT
 
 
 def _field_bits(ra: Record, rb: Record, model: Model) -> list[tuple[str, str, float]]:
@@ -295,7 +345,22 @@ def _field_bits(ra: Record, rb: Record, model: Model) -> list[tuple[str, str, fl
             out.append((name, level, model.bits(name, level, value)))
         else:
             out.append((name, level, fixed[(name, level)]))
-    return out
+    return _one_site(out)
+
+
+def _one_site(detail: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    """A shared phone and a shared address both say "same site" (a hotel's restaurants,
+    a family's landline): when both agree, the weaker one counts SITE_OVERLAP of its bits."""
+    at = {name: k for k, (name, _, _) in enumerate(detail)}
+    if "phone" not in at or "address" not in at:
+        return detail
+    phone, address = detail[at["phone"]], detail[at["address"]]
+    if phone[2] <= 0 or address[2] <= 0:
+        return detail
+    k = at["phone"] if phone[2] <= address[2] else at["address"]
+    name, level, bits = detail[k]
+    detail[k] = (name, level, bits * SITE_OVERLAP)
+    return detail
 
 
 def pair_bits(ra: Record, rb: Record, model: Model) -> float:

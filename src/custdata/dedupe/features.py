@@ -8,6 +8,7 @@ from the readable values and are None where a value is missing, masked or unusab
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +18,7 @@ from custdata._lazy import lazy
 from custdata.errors import InvalidValue
 from custdata.normalize import email_key, normalize_date, normalize_text, phone_key
 from custdata.dedupe.names import Name, parse_name
+from custdata.dedupe.orgs import fold_address
 
 pypinyin = lazy("pypinyin")  # its dictionaries take a second to load
 
@@ -56,6 +58,8 @@ class Record:
     address: str | None
     city: str | None
     postal: str | None
+    province: str | None = None
+    other_id: str | None = None  # user-named identifiers from `extra`: "col=VALUE|…"
 
 
 def _text(value: Any) -> str | None:
@@ -129,19 +133,83 @@ _fold_postal = _folded(lambda text: _SPACE.sub("", text).upper())
 _fold_birth = _folded(_birth)
 
 
-def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN") -> Record:
-    """The `Record` of one contact row (a dict with the contact fields, maybe key columns)."""
+def _region(row: Mapping[str, Any], default: str) -> str:
+    """The row's own country (ISO 3166-1 alpha-2) when it has one, else `default`."""
+    country = row.get("country")
+    if isinstance(country, str) and len(country.strip()) == 2 and country.strip().isalpha():
+        return country.strip().upper()
+    return default
+
+
+def _phone(row: Mapping[str, Any], phone: str | None, region: str
+           ) -> tuple[str | None, str | None]:
+    """(readable E.164 or "#digits" form, match key) of the row's phone.
+
+    The number is read at the row's own country, else at `region`. One that cannot be
+    parsed is keyed by its digits ("#4042337673"), so punctuation never decides. A stored
+    key is kept when it is a keyed blind index (an encrypted store) or the E.164 form read
+    at the same region."""
+    stored = row.get("phone_key") if "phone_key" in row else None
+    if not phone:
+        return None, (str(stored) if stored not in (None, "") else None)
+    at = _region(row, region)
+    readable_stored = isinstance(stored, str) and _E164.match(stored)
+    if readable_stored and at == region:
+        return stored, stored
+    own = _phone_digits_key(phone, at)
+    blind = stored not in (None, "") and not readable_stored and stored != _raw_key(phone)
+    return own, (str(stored) if blind else own)
+
+
+def _raw_key(phone: str) -> str:
+    return normalize_text(phone).lower()
+
+
+@lru_cache(maxsize=100_000)
+def _phone_digits_key(phone: str, region: str) -> str | None:
+    key = phone_key(phone, region)
+    if key is None or _E164.match(key):
+        return key
+    digits = _NON_DIGITS.sub("", phone)
+    return f"#{digits}" if len(digits) >= 5 else key
+
+
+def _extra(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    extra = row.get("extra")
+    if isinstance(extra, str) and extra.startswith("{"):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return {}
+    return extra if isinstance(extra, Mapping) else {}
+
+
+def other_ids(row: Mapping[str, Any], identifiers: tuple[str, ...]) -> str | None:
+    """The user-named identifier columns of a row (from the row itself or its `extra`),
+    folded (upper case, no spaces or dashes) as "col=VALUE|…" in the given order; None
+    when the row has none of them."""
+    if not identifiers:
+        return None
+    extra = _extra(row)
+    parts = []
+    for col in identifiers:
+        value = _text(row.get(col, extra.get(col)))
+        if value:
+            parts.append(f"{col}={_ID_SEPARATORS.sub('', value).upper()}")
+    return "|".join(parts) or None
+
+
+def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN",
+              identifiers: tuple[str, ...] = ()) -> Record:
+    """The `Record` of one contact row (a dict with the contact fields, maybe key columns).
+    `identifiers`: columns (kept in `extra` or in the row) to compare as identifiers."""
     get = row.get
     email = _text(get("email"))
     phone = _text(get("phone"))
     id_number = _text(get("id_number"))
     # Readable forms for typo comparisons. A stored key is reused when it is readable
     # (not a blind index); otherwise the key function runs here.
-    stored_phone = get("phone_key")
-    if phone and isinstance(stored_phone, str) and _E164.match(stored_phone):
-        phone_norm = stored_phone
-    else:
-        phone_norm = phone_key(phone, region) if phone else None
+    phone_norm, phone_match = _phone(row, phone, region)
     stored_email = get("email_key")
     if email and isinstance(stored_email, str) and "@" in stored_email:
         email_norm = stored_email
@@ -154,7 +222,7 @@ def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN") 
         id=get("id", position),
         external_id=str(external) if external not in (None, "") else None,
         email_key=_key(row, "email_key", email_norm),
-        phone_key=_key(row, "phone_key", phone_norm),
+        phone_key=phone_match,
         id_key=_key(row, "id_number_key", id_norm),
         email=email_norm if email_norm and "@" in email_norm else None,
         phone=_NON_DIGITS.sub("", phone_norm) or None if phone_norm else None,
@@ -163,12 +231,16 @@ def to_record(row: Mapping[str, Any], position: int = 0, *, region: str = "CN") 
         birth=_fold_birth(get("birth_date")),
         gender=_fold_gender(get("gender")),
         company=_fold_company(get("company")),
-        address=" ".join(_PUNCT.sub(" ", address.casefold()).split()) or None if address else None,
+        address=fold_address(address) or None if address else None,
         city=_fold_city(get("city")),
         postal=_fold_postal(get("postal_code")),
+        province=_fold_city(get("province")),
+        other_id=other_ids(row, identifiers),
     )
 
 
-def to_records(rows: list[Mapping[str, Any]], *, region: str = "CN") -> list[Record]:
+def to_records(rows: list[Mapping[str, Any]], *, region: str = "CN",
+               identifiers: tuple[str, ...] = ()) -> list[Record]:
     """`to_record` of every row, in order."""
-    return [to_record(row, i, region=region) for i, row in enumerate(rows)]
+    return [to_record(row, i, region=region, identifiers=identifiers)
+            for i, row in enumerate(rows)]
