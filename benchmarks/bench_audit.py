@@ -92,7 +92,7 @@ def time_cli(db: Path, repeat: int, as_of: str) -> tuple[list[float], list[float
 def time_halves(db: Path, as_of: date) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of the SQL aggregates and of the validity pass."""
     cfg = default_config()
-    store = open_store(db, config=cfg)
+    store = open_store(db)
     try:
         start, cpu_start = time.perf_counter(), own_cpu_s()
         snap = AuditSnapshot(**store.audit.audit_facts(

@@ -11,7 +11,6 @@ import pytest
 
 from custdata.api.audit import CONSENT_YES
 from custdata.audit import DUPLICATE_KEYS, AuditSnapshot
-from custdata.config import default_config
 from custdata.errors import UsageError
 from custdata.store import Store, open_store
 from custdata.store.audit import show_checks
@@ -24,7 +23,7 @@ OLD = "2017-01-01T00:00:00Z"  # past both the stale (90 d) and retention (1825 d
 
 def make_store(tmp_path: Path, contacts: list[dict], orders: list[dict] = (),
                interactions: list[dict] = ()) -> Store:
-    store = open_store(tmp_path / "c.db", config=default_config())
+    store = open_store(tmp_path / "c.db")
     base = {"name": "Ann", "email": "a@x.com", "consent": "yes", "changed_at": FRESH}
     for n, row in enumerate(contacts, start=1):
         row = {"id": n, **base, "email_key": f"k{n}", **row}

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from custdata.api import segments as api_segments
-from custdata.config import default_config
 from custdata.errors import UsageError
 from custdata.segments import AGGREGATE_COLUMNS, TagRules, customer_aggregates, tag_plan
 from custdata.store import Store, open_store
@@ -21,7 +20,7 @@ from tests.test_segments import generated_orders
 
 def make_store(tmp_path: Path, orders: pd.DataFrame, currency: object = "CNY",
                contacts: int | None = None, config=None) -> Store:
-    store = open_store(tmp_path / "c.db", config=config or default_config())
+    store = open_store(tmp_path / "c.db")
     ids = sorted({int(c) for c in orders["contact_id"].dropna()})
     top = max(ids + [contacts or 0])
     store.db.conn.executemany(

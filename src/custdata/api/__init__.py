@@ -6,5 +6,7 @@ and returning plain results; the CLI only parses options and renders what comes 
 """
 
 from custdata.api.session import Session
+from custdata.store import committed_operations
+from custdata.store import translate_db_error as store_error_of
 
-__all__ = ["Session"]
+__all__ = ["Session", "committed_operations", "store_error_of"]

@@ -109,8 +109,8 @@ class Session:
         """
         from custdata.store import open_store
 
-        store = open_store(self.db, wait=self.wait, config=self.config,
-                           create=not read_only, read_only=read_only)
+        self.config  # a named config file that is missing fails before the store is touched
+        store = open_store(self.db, wait=self.wait, create=not read_only, read_only=read_only)
         try:
             factory = self._protector_factory(need_key=need_key, mask=mask)
             store.protector = factory(store.crypto.state())

@@ -19,7 +19,7 @@ from custdata.cli._shared import err, state
 from custdata.cli._hints import with_hint
 from custdata.errors import CustdataError, DiskFull, ExitCode
 from custdata.api.session import Session
-from custdata.store import committed_operations, translate_db_error
+from custdata.api import committed_operations, store_error_of
 
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
@@ -68,7 +68,7 @@ class CustdataGroup(TyperGroup):
             _fail(with_hint(DiskFull("Cannot write the output: the disk is full.",
                                      hint="free_space")), ExitCode.STORE, exc)
         except Exception as exc:  # noqa: BLE001 - only sqlite errors are translated
-            store_error = translate_db_error(exc, state.db)
+            store_error = store_error_of(exc, state.db)
             if store_error is None or state.debug:
                 raise
             _fail(with_hint(store_error), store_error.exit_code, exc)

@@ -27,6 +27,8 @@ HINTS: dict[str, str] = {
     "region": "Pass --region CC or set general.region in the config.",
     "audit_show": "Name the check with --show CHECK.",
     # ---- slice sanalytics (dedupe, unmerge, tag, report rfm/summary/churn) ----
+    "merge_id": "`dedupe --merge` printed the merge ids, and `custdata history CONTACT` "
+                "shows them.",
     "threshold": "Give --threshold a probability in (0, 1], or set dedupe.threshold.",
     "explain_merge": "Run dedupe --explain first, then dedupe --merge on its own.",
     "segment": "Choose --segment from that list (English or Chinese names, any case).",

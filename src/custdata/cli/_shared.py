@@ -20,12 +20,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from custdata.config import Config
 from custdata.errors import CustdataError, DiskFull, OutputFileError, UsageError
 from custdata.io import text_stdout, write_csv, write_json
 from custdata.api import common
 from custdata.api.session import Session
-from custdata.store import Store
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -35,7 +33,11 @@ REDACTED_OPTIONS = ("--key-file", "--new-key-file")
 
 @dataclass
 class State:
-    """Global options, as given before the command (git style)."""
+    """How this process talks to its terminal, and the options it was started with.
+
+    Only the CLI reads it (the root callback fills it; say/progress/emit use `quiet`);
+    every command gets what it needs to run from the `Session` in `ctx.obj`.
+    """
 
     db: Path = Path("custdata.db")
     config_path: Path | None = None
@@ -66,19 +68,6 @@ class State:
             words.append(arg)
         return " ".join(shlex.quote(w) for w in words)
 
-    @property
-    def config(self) -> Config:
-        return self.session.config
-
-    def resolved_config_path(self) -> Path:
-        """--config > env CUSTDATA_CONFIG > custdata.toml beside the database."""
-        if self.config_path is not None:
-            return self.config_path
-        env = os.environ.get("CUSTDATA_CONFIG")
-        if env:
-            return Path(env)
-        return self.db.parent / "custdata.toml"
-
     def resolved_key_file(self) -> Path | None:
         """--key-file > env CUSTDATA_KEY_FILE (both name a file; the key is never a value)."""
         if self.key_file is not None:
@@ -88,22 +77,6 @@ class State:
 
 
 state = State()
-
-
-def session() -> Session:
-    """The session the root command built from the global options (see cli/__init__.py)."""
-    return state.session
-
-
-@contextmanager
-def open_store(*, need_key: bool = False, mask: bool = False,
-               command_line: str | None = None) -> Iterator[Store]:
-    """Open the store named by the global options; always closes it."""
-    run = state.session
-    if command_line is not None:
-        run.command_line = command_line
-    with run.store(need_key=need_key, mask=mask) as store:
-        yield store
 
 
 def say(message: str) -> None:
@@ -262,8 +235,3 @@ def parse_since(value: str) -> str:
         raise UsageError(f"--changed-since {value!r} is not a date; use YYYY-MM-DD or an age "
                          "like 7d, 12h or 2w.")
     return since
-
-
-def resolve_contact(store: Store, text: str) -> int:
-    """The id of the one contact that TEXT names (see api.common.resolve_contact)."""
-    return common.resolve_contact(store, text, region=state.session.region)

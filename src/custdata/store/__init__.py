@@ -43,11 +43,10 @@ class Store:
     Use `open_store(path, ...)` (or `custdata.api.Session.store()`) to get one.
     """
 
-    def __init__(self, db: SQLiteDatabase, *, protector: Any = None, config: Any = None,
+    def __init__(self, db: SQLiteDatabase, *, protector: Any = None,
                  protector_for: ProtectorFactory | None = None) -> None:
         self.db = db
         self.protector = protector or PlainProtector()
-        self.config = config  # legacy: components still reading config are being moved to api
         self.protector_for = protector_for
         # Why the last write's compaction (see CryptoStore.finish_scrub) was left for later.
         self.scrub_left: str | None = None
@@ -113,7 +112,7 @@ class Store:
         self.db.backup(target)
 
 
-def open_store(path: Path | str, *, wait: float = 30.0, config: Any = None,
+def open_store(path: Path | str, *, wait: float = 30.0,
                protector: Any = None, protector_for: ProtectorFactory | None = None,
                create: bool = True, read_only: bool = False) -> Store:
     """Open (creating and migrating if needed) the store at `path`.
@@ -122,11 +121,8 @@ def open_store(path: Path | str, *, wait: float = 30.0, config: Any = None,
     read-only when it cannot be written. Raises StoreError (exit 3) for a locked,
     damaged, foreign or newer-schema file.
     """
-    from custdata.config import default_config
-
     db = SQLiteDatabase.open(path, wait=wait, create=create, read_only=read_only)
-    return Store(db, protector=protector,
-                 config=config or default_config(), protector_for=protector_for)
+    return Store(db, protector=protector, protector_for=protector_for)
 
 
 __all__ = ["Store", "open_store", "Operation", "PlainProtector", "committed_operations",

@@ -155,8 +155,7 @@ class Merges(Component):
         row = self.db.execute("SELECT rowid AS seq, * FROM merges WHERE id = ?",
                                 (merge_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"No merge has the id {merge_id!r}; `dedupe --merge` printed "
-                                "the merge ids, and `custdata history CONTACT` shows them.")
+            raise NotFoundError(f"No merge has the id {merge_id!r}.", hint="merge_id")
         return dict(row)
 
     def unmerge(self, op: Any, merge_id: str) -> UnmergeCounts:
