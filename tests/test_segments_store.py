@@ -13,6 +13,7 @@ import pytest
 from custdata.api import segments as api_segments
 from custdata.errors import UsageError
 from custdata.segments import AGGREGATE_COLUMNS, TagRules, customer_aggregates, tag_plan
+from custdata.config import default_config
 from custdata.store import Store, open_store
 
 from tests.test_segments import generated_orders
@@ -21,6 +22,7 @@ from tests.test_segments import generated_orders
 def make_store(tmp_path: Path, orders: pd.DataFrame, currency: object = "CNY",
                contacts: int | None = None, config=None) -> Store:
     store = open_store(tmp_path / "c.db")
+    store.config = config or default_config()  # the settings these tests hand the api
     ids = sorted({int(c) for c in orders["contact_id"].dropna()})
     top = max(ids + [contacts or 0])
     store.db.conn.executemany(

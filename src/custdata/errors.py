@@ -102,3 +102,11 @@ class InvalidValue(ValueError):
         self.value = value
         self.reason = reason
         self.code = code or f"{field}.invalid"
+
+
+ECHO_LIMIT = 200  # characters of user input a message repeats
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` as a message may echo it: at most `limit` characters, the cut marked with …"""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from custdata.errors import InputFileError, InvalidValue
+from custdata.errors import InputFileError, clip, InvalidValue
 from custdata.io import RawRecord
 from custdata.models import FIELDS_BY_KIND, Reject
 from custdata.normalize import normalize_date, normalize_text
@@ -173,7 +173,7 @@ def check_identifiable(kind: str, plan: list[ColumnPlan], header: list[str]) -> 
         wanted = "external_id, email or phone" if kind == "contacts" else "customer_id, email or phone"
         raise InputFileError(
             f"No column of this file names the customer ({wanted}); its columns are: "
-            f"{', '.join(header)}. Use --map COLUMN=FIELD."
+            f"{clip(', '.join(header))}.", hint="map"
         )
 
 

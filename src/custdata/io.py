@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import charset_normalizer
 
-from custdata.errors import InputFileError
+from custdata.errors import InputFileError, clip
 
 HEAD_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
@@ -127,8 +127,7 @@ def read_table(
     text, bad, lineno = first
     if bad:
         raise InputFileError(
-            f"The header row of {name} cannot be decoded as {enc}; "
-            "pass the right --encoding (e.g. --encoding gb18030 or utf-16)."
+            f"The header row of {name} cannot be decoded as {enc}.", hint="encoding"
         )
     if text.lstrip("\ufeff").lower().startswith("sep=") and len(text.strip()) == 5:
         delimiter, first = text.strip()[4], next(_numbered(lines, lineno), None)
@@ -178,7 +177,7 @@ def detect_encoding(head: bytes, name: str = "input") -> str:
     best = charset_normalizer.from_bytes(head).best()
     if best is None:
         raise InputFileError(
-            f"Cannot tell the encoding of {name}; pass --encoding (e.g. utf-8, gb18030, utf-16)."
+            f"Cannot tell the encoding of {name}.", hint="encoding"
         )
     return best.encoding
 
@@ -236,7 +235,8 @@ def _checked_delimiter(value: str) -> str:
     aliases = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
     value = aliases.get(value.lower(), value)
     if len(value) != 1:
-        raise InputFileError(f"--delimiter must be one character or 'auto', not {value!r}.")
+        raise InputFileError(f"The delimiter must be one character or 'auto', not {clip(value)!r}.",
+                             hint="delimiter")
     return value
 
 

@@ -27,6 +27,9 @@ HINTS: dict[str, str] = {
     "region": "Pass --region CC or set general.region in the config.",
     "audit_show": "Name the check with --show CHECK.",
     # ---- slice sanalytics (dedupe, unmerge, tag, report rfm/summary/churn) ----
+    "map": "Use --map COLUMN=FIELD.",
+    "encoding": "Pass the right --encoding (e.g. --encoding gb18030, cp1252 or utf-16).",
+    "delimiter": "Give --delimiter one of , ; tab | or auto.",
     "merge_id": "`dedupe --merge` printed the merge ids, and `custdata history CONTACT` "
                 "shows them.",
     "threshold": "Give --threshold a probability in (0, 1], or set dedupe.threshold.",
