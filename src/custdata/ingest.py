@@ -17,36 +17,48 @@ from datetime import date
 
 from custdata.errors import InputFileError, InvalidValue
 from custdata.io import RawRecord
-from custdata.models import FIELDS_BY_KIND, Reject
+from custdata.layout import is_blank, join_cells, join_name, totals_label
+from custdata.models import FIELDS_BY_KIND, Reject, Skipped
+from custdata.numbers import ColumnEvidence, parse_number
 from custdata.normalize import (
     email_key, id_number_key, normalize_date, normalize_text, phone_key,
 )
 
 # Canonical field -> synonyms, compared after `header_key` (case, spaces, - _ . ignored).
 _COMMON_CUSTOMER = ["customerid", "customer", "customerkey", "clientid", "客户编号", "客户id",
-                    "客户号", "会员id", "会员编号"]
+                    "客户号", "会员id", "会员编号", "customerno", "customernumber",
+                    "kundennummer", "kundennr", "numéroclient", "idcliente"]
 SYNONYMS: dict[str, dict[str, list[str]]] = {
     "contacts": {
         "external_id": ["externalid", "customerid", "customer", "clientid", "id", "客户编号",
-                        "客户id", "客户号", "会员id", "会员编号", "编号"],
+                        "客户id", "客户号", "会员id", "会员编号", "编号", "customerno", "customernumber",
+                        "kundennummer", "kundennr", "numéroclient", "idcliente"],
         "name": ["name", "fullname", "customername", "contactname", "contact", "姓名",
-                 "客户名称", "联系人", "名字", "客户姓名", "客户"],
+                 "客户名称", "联系人", "名字", "客户姓名", "客户", "contactperson",
+                 "联系人姓名", "联系人名称", "客户全称"],
         "gender": ["gender", "sex", "性别"],
         "birth_date": ["birthdate", "birthday", "dob", "dateofbirth", "生日", "出生日期"],
         "company": ["company", "companyname", "organization", "organisation", "employer",
-                    "account", "公司", "单位", "公司名称", "企业", "企业名称", "工作单位"],
+                    "account", "公司", "单位", "公司名称", "企业", "企业名称", "工作单位",
+                    "accountname", "organizationname", "organisationname", "business",
+                    "所属公司", "单位名称"],
         "title": ["title", "jobtitle", "position", "职位", "职务", "头衔"],
         "industry": ["industry", "sector", "行业"],
         "company_size": ["companysize", "employees", "headcount", "公司规模", "规模", "人数"],
         "email": ["email", "mail", "emailaddress", "邮箱", "电子邮件", "电子邮箱", "邮件",
-                  "邮箱地址"],
+                  "邮箱地址", "email1", "emailaddress1", "primaryemail", "workemail",
+                  "businessemail", "personalemail", "email2", "emailaddress2"],
         "phone": ["phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "tel",
                   "telephone", "cell", "cellphone", "手机", "手机号", "手机号码", "电话",
-                  "联系电话", "电话号码", "联系方式"],
+                  "联系电话", "电话号码", "联系方式", "phone1", "phone2", "phone3",
+                  "primaryphone", "mobilephone1", "mobile1", "businessphone", "workphone",
+                  "homephone", "directphone", "officephone", "mobilenumber1", "手机1",
+                  "电话1", "移动电话", "手机号码1", "联系手机", "telefon", "téléphone",
+                  "teléfono", "handy", "mobil"],
         "id_number": ["idnumber", "idcard", "nationalid", "身份证", "身份证号", "身份证号码",
                       "证件号", "证件号码"],
         "address": ["address", "street", "streetaddress", "地址", "详细地址", "联系地址"],
-        "city": ["city", "town", "城市", "市"],
+        "city": ["city", "town", "城市", "市", "ort", "stadt", "ville", "ciudad"],
         "province": ["province", "state", "省份", "省", "地区"],
         "postal_code": ["postalcode", "postcode", "zip", "zipcode", "邮编", "邮政编码"],
         "country": ["country", "countrycode", "国家", "国家地区"],
@@ -61,16 +73,21 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "tags": ["tags", "tag", "labels", "标签"],
     },
     "orders": {
-        "order_id": ["orderid", "order", "orderno", "ordernumber", "订单号", "订单编号", "单号"],
+        "order_id": ["orderid", "order", "orderno", "ordernumber", "订单号", "订单编号", "单号",
+                     "bestellnummer", "bestellnr", "numérodecommande"],
         "customer_id": _COMMON_CUSTOMER,
-        "customer_email": ["email", "mail", "emailaddress", "邮箱", "电子邮件"],
+        "customer_email": ["email", "mail", "emailaddress", "邮箱", "电子邮件", "customeremail"],
         "customer_phone": ["phone", "phonenumber", "mobile", "tel", "telephone", "cell",
-                           "手机", "手机号", "电话", "联系电话"],
+                           "手机", "手机号", "电话", "联系电话", "phone1", "mobilephone",
+                           "手机号码", "customerphone"],
         "order_date": ["orderdate", "date", "orderedat", "下单日期", "订单日期", "日期",
-                       "下单时间"],
-        "amount": ["amount", "total", "value", "price", "金额", "订单金额", "实付金额"],
-        "currency": ["currency", "币种", "货币"],
-        "product": ["product", "item", "sku", "产品", "商品", "商品名称"],
+                       "下单时间", "bestelldatum", "datum", "datedecommande"],
+        "amount": ["amount", "total", "value", "price", "金额", "订单金额", "实付金额",
+                   "sales", "revenue", "ordertotal", "totalamount", "totalprice", "销售额",
+                   "应付金额", "成交金额", "betrag", "montant", "importe"],
+        "currency": ["currency", "币种", "货币", "währung", "devise", "moneda"],
+        "product": ["product", "item", "sku", "产品", "商品", "商品名称", "productname",
+                    "itemname", "产品名称"],
         "category": ["category", "productcategory", "类别", "品类", "分类"],
         "status": ["status", "orderstatus", "状态", "订单状态"],
     },
@@ -99,31 +116,66 @@ def header_key(header: str) -> str:
     return re.sub(r"[\s\-_.]+", "", unicodedata.normalize("NFKC", header)).lower()
 
 
+GIVEN_NAMES = ("firstname", "givenname", "forename", "名", "first", "vorname", "prénom",
+               "nombre")
+FAMILY_NAMES = ("lastname", "surname", "familyname", "姓", "姓氏", "last", "nachname", "nom",
+                "apellido", "apellidos")
+
+
 @dataclass(frozen=True)
 class ColumnPlan:
-    """Where each input column goes: a field name, or an `extra` key (field is None)."""
+    """Where each input column goes: a field name, or an `extra` key (field is None).
+
+    `join` is the column's place among the columns joined into one field (--map A+B=F,
+    or First Name + Last Name into name, where `names` says to join them as a name).
+    """
 
     field: str | None
     extra_key: str | None
     merge_extra: bool = False  # a column named `extra` holding a JSON object
+    join: int | None = None
+    names: bool = False
 
 
-def plan_columns(kind: str, header: list[str], mapping: dict[str, str]) -> list[ColumnPlan]:
-    """Map each header to a field; `mapping` (SRC=FIELD from --map) overrides synonyms."""
-    allowed = set(SYNONYMS[kind]) | set(FIELDS_BY_KIND[kind])
-    lookup = {}
+def _lookup(kind: str) -> dict[str, str]:
+    lookup: dict[str, str] = {}
     for fld, names in SYNONYMS[kind].items():
         for name in [fld, *names]:
             lookup.setdefault(header_key(name), fld)
+    return lookup
+
+
+def header_matcher(kind: str, mapping: dict[str, str]):
+    """A test for the header row: True for a row of which at least two filled cells (or
+    its one filled cell) name a field, a --map column or a first/last name."""
+    known = set(_lookup(kind)) | {header_key(f) for f in FIELDS_BY_KIND[kind]}
+    known |= {header_key(p) for src in mapping for p in [src, *src.split("+")]}
+    if kind == "contacts":
+        known |= {header_key(n) for n in (*GIVEN_NAMES, *FAMILY_NAMES)}
+
+    def is_header(cells: list[str]) -> bool:
+        filled = [c for c in cells if c.strip()]
+        hits = sum(1 for c in filled if header_key(c) in known)
+        return hits >= min(2, len(filled)) and hits > 0
+    return is_header
+
+
+def plan_columns(kind: str, header: list[str], mapping: dict[str, str]) -> list[ColumnPlan]:
+    """Map each header to a field; `mapping` (SRC=FIELD from --map) overrides synonyms.
+
+    First Name + Last Name (or 姓 + 名) are joined into `name` when no column is one.
+    """
+    allowed = set(SYNONYMS[kind]) | set(FIELDS_BY_KIND[kind])
+    lookup = _lookup(kind)
     keys = [header_key(h) for h in header]
     forced = _forced_columns(kind, header, keys, mapping, allowed)
     exact = {k for k in keys if k in {header_key(f) for f in allowed}}
-    taken: set[str] = set(forced.values())
+    taken: set[str] = {p.field for p in forced.values() if p.field}
     seen: dict[str, int] = {}
     plan = []
     for i, (name, key) in enumerate(zip(header, keys)):
         if i in forced:
-            plan.append(ColumnPlan(forced[i], None))
+            plan.append(forced[i])
             continue
         if key == "extra":
             plan.append(ColumnPlan(None, None, merge_extra=True))
@@ -143,26 +195,43 @@ def plan_columns(kind: str, header: list[str], mapping: dict[str, str]) -> list[
         base = fld or name  # a repeated field becomes email_2, email_3, ...
         seen[base] = seen.get(base, 1 if fld else 0) + 1
         plan.append(ColumnPlan(None, base if seen[base] == 1 else f"{base}_{seen[base]}"))
+    if kind == "contacts" and "name" not in taken:
+        plan = _joined_names(plan, keys)
+    return plan
+
+
+def _joined_names(plan: list[ColumnPlan], keys: list[str]) -> list[ColumnPlan]:
+    """`plan` with the first given-name and family-name columns joined into `name`."""
+    given = next((i for i, k in enumerate(keys) if k in GIVEN_NAMES and plan[i].field is None), None)
+    family = next((i for i, k in enumerate(keys) if k in FAMILY_NAMES and plan[i].field is None), None)
+    if given is None or family is None:
+        return plan
+    plan = list(plan)
+    plan[given] = ColumnPlan("name", None, join=0, names=True)
+    plan[family] = ColumnPlan("name", None, join=1, names=True)
     return plan
 
 
 def _forced_columns(kind: str, header: list[str], keys: list[str], mapping: dict[str, str],
-                    allowed: set[str]) -> dict[int, str]:
-    """Column index -> field for each --map SRC=FIELD; an unknown SRC or FIELD is exit 2."""
-    forced: dict[int, str] = {}
+                    allowed: set[str]) -> dict[int, ColumnPlan]:
+    """Column index -> plan for each --map SRC=FIELD (SRC may be A+B: joined columns);
+    an unknown SRC or FIELD is exit 2."""
+    forced: dict[int, ColumnPlan] = {}
     for src, fld in mapping.items():
         if fld not in allowed:
             raise InputFileError(
                 f"--map {src}={fld}: {fld!r} is not a {kind} field; fields: "
                 f"{', '.join(sorted(allowed))}."
             )
-        matches = [i for i, k in enumerate(keys) if k == header_key(src)]
-        if not matches:
-            raise InputFileError(
-                f"--map {src}={fld}: the file has no column {src!r}; its columns are: "
-                f"{', '.join(header)}."
-            )
-        forced[matches[0]] = fld
+        parts = [src] if header_key(src) in keys or "+" not in src else src.split("+")
+        for pos, part in enumerate(parts):
+            matches = [i for i, k in enumerate(keys) if k == header_key(part)]
+            if not matches:
+                raise InputFileError(
+                    f"--map {src}={fld}: the file has no column {part.strip()!r}; its columns "
+                    f"are: {', '.join(header)}."
+                )
+            forced[matches[0]] = ColumnPlan(fld, None, join=pos if len(parts) > 1 else None)
     return forced
 
 
@@ -176,6 +245,27 @@ def check_identifiable(kind: str, plan: list[ColumnPlan], header: list[str]) -> 
             f"No column of this file names the customer ({wanted}); its columns are: "
             f"{', '.join(header)}. Use --map COLUMN=FIELD."
         )
+
+
+def unmapped_people_fields(kind: str, plan: list[ColumnPlan]) -> bool:
+    """True for a contacts plan where no column is the name, email or phone."""
+    return kind == "contacts" and not {p.field for p in plan} & {"name", "email", "phone"}
+
+
+def describe_plan(header: list[str], plan: list[ColumnPlan]) -> list[str]:
+    """One line per input column: "Phone 1 -> phone", "微信 -> extra[微信]", ... ."""
+    lines = []
+    for name, col in zip(header, plan):
+        if col.field:
+            how = f" (joined, part {col.join + 1})" if col.join is not None else ""
+            lines.append(f"{name} -> {col.field}{how}")
+        elif col.merge_extra:
+            lines.append(f"{name} -> extra (merged JSON object)")
+        elif col.extra_key is not None:
+            lines.append(f"{name} -> extra[{col.extra_key}]")
+        else:
+            lines.append(f"{name} -> (not imported: the exporting store's own id)")
+    return lines
 
 
 @dataclass
@@ -194,27 +284,55 @@ class Record:
 
 
 def to_record(kind: str, rec: RawRecord, plan: list[ColumnPlan], *, region: str,
-              dayfirst: bool) -> Record | Reject:
-    """A RawRecord as a Record, or a Reject saying what is structurally wrong with it."""
+              dayfirst: bool, decimal: str | None = None) -> Record | Reject | Skipped:
+    """A RawRecord as a Record, a Reject saying what is structurally wrong with it, or
+    Skipped for a blank or totals row. `decimal` is the amount column's decimal mark
+    ("," or "."; None: each amount is read only if it reads one way)."""
     if rec.error:
         return Reject(rec.line, rec.raw, rec.error)
     if rec.undecodable:
         return Reject(rec.line, rec.raw, "undecodable bytes for the file's encoding")
     if len(rec.cells) != len(plan):
+        if is_blank(rec.cells):
+            return Skipped(rec.line, "blank row")
+        if totals_label(rec.cells) and not any("@" in c for c in rec.cells):
+            return Skipped(rec.line, "totals row")
         return Reject(rec.line, rec.raw,
                       f"wrong number of fields: {len(rec.cells)} instead of {len(plan)}")
+    values, extra = _cells_to_values(rec.cells, plan)
+    if totals_label(rec.cells) and not any(
+            (values.get(f) or "").strip() for f in ("name", "email", "customer_email")):
+        return Skipped(rec.line, "totals row")
+    if kind == "contacts":
+        return _contact(rec, values, extra, region)
+    return _linked(kind, rec, values, extra, region, dayfirst, decimal)
+
+
+def _cells_to_values(cells: list[str], plan: list[ColumnPlan]
+                     ) -> tuple[dict[str, str], dict[str, str]]:
     values: dict[str, str] = {}
     extra: dict[str, str] = {}
-    for cell, col in zip(rec.cells, plan):
+    joins: dict[str, dict[int, str]] | None = None
+    for cell, col in zip(cells, plan):
         if col.field:
-            values[col.field] = cell
+            if col.join is None:
+                values[col.field] = cell
+            else:
+                joins = joins or {}
+                joins.setdefault(col.field, {})[col.join] = cell
         elif col.merge_extra:
             extra.update(_extra_object(cell))
         elif col.extra_key is not None and cell != "":
             extra[col.extra_key] = cell
-    if kind == "contacts":
-        return _contact(rec, values, extra, region)
-    return _linked(kind, rec, values, extra, region, dayfirst)
+    if joins:
+        values.update(_joined(joins, plan))
+    return values, extra
+
+
+def _joined(joins: dict[str, dict[int, str]], plan: list[ColumnPlan]) -> dict[str, str]:
+    names = {col.field for col in plan if col.names}
+    return {fld: join_name(parts.get(0, ""), parts.get(1, "")) if fld in names
+            else join_cells([parts[k] for k in sorted(parts)]) for fld, parts in joins.items()}
 
 
 def _extra_object(cell: str) -> dict[str, str]:
@@ -231,7 +349,7 @@ def _extra_object(cell: str) -> dict[str, str]:
 
 
 def _contact(rec: RawRecord, values: dict[str, str], extra: dict[str, str],
-             region: str) -> Record | Reject:
+             region: str) -> Record | Reject | Skipped:
     ext = values.get("external_id") or None
     keys = {
         "external_id": ext if ext and ext.strip() else None,
@@ -240,12 +358,14 @@ def _contact(rec: RawRecord, values: dict[str, str], extra: dict[str, str],
         "id_number": id_number_key(values.get("id_number")),
     }
     if not (keys["external_id"] or keys["email"] or keys["phone"]):
+        if is_blank(rec.cells):
+            return Skipped(rec.line, "blank row")
         return Reject(rec.line, rec.raw, "no identifying value (external_id, email or phone)")
     return Record(rec.line, rec.raw, values, extra, keys, {})
 
 
 def _linked(kind: str, rec: RawRecord, values: dict[str, str], extra: dict[str, str],
-            region: str, dayfirst: bool) -> Record | Reject:
+            region: str, dayfirst: bool, decimal: str | None) -> Record | Reject | Skipped:
     ref = {f: values.pop(f, "") for f in _CUSTOMER_FIELDS}
     keys = {
         "customer_id": ref["customer_id"] if ref["customer_id"].strip() else None,
@@ -253,6 +373,8 @@ def _linked(kind: str, rec: RawRecord, values: dict[str, str], extra: dict[str, 
         "phone": phone_key(ref["customer_phone"] or None, region),
     }
     if not any(keys.values()):
+        if is_blank(rec.cells):
+            return Skipped(rec.line, "blank row")
         return Reject(rec.line, rec.raw, "no customer (customer_id, email or phone is empty)")
     customer_ref = ref["customer_id"] if keys["customer_id"] else \
         next(v for v in ref.values() if v.strip())
@@ -260,7 +382,7 @@ def _linked(kind: str, rec: RawRecord, values: dict[str, str], extra: dict[str, 
     derived: dict[str, object] = {"customer_ref": customer_ref,
                                   "day": parse_day(values.get(date_field), dayfirst)}
     if kind == "orders":
-        amount = parse_amount(values.get("amount"))
+        amount = parse_amount(values.get("amount"), decimal)
         derived["amount_value"] = amount
         derived["status_norm"] = normalize_status(values.get("status"), amount)
     else:
@@ -290,25 +412,36 @@ def parse_day(raw: str | None, dayfirst: bool) -> str | None:
 
 
 _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
-_AMOUNT_JUNK = re.compile(r"[\s,¥￥$€£]|RMB|CNY|USD|EUR|元", re.IGNORECASE)
 
 
-def parse_amount(raw: str | None) -> float | None:
-    """Number in an amount cell: "¥1,234.50" -> 1234.5, "(200)" -> -200.0; None if not one."""
+def parse_amount(raw: str | None, decimal: str | None = ".") -> float | None:
+    """Number in an amount cell, None if not one: "¥1,234.50" -> 1234.5, "(200)" -> -200.0,
+    "1.234,50 €" -> 1234.5. `decimal` is the column's decimal mark ("," or "."), None
+    when its values did not tell (then "1,234" is None: it could be either)."""
     if raw is None:
         return None
-    if _PLAIN_AMOUNT.fullmatch(raw):  # the common "872.56": float() reads it as it is
+    if decimal == "." and _PLAIN_AMOUNT.fullmatch(raw):  # the common "872.56", as it is
         return float(raw)
-    text = _AMOUNT_JUNK.sub("", normalize_text(raw))
-    negative = text.startswith("(") and text.endswith(")")
-    text = text.strip("()")
     try:
-        value = float(text)
-    except ValueError:
+        return parse_number(raw, decimal=decimal)
+    except InvalidValue:
         return None
-    if value != value or value in (float("inf"), float("-inf")):
+
+
+def amount_evidence(table_records: Iterable[RawRecord], plan: list[ColumnPlan]
+                    ) -> ColumnEvidence | None:
+    """What the amount column's values say about its decimal mark (None: no such column).
+
+    Reads every record: the first pass of an import whose amounts need deciding."""
+    column = next((i for i, col in enumerate(plan) if col.field == "amount"), None)
+    if column is None:
         return None
-    return -abs(value) if negative else value
+    found = ColumnEvidence()
+    width = len(plan)
+    for rec in table_records:
+        if len(rec.cells) == width and not rec.error:
+            found.add(rec.cells[column], rec.line)
+    return found
 
 
 _STATUS = {

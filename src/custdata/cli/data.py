@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import stat
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from enum import Enum
@@ -18,8 +19,12 @@ from custdata.cli._shared import (
 )
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, InputFileError, UsageError
-from custdata.ingest import check_identifiable, plan_columns, to_record
-from custdata.io import open_binary_input, read_table
+from custdata.ingest import (
+    amount_evidence, check_identifiable, describe_plan, header_matcher, plan_columns, to_record,
+    unmapped_people_fields,
+)
+from custdata.io import ReadOptions, open_binary_input, read_input, rewindable
+from custdata.numbers import checked_decimal
 from custdata.models import FIELDS_BY_KIND, Reject
 from custdata.parallel import ReadAhead, default_workers
 
@@ -101,9 +106,20 @@ def _import_command(kind: str) -> Any:
             show_default=False)] = None,
         strict: Annotated[bool, typer.Option(
             "--strict", help="Any rejected row fails the whole import (exit 1, nothing written).")] = False,
+        decimal: Annotated[str, typer.Option(
+            "--decimal", help="Decimal separator of amounts: auto (decided per column from "
+            "all its values), ',' or '.'.")] = "auto",
+        header_row: Annotated[int | None, typer.Option(
+            "--header-row", min=1, help="Row number of the header (from 1, as Excel numbers "
+            "rows); default: the first row naming known fields.", show_default=False)] = None,
+        sheet: Annotated[str | None, typer.Option(
+            "--sheet", help="Sheet of an .xlsx workbook (default: the first).",
+            show_default=False)] = None,
     ) -> None:
-        run_import(kind, file, mapping=_parse_map(map_ or []), encoding=encoding,
-                   delimiter=delimiter, region=region, source=source,
+        reading = ReadOptions(encoding=encoding, delimiter=delimiter, decimal=_decimal(decimal),
+                              header_row=header_row, sheet=sheet)
+        run_import(kind, file, mapping=_parse_map(map_ or []), reading=reading,
+                   region=region, source=source,
                    on_conflict=on_conflict.value, clean=clean, dry_run=dry_run,
                    rejects_path=rejects, strict=strict)
 
@@ -121,7 +137,14 @@ def _parse_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, delimiter: str,
+def _decimal(value: str) -> str | None:
+    try:
+        return checked_decimal(value)
+    except ValueError:
+        raise UsageError(f"--decimal {value!r}: use auto, ',' or '.'.") from None
+
+
+def run_import(kind: str, file: str, *, mapping: dict[str, str], reading: ReadOptions,
                region: str | None, source: str | None, on_conflict: str, clean: bool,
                dry_run: bool, rejects_path: Path | None, strict: bool) -> None:
     """Read FILE and upsert its rows in one transaction; print the summary line."""
@@ -129,14 +152,21 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, 
     dayfirst = state.config.get("general", "dayfirst")
     name = "<stdin>" if file == "-" else file
     stream = open_binary_input(file)
+    is_header = header_matcher(kind, mapping)
     try:
-        table = read_table(stream, encoding=encoding, delimiter=delimiter, name=name)
+        decimal = reading.decimal
+        if kind == "orders" and decimal is None:  # decided from all of the amounts: 1st pass
+            stream = rewindable(stream)
+            decimal = _amount_decimal(stream, reading, name, kind, mapping, is_header)
+        table = read_input(stream, reading, name=name, is_header=is_header)
         plan = plan_columns(kind, table.header, mapping)
         check_identifiable(kind, plan, table.header)
+        _report_plan(kind, table, plan, dry_run)
 
         def records():
             for raw in table.records:
-                rec = to_record(kind, raw, plan, region=region, dayfirst=dayfirst)
+                rec = to_record(kind, raw, plan, region=region, dayfirst=dayfirst,
+                                decimal=decimal)
                 if source and kind == "contacts" and not isinstance(rec, Reject) \
                         and not (rec.values.get("source") or "").strip():
                     rec.values["source"] = source
@@ -158,11 +188,48 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], encoding: str, 
             if sink:
                 sink.finish()
     finally:
-        if stream is not None and file != "-":
+        if stream is not None and stream is not sys.stdin.buffer:
             stream.close()
     # The summary line is the contract's, printed even with --quiet: scripts parse it.
-    err.print(("dry run: " if dry_run else "") + counts.summary(), markup=False, highlight=False,
-              soft_wrap=True)
+    err.print(("dry run: " if dry_run else "") + counts.summary() + _encoding_note(table),
+              markup=False, highlight=False, soft_wrap=True)
+
+
+def _encoding_note(table: Any) -> str:
+    if not table.encoding:  # a workbook: no text encoding
+        return ""
+    note = f"; encoding {table.encoding}"
+    return note + " (a guess: pass --encoding NAME if the text looks wrong)" \
+        if table.encoding_guessed else note
+
+
+def _amount_decimal(stream: Any, reading: ReadOptions, name: str, kind: str,
+                    mapping: dict[str, str], is_header: Any) -> str | None:
+    """The amount column's decimal mark from all its values (a first pass over `stream`,
+    which is rewound); warns about the values that will stay unreadable."""
+    first = read_input(stream, reading, name=name, is_header=is_header)
+    found = amount_evidence(first.records, plan_columns(kind, first.header, mapping))
+    stream.seek(0)
+    if found is None:
+        return None
+    if found.unreadable():
+        hint = " Pass --decimal , or --decimal . to say which separator is the decimal one." \
+            if found.ambiguous and found.decimal() is None else ""
+        err.print(f"warning: {found.unreadable()} amount(s) cannot be read and are left out of "
+                  f"reports: {found.explain()}.{hint}", markup=False, highlight=False,
+                  soft_wrap=True)
+    return found.decimal()
+
+
+def _report_plan(kind: str, table: Any, plan: list, dry_run: bool) -> None:
+    """With --dry-run, which column goes where; always, a warning when nothing is a person."""
+    if dry_run:
+        err.print("columns (row " + str(table.header_line) + "): " + "; ".join(
+            describe_plan(table.header, plan)), markup=False, highlight=False, soft_wrap=True)
+    if unmapped_people_fields(kind, plan):
+        err.print("warning: no column maps to name, email or phone; map one with --map "
+                  "\"COLUMN=name\" (or email, phone; --map \"First+Last=name\" joins two).",
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 def _read_ahead(stream: Any) -> bool:
@@ -324,4 +391,6 @@ def _export_row(kind: str, row: dict) -> dict:
     if kind != "contacts":
         out["id"] = row["contact_id"]
         out["customer_id"] = row["customer_ref"]
+    if kind == "orders" and row.get("amount_value") is not None:
+        out["amount"] = row["amount_value"]  # a plain number (SPEC 4), not "¥1,234.50"
     return out

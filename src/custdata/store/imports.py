@@ -15,10 +15,10 @@ from typing import Any
 
 from custdata.errors import CheckFailed
 from custdata.ingest import (
-    STORED_FIELDS, Record, changed_values, content_key, normalize_status, parse_amount,
+    STORED_FIELDS, Record, changed_values, content_key, normalize_status,
     parse_day, parse_satisfaction,
 )
-from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject
+from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject, Skipped
 from custdata.normalize import email_key, phone_key
 from custdata.recode import KEY_KINDS
 
@@ -82,7 +82,8 @@ class ImportMixin:
         The ids of inserted/updated contacts are returned only with `track_touched` (for
         `--clean`): without it memory stays flat however long the file is.
         """
-        tally = dict.fromkeys(("read", "inserted", "updated", "unchanged", "rejected"), 0)
+        tally = dict.fromkeys(("read", "inserted", "updated", "unchanged", "rejected",
+                               "skipped"), 0)
         touched: set[int] = set()
         state: dict[str, Any] = {"next_id": self._next_id(kind), "seen": {},
                                  "compare": compare_as, "track": track_touched}
@@ -106,6 +107,7 @@ class ImportMixin:
                         on_reject(r)
             tally["read"] += len(batch)
             tally["rejected"] += len(rejects)
+            tally["skipped"] += sum(1 for r in batch if isinstance(r, Skipped))
             if on_progress:
                 on_progress(len(batch))
         for sql in deferred or ():
@@ -305,8 +307,9 @@ class ImportMixin:
                     "contact_id": contact_id,
                     "customer_ref": rec.derived["customer_ref"],
                     "extra": _extra_text(extra)})
-        if kind == "orders":
-            amount = parse_amount(row.get("amount"))
+        if kind == "orders":  # the incoming amount as read by its column's decimal mark
+            amount = rec.derived["amount_value"] if (rec.values.get("amount") or "").strip() \
+                else old.get("amount_value")
             row.update(day=parse_day(row.get("order_date"), dayfirst), amount_value=amount,
                        status_norm=normalize_status(row.get("status"), amount))
         else:

@@ -1,0 +1,87 @@
+"""Real export shapes in, nothing silently wrong or dropped (issue 18), through the CLI.
+
+The files in tests/data/files/ are written for these tests in the shapes real exports
+have (German Excel CSV, Swiss amounts, a Chinese sheet with title and totals rows, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data" / "files"
+
+
+def summary(result) -> str:
+    return result.stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def de_store(cli):
+    result = cli("import", "contacts", DATA / "contacts_de.csv")
+    assert result.exit_code == 0, result.output
+    return cli
+
+
+# ---- case 1 and 10: numbers by locale, plain numbers out ------------------------------
+
+def test_case1_decimal_comma_amounts_are_read_right(de_store) -> None:
+    result = de_store("import", "orders", DATA / "orders_de.csv")
+    assert result.exit_code == 0, result.output
+    assert "read 7, inserted 7" in summary(result)
+    got = dict(de_store.sql("SELECT order_id, amount_value FROM orders"))
+    assert got == {"B-1001": 12.5, "B-1002": 1234.5, "B-1003": 1234.5, "B-1004": 99.9,
+                   "B-1005": 1234567.0, "B-1006": 2500.0, "B-1007": -45.0}
+    assert de_store.sql("SELECT amount FROM orders WHERE order_id = 'B-1003'") == [("1.234,50",)]
+    again = de_store("import", "orders", DATA / "orders_de.csv")
+    assert "unchanged 7" in summary(again)
+
+
+def test_case1_apostrophe_thousands_and_currency_codes(de_store) -> None:
+    result = de_store("import", "orders", DATA / "orders_ch.csv")
+    assert result.exit_code == 0, result.output
+    got = dict(de_store.sql("SELECT order_id, amount_value FROM orders"))
+    assert got == {"CH-1": 1234.5, "CH-2": 12000.0, "CH-3": 1234.0, "CH-4": 99.95}
+
+
+def test_case1_an_undecidable_column_is_flagged_never_guessed(de_store) -> None:
+    result = de_store("import", "orders", DATA / "orders_ambiguous.csv")
+    assert result.exit_code == 0, result.output
+    assert "2 amount(s) cannot be read" in result.stderr and "line 2" in result.stderr
+    assert "--decimal" in result.stderr
+    got = dict(de_store.sql("SELECT order_id, amount_value FROM orders"))
+    assert got == {"A-1": None, "A-2": None, "A-3": 800.0}
+    audit = de_store("audit", "--format", "json")
+    assert "cannot be read" in audit.stdout
+
+
+@pytest.mark.parametrize("decimal, expected", [(",", 1.234), (".", 1234.0)])
+def test_case1_decimal_option_forces_the_reading(de_store, decimal: str, expected: float) -> None:
+    result = de_store("import", "orders", DATA / "orders_ambiguous.csv", "--decimal", decimal)
+    assert result.exit_code == 0, result.output
+    assert "cannot be read" not in result.stderr
+    assert de_store.sql("SELECT amount_value FROM orders WHERE order_id = 'A-1'") == [(expected,)]
+
+
+def test_case1_decimal_option_is_checked(de_store) -> None:
+    result = de_store("import", "orders", DATA / "orders_de.csv", "--decimal", "x")
+    assert result.exit_code == 2 and "--decimal" in result.stderr
+
+
+def test_case1_amounts_from_stdin_are_decided_too(de_store) -> None:
+    result = de_store("import", "orders", "-", input=(DATA / "orders_de.csv").read_bytes())
+    assert result.exit_code == 0, result.output
+    assert dict(de_store.sql("SELECT order_id, amount_value FROM orders"))["B-1003"] == 1234.5
+
+
+def test_case10_amounts_are_plain_numbers_in_json_and_csv(de_store) -> None:
+    de_store("import", "orders", DATA / "orders_de.csv")
+    rows = de_store.rows("export", "orders")
+    assert {r["order_id"]: r["amount"] for r in rows}["B-1002"] == 1234.5
+    assert all(isinstance(r["amount"], float | int) for r in rows)
+    text = de_store("export", "orders", "--format", "csv").stdout
+    assert ",1234.5," in text and "1.234,50" not in text
+    lines = de_store("export", "orders", "--format", "jsonl").stdout.splitlines()
+    assert sum(1 for line in lines if json.loads(line)["amount"] > 1000) == 4
