@@ -85,3 +85,37 @@ def test_case10_amounts_are_plain_numbers_in_json_and_csv(de_store) -> None:
     assert ",1234.5," in text and "1.234,50" not in text
     lines = de_store("export", "orders", "--format", "jsonl").stdout.splitlines()
     assert sum(1 for line in lines if json.loads(line)["amount"] > 1000) == 4
+
+
+# ---- case 3: encodings a Western user has ----------------------------------------------
+
+def test_case3_windows_1252_file_is_read_as_cp1252_and_says_so(cli) -> None:
+    result = cli("import", "contacts", DATA / "contacts_cp1252.csv")
+    assert result.exit_code == 0, result.output
+    assert "read 120, inserted 120, updated 0, unchanged 0, rejected 0" in summary(result)
+    assert "encoding cp1252 (a guess: pass --encoding" in summary(result)
+    names = {n for (n,) in cli.sql("SELECT name FROM contacts")}
+    assert {"Peter Bühler", "José Peña", "Élodie Lefèvre", "José Muñoz", "François Çelik"} <= names
+    notes = cli.sql("SELECT extra FROM contacts WHERE external_id = 'W0004'")[0][0]
+    assert "Prospekt „Frühjahr“" in json.loads(notes).values()
+
+
+def test_case3_german_names_that_gb18030_decodes_stay_german(cli, tmp_path) -> None:
+    path = tmp_path / "kunden.csv"
+    path.write_bytes("E-Mail;Name\r\npb@example.de;Peter Bühler\r\njm@example.de;Jörg Müller\r\n"
+                     .encode("cp1252"))
+    result = cli("import", "contacts", path)
+    assert result.exit_code == 0, result.output
+    assert cli.sql("SELECT name FROM contacts ORDER BY id") == [("Peter Bühler",), ("Jörg Müller",)]
+
+
+def test_case3_chinese_excel_export_stays_gb18030_without_a_guess(cli) -> None:
+    result = cli("import", "contacts", DATA / "contacts_gb18030.csv")
+    assert result.exit_code == 0, result.output
+    assert summary(result).endswith("skipped 0; encoding gb18030")
+    assert cli.sql("SELECT name, city FROM contacts WHERE external_id = 'K0001'") == [("王磊", "上海市")]
+
+
+def test_case3_forced_encoding_is_named_and_not_a_guess(cli) -> None:
+    result = cli("import", "contacts", DATA / "contacts_cp1252.csv", "--encoding", "latin-1")
+    assert result.exit_code == 0 and summary(result).endswith("encoding iso8859-1")

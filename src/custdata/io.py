@@ -241,10 +241,11 @@ def guess_encoding(head: bytes, name: str = "input") -> tuple[str, bool]:
     BOMs first, then UTF-8, then GB18030, judged line by line, so that a few lines with
     stray bytes (which become "undecodable" rejects) do not turn the whole file into
     another code page, and a character cut by the end of `head` does not count against
-    it. Either wins if every line decodes; otherwise the one that decodes most of the
-    non-ASCII lines, if it decodes most of them. GB18030 decodes most Western text too
-    ("Bühler" is "B黨ler"), so it must also look Chinese (`gb_likeness`), else the text
-    is a Western code page (cp1252). Only then is charset_normalizer asked.
+    it. UTF-8 wins if every line decodes, or most of the non-ASCII ones. GB18030 also
+    decodes much Western text ("Bühler" is "B黨ler"), so it wins only if it decodes most
+    lines and the text looks Chinese (`gb_likeness`); text that looks Western is a
+    Western code page (cp1252). Only other text goes to charset_normalizer. The guess
+    flag is False for a BOM, UTF-8 and clearly Chinese GB18030.
     """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", False
@@ -263,10 +264,10 @@ def guess_encoding(head: bytes, name: str = "input") -> tuple[str, bool]:
     enc, (decoded, bad) = max(votes.items(), key=lambda item: item[1][0])  # utf-8 on ties
     if enc == "utf-8" and decoded > bad:
         return enc, False
-    if bad == 0 or decoded > bad:  # GB18030 decodes it: does it read as Chinese?
-        likeness, chars = gb_likeness(head)
-        if likeness >= 0.5:
-            return "gb18030", chars < 5 or likeness < 0.8
+    likeness, chars = gb_likeness(head)  # GB18030 decodes it, or most of it: is it Chinese?
+    if (bad == 0 or decoded > bad) and likeness >= 0.5:
+        return "gb18030", chars < 5 or likeness < 0.8
+    if likeness < 0.2:  # accented letters between ASCII ones: a Western code page
         return _western(head), True
     best = charset_normalizer.from_bytes(head).best()
     if best is None:
