@@ -119,3 +119,51 @@ def test_case3_chinese_excel_export_stays_gb18030_without_a_guess(cli) -> None:
 def test_case3_forced_encoding_is_named_and_not_a_guess(cli) -> None:
     result = cli("import", "contacts", DATA / "contacts_cp1252.csv", "--encoding", "latin-1")
     assert result.exit_code == 0 and summary(result).endswith("encoding iso8859-1")
+
+
+# ---- case 4: Excel layouts (title, blank and totals rows) -------------------------------
+
+def test_case4_title_blank_and_totals_rows_are_skipped_and_counted(cli) -> None:
+    result = cli("import", "contacts", DATA / "contacts_cn_sheet.csv")
+    assert result.exit_code == 0, result.output
+    # 9 rows after the header: 5 people, 2 blank, 小计 and 合计.
+    assert "read 9, inserted 5, updated 0, unchanged 0, rejected 0, skipped 4" in summary(result)
+    assert cli.sql("SELECT count(*) FROM contacts WHERE phone = '63' OR name LIKE '%计'") == [(0,)]
+    assert cli.count("rejects") == 0
+    again = cli("import", "contacts", DATA / "contacts_cn_sheet.csv")
+    assert "read 9, inserted 0, updated 0, unchanged 5, rejected 0, skipped 4" in summary(again)
+
+
+def test_case4_english_sheet_with_title_and_grand_total(cli) -> None:
+    result = cli("import", "contacts", DATA / "contacts_en_sheet.csv")
+    assert result.exit_code == 0, result.output
+    assert "read 4, inserted 2, updated 0, unchanged 0, rejected 0, skipped 2" in summary(result)
+    assert cli.sql("SELECT external_id, name, phone FROM contacts ORDER BY id") == [
+        ("C-101", "Mary Johnson", "+1 415 555 0101"), ("C-102", "Robert Smith", "+1 212 555 0199")]
+
+
+def test_case4_header_row_option_forces_the_physical_row(cli) -> None:
+    result = cli("import", "contacts", DATA / "contacts_cn_sheet.csv", "--header-row", "4")
+    assert result.exit_code == 0, result.output
+    assert "read 9, inserted 5" in summary(result)
+
+
+@pytest.mark.parametrize("row, message", [("1", "names the customer"), ("99", "--header-row")])
+def test_case4_a_wrong_header_row_is_a_usage_error(cli, row: str, message: str) -> None:
+    result = cli("import", "contacts", DATA / "contacts_cn_sheet.csv", "--header-row", row)
+    assert result.exit_code == 2 and message in result.stderr
+    assert cli.count("contacts") == 0
+
+
+def test_case4_a_totals_row_with_an_email_is_a_contact(cli, write_csv) -> None:
+    result = cli("import", "contacts", write_csv("c.csv", [["name", "email"],
+                                                           ["Total", "total@example.com"]]))
+    assert "inserted 1" in summary(result) and "skipped 0" in summary(result)
+
+
+def test_case4_orders_totals_row_is_skipped(de_store, tmp_path) -> None:
+    path = tmp_path / "o.csv"
+    path.write_text("order_id,customer_id,order_date,amount\r\nO1,K1,2024-01-02,10.50\r\n"
+                    "Total,,,10.50\r\n\r\n", encoding="utf-8")
+    result = de_store("import", "orders", path)
+    assert "read 3, inserted 1, updated 0, unchanged 0, rejected 0, skipped 2" in summary(result)

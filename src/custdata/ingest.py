@@ -300,12 +300,19 @@ def to_record(kind: str, rec: RawRecord, plan: list[ColumnPlan], *, region: str,
         return Reject(rec.line, rec.raw,
                       f"wrong number of fields: {len(rec.cells)} instead of {len(plan)}")
     values, extra = _cells_to_values(rec.cells, plan)
-    if totals_label(rec.cells) and not any(
-            (values.get(f) or "").strip() for f in ("name", "email", "customer_email")):
+    if totals_label(rec.cells) and not _names_someone(values, rec.cells):
         return Skipped(rec.line, "totals row")
     if kind == "contacts":
         return _contact(rec, values, extra, region)
     return _linked(kind, rec, values, extra, region, dayfirst, decimal)
+
+
+def _names_someone(values: dict[str, str], cells: list[str]) -> bool:
+    """Whether a row has a name or email besides its label ("合计" in the name column is
+    no one; a number in the phone column does not make it a contact either)."""
+    label = next((c for c in cells if c.strip()), "")
+    return any((values.get(f) or "").strip() and values.get(f) != label
+               for f in ("name", "email", "customer_email"))
 
 
 def _cells_to_values(cells: list[str], plan: list[ColumnPlan]
