@@ -167,3 +167,77 @@ def test_case4_orders_totals_row_is_skipped(de_store, tmp_path) -> None:
                     "Total,,,10.50\r\n\r\n", encoding="utf-8")
     result = de_store("import", "orders", path)
     assert "read 3, inserted 1, updated 0, unchanged 0, rejected 0, skipped 2" in summary(result)
+
+
+# ---- case 9: .xlsx in and out -----------------------------------------------------------
+
+def test_case9_xlsx_first_sheet_imports_like_csv(cli) -> None:
+    result = cli("import", "contacts", DATA / "customers_cn.xlsx")
+    assert result.exit_code == 0, result.output
+    assert "read 5, inserted 3, updated 0, unchanged 0, rejected 0, skipped 2" in summary(result)
+    assert "encoding" not in summary(result)
+    assert cli.sql("SELECT external_id, phone, birth_date, extra FROM contacts ORDER BY id") == [
+        ("K001", "13800138000", "1990-05-01", '{"累计消费": "1234.5"}'),
+        ("K002", "139 1234 5678", "1985-01-02", '{"累计消费": "860"}'),
+        ("K003", "13700001111", None, '{"累计消费": "430.25"}')]
+    again = cli("import", "contacts", DATA / "customers_cn.xlsx")
+    assert "unchanged 3" in summary(again)
+
+
+def test_case9_xlsx_named_sheet_orders_numbers_and_dates(cli) -> None:
+    cli("import", "contacts", DATA / "customers_cn.xlsx")
+    result = cli("import", "orders", DATA / "customers_cn.xlsx", "--sheet", "订单")
+    assert result.exit_code == 0, result.output
+    assert cli.sql("SELECT order_id, day, amount_value FROM orders ORDER BY id") == [
+        ("D-1", "2024-03-01", 1234.5), ("D-2", "2024-03-02", 1.234), ("D-3", "2024-03-05", 1234.5)]
+
+
+def test_case9_xlsx_from_stdin_and_unknown_sheet(cli) -> None:
+    data = (DATA / "customers_cn.xlsx").read_bytes()
+    assert "inserted 3" in summary(cli("import", "contacts", "-", input=data))
+    bad = cli("import", "contacts", DATA / "customers_cn.xlsx", "--sheet", "Nope")
+    assert bad.exit_code == 2 and "客户, 订单" in bad.stderr
+
+
+def test_case9_a_zip_that_is_no_workbook_is_a_usage_error(cli, tmp_path) -> None:
+    import zipfile
+
+    path = tmp_path / "x.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("hello.txt", "hi")
+    result = cli("import", "contacts", path)
+    assert result.exit_code == 2 and "not a readable .xlsx" in result.stderr
+
+
+def test_case9_export_xlsx_is_a_workbook_a_manager_can_open(cli, tmp_path) -> None:
+    import openpyxl
+
+    cli("import", "contacts", DATA / "contacts_de.csv")
+    cli("import", "orders", DATA / "orders_de.csv")
+    cli.sql("UPDATE contacts SET city = '=HYPERLINK(\"http://x\")' WHERE id = 1")
+    for kind in ("contacts", "orders"):
+        result = cli.runner.invoke(__import__("custdata.cli", fromlist=["app"]).app,
+                                   ["--db", str(cli.db), "export", kind, "-f", "xlsx"])
+        assert result.exit_code == 0, result.output
+        path = tmp_path / f"{kind}.xlsx"
+        path.write_bytes(result.stdout_bytes)
+        ws = openpyxl.load_workbook(path).active
+        assert ws.freeze_panes == "A2" and ws["A1"].font.b and ws["A1"].value == "id"
+        header = [c.value for c in ws[1]]
+        if kind == "orders":
+            amounts = [r[header.index("amount")] for r in ws.iter_rows(min_row=2, values_only=True)]
+            assert 1234.5 in amounts and all(isinstance(a, float | int) for a in amounts)
+            day = ws.cell(2, header.index("order_date") + 1).value
+            assert day.year == 2024
+        else:
+            city = ws.cell(2, header.index("city") + 1)
+            assert city.data_type == "s" and city.value.startswith("=HYPERLINK")
+
+
+def test_case9_export_xlsx_to_a_terminal_is_refused(cli, monkeypatch) -> None:
+    from custdata.cli import data as data_cli
+
+    cli("import", "contacts", DATA / "contacts_de.csv")
+    monkeypatch.setattr(data_cli, "_stdout_is_terminal", lambda: True)
+    result = cli("export", "contacts", "-f", "xlsx")
+    assert result.exit_code == 2 and "redirect" in result.stderr

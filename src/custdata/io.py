@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -30,8 +31,8 @@ CHUNK_BYTES = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-_MAGIC = {
-    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook?); save it as CSV first",
+_MAGIC = {  # a workbook (PK) never gets here through `read_input`
+    b"PK\x03\x04": "a ZIP archive, not a CSV file",
     b"\xd0\xcf\x11\xe0": "an old Excel/Office file (.xls); save it as CSV first",
     b"SQLite format 3\x00": "an SQLite database, not a CSV file",
     b"\x1f\x8b": "gzip-compressed; decompress it first (e.g. `gunzip -c FILE | custdata import ... -`)",
@@ -40,6 +41,8 @@ _MAGIC = {
 }
 
 csv.field_size_limit(2**31 - 1)
+# A GB18030 multi-byte character: a lead byte and a trail byte, or four bytes.
+_GB_CHAR = re.compile(rb"[\x81-\xfe](?:[\x30-\x39][\x81-\xfe][\x30-\x39]|[\x40-\x7e\x80-\xfe])")
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,28 @@ class ReadOptions:
 
 def read_input(stream: IO[bytes], options: ReadOptions, *, name: str = "input",
                is_header: Callable[[list[str]], bool] | None = None) -> Table:
-    """A CSV or .xlsx stream as a Table (see `read_table`)."""
+    """A CSV or .xlsx stream as a Table (see `read_table`); a workbook from a pipe is
+    first copied to a temporary file (a ZIP must be read from its end)."""
+    if _peek(stream, 4) == b"PK\x03\x04":
+        from custdata.xlsx import read_workbook
+
+        return read_workbook(rewindable(stream), name=name, sheet=options.sheet,
+                             header_row=options.header_row, is_header=is_header)
+    if options.sheet is not None:
+        raise InputFileError(f"--sheet applies to .xlsx workbooks; {name} is not one.")
     return read_table(stream, encoding=options.encoding, delimiter=options.delimiter,
                       name=name, header_row=options.header_row, is_header=is_header)
+
+
+def _peek(stream: IO[bytes], size: int) -> bytes:
+    """The first `size` bytes of `stream`, left unread."""
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        return peek(size)[:size]
+    at = stream.tell()
+    head = stream.read(size)
+    stream.seek(at)
+    return head
 
 
 def rewindable(stream: IO[bytes]) -> IO[bytes]:
@@ -284,18 +306,9 @@ def gb_likeness(data: bytes) -> tuple[float, int]:
     GB18030 pairs an accented letter with the next ASCII letter ("ü" + "h"), outside it
     (near 0.0).
     """
-    common = total = 0
-    i, n = 0, len(data)
-    while i < n - 1:
-        b = data[i]
-        if b < 0x81 or b == 0xFF:
-            i += 1
-            continue
-        nxt = data[i + 1]
-        total += 1
-        if b >= 0xA1 and nxt >= 0xA1 and nxt != 0xFF:
-            common += 1
-        i += 4 if 0x30 <= nxt <= 0x39 else 2
+    pairs = _GB_CHAR.findall(data)
+    total = len(pairs)
+    common = sum(1 for p in pairs if p[0] >= 0xA1 and p[1] >= 0xA1)
     return (common / total if total else 1.0), total
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from custdata.cli._shared import (
-    FormatOpt, emit, err, open_store, parse_since, progress, say, state,
+    Format, emit, err, open_store, parse_since, progress, say, state,
 )
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, InputFileError, UsageError
@@ -343,7 +343,10 @@ def _export_command(kind: str) -> Any:
             "--mask", help="Mask encrypted columns (138****8000) instead of decrypting.")] = False,
         raw: Annotated[bool, typer.Option(
             "--raw", help="Do not neutralise CSV cells that start with = + - @ tab or CR.")] = False,
-        fmt: FormatOpt = None,
+        fmt: Annotated[ExportFormat | None, typer.Option(
+            "--format", "-f", case_sensitive=False, help="table, csv, json, jsonl or xlsx "
+            "(a workbook on stdout: redirect it to a file; default: table on a terminal, "
+            "csv in a pipe).")] = None,
     ) -> None:
         run_export(kind, _parse_where(kind, where or []), changed_since=changed_since,
                    mask=mask, raw=raw, fmt=fmt)
@@ -371,16 +374,50 @@ def _stored_column(kind: str, fld: str) -> str:
     return {"id": "contact_id", "customer_id": "customer_ref"}.get(fld, fld)
 
 
+class ExportFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    xlsx = "xlsx"
+
+
 def run_export(kind: str, where: dict[str, str], *, changed_since: str | None, mask: bool,
                raw: bool, fmt: Any) -> None:
     since = parse_since(changed_since) if changed_since else None
     if since and kind != "contacts":
         raise UsageError("--changed-since applies to contacts only.")
+    if fmt is ExportFormat.xlsx and _stdout_is_terminal():
+        raise UsageError("--format xlsx writes a workbook: redirect it to a file "
+                         "(custdata export contacts -f xlsx > contacts.xlsx).")
     columns = EXPORT_COLUMNS[kind]
     with open_store(need_key=not mask, mask=mask) as store:
         rows = (_export_row(kind, r) for r in store.iter_table(kind, where=where,
                                                                 changed_since=since))
-        emit(rows, fmt, columns, neutral=not raw)
+        if fmt is ExportFormat.xlsx:
+            _write_workbook(kind, rows, columns)
+        else:
+            emit(rows, Format(fmt.value) if fmt else None, columns, neutral=not raw)
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _write_workbook(kind: str, rows: Any, columns: list[str]) -> None:
+    """The rows as an .xlsx on stdout (built in a temporary file: a ZIP needs seeking)."""
+    import shutil
+    import tempfile
+
+    from custdata.xlsx import write_workbook
+
+    if kind == "orders":  # the parsed day is a date a spreadsheet can sort and filter
+        rows = ({**r, "order_date": r.get("day") or r.get("order_date")} for r in rows)
+    with tempfile.TemporaryFile() as tmp:
+        write_workbook(rows, columns, tmp, sheet=kind)
+        tmp.seek(0)
+        shutil.copyfileobj(tmp, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
 
 
 def _export_row(kind: str, row: dict) -> dict:
