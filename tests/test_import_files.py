@@ -241,3 +241,60 @@ def test_case9_export_xlsx_to_a_terminal_is_refused(cli, monkeypatch) -> None:
     monkeypatch.setattr(data_cli, "_stdout_is_terminal", lambda: True)
     result = cli("export", "contacts", "-f", "xlsx")
     assert result.exit_code == 2 and "redirect" in result.stderr
+
+
+# ---- case 5: mapping a user can see and fix ---------------------------------------------
+
+def test_case5_crm_headers_map_without_help(cli) -> None:
+    result = cli("import", "contacts", DATA / "crm_export_en.csv")
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    rows = cli.rows("export", "contacts")
+    assert [(r["name"], r["email"], r["phone"], r["company"]) for r in rows] == [
+        ("Mary Johnson", "mary.johnson@example.com", "+1 415 555 0101", "Acme Corp"),
+        ("Robert Smith", "rob.smith@example.com", "+1 212 555 0199", "Globex"),
+        ("Li Wei", "li.wei@example.cn", "+86 138 0013 8000", "Initech")]
+    assert rows[0]["extra"] == {"Record ID": "501", "phone_2": "+1 415 555 0111",
+                                "Lead Status": "Open"}
+
+
+def test_case5_chinese_family_and_given_names_join_without_a_space(cli) -> None:
+    result = cli("import", "contacts", DATA / "crm_export_cn.csv")
+    assert result.exit_code == 0, result.output
+    # 客户名称 is the name column here, so 姓 and 名 stay apart (in extra).
+    assert cli.sql("SELECT name, phone, email, company FROM contacts ORDER BY id")[0] == (
+        "上海某贸易公司", "13800138000", "zhang.wei@qq.com", "某贸易公司")
+    other = cli("import", "contacts", DATA / "crm_export_cn.csv", "--map", "姓+名=name",
+                "--map", "客户名称=company")
+    assert other.exit_code == 0, other.output
+    assert cli.sql("SELECT name, company FROM contacts ORDER BY id") == [
+        ("张伟", "上海某贸易公司"), ("欧阳娜娜", "北京某科技公司")]
+
+
+def test_case5_map_joins_columns_in_the_order_given(cli) -> None:
+    result = cli("import", "contacts", DATA / "crm_export_en.csv", "--map",
+                 "Last Name+First Name=name")
+    assert result.exit_code == 0, result.output
+    assert cli.sql("SELECT name FROM contacts ORDER BY id LIMIT 1") == [("Johnson Mary",)]
+
+
+def test_case5_dry_run_shows_where_each_column_goes(cli) -> None:
+    result = cli("import", "contacts", DATA / "crm_export_en.csv", "--dry-run")
+    assert result.exit_code == 0 and cli.count("contacts") == 0
+    for line in ("First Name -> name (joined, part 1)", "Phone 1 -> phone",
+                 "Mobile Phone -> extra[phone_2]", "Lead Status -> extra[Lead Status]"):
+        assert line in result.stderr
+    assert result.stdout == ""
+
+
+def test_case5_no_person_column_warns_and_a_later_map_moves_values_out_of_extra(cli) -> None:
+    first = cli("import", "contacts", DATA / "contacts_unmapped.csv", "--map", "Kunde=external_id")
+    assert first.exit_code == 0, first.output
+    assert "warning: no column maps to name, email or phone" in first.stderr
+    assert "--map" in first.stderr
+    assert json.loads(cli.sql("SELECT extra FROM contacts WHERE id = 1")[0][0])["Mobiltelefon"]
+    again = cli("import", "contacts", DATA / "contacts_unmapped.csv", "--map", "Kunde=external_id",
+                "--map", "Mobiltelefon=phone", "--map", "Rufname+Familienname=name")
+    assert "updated 2" in summary(again) and "warning" not in again.stderr
+    assert cli.sql("SELECT name, phone, extra FROM contacts WHERE id = 1") == [
+        ("Peter Bühler", "+49 171 1234567", '{"Bemerkung": "VIP"}')]

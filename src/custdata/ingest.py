@@ -252,6 +252,11 @@ def unmapped_people_fields(kind: str, plan: list[ColumnPlan]) -> bool:
     return kind == "contacts" and not {p.field for p in plan} & {"name", "email", "phone"}
 
 
+def mapped_columns(header: list[str], plan: list[ColumnPlan]) -> frozenset[str]:
+    """Names of the columns read as fields (their old copies in `extra` are dropped)."""
+    return frozenset(name for name, col in zip(header, plan) if col.field)
+
+
 def describe_plan(header: list[str], plan: list[ColumnPlan]) -> list[str]:
     """One line per input column: "Phone 1 -> phone", "微信 -> extra[微信]", ... ."""
     lines = []

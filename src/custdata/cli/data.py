@@ -20,8 +20,8 @@ from custdata.cli._shared import (
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, InputFileError, UsageError
 from custdata.ingest import (
-    amount_evidence, check_identifiable, describe_plan, header_matcher, plan_columns, to_record,
-    unmapped_people_fields,
+    amount_evidence, check_identifiable, describe_plan, header_matcher, mapped_columns,
+    plan_columns, to_record, unmapped_people_fields,
 )
 from custdata.io import ReadOptions, open_binary_input, read_input, rewindable
 from custdata.numbers import checked_decimal
@@ -180,6 +180,7 @@ def run_import(kind: str, file: str, *, mapping: dict[str, str], reading: ReadOp
             counts = _store_records(kind, ahead or records(), table.encoding, name,
                                     on_conflict=on_conflict, region=region, dayfirst=dayfirst,
                                     clean=clean, dry_run=dry_run, strict=strict, sink=sink,
+                                    mapped=mapped_columns(table.header, plan),
                                     sha256=(lambda: ahead.trailer) if ahead
                                     else (lambda: table.sha256))
         finally:
@@ -262,7 +263,8 @@ def _start_read_ahead(records: Any, table: Any) -> ReadAhead | None:
 
 def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conflict: str,
                    region: str, dayfirst: bool, clean: bool, dry_run: bool, strict: bool,
-                   sink: "_RejectsFile | None", sha256: Callable[[], str]) -> Any:
+                   sink: "_RejectsFile | None", sha256: Callable[[], str],
+                   mapped: frozenset[str] = frozenset()) -> Any:
     """Store `records` (decoded from `encoding`) in one write; `sha256()` is the input's
     hash once it is all read (the reading child's, when there is one)."""
     with open_store(need_key=True) as store, progress(f"importing {kind}", None) as advance:
@@ -271,7 +273,7 @@ def _store_records(kind: str, records: Any, encoding: str, name: str, *, on_conf
                 op, kind, records, input_file=name, on_conflict=on_conflict, region=region,
                 dayfirst=dayfirst, on_reject=sink.add if sink else None, on_progress=advance,
                 compare_as=_cleaned_form(region, dayfirst) if clean else None,
-                track_touched=clean)
+                track_touched=clean, mapped=mapped)
             op.sha256 = sha256()
             op.counts = asdict(counts)
             op.counts["encoding"] = encoding

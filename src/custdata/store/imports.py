@@ -37,12 +37,16 @@ def _extra_text(extra: dict) -> str:
     return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else "{}"
 
 
-def _contact_diff(row: dict, rec: Record, compare: Callable[[dict], dict]) -> dict[str, str]:
-    """Field -> incoming value (as read) for each field that changes, `extra` merged."""
+def _contact_diff(row: dict, rec: Record, compare: Callable[[dict], dict],
+                  mapped: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Field -> incoming value (as read) for each field that changes, `extra` merged
+    (less the keys of columns that now map to a field: `mapped`)."""
     diff = changed_values(row, compare(rec.values), CONTACT_FIELDS)
     diff = {f: rec.values[f] for f in diff}  # stored as read; `--clean` runs after
     stored_extra = json.loads(row["extra"] or "{}")
     extra = {**stored_extra, **rec.extra}
+    for key in mapped & extra.keys():
+        del extra[key]
     if extra != stored_extra:
         diff["extra"] = _extra_text(extra)
     return diff
@@ -73,20 +77,22 @@ class ImportMixin:
                        on_reject: Callable[[Reject], None] | None = None,
                        on_progress: Callable[[int], None] | None = None,
                        compare_as: Callable[[dict], dict] | None = None,
-                       track_touched: bool = False,
+                       track_touched: bool = False, mapped: frozenset[str] = frozenset(),
                        ) -> tuple[ImportCounts, list[int]]:
         """Store a stream of records inside the open write `op`; return counts and touched ids.
 
         `compare_as` maps incoming contact values to the form they take once stored (the
         cleaned form with `import --clean`), so re-importing a file changes nothing.
         The ids of inserted/updated contacts are returned only with `track_touched` (for
-        `--clean`): without it memory stays flat however long the file is.
+        `--clean`): without it memory stays flat however long the file is. `mapped`
+        names the input columns read as fields: a stored `extra` loses those keys.
         """
         tally = dict.fromkeys(("read", "inserted", "updated", "unchanged", "rejected",
                                "skipped"), 0)
         touched: set[int] = set()
         state: dict[str, Any] = {"next_id": self._next_id(kind), "seen": {},
-                                 "compare": compare_as, "track": track_touched}
+                                 "compare": compare_as, "track": track_touched,
+                                 "mapped": mapped}
         held = state["next_id"] - 1  # about the rows the table held (ids are never reused)
         may_defer = kind != "contacts" and held < DEFER_MAX_HELD
         deferred: list[str] | None = None  # CREATE INDEX statements to run at the end
@@ -149,7 +155,7 @@ class ImportMixin:
                     touched.add(row["id"])
                 tally["inserted"] += 1
                 continue
-            diff = _contact_diff(row, rec, compare)
+            diff = _contact_diff(row, rec, compare, state["mapped"])
             if not diff or on_conflict == "skip":
                 tally["unchanged"] += 1
                 continue
@@ -272,7 +278,7 @@ class ImportMixin:
         inserts, updates = [], []
         for key, contact_id, rec in keyed:
             old = stored.get(key)
-            row = self._linked_row(kind, key, contact_id, rec, old, dayfirst)
+            row = self._linked_row(kind, key, contact_id, rec, old, dayfirst, state["mapped"])
             if old is None:
                 row["id"] = state["next_id"]
                 state["next_id"] += 1
@@ -292,7 +298,7 @@ class ImportMixin:
         self._write_linked(kind, inserts, updates)
 
     def _linked_row(self, kind: str, key: str, contact_id: int, rec: Record, old: dict | None,
-                    dayfirst: bool) -> dict:
+                    dayfirst: bool, mapped: frozenset[str] = frozenset()) -> dict:
         fields = STORED_FIELDS[kind]
         if old is None:  # a new row: ingest already parsed its day, amount and status
             row = {f: rec.values.get(f) or None for f in fields}
@@ -303,6 +309,8 @@ class ImportMixin:
         row = {f: old.get(f) for f in fields}
         row.update(changed_values(row, rec.values, fields))
         extra = {**json.loads(old.get("extra") or "{}"), **rec.extra}
+        for gone in mapped & extra.keys():  # a column now read as a field leaves extra
+            del extra[gone]
         row.update({"order_id" if kind == "orders" else "row_key": key,
                     "contact_id": contact_id,
                     "customer_ref": rec.derived["customer_ref"],
