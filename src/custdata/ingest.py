@@ -17,7 +17,7 @@ from datetime import date
 
 from custdata.errors import InputFileError, InvalidValue
 from custdata.io import RawRecord
-from custdata.layout import is_blank, join_cells, join_name, totals_label
+from custdata.layout import TOTAL_INITIALS, is_blank, join_cells, join_name, totals_label
 from custdata.models import FIELDS_BY_KIND, Reject, Skipped
 from custdata.numbers import ColumnEvidence, parse_number
 from custdata.normalize import (
@@ -126,8 +126,9 @@ FAMILY_NAMES = ("lastname", "surname", "familyname", "姓", "姓氏", "last", "n
 class ColumnPlan:
     """Where each input column goes: a field name, or an `extra` key (field is None).
 
-    `join` is the column's place among the columns joined into one field (--map A+B=F,
-    or First Name + Last Name into name, where `names` says to join them as a name).
+    A column joined with others into one field (--map A+B=F, or First Name + Last Name
+    into name, where `names` says to join them as a name) has no `field` but `joined`,
+    and `join` is its place among them.
     """
 
     field: str | None
@@ -135,6 +136,7 @@ class ColumnPlan:
     merge_extra: bool = False  # a column named `extra` holding a JSON object
     join: int | None = None
     names: bool = False
+    joined: str | None = None
 
 
 def _lookup(kind: str) -> dict[str, str]:
@@ -170,7 +172,7 @@ def plan_columns(kind: str, header: list[str], mapping: dict[str, str]) -> list[
     keys = [header_key(h) for h in header]
     forced = _forced_columns(kind, header, keys, mapping, allowed)
     exact = {k for k in keys if k in {header_key(f) for f in allowed}}
-    taken: set[str] = {p.field for p in forced.values() if p.field}
+    taken: set[str] = {p.field or p.joined for p in forced.values()}  # type: ignore[misc]
     seen: dict[str, int] = {}
     plan = []
     for i, (name, key) in enumerate(zip(header, keys)):
@@ -202,13 +204,14 @@ def plan_columns(kind: str, header: list[str], mapping: dict[str, str]) -> list[
 
 def _joined_names(plan: list[ColumnPlan], keys: list[str]) -> list[ColumnPlan]:
     """`plan` with the first given-name and family-name columns joined into `name`."""
-    given = next((i for i, k in enumerate(keys) if k in GIVEN_NAMES and plan[i].field is None), None)
-    family = next((i for i, k in enumerate(keys) if k in FAMILY_NAMES and plan[i].field is None), None)
+    free = [p.field is None and p.joined is None for p in plan]
+    given = next((i for i, k in enumerate(keys) if k in GIVEN_NAMES and free[i]), None)
+    family = next((i for i, k in enumerate(keys) if k in FAMILY_NAMES and free[i]), None)
     if given is None or family is None:
         return plan
     plan = list(plan)
-    plan[given] = ColumnPlan("name", None, join=0, names=True)
-    plan[family] = ColumnPlan("name", None, join=1, names=True)
+    plan[given] = ColumnPlan(None, None, join=0, names=True, joined="name")
+    plan[family] = ColumnPlan(None, None, join=1, names=True, joined="name")
     return plan
 
 
@@ -231,13 +234,18 @@ def _forced_columns(kind: str, header: list[str], keys: list[str], mapping: dict
                     f"--map {src}={fld}: the file has no column {part.strip()!r}; its columns "
                     f"are: {', '.join(header)}."
                 )
-            forced[matches[0]] = ColumnPlan(fld, None, join=pos if len(parts) > 1 else None)
+            forced[matches[0]] = ColumnPlan(None, None, join=pos, joined=fld) \
+                if len(parts) > 1 else ColumnPlan(fld, None)
     return forced
+
+
+def _fields(plan: list[ColumnPlan]) -> set[str | None]:
+    return {p.field or p.joined for p in plan}
 
 
 def check_identifiable(kind: str, plan: list[ColumnPlan], header: list[str]) -> None:
     """Refuse a file whose header cannot identify any customer (a --map mistake, usually)."""
-    fields = {p.field for p in plan}
+    fields = _fields(plan)
     need = {"contacts": {"external_id", "email", "phone"}}.get(kind, set(_CUSTOMER_FIELDS))
     if header and not fields & need:
         wanted = "external_id, email or phone" if kind == "contacts" else "customer_id, email or phone"
@@ -249,12 +257,12 @@ def check_identifiable(kind: str, plan: list[ColumnPlan], header: list[str]) -> 
 
 def unmapped_people_fields(kind: str, plan: list[ColumnPlan]) -> bool:
     """True for a contacts plan where no column is the name, email or phone."""
-    return kind == "contacts" and not {p.field for p in plan} & {"name", "email", "phone"}
+    return kind == "contacts" and not _fields(plan) & {"name", "email", "phone"}
 
 
 def mapped_columns(header: list[str], plan: list[ColumnPlan]) -> frozenset[str]:
     """Names of the columns read as fields (their old copies in `extra` are dropped)."""
-    return frozenset(name for name, col in zip(header, plan) if col.field)
+    return frozenset(name for name, col in zip(header, plan) if col.field or col.joined)
 
 
 def describe_plan(header: list[str], plan: list[ColumnPlan]) -> list[str]:
@@ -262,8 +270,9 @@ def describe_plan(header: list[str], plan: list[ColumnPlan]) -> list[str]:
     lines = []
     for name, col in zip(header, plan):
         if col.field:
-            how = f" (joined, part {col.join + 1})" if col.join is not None else ""
-            lines.append(f"{name} -> {col.field}{how}")
+            lines.append(f"{name} -> {col.field}")
+        elif col.joined:
+            lines.append(f"{name} -> {col.joined} (joined, part {(col.join or 0) + 1})")
         elif col.merge_extra:
             lines.append(f"{name} -> extra (merged JSON object)")
         elif col.extra_key is not None:
@@ -304,8 +313,24 @@ def to_record(kind: str, rec: RawRecord, plan: list[ColumnPlan], *, region: str,
             return Skipped(rec.line, "totals row")
         return Reject(rec.line, rec.raw,
                       f"wrong number of fields: {len(rec.cells)} instead of {len(plan)}")
-    values, extra = _cells_to_values(rec.cells, plan)
-    if totals_label(rec.cells) and not _names_someone(values, rec.cells):
+    values: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    joins: dict[str, dict[int, str]] | None = None
+    for cell, col in zip(rec.cells, plan):
+        if col.field:
+            values[col.field] = cell
+        elif col.merge_extra:
+            extra.update(_extra_object(cell))
+        elif col.extra_key is not None:
+            if cell != "":
+                extra[col.extra_key] = cell
+        elif col.join is not None:
+            joins = joins or {}
+            joins.setdefault(col.joined, {})[col.join] = cell
+    if joins:
+        values.update(_joined(joins, plan))
+    if rec.cells[0][:1] in TOTAL_INITIALS and totals_label(rec.cells) \
+            and not _names_someone(values, rec.cells):
         return Skipped(rec.line, "totals row")
     if kind == "contacts":
         return _contact(rec, values, extra, region)
@@ -320,29 +345,8 @@ def _names_someone(values: dict[str, str], cells: list[str]) -> bool:
                for f in ("name", "email", "customer_email"))
 
 
-def _cells_to_values(cells: list[str], plan: list[ColumnPlan]
-                     ) -> tuple[dict[str, str], dict[str, str]]:
-    values: dict[str, str] = {}
-    extra: dict[str, str] = {}
-    joins: dict[str, dict[int, str]] | None = None
-    for cell, col in zip(cells, plan):
-        if col.field:
-            if col.join is None:
-                values[col.field] = cell
-            else:
-                joins = joins or {}
-                joins.setdefault(col.field, {})[col.join] = cell
-        elif col.merge_extra:
-            extra.update(_extra_object(cell))
-        elif col.extra_key is not None and cell != "":
-            extra[col.extra_key] = cell
-    if joins:
-        values.update(_joined(joins, plan))
-    return values, extra
-
-
 def _joined(joins: dict[str, dict[int, str]], plan: list[ColumnPlan]) -> dict[str, str]:
-    names = {col.field for col in plan if col.names}
+    names = {col.joined for col in plan if col.names}
     return {fld: join_name(parts.get(0, ""), parts.get(1, "")) if fld in names
             else join_cells([parts[k] for k in sorted(parts)]) for fld, parts in joins.items()}
 

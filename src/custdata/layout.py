@@ -20,6 +20,9 @@ TOTAL_LABELS = frozenset({
     "totalgénéral", "soustotal", "suma", "sumatotal", "totalgeneral", "总计金额",
 })
 _INITIALS = frozenset(label[0] for label in TOTAL_LABELS)
+# First characters a totals label may start with ("" too: a row whose first cell is empty).
+TOTAL_INITIALS = _INITIALS | {c.upper() for c in _INITIALS} | {"", " ", "\u3000"} | \
+    set("合總总小共累汇彙本")
 _LABEL_JUNK = re.compile(r"[\s\-_.:：()（）\[\]【】]+")
 
 
