@@ -28,7 +28,7 @@ from custdata.numbers import checked_decimal
 from custdata.models import FIELDS_BY_KIND, Reject
 from custdata.parallel import ReadAhead, default_workers
 
-import_app = typer.Typer(help="Import contacts, orders or interactions from CSV (FILE or - for stdin).",
+import_app = typer.Typer(help="Import contacts, orders or interactions from CSV or .xlsx (FILE or - for stdin).",
                          no_args_is_help=True)
 export_app = typer.Typer(help="Export contacts, orders or interactions (streams; any size).",
                          no_args_is_help=True)
@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
     app.add_typer(export_app, name="export")
     for kind in KINDS:
-        import_app.command(kind, help=f"Import {kind} from a CSV FILE (- for stdin).")(
+        import_app.command(kind, help=f"Import {kind} from a CSV or .xlsx FILE (- for stdin).")(
             _import_command(kind))
         export_app.command(kind, help=f"Export {kind}.")(_export_command(kind))
 
@@ -81,7 +81,7 @@ def init(
 
 def _import_command(kind: str) -> Any:
     def command(
-        file: Annotated[str, typer.Argument(help="CSV file, or - for stdin.")],
+        file: Annotated[str, typer.Argument(help="CSV or .xlsx file, or - for stdin.")],
         map_: Annotated[list[str] | None, typer.Option(
             "--map", help="SRC=FIELD: read column SRC as FIELD (repeatable).")] = None,
         encoding: Annotated[str, typer.Option(
@@ -123,7 +123,7 @@ def _import_command(kind: str) -> Any:
                    on_conflict=on_conflict.value, clean=clean, dry_run=dry_run,
                    rejects_path=rejects, strict=strict)
 
-    command.__doc__ = f"Import {kind} from a CSV FILE (- for stdin)."
+    command.__doc__ = f"Import {kind} from a CSV or .xlsx FILE (- for stdin)."
     return command
 
 
