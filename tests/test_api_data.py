@@ -62,11 +62,30 @@ def test_import_a_public_list_and_export_it(session: Session, tmp_path: Path) ->
 
 def test_strict_import_raises_with_the_counts_and_keeps_nothing(session: Session,
                                                                 tmp_path: Path) -> None:
-    text = b"external_id,name\nC1,Ann\n,\n"
+    text = b"external_id,name\nC1,Ann\n,Bob\n"  # Bob has no identifying value
     with pytest.raises(data.StrictRejects) as caught:
         data.import_records(session, "contacts", io.BytesIO(text), strict=True)
     assert isinstance(caught.value, CheckFailed) and caught.value.counts.rejected == 1
     assert list(data.export_rows(session, "contacts")) == []
+
+
+def test_import_api_skips_blank_rows_reads_decimal_commas_and_notifies(tmp_path: Path) -> None:
+    heard: list[str] = []
+    session = Session(db=tmp_path / "crm.db", notify=heard.append)
+    data.init(session)
+    counts = data.import_records(session, "contacts", io.BytesIO(
+        "external_id,name\nC1,Ann\n,\nC2,Jürgen\n".encode("cp1252")), dry_run=True)
+    assert (counts.read, counts.inserted, counts.skipped) == (3, 2, 1)
+    assert counts.encoding == "cp1252" and counts.encoding_guessed
+    assert heard and heard[0].startswith("columns (row 1): external_id -> external_id")
+    data.import_records(session, "contacts", io.BytesIO(b"external_id,name\nC1,Ann\n"))
+    orders = b"order_id,customer_id,amount\nO1,C1,\"1.234,50\"\nO2,C1,\"12,5\"\n"
+    assert data.import_records(session, "orders", io.BytesIO(orders)).inserted == 2
+    amounts = {r["order_id"]: r["amount"] for r in data.export_rows(session, "orders")}
+    assert amounts == {"O1": 1234.5, "O2": 12.5}
+    with pytest.raises(UsageError) as bad:
+        data.import_records(session, "orders", io.BytesIO(orders), decimal="x")
+    assert bad.value.hint == "decimal" and "--" not in str(bad.value)
 
 
 def test_records_show_history_backup_and_config(session: Session, tmp_path: Path) -> None:

@@ -74,7 +74,8 @@ def test_output_is_csv_by_default_outside_a_terminal(cli, write_csv) -> None:
 
 def test_no_progress_or_chatter_on_stderr_outside_a_terminal(cli, write_csv) -> None:
     result = cli("import", "contacts", write_csv("c.csv", CONTACT_ROWS))
-    assert result.stderr.strip() == "read 3, inserted 3, updated 0, unchanged 0, rejected 0"
+    assert result.stderr.strip() == ("read 3, inserted 3, updated 0, unchanged 0, rejected 0, "
+                                     "skipped 0; encoding utf-8")
     assert result.stdout == ""
 
 

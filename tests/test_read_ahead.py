@@ -261,6 +261,7 @@ def test_read_ahead_keeps_encodings_rejects_files_and_dry_runs(tmp_path, monkeyp
                           cli.sql("SELECT external_id, name, phone FROM contacts ORDER BY id"),
                           (tmp_path / f"{label}.rej.csv").read_bytes())
     assert results["ahead"] == results["plain"]
-    assert results["ahead"][1] == "read 301, inserted 300, updated 0, unchanged 0, rejected 1"
+    assert results["ahead"][1] == ("read 301, inserted 300, updated 0, unchanged 0, rejected 1, "
+                                   "skipped 0; encoding gb18030")
     assert results["ahead"][2][0] == ("K0", "王0", "13900000000")
     assert b"undecodable" in results["ahead"][3]

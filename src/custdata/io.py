@@ -12,13 +12,18 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import sys
-from collections.abc import Iterable, Iterator
+import tempfile
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import charset_normalizer
-
+from custdata.encodings import (  # noqa: F401 - detect_encoding, gb_likeness: re-exported
+    _decode_line, detect_encoding, gb_likeness, guess_encoding,
+)
 from custdata.errors import InputFileError, clip
 
 HEAD_BYTES = 64 * 1024
@@ -26,8 +31,8 @@ CHUNK_BYTES = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-_MAGIC = {
-    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook?); save it as CSV first",
+_MAGIC = {  # a workbook (PK) never gets here through `read_input`
+    b"PK\x03\x04": "a ZIP archive, not a CSV file",
     b"\xd0\xcf\x11\xe0": "an old Excel/Office file (.xls); save it as CSV first",
     b"SQLite format 3\x00": "an SQLite database, not a CSV file",
     b"\x1f\x8b": "gzip-compressed; decompress it first (e.g. `gunzip -c FILE | custdata import ... -`)",
@@ -58,6 +63,8 @@ class Table:
     delimiter: str
     records: Iterator[RawRecord]
     _hasher: "_HashingSource" = field(repr=False)
+    encoding_guessed: bool = False  # chosen by how the text looks: may be wrong
+    header_line: int = 1  # physical line (row) of the header, counted from 1
 
     @property
     def sha256(self) -> str:
@@ -106,101 +113,141 @@ class _HashingSource:
         return self._sha.hexdigest()
 
 
-def read_table(
-    stream: IO[bytes], *, encoding: str = "auto", delimiter: str = "auto", name: str = "input"
-) -> Table:
-    """Open a CSV byte stream: detect encoding and delimiter, decode the header.
+HEADER_SCAN = 30  # records looked at for the header row (title lines above it)
 
-    Raises InputFileError if the file is not text or its header cannot be decoded.
-    An empty file gives an empty header and no records.
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read an input file: what `import` was told (auto = detect)."""
+
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    decimal: str | None = None
+    header_row: int | None = None
+    sheet: str | None = None
+
+
+def read_input(stream: IO[bytes], options: ReadOptions, *, name: str = "input",
+               is_header: Callable[[list[str]], bool] | None = None) -> Table:
+    """A CSV or .xlsx stream as a Table (see `read_table`); a workbook from a pipe is
+    first copied to a temporary file (a ZIP must be read from its end)."""
+    if _peek(stream, 4) == b"PK\x03\x04":
+        from custdata.xlsx import read_workbook
+
+        return read_workbook(rewindable(stream), name=name, sheet=options.sheet,
+                             header_row=options.header_row, is_header=is_header)
+    if options.sheet is not None:
+        raise InputFileError(f"A sheet was named, but {name} is not an .xlsx workbook.",
+                             hint="sheet_csv")
+    return read_table(stream, encoding=options.encoding, delimiter=options.delimiter,
+                      name=name, header_row=options.header_row, is_header=is_header)
+
+
+def _peek(stream: IO[bytes], size: int) -> bytes:
+    """The first `size` bytes of `stream`, left unread."""
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        return peek(size)[:size]
+    at = stream.tell()
+    head = stream.read(size)
+    stream.seek(at)
+    return head
+
+
+def rewindable(stream: IO[bytes]) -> IO[bytes]:
+    """`stream` itself if it can seek back to its start, else a temporary file holding
+    a copy of it (stdin, a pipe), at its start: memory stays flat."""
+    try:
+        if stream.seekable() and stream.tell() == 0:
+            return stream
+    except (OSError, ValueError):
+        pass
+    copy = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+    shutil.copyfileobj(stream, copy, CHUNK_BYTES)
+    copy.seek(0)
+    return copy
+
+
+def read_table(
+    stream: IO[bytes], *, encoding: str = "auto", delimiter: str = "auto", name: str = "input",
+    header_row: int | None = None, is_header: Callable[[list[str]], bool] | None = None,
+) -> Table:
+    """Open a CSV byte stream: detect encoding and delimiter, find and decode the header.
+
+    The header is physical row `header_row` (from 1) when given; else the first of the
+    first HEADER_SCAN records that `is_header`, else the first non-blank one; rows above
+    it (titles) are not records. Raises InputFileError if the file is not text or its
+    header cannot be decoded. An empty file gives an empty header and no records.
     """
     source = _HashingSource(stream)
     head = source.head
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise InputFileError(f"{name} is {what}.")
-    enc = detect_encoding(head, name) if encoding == "auto" else _checked_codec(encoding)
+    enc, guessed = (guess_encoding(head, name) if encoding == "auto"
+                    else (_checked_codec(encoding), False))
     lines = _decoded_lines(source.chunks(), enc)
-    first = _first_line(lines, name, enc)
-    if first is None:
-        return Table([], enc, delimiter if delimiter != "auto" else ",", iter(()), source)
-    text, bad, lineno = first
-    if bad:
+    peek = list(islice(lines, HEADER_SCAN))
+    start = 1
+    if peek and peek[0][0].lstrip("\ufeff").lower().startswith("sep=") \
+            and len(peek[0][0].strip()) == 5:
+        delimiter, peek, start = peek[0][0].strip()[4], peek[1:], 2
+    if delimiter == "auto":
+        at = header_row - start if header_row else None
+        delim = _sniff_lines([t for t, _ in peek], at)
+    else:
+        delim = _checked_delimiter(delimiter)
+    tap = _LineTap(itertools.chain(peek, lines), start=start)
+    records = _records(csv.reader(tap, delimiter=delim, strict=False), tap)
+    found = _find_header(records, header_row, is_header, name)
+    if found is None:
+        return Table([], enc, delim, iter(()), source, guessed)
+    header_rec, rest = found
+    if header_rec.undecodable:
         raise InputFileError(
             f"The header row of {name} cannot be decoded as {enc}.", hint="encoding"
         )
-    if text.lstrip("\ufeff").lower().startswith("sep=") and len(text.strip()) == 5:
-        delimiter, first = text.strip()[4], next(_numbered(lines, lineno), None)
-        if first is None:
-            return Table([], enc, delimiter, iter(()), source)
-        text, bad, lineno = first
-    delim = sniff_delimiter(text) if delimiter == "auto" else _checked_delimiter(delimiter)
-    tap = _LineTap(_chain_first((text, bad), lines), start=lineno)
-    reader = csv.reader(tap, delimiter=delim, strict=False)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise InputFileError(f"The header row of {name} is not valid CSV: {exc}.") from exc
-    tap.take()
-    header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
-    return Table(header, enc, delim, _records(reader, tap), source)
+    if header_rec.error:
+        raise InputFileError(f"The header row of {name} is not valid CSV: {header_rec.error}.")
+    header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header_rec.cells)]
+    return Table(header, enc, delim, rest, source, guessed, header_rec.line)
 
 
-def detect_encoding(head: bytes, name: str = "input") -> str:
-    """Codec name for the bytes at the start of a file: BOMs first, then UTF-8, then GB18030.
-
-    UTF-8 and GB18030 are judged line by line, so that a few lines with stray bytes (which
-    become "undecodable" rejects) do not turn the whole file into another code page, and
-    a character cut by the end of `head` does not count against it. Either wins outright
-    if every line decodes; otherwise the one that decodes most of the non-ASCII lines,
-    if it decodes most of them. Only then is charset_normalizer asked.
-    """
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
-        return "utf-16-le"
-    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) == 0:
-        return "utf-16-be"
-    if _looks_binary(head):
-        raise InputFileError(f"{name} is not a text file; custdata imports CSV text.")
-    *lines, last = head.split(b"\n")
-    votes = {}
-    for enc in ("utf-8", "gb18030"):
-        votes[enc] = _line_votes(lines, last, enc)
-        if votes[enc][1] == 0:
-            return enc
-    enc, (decoded, bad) = max(votes.items(), key=lambda item: item[1][0])  # utf-8 on ties
-    if decoded > bad:
-        return enc
-    best = charset_normalizer.from_bytes(head).best()
-    if best is None:
-        raise InputFileError(
-            f"Cannot tell the encoding of {name}.", hint="encoding"
-        )
-    return best.encoding
+def _sniff_lines(lines: list[str], at: int | None) -> str:
+    """The delimiter of line `at` (0-based) if given, else of the first line that has one."""
+    if at is not None:
+        return sniff_delimiter(lines[at]) if 0 <= at < len(lines) else ","
+    for text in lines:
+        if any(d in text for d in DELIMITERS):
+            return sniff_delimiter(text)
+    return ","
 
 
-def _line_votes(lines: list[bytes], last: bytes, enc: str) -> tuple[int, int]:
-    """(non-ASCII lines that decode as `enc`, lines that do not) among `lines` and the
-    unterminated `last`, which may end in a character cut short: that is not held
-    against it."""
-    decoded = bad = 0
-    for line in lines:
-        if line.isascii():
-            continue
-        if _decode_line(line, enc)[1]:
-            bad += 1
-        else:
-            decoded += 1
-    if not last.isascii():
-        try:
-            codecs.getincrementaldecoder(enc)().decode(last, final=False)
-            decoded += 1
-        except UnicodeDecodeError:
-            bad += 1
-    return decoded, bad
+def _find_header(records: Iterator[RawRecord], header_row: int | None,
+                 is_header: Callable[[list[str]], bool] | None, name: str
+                 ) -> tuple[RawRecord, Iterator[RawRecord]] | None:
+    """(header record, the records after it), or None for a file without one."""
+    if header_row is not None:
+        for rec in records:
+            if rec.line == header_row:
+                return rec, records
+            if rec.line > header_row:
+                break
+        raise InputFileError(f"Row {header_row} of {name} does not start a row of the "
+                             "file (past its end, or inside a quoted cell).", hint="header_row")
+    scanned = list(islice(records, HEADER_SCAN))
+    filled = [i for i, rec in enumerate(scanned) if rec.cells and not _blank(rec.cells)]
+    if not filled:
+        return None
+    first = filled[0]
+    if is_header is not None:
+        first = next((i for i in filled if not scanned[i].error and is_header(
+            [c.lstrip("\ufeff") for c in scanned[i].cells])), first)
+    return scanned[first], itertools.chain(scanned[first + 1:], records)
+
+
+def _blank(cells: list[str]) -> bool:
+    return all(not c.strip() for c in cells)
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -214,14 +261,6 @@ def sniff_delimiter(header_line: str) -> str:
             counts[ch] += 1
     best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first on ties: "," wins
     return best if counts[best] else ","
-
-
-def _looks_binary(head: bytes) -> bool:
-    """Many NULs or control bytes in a sizeable head: not text (one odd cell is still data)."""
-    if len(head) < 256:
-        return False
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
-    return head.count(0) > len(head) // 20 or controls > len(head) // 3
 
 
 def _checked_codec(name: str) -> str:
@@ -255,13 +294,6 @@ def _decoded_lines(chunks: Iterable[bytes], enc: str) -> Iterator[tuple[str, boo
         yield _decode_line(pending, enc)
 
 
-def _decode_line(line: bytes, enc: str) -> tuple[str, bool]:
-    try:
-        return line.decode(enc), False
-    except UnicodeDecodeError:
-        return line.decode(enc, errors="backslashreplace"), True
-
-
 def _text_lines(chunks: Iterable[bytes], enc: str) -> Iterator[tuple[str, bool]]:
     decoder = codecs.getincrementaldecoder(enc)(errors="replace")
     pending = ""
@@ -273,22 +305,6 @@ def _text_lines(chunks: Iterable[bytes], enc: str) -> Iterator[tuple[str, bool]]
     pending += decoder.decode(b"", final=True)
     if pending:
         yield pending, "\ufffd" in pending
-
-
-def _numbered(lines: Iterator[tuple[str, bool]], after: int) -> Iterator[tuple[str, bool, int]]:
-    for offset, (text, bad) in enumerate(lines, start=after + 1):
-        yield text, bad, offset
-
-
-def _first_line(lines: Iterator[tuple[str, bool]], name: str, enc: str):
-    for text, bad in lines:
-        return text, bad, 1
-    return None
-
-
-def _chain_first(first: tuple[str, bool], rest: Iterator[tuple[str, bool]]):
-    yield first
-    yield from rest
 
 
 class _LineTap:
@@ -329,7 +345,7 @@ def _records(reader: Any, tap: _LineTap) -> Iterator[RawRecord]:
             continue
         line, raw, bad = tap.take()
         if not cells or (len(cells) == 1 and cells[0] == "" and not raw.strip("\r\n")):
-            continue  # a blank line is not a record
+            cells = []  # a blank line: a record the import skips and counts
         yield RawRecord(line, raw.rstrip("\r\n"), cells, bad)
 
 

@@ -42,19 +42,30 @@ class Reject:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A row that is not data (blank, a totals row): its physical line and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class ImportCounts:
-    """The summary line of `import`: read = inserted + updated + unchanged + rejected."""
+    """The summary line of `import`:
+    read = inserted + updated + unchanged + rejected + skipped."""
 
     read: int = 0
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0
 
     def summary(self) -> str:
+        """"read 10, inserted 6, updated 0, unchanged 0, rejected 3, skipped 1"."""
         return (
             f"read {self.read}, inserted {self.inserted}, updated {self.updated}, "
-            f"unchanged {self.unchanged}, rejected {self.rejected}"
+            f"unchanged {self.unchanged}, rejected {self.rejected}, skipped {self.skipped}"
         )
 
 

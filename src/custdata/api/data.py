@@ -11,8 +11,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import stat
-from collections.abc import Callable, Iterator
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -21,10 +24,27 @@ from custdata.api import loading
 from custdata.api.session import Session
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, UsageError
-from custdata.ingest import Record, check_identifiable, plan_columns, to_record
-from custdata.io import open_binary_input, read_table
-from custdata.models import FIELDS_BY_KIND, ImportCounts, Reject
-from custdata.outputs import AtomicFile, check_target, open_output, output_error, store_paths
+from custdata.ingest import (
+    Record,
+    amount_evidence,
+    check_identifiable,
+    describe_plan,
+    header_matcher,
+    mapped_columns,
+    plan_columns,
+    to_record,
+    unmapped_people_fields,
+)
+from custdata.io import ReadOptions, Table, open_binary_input, read_input, rewindable
+from custdata.models import FIELDS_BY_KIND, ImportCounts, Reject, Skipped
+from custdata.numbers import checked_decimal
+from custdata.outputs import (
+    AtomicFile,
+    check_target,
+    open_output,
+    output_error,
+    store_paths,
+)
 from custdata.parallel import ReadAhead, default_workers
 
 KINDS = ("contacts", "orders", "interactions")
@@ -72,6 +92,22 @@ def _protected(session: Session, *inputs: Path) -> dict[Path, str]:
 
 # ---- import ------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ImportResult(ImportCounts):
+    """An import's counts, and the text encoding it read ("" for a workbook)."""
+
+    encoding: str = ""
+    encoding_guessed: bool = False  # chosen by how the text looks: may be wrong
+
+    def encoding_note(self) -> str:
+        """"; encoding cp1252 (a guess: ...)" for the summary line ("" for a workbook)."""
+        if not self.encoding:
+            return ""
+        note = f"; encoding {self.encoding}"
+        return note + " (a guess: pass --encoding NAME if the text looks wrong)" \
+            if self.encoding_guessed else note
+
+
 class StrictRejects(CheckFailed):
     """`strict` and some rows were rejected: nothing was imported; `counts` says what was read."""
 
@@ -82,12 +118,18 @@ class StrictRejects(CheckFailed):
 
 def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
                    mapping: dict[str, str] | None = None, encoding: str = "auto",
-                   delimiter: str = "auto", region: str | None = None,
-                   source: str | None = None, on_conflict: str = "update", clean: bool = False,
-                   dry_run: bool = False, rejects: Path | None = None,
-                   strict: bool = False) -> ImportCounts:
-    """Read a CSV (a path, "-" for stdin, or a binary stream) and upsert its rows in one
-    transaction; returns the counts (read, inserted, updated, unchanged, rejected).
+                   delimiter: str = "auto", decimal: str = "auto",
+                   header_row: int | None = None, sheet: str | None = None,
+                   region: str | None = None, source: str | None = None,
+                   on_conflict: str = "update", clean: bool = False, dry_run: bool = False,
+                   rejects: Path | None = None, strict: bool = False) -> ImportResult:
+    """Read a CSV or .xlsx (a path, "-" for stdin, or a binary stream) and upsert its rows
+    in one transaction; returns the counts (read, inserted, updated, unchanged, rejected,
+    skipped) and the encoding read.
+
+    decimal: the amounts' decimal mark ("auto": decided per column from all its values,
+    a first pass over an orders file; "," or "."). header_row: the physical row (from 1)
+    of the header (default: the first row naming known fields). sheet: a workbook's sheet.
 
     mapping: source column -> field. region: phone region (default: config). source: set
     on imported contacts that have none. on_conflict: update, skip or fail. clean: run
@@ -98,32 +140,82 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
     if kind not in KINDS or on_conflict not in ON_CONFLICT:
         raise UsageError(f"Import {kind!r} with on_conflict {on_conflict!r}: kinds are "
                          f"{', '.join(KINDS)}; on_conflict is one of {', '.join(ON_CONFLICT)}.")
+    reading = ReadOptions(encoding=encoding, delimiter=delimiter, decimal=_decimal(decimal),
+                          header_row=header_row, sheet=sheet)
     region = (region or session.region).upper()
-    name, stream, owned = _input(file)
+    mapping = mapping or {}
+    name, given, owned = _input(file)
+    stream = given
     inputs = [Path(name)] if owned else []
     sink = _RejectsFile(rejects, _protected(session, *inputs)) if rejects else None
     try:
-        table = read_table(stream, encoding=encoding, delimiter=delimiter, name=name)
-        plan = plan_columns(kind, table.header, mapping or {})
+        is_header = header_matcher(kind, mapping)
+        mark = reading.decimal
+        if kind == "orders" and mark is None:  # decided from all of the amounts: 1st pass
+            stream = rewindable(given)
+            mark = _amount_decimal(session, stream, reading, name, kind, mapping, is_header)
+        table = read_input(stream, reading, name=name, is_header=is_header)
+        plan = plan_columns(kind, table.header, mapping)
         check_identifiable(kind, plan, table.header)
-        records = _records(kind, table, plan, region, session.dayfirst, source)
+        _report_plan(session, kind, table, plan, dry_run)
+        records = _records(kind, table, plan, region, session.dayfirst, source, mark)
         # A big file or a pipe is read and parsed by a forked child while this process
         # writes (forked before the store is opened); the child hashes the bytes it read.
         ahead = _start_read_ahead(records, table) if _read_ahead(stream) else None
         try:
-            return _store_records(session, kind, ahead or records, table.encoding, name,
-                                  on_conflict=on_conflict, region=region, clean=clean,
-                                  dry_run=dry_run, strict=strict, sink=sink,
-                                  sha256=(lambda: ahead.trailer) if ahead
-                                  else (lambda: table.sha256))
+            counts = _store_records(session, kind, ahead or records, table.encoding, name,
+                                    on_conflict=on_conflict, region=region, clean=clean,
+                                    dry_run=dry_run, strict=strict, sink=sink,
+                                    mapped=mapped_columns(table.header, plan),
+                                    sha256=(lambda: ahead.trailer) if ahead
+                                    else (lambda: table.sha256))
         finally:
             if ahead:
                 ahead.close()
     finally:
         if sink:
             sink.discard()  # finished already unless the import failed
-        if owned:
+        if stream is not given:  # a temporary copy of a pipe
             stream.close()
+        if owned:
+            given.close()
+    return ImportResult(**asdict(counts), encoding=table.encoding,
+                        encoding_guessed=table.encoding_guessed)
+
+
+def _decimal(value: str) -> str | None:
+    try:
+        return checked_decimal(value)
+    except ValueError:
+        raise UsageError(f"Decimal mark {value!r}: the choices are auto, ',' and '.'.",
+                         hint="decimal") from None
+
+
+def _amount_decimal(session: Session, stream: IO[bytes], reading: ReadOptions, name: str,
+                    kind: str, mapping: dict[str, str], is_header: Any) -> str | None:
+    """The amount column's decimal mark from all its values (a first pass over `stream`,
+    which is rewound); notifies about the values that will stay unreadable."""
+    first = read_input(stream, reading, name=name, is_header=is_header)
+    found = amount_evidence(first.records, plan_columns(kind, first.header, mapping))
+    stream.seek(0)
+    if found is None:
+        return None
+    if found.unreadable():
+        hint = " Pass --decimal , or --decimal . to say which separator is the decimal one." \
+            if found.ambiguous and found.decimal() is None else ""
+        session.notify(f"warning: {found.unreadable()} amount(s) cannot be read and are left "
+                       f"out of reports: {found.explain()}.{hint}")
+    return found.decimal()
+
+
+def _report_plan(session: Session, kind: str, table: Table, plan: list, dry_run: bool) -> None:
+    """With dry_run, which column goes where; always, a warning when nothing is a person."""
+    if dry_run:
+        session.notify(f"columns (row {table.header_line}): "
+                       + "; ".join(describe_plan(table.header, plan)))
+    if unmapped_people_fields(kind, plan):
+        session.notify("warning: no column maps to name, email or phone; map one with --map "
+                       "\"COLUMN=name\" (or email, phone; --map \"First+Last=name\" joins two).")
 
 
 def _input(file: str | Path | IO[bytes]) -> tuple[str, IO[bytes], bool]:
@@ -135,10 +227,10 @@ def _input(file: str | Path | IO[bytes]) -> tuple[str, IO[bytes], bool]:
 
 
 def _records(kind: str, table: Any, plan: Any, region: str, dayfirst: bool,
-             source: str | None) -> Iterator[Record | Reject]:
+             source: str | None, decimal: str | None) -> Iterator[Record | Reject | Skipped]:
     for raw in table.records:
-        rec = to_record(kind, raw, plan, region=region, dayfirst=dayfirst)
-        if source and kind == "contacts" and not isinstance(rec, Reject) \
+        rec = to_record(kind, raw, plan, region=region, dayfirst=dayfirst, decimal=decimal)
+        if source and kind == "contacts" and isinstance(rec, Record) \
                 and not (rec.values.get("source") or "").strip():
             rec.values["source"] = source
         yield rec
@@ -174,7 +266,8 @@ def _start_read_ahead(records: Any, table: Any) -> ReadAhead | None:
 
 def _store_records(session: Session, kind: str, records: Any, encoding: str, name: str, *,
                    on_conflict: str, region: str, clean: bool, dry_run: bool, strict: bool,
-                   sink: "_RejectsFile | None", sha256: Callable[[], str]) -> ImportCounts:
+                   sink: "_RejectsFile | None", sha256: Callable[[], str],
+                   mapped: frozenset[str] = frozenset()) -> ImportCounts:
     """Store `records` (decoded from `encoding`) in one write; `sha256()` is the input's
     hash once it is all read (the reading child's, when there is one)."""
     dayfirst = session.dayfirst
@@ -184,7 +277,7 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
             counts, touched = loading.load(
                 store, op, kind, records, input_file=name, on_conflict=on_conflict,
                 region=region, dayfirst=dayfirst, on_reject=sink.add if sink else None,
-                on_progress=advance, track_touched=clean,
+                on_progress=advance, track_touched=clean, mapped=mapped,
                 compare_as=_cleaned_form(region, dayfirst) if clean else None)
             op.sha256 = sha256()
             op.counts = {**asdict(counts), "encoding": encoding}
@@ -316,4 +409,22 @@ def _export_row(kind: str, row: dict) -> dict:
     if kind != "contacts":
         out["id"] = row["contact_id"]
         out["customer_id"] = row["customer_ref"]
+    if kind == "orders" and row.get("amount_value") is not None:
+        out["amount"] = row["amount_value"]  # a plain number (SPEC 4), not "¥1,234.50"
     return out
+
+
+def write_workbook(kind: str, rows: Iterable[dict], out: IO[bytes] | None = None) -> int:
+    """Write exported `rows` of `kind` as an .xlsx to `out` (default: stdout's bytes);
+    returns the rows written. Built in a temporary file first: a ZIP needs seeking."""
+    from custdata.xlsx import write_workbook as build
+
+    if kind == "orders":  # the parsed day is a date a spreadsheet can sort and filter
+        rows = ({**r, "order_date": r.get("day") or r.get("order_date")} for r in rows)
+    target = out if out is not None else sys.stdout.buffer
+    with tempfile.TemporaryFile() as tmp:
+        written = build(rows, EXPORT_COLUMNS[kind], tmp, sheet=kind)
+        tmp.seek(0)
+        shutil.copyfileobj(tmp, target)
+    target.flush()
+    return written

@@ -16,10 +16,15 @@ from typing import Any
 
 from custdata.errors import CheckFailed
 from custdata.ingest import (
-    STORED_FIELDS, Record, changed_values, content_key, normalize_status, parse_amount,
-    parse_day, parse_satisfaction,
+    STORED_FIELDS,
+    Record,
+    changed_values,
+    content_key,
+    normalize_status,
+    parse_day,
+    parse_satisfaction,
 )
-from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject
+from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject, Skipped
 from custdata.normalize import email_key, id_number_key, phone_key
 
 BATCH = 2000
@@ -47,26 +52,29 @@ class Load:
     dayfirst: bool = False
     compare: Callable[[dict], dict] = lambda values: values
     track: bool = False
+    mapped: frozenset[str] = frozenset()
     tally: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("read", "inserted", "updated", "unchanged", "rejected"), 0))
+        ("read", "inserted", "updated", "unchanged", "rejected", "skipped"), 0))
     touched: set[int] = field(default_factory=set)
     seen: dict[int, int] = field(default_factory=dict)
 
 
-def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject], *,
+def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipped], *,
          input_file: str | None, on_conflict: str = "update", region: str = "CN",
          dayfirst: bool = False, on_reject: Callable[[Reject], None] | None = None,
          on_progress: Callable[[int], None] | None = None,
          compare_as: Callable[[dict], dict] | None = None, track_touched: bool = False,
-         ) -> tuple[ImportCounts, list[int]]:
+         mapped: frozenset[str] = frozenset()) -> tuple[ImportCounts, list[int]]:
     """Store a stream of records inside the open write `op`; return counts and touched ids.
 
     `compare_as` maps incoming contact values to the form they take once stored (the
     cleaned form with `import --clean`), so re-importing a file changes nothing. The ids
     of inserted/updated contacts come back only with `track_touched` (memory stays flat).
+    `mapped` names the input columns read as fields: a stored `extra` loses those keys.
+    Skipped items (blank and totals rows) are only counted.
     """
     run = Load(kind, on_conflict, region, dayfirst, compare_as or (lambda values: values),
-               track_touched)
+               track_touched, mapped)
     loader = store.imports.loader(op, kind, input_file)
     for batch in _batches(items, BATCH):
         rejects = [r for r in batch if isinstance(r, Reject)]
@@ -81,6 +89,7 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject], *,
                 on_reject(r)
         run.tally["read"] += len(batch)
         run.tally["rejected"] += len(rejects)
+        run.tally["skipped"] += sum(1 for r in batch if isinstance(r, Skipped))
         if on_progress:
             on_progress(len(batch))
     loader.finish()
@@ -89,12 +98,16 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject], *,
 
 # ---- contacts ----------------------------------------------------------------------
 
-def _contact_diff(row: dict, rec: Record, compare: Callable[[dict], dict]) -> dict[str, str]:
-    """Field -> incoming value (as read) for each field that changes, `extra` merged."""
+def _contact_diff(row: dict, rec: Record, compare: Callable[[dict], dict],
+                  mapped: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Field -> incoming value (as read) for each field that changes, `extra` merged
+    (less the keys of columns that now map to a field: `mapped`)."""
     diff = changed_values(row, compare(rec.values), CONTACT_FIELDS)
     diff = {f: rec.values[f] for f in diff}  # stored as read; `--clean` runs after
     stored_extra = json.loads(row["extra"] or "{}")
     extra = {**stored_extra, **rec.extra}
+    for key in mapped & extra.keys():
+        del extra[key]
     if extra != stored_extra:
         diff["extra"] = extra_text(extra)
     return diff
@@ -117,7 +130,7 @@ def _upsert_contacts(store: Any, loader: Any, records: list[Record], run: Load) 
                 run.touched.add(row["id"])
             run.tally["inserted"] += 1
             continue
-        diff = _contact_diff(row, rec, run.compare)
+        diff = _contact_diff(row, rec, run.compare, run.mapped)
         if not diff or run.on_conflict == "skip":
             run.tally["unchanged"] += 1
             continue
@@ -224,7 +237,7 @@ def _upsert_linked(loader: Any, records: list[Record], rejects: list[Reject],
     inserts, updates = [], []
     for key, contact_id, rec in keyed:
         old = stored.get(key)
-        row = _linked_row(kind, key, contact_id, rec, old, run.dayfirst)
+        row = _linked_row(kind, key, contact_id, rec, old, run.dayfirst, run.mapped)
         if old is None:
             row["id"] = loader.new_id()
             inserts.append(row)
@@ -245,7 +258,7 @@ def _upsert_linked(loader: Any, records: list[Record], rejects: list[Reject],
 
 
 def _linked_row(kind: str, key: str, contact_id: int, rec: Record, old: dict | None,
-                dayfirst: bool) -> dict:
+                dayfirst: bool, mapped: frozenset[str] = frozenset()) -> dict:
     fields = STORED_FIELDS[kind]
     key_col = "order_id" if kind == "orders" else "row_key"
     if old is None:  # a new row: ingest already parsed its day, amount and status
@@ -256,10 +269,13 @@ def _linked_row(kind: str, key: str, contact_id: int, rec: Record, old: dict | N
     row = {f: old.get(f) for f in fields}
     row.update(changed_values(row, rec.values, fields))
     extra = {**json.loads(old.get("extra") or "{}"), **rec.extra}
+    for gone in mapped & extra.keys():  # a column now read as a field leaves extra
+        del extra[gone]
     row.update({key_col: key, "contact_id": contact_id,
                 "customer_ref": rec.derived["customer_ref"], "extra": extra_text(extra)})
-    if kind == "orders":
-        amount = parse_amount(row.get("amount"))
+    if kind == "orders":  # the incoming amount as read by its column's decimal mark
+        amount = rec.derived["amount_value"] if (rec.values.get("amount") or "").strip() \
+            else old.get("amount_value")
         row.update(day=parse_day(row.get("order_date"), dayfirst), amount_value=amount,
                    status_norm=normalize_status(row.get("status"), amount))
     else:

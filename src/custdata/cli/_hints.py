@@ -39,6 +39,11 @@ HINTS: dict[str, str] = {
     "keygen_path": "Name it with: custdata keygen --key-file PATH.",
     "key_file_keygen": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path "
                        "(make one with `custdata keygen --key-file PATH`).",
+    # -- slice files (issue 18: real files in: amounts, encodings, headers, .xlsx) --
+    "decimal": "Use --decimal auto, ',' or '.'.",
+    "header_row": "Check --header-row.",
+    "sheet": "Name one with --sheet NAME.",
+    "sheet_csv": "--sheet applies to .xlsx workbooks only.",
 }
 
 

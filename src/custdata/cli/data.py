@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,10 +11,11 @@ import typer
 
 from custdata.api import data
 from custdata.api.session import Session
-from custdata.cli._shared import FormatOpt, emit, err, parse_since, say
+from custdata.cli._shared import Format, emit, err, parse_since, say
 from custdata.errors import UsageError
 
-import_app = typer.Typer(help="Import contacts, orders or interactions from CSV (FILE or - for stdin).",
+import_app = typer.Typer(help="Import contacts, orders or interactions from CSV or .xlsx "
+                         "(FILE or - for stdin).",
                          no_args_is_help=True)
 export_app = typer.Typer(help="Export contacts, orders or interactions (streams; any size).",
                          no_args_is_help=True)
@@ -32,7 +34,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
     app.add_typer(export_app, name="export")
     for kind in KINDS:
-        import_app.command(kind, help=f"Import {kind} from a CSV FILE (- for stdin).")(
+        import_app.command(kind, help=f"Import {kind} from a CSV or .xlsx FILE (- for stdin).")(
             _import_command(kind))
         export_app.command(kind, help=f"Export {kind}.")(_export_command(kind))
 
@@ -58,7 +60,7 @@ def init(
 def _import_command(kind: str) -> Any:
     def command(
         ctx: typer.Context,
-        file: Annotated[str, typer.Argument(help="CSV file, or - for stdin.")],
+        file: Annotated[str, typer.Argument(help="CSV or .xlsx file, or - for stdin.")],
         map_: Annotated[list[str] | None, typer.Option(
             "--map", help="SRC=FIELD: read column SRC as FIELD (repeatable).")] = None,
         encoding: Annotated[str, typer.Option(
@@ -83,21 +85,31 @@ def _import_command(kind: str) -> Any:
             show_default=False)] = None,
         strict: Annotated[bool, typer.Option(
             "--strict", help="Any rejected row fails the whole import (exit 1, nothing written).")] = False,
+        decimal: Annotated[str, typer.Option(
+            "--decimal", help="Decimal separator of amounts: auto (decided per column from "
+            "all its values), ',' or '.'.")] = "auto",
+        header_row: Annotated[int | None, typer.Option(
+            "--header-row", min=1, help="Row number of the header (from 1, as Excel numbers "
+            "rows); default: the first row naming known fields.", show_default=False)] = None,
+        sheet: Annotated[str | None, typer.Option(
+            "--sheet", help="Sheet of an .xlsx workbook (default: the first).",
+            show_default=False)] = None,
     ) -> None:
         session: Session = ctx.obj
         try:
             counts = data.import_records(
                 session, kind, file, mapping=_parse_map(map_ or []), encoding=encoding,
-                delimiter=delimiter, region=region, source=source,
+                delimiter=delimiter, decimal=decimal, header_row=header_row, sheet=sheet,
+                region=region, source=source,
                 on_conflict=on_conflict.value, clean=clean, dry_run=dry_run, rejects=rejects,
                 strict=strict)
         except data.StrictRejects as exc:
             _summary(exc.counts.summary())
             raise
         # The summary line is the contract's, printed even with --quiet: scripts parse it.
-        _summary(("dry run: " if dry_run else "") + counts.summary())
+        _summary(("dry run: " if dry_run else "") + counts.summary() + counts.encoding_note())
 
-    command.__doc__ = f"Import {kind} from a CSV FILE (- for stdin)."
+    command.__doc__ = f"Import {kind} from a CSV or .xlsx FILE (- for stdin)."
     return command
 
 
@@ -130,16 +142,38 @@ def _export_command(kind: str) -> Any:
             "--mask", help="Mask encrypted columns (138****8000) instead of decrypting.")] = False,
         raw: Annotated[bool, typer.Option(
             "--raw", help="Do not neutralise CSV cells that start with = + - @ tab or CR.")] = False,
-        fmt: FormatOpt = None,
+        fmt: Annotated[ExportFormat | None, typer.Option(
+            "--format", "-f", case_sensitive=False, help="table, csv, json, jsonl or xlsx "
+            "(a workbook on stdout: redirect it to a file; default: table on a terminal, "
+            "csv in a pipe).")] = None,
     ) -> None:
         session: Session = ctx.obj
+        if fmt is ExportFormat.xlsx and _stdout_is_terminal():
+            raise UsageError("--format xlsx writes a workbook: redirect it to a file "
+                             f"(custdata export {kind} -f xlsx > {kind}.xlsx).")
         rows = data.export_rows(session, kind, where=_parse_where(where or []), mask=mask,
                                 changed_since=parse_since(changed_since) if changed_since
                                 else None)
-        emit(rows, fmt, data.EXPORT_COLUMNS[kind], neutral=not raw)
+        if fmt is ExportFormat.xlsx:
+            data.write_workbook(kind, rows)
+        else:
+            emit(rows, Format(fmt.value) if fmt else None, data.EXPORT_COLUMNS[kind],
+                 neutral=not raw)
 
     command.__doc__ = f"Export {kind} (id first, then the fields, then extra)."
     return command
+
+
+class ExportFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    xlsx = "xlsx"
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
 
 
 def _parse_where(items: list[str]) -> dict[str, str]:
