@@ -199,7 +199,8 @@ def test_encrypt_only_some_columns(loaded, key: Path) -> None:
     cli = loaded
     assert cli("--key-file", key, "encrypt", "--columns", "email").exit_code == 0
     rows = export(cli, kind="contacts --mask")
-    assert rows[0]["phone"] == "138 0013 8000"      # not encrypted: shown without the key
+    assert cli.sql("SELECT phone FROM contacts WHERE id = 1") == [("138 0013 8000",)]  # clear
+    assert rows[0]["phone"] == "138 **** 8000"      # --mask masks it all the same (issue 16)
     assert rows[0]["email"] == "Z***@QQ.com"
     assert cli.sql("SELECT phone_key FROM contacts WHERE id = 1") == [("+8613800138000",)]
     assert cli("--key-file", key, "encrypt", "--columns", "phone").exit_code == 0
@@ -567,7 +568,8 @@ def test_decrypt_some_columns_keeps_the_others(sealed, key) -> None:
     assert result.exit_code == 0, result.output
     assert "still encrypted: address, birth_date, id_number" in result.output
     masked = export(cli, kind="contacts --mask")
-    assert masked[0]["email"] == "Zhang.Wei@QQ.com" and masked[0]["id_number"].startswith("110*")
+    assert cli.sql("SELECT email FROM contacts WHERE id = 1") == [("Zhang.Wei@QQ.com",)]  # clear
+    assert masked[0]["email"] == "Z***@QQ.com" and masked[0]["id_number"].startswith("110*")
     assert cli.sql("SELECT email_key FROM contacts WHERE id = 1") == [("zhang.wei@qq.com",)]
     assert export(cli, *k) == full
     assert cli(*k, "decrypt", "--columns", "email").exit_code == ExitCode.USAGE  # not encrypted

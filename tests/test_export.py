@@ -109,3 +109,14 @@ def test_where_with_empty_value_finds_missing_values(stocked) -> None:
     assert [r["external_id"] for r in stocked.rows("export", "contacts", "--where", "phone=")] == ["C5"]
     assert [r["external_id"] for r in stocked.rows("export", "contacts", "--where", "gender=")] == [
         "C1", "C2", "C3", "C4", "C5"]
+
+
+def test_mask_masks_an_unencrypted_store_too(cli, write_csv) -> None:
+    """export --mask is a promise about the output, not about the store (issue 16, case 5)."""
+    assert cli("import", "contacts", write_csv("a.csv", CONTACT_ROWS)).exit_code == 0
+    result = cli("export", "contacts", "--mask", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    for value in ("zhang.wei@qq.com", "138 0013 8000", "bob@example.com", "lina@163.com"):
+        assert value not in result.stdout
+    assert "138 **** 8000" in result.stdout and "z***@qq.com" in result.stdout
+    assert "张伟" in result.stdout  # names are not sensitive columns: shown as they are

@@ -357,11 +357,15 @@ def export_rows(session: Session, kind: str, *, where: dict[str, str] | None = N
 def _export(session: Session, kind: str, where: dict[str, str], since: str | None,
             mask: bool) -> Iterator[Any]:
     """None once the store is open and the filters are read, then the rows."""
+    from custdata.api.secure import row_masker
+
     with session.store(need_key=not mask, mask=mask) as store:
         filters = _filters(store, kind, where, session.region)
+        # Masked means masked on any store: values kept in clear are masked here too.
+        masked = row_masker(session, store.protector) if mask else None
         yield None
         for row in store.tables.rows(kind, changed_since=since, **filters):
-            yield _export_row(kind, row)
+            yield _export_row(kind, masked(kind, row) if masked else row)
 
 
 def _stored_where(kind: str, where: dict[str, str]) -> dict[str, str]:

@@ -139,7 +139,8 @@ def _export_command(kind: str) -> Any:
             "--changed-since", help="Contacts changed since DATE or an age like 7d.",
             show_default=False)] = None,
         mask: Annotated[bool, typer.Option(
-            "--mask", help="Mask encrypted columns (138****8000) instead of decrypting.")] = False,
+            "--mask", help="Mask the sensitive columns (138****8000), encrypted or not; "
+            "no key needed.")] = False,
         raw: Annotated[bool, typer.Option(
             "--raw", help="Do not neutralise CSV cells that start with = + - @ tab or CR.")] = False,
         fmt: Annotated[ExportFormat | None, typer.Option(
