@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from custdata.errors import InvalidValue, NotFoundError
+from custdata.outputs import store_paths
 from custdata.normalize import email_key, id_number_key, normalize_date, phone_key
 
 _PREFIXES = ("id", "ext", "email", "phone", "id_number")
@@ -75,3 +77,12 @@ def describe_contact(store: Any, contact_id: int) -> str:
     row = store.contacts.get(contact_id) or {}
     parts = [f"id:{contact_id}"] + [str(row[k]) for k in ("external_id", "name") if row.get(k)]
     return " ".join(parts)
+
+
+def protected_paths(session: Any, *inputs: Path) -> dict[Path, str]:
+    """Paths no output of this session may replace: the store, its journals, the key file."""
+    paths = store_paths(session.db)
+    if session.key_file is not None:
+        paths[session.key_file] = "the key file"
+    paths.update({p: "an input of this command" for p in inputs})
+    return paths

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from custdata.api import loading
+from custdata.api.common import protected_paths
 from custdata.api.session import Session
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, UsageError
@@ -43,7 +44,6 @@ from custdata.outputs import (
     check_target,
     open_output,
     output_error,
-    store_paths,
 )
 from custdata.parallel import ReadAhead, default_workers
 
@@ -76,18 +76,11 @@ def init(session: Session, *, region: str = "CN") -> InitResult:
     config_path = session.resolved_config_path()
     if config_path.exists():
         return InitResult(session.db, not existed, config_path, False)
-    with open_output(config_path, _protected(session)) as out:
+    with open_output(config_path, protected_paths(session)) as out:
         out.text().write(starter_toml(region))
     return InitResult(session.db, not existed, config_path, True)
 
 
-def _protected(session: Session, *inputs: Path) -> dict[Path, str]:
-    """Paths no output of this session may replace: the store, its journals, the key file."""
-    paths = store_paths(session.db)
-    if session.key_file is not None:
-        paths[session.key_file] = "the key file"
-    paths.update({p: "an input of this command" for p in inputs})
-    return paths
 
 
 # ---- import ------------------------------------------------------------------------
@@ -147,7 +140,7 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
     name, given, owned = _input(file)
     stream = given
     inputs = [Path(name)] if owned else []
-    sink = _RejectsFile(rejects, _protected(session, *inputs)) if rejects else None
+    sink = _RejectsFile(rejects, protected_paths(session, *inputs)) if rejects else None
     try:
         is_header = header_matcher(kind, mapping)
         mark = reading.decimal

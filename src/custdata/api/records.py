@@ -16,7 +16,8 @@ from custdata.api import common
 from custdata.api.session import Session
 from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS
-from custdata.outputs import AtomicFile, check_target, output_error, store_paths
+from custdata.api.common import protected_paths
+from custdata.outputs import open_output
 
 RECENT = 10  # orders and interactions a card shows
 
@@ -118,21 +119,8 @@ def backup(session: Session, path: Path, *, now: datetime | None = None) -> Path
         target = path / f"{session.db.stem}-{now or datetime.now():%Y%m%d-%H%M%S}.db"
     if target.resolve() == session.db.resolve():
         raise UsageError("The backup path is the store itself; choose another file.")
-    protected = store_paths(session.db)
-    if session.key_file is not None:
-        protected[session.key_file] = "the key file"
-    check_target(target, protected)
-    with session.store() as store:
-        out = AtomicFile(target)
-        try:
-            store.backup(out.tmp)
-            out.finish()
-        except OSError as exc:
-            out.discard()
-            raise output_error(exc, target) from exc
-        except BaseException:
-            out.discard()
-            raise
+    with session.store() as store, open_output(target, protected_paths(session)) as out:
+        store.backup(out.tmp)
     return target
 
 

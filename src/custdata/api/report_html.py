@@ -165,11 +165,11 @@ def report_html(session: Any, *, output: Path, as_of: date | None = None, lang: 
                 scheme: str = "standard", top: int = 20, no_pii: bool = False) -> PageWritten:
     """Gather the page's numbers, render it, and write it atomically (0600) to `output`."""
     from custdata.htmlreport import render_html
-    from custdata.outputs import open_output, store_paths
+    from custdata.outputs import open_output
 
-    protected = store_paths(session.db)
-    if session.key_file is not None:
-        protected[session.key_file] = "the key file"
+    from custdata.api.common import protected_paths
+
+    protected = protected_paths(session)
     with session.store(read_only=True) as store:
         key_available = store.crypto.state() is not None and session.key() is not None
         data = gather(session, store, as_of=as_of or session.today, scheme=scheme,
