@@ -64,7 +64,8 @@ def resolve_contact(store: Any, text: str, *, region: str) -> int:
         probes["id_number_key"] = id_number_key(value)
     ids = store.contacts.find_ids(**probes) if probes else []
     if not ids:
-        raise NotFoundError(f"No contact matches {text!r}; give an id, external id, email or phone.")
+        raise NotFoundError(f"No contact matches {text!r}; give an id, external id, email or phone.",
+                            hint="find")
     if len(ids) > 1:
         listing = "; ".join(describe_contact(store, i) for i in ids[:20])
         raise NotFoundError(

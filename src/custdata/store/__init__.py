@@ -31,6 +31,7 @@ from custdata.store.oplog import Operation, OpLog, committed_operations, utc_now
 from custdata.store.quality import Cleaning
 from custdata.store.rejects import Rejects
 from custdata.store.reporting import Reporting
+from custdata.store.search import SearchIndex
 from custdata.store.segments import Segments
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
@@ -66,6 +67,7 @@ class Store:
         self.audit = AuditFacts(self)
         self.crypto = CryptoStore(self)
         self.reporting = Reporting(self)
+        self.search = SearchIndex(self)
 
     @property
     def path(self) -> Path:

@@ -139,6 +139,29 @@ CREATE TABLE rfm_cells (
     segment TEXT NOT NULL
 );
 """,
+    # 4: the people index of `find` (store/search.py): a search text per contact, made by
+    # custdata.search, marked stale by triggers whenever a searched column changes; the
+    # old text is deleted at once, so no changed, encrypted or erased value lingers.
+    """
+CREATE TABLE find_index (
+    contact_id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL
+);
+CREATE TABLE find_dirty (contact_id INTEGER PRIMARY KEY);
+INSERT INTO find_dirty SELECT id FROM contacts;
+CREATE TRIGGER find_on_insert AFTER INSERT ON contacts BEGIN
+    INSERT OR IGNORE INTO find_dirty VALUES (new.id);
+END;
+CREATE TRIGGER find_on_update AFTER UPDATE OF name, company, email, phone, phone_key,
+    external_id ON contacts BEGIN
+    DELETE FROM find_index WHERE contact_id = old.id;
+    INSERT OR IGNORE INTO find_dirty VALUES (new.id);
+END;
+CREATE TRIGGER find_on_delete AFTER DELETE ON contacts BEGIN
+    DELETE FROM find_index WHERE contact_id = old.id;
+    DELETE FROM find_dirty WHERE contact_id = old.id;
+END;
+""",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
