@@ -52,7 +52,7 @@ def test_the_secure_group_runs_from_python(crm, tmp_path: Path) -> None:
 def test_forget_from_python_asks_through_a_callback(crm) -> None:
     asked: list[int] = []
     kept = secure.forget(Session(db=crm.db), "ext:C1",
-                         confirm=lambda cid: asked.append(cid) or False)
+                         confirm=lambda cid, who: asked.append(cid) or False)
     assert asked == [1] and not kept.erased
     done = secure.forget(Session(db=crm.db), "ext:C1")
     assert done.erased and done.contact_id == 1

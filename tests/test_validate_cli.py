@@ -17,7 +17,7 @@ ROWS = [
     ["C2", "李四", "Joe <joe@x.com>", "N/A", "Narnia", "110105198501010021"],
     ["C3", "", "li@gmial.com", "", "", ""],
 ]
-COLUMNS = ["contact", "field", "value", "code", "message", "suggestion"]
+COLUMNS = ["contact", "name", "company", "phone_or_email", "field", "value", "code", "message", "suggestion"]
 
 
 @pytest.fixture
@@ -46,7 +46,8 @@ def test_fail_on_invalid_exit_codes(store, cli, write_csv) -> None:
     assert store("validate", "--fail-on-invalid", "--field", "phone").exit_code == 1
     # a field without problems passes the gate
     ok = store("validate", "--fail-on-invalid", "--field", "birth_date")
-    assert ok.exit_code == 0 and ok.stdout.strip() == "contact,field,value,code,message,suggestion"
+    assert ok.exit_code == 0 and ok.stdout.strip() == ("contact,name,company,phone_or_email,"
+                                                  "field,value,code,message,suggestion")
 
 
 def test_field_filter_is_repeatable(store) -> None:

@@ -17,6 +17,7 @@ from custdata.api.session import Session
 from custdata.dedupe import (
     DedupeResult, choose_survivor, find_duplicate_records, merged_values, to_record,
 )
+from custdata.api.people import who_pairs
 from custdata.errors import UsageError
 
 # The key fields each cluster row shows, after its ids, names, scores and merge id.
@@ -83,7 +84,7 @@ def dedupe(session: Session, *, threshold: float | None = None, explain: bool = 
         report = DedupeReport(find(session, store, options), merged=merge, dry_run=dry_run)
         session.notify(_found(report.result))
         if explain:
-            report.explain = explain_rows(report.result)
+            report.explain = who_pairs(store, explain_rows(report.result))
             return report
         plans = _plan(store, report)
         if merge and plans:

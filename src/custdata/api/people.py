@@ -30,7 +30,7 @@ from custdata.normalize import email_key, phone_key
 
 FIND_COLUMNS = ["id", "name", "company", "phone", "email", "city", "owner", "external_id",
                 "score"]
-WHO_COLUMNS = ["name", "company", "contact"]  # who() fields shown beside contact ids
+WHO_COLUMNS = ["name", "company", "phone_or_email"]  # who() fields shown beside contact ids
 
 
 @dataclass
@@ -115,13 +115,27 @@ def _found_row(row: dict, rank: int) -> dict[str, Any]:
 
 
 def who(store: Any, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Contact id -> {name, company, contact}: who each one is, for lists of people.
+    """Contact id -> {name, company, phone_or_email} (WHO_COLUMNS): who each one is, for
+    lists of people.
 
-    `contact` is the phone, else the email, in clear with the key and masked without it
-    (as the store's protector opens them). Ids no longer in the store are left out.
+    phone_or_email: the phone, else the email, in clear with the key and masked without
+    it (as the store's protector opens them). Ids no longer in the store are left out.
     """
     out: dict[int, dict[str, Any]] = {}
     for row in store.contacts.by_ids(contact_ids):
         out[row["id"]] = {"name": row.get("name") or "", "company": row.get("company") or "",
-                          "contact": row.get("phone") or row.get("email") or ""}
+                          "phone_or_email": row.get("phone") or row.get("email") or ""}
+    return out
+
+
+def who_pairs(store: Any, rows: list[dict], a: str = "contact_a", b: str = "contact_b"
+              ) -> list[dict]:
+    """Rows naming two contacts (`a`, `b`), each followed by who it is: name_a, company_a,
+    phone_or_email_a, then the same for b (see `who`)."""
+    known = who(store, {r[k] for r in rows for k in (a, b)})
+    out = []
+    for row in rows:
+        extra = {f"{c}_{side}": known.get(row[key], {}).get(c, "")
+                 for side, key in (("a", a), ("b", b)) for c in WHO_COLUMNS}
+        out.append({**row, **extra})
     return out

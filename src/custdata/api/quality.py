@@ -19,12 +19,15 @@ from custdata.clean import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
 from custdata.errors import UsageError
 from custdata.models import Change, CleanedContact
 from custdata.normalize import KEY_KINDS, key_functions
+from custdata.api.people import WHO_COLUMNS, who
 from custdata.validate import CHECKED_FIELDS, ISSUE_COLUMNS, Issue, find_issues
 
-__all__ = ["CHECKED_FIELDS", "ISSUE_COLUMNS", "CHANGE_COLUMNS", "CleanResult", "ValidateResult",
+__all__ = ["CHECKED_FIELDS", "ISSUE_COLUMNS", "VALIDATE_COLUMNS", "CHANGE_COLUMNS", "CleanResult", "ValidateResult",
            "clean", "clean_contacts", "resolve_region", "validate"]
 
 CHANGE_COLUMNS = ("contact", "field", "old", "new")
+# validate's rows: who the contact is beside its id, then the problem (ISSUE_COLUMNS)
+VALIDATE_COLUMNS = ("contact", *WHO_COLUMNS, *ISSUE_COLUMNS[1:])
 _REMEMBERED = (*CLEANED_FIELDS, *(column for _, column in KEY_KINDS))
 _FLUSH = 5000  # cleaned contacts per write_cleaned call (one batch of UPDATEs)
 
@@ -55,6 +58,7 @@ class ValidateResult:
     """Every problem found, in contact then field order, and its summary counts."""
 
     issues: list[Issue]
+    people: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> who (api.people)
 
     @property
     def by_code(self) -> dict[str, int]:
@@ -67,8 +71,12 @@ class ValidateResult:
         return len({i.contact_id for i in self.issues})
 
     def rows(self) -> Iterator[dict[str, Any]]:
-        """The problems as rows of ISSUE_COLUMNS."""
-        return (i.as_row() for i in self.issues)
+        """The problems as rows of VALIDATE_COLUMNS: ISSUE_COLUMNS with who the contact is
+        (name, company, phone_or_email) after its id."""
+        blank = dict.fromkeys(WHO_COLUMNS, "")
+        for issue in self.issues:
+            row = issue.as_row()
+            yield {"contact": row["contact"], **self.people.get(issue.contact_id, blank), **row}
 
 
 def resolve_region(session: Session, region: str | None = None) -> str:
@@ -117,7 +125,8 @@ def validate(session: Session, *, fields: Iterable[str] | None = None,
     with session.store(need_key=True) as store:
         issues = find_issues(store.contacts.iter(), region=region, dayfirst=session.dayfirst,
                              fields=wanted or None, check_dns=check_dns)
-    return ValidateResult(issues)
+        people = who(store, {i.contact_id for i in issues if i.contact_id is not None})
+    return ValidateResult(issues, people)
 
 
 def clean_contacts(store: Any, op: Any, *, region: str, dayfirst: bool,

@@ -261,18 +261,23 @@ def rotate_key(session: Session, *, new_key_file: Path, key_file: Path | None = 
 # ---- forget ----------------------------------------------------------------------------------
 
 def forget(session: Session, contact: str | int, *,
-           confirm: Callable[[int], bool] | None = None) -> Forgotten:
+           confirm: Callable[[int, dict], bool] | None = None) -> Forgotten:
     """Erase a person's personal data everywhere, records merged into them included.
 
-    `contact`: an id or any identifier resolve_contact reads. confirm(contact id) -> False
-    stops before anything is written (erased=False). Orders stay, anonymous.
+    `contact`: an id or any identifier resolve_contact reads. confirm(contact id, person)
+    -> False stops before anything is written (erased=False); person: who it is
+    (api.people.who: name, company, phone_or_email; and external_id). Orders stay,
+    anonymous.
     """
     from custdata.api.common import resolve_contact
+    from custdata.api.people import who
 
     with exclusive_turn(session.db, session.wait), session.store(need_key=True) as store:
         cid = contact if isinstance(contact, int) else resolve_contact(
             store, contact, region=session.region)
-        if confirm is not None and not confirm(cid):
+        person = {**who(store, [cid]).get(cid, {}),
+                  "external_id": store.contacts.external_ids([cid]).get(cid)}
+        if confirm is not None and not confirm(cid, person):
             return Forgotten(cid, erased=False)
         store.db.secure_delete(True)
 

@@ -12,8 +12,9 @@ from custdata.cli._shared import FormatOpt, emit, say
 
 CLUSTER_COLUMNS = ["cluster_id", "contact_id", "external_id", "name", "score", "coherence",
                    "survivor", "merge_id", *api.KEY_FIELDS]
-EXPLAIN_COLUMNS = ["cluster_id", "contact_a", "contact_b", "probability", "evidence_bits",
-                   "agreed", "contributions"]
+EXPLAIN_COLUMNS = ["cluster_id", "contact_a", "name_a", "company_a", "phone_or_email_a",
+                   "contact_b", "name_b", "company_b", "phone_or_email_b", "probability",
+                   "evidence_bits", "agreed", "contributions"]
 
 
 def register(app: typer.Typer) -> None:

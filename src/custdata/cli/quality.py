@@ -73,7 +73,8 @@ def validate(
     check_dns: CheckDnsOpt = False,
     fmt: FormatOpt = None,
 ) -> None:
-    """Print one row per problem: contact, field, value, code, message, suggestion.
+    """Print one row per problem: contact (id, name, company, phone or email), field,
+    value, code, message, suggestion.
 
     Codes are stable (see the README): email.syntax, email.typo_domain, phone.invalid,
     phone.no_region, id_number.checksum, date.unparseable, country.unknown,
@@ -81,7 +82,7 @@ def validate(
     """
     session: Session = ctx.obj
     result = quality.validate(session, fields=field, region=region, check_dns=check_dns)
-    emit(result.rows(), fmt, list(quality.ISSUE_COLUMNS))
+    emit(result.rows(), fmt, list(quality.VALIDATE_COLUMNS))
     detail = ", ".join(f"{code} {n}" for code, n in result.by_code.items())
     say(f"validate: {len(result.issues)} problem(s) in {result.contacts} contact(s)"
         + (f" ({detail})" if detail else ""))

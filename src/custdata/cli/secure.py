@@ -110,6 +110,14 @@ def rotate_key(
     _say_left(done.left)
 
 
+def _who(cid: int, person: dict) -> str:
+    """"id:7 王伟 (C1, 北京星辰科技, 138 0013 8000)": who a prompt is about."""
+    details = [str(person[k]) for k in ("external_id", "company", "phone_or_email")
+               if person.get(k)]
+    name = person.get("name") or "(no name)"
+    return f"id:{cid} {name}" + (f" ({', '.join(details)})" if details else "")
+
+
 def forget(
     ctx: typer.Context,
     contact: Annotated[str, typer.Argument(
@@ -128,8 +136,8 @@ def forget(
         raise UsageError("forget erases data for good and cannot ask for confirmation "
                          "here; pass --yes to confirm.")
 
-    def confirm(cid: int) -> bool:
-        return yes or typer.confirm(f"Erase all personal data of contact id:{cid}? "
+    def confirm(cid: int, person: dict) -> bool:
+        return yes or typer.confirm(f"Erase all personal data of {_who(cid, person)}? "
                                     "This cannot be undone", default=False, err=True)
 
     done = api.forget(session, contact, confirm=confirm)
