@@ -18,8 +18,8 @@ runner = CliRunner()
 AS_OF = date(2024, 6, 30)
 START = date(2023, 1, 1)
 END = date(2024, 10, 15)  # the data runs past AS_OF + 90 days, so a backtest at AS_OF works
-COLUMNS = ["contact_id", "external_id", "risk", "value_at_risk", "last_order",
-           "days_since_order", "stage", "tier", "reason"]
+COLUMNS = ["contact_id", "external_id", "name", "phone", "company", "owner", "risk",
+           "value_at_risk", "reason", "last_order", "days_since_order", "stage", "tier"]
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:

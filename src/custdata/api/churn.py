@@ -27,8 +27,9 @@ SUMMARY_KEYS = ["customers", "churned", "horizon_days", "auc", "baseline_auc",
 
 @dataclass
 class ChurnReport:
-    """Scored customers: `rows` (contact_id, external_id, risk, value_at_risk, last_order,
-    days_since_order, stage, tier, reason), highest value at risk first; how many were
+    """Scored customers: `rows` (a call list: contact_id, external_id, name, phone, company,
+    owner, risk, value_at_risk, reason, last_order, days_since_order, stage, tier; phone
+    masked without the key on an encrypted store), highest value at risk first; how many were
     scored, how many contacts have no order (not scored); the fitted model (None when
     nobody had an order)."""
 
@@ -173,8 +174,9 @@ def _row(score: ChurnScore, contacts: dict[int, dict]) -> dict:
     contact = contacts.get(score.contact_id, {})
     return {
         "contact_id": score.contact_id, "external_id": contact.get("external_id"),
-        "risk": score.risk, "value_at_risk": score.value,
+        **{k: contact.get(k) for k in ("name", "phone", "company", "owner")},
+        "risk": score.risk, "value_at_risk": score.value, "reason": score.reason,
         "last_order": score.last_order.isoformat() if score.last_order else None,
         "days_since_order": score.days_since_order,
-        "stage": contact.get("stage"), "tier": contact.get("tier"), "reason": score.reason,
+        "stage": contact.get("stage"), "tier": contact.get("tier"),
     }

@@ -11,8 +11,11 @@ import typer
 from custdata.api import churn as api
 from custdata.cli._shared import Format, FormatOpt, emit, parse_as_of, resolve_format, say
 
-COLUMNS = ["contact_id", "external_id", "risk", "value_at_risk", "last_order",
-           "days_since_order", "stage", "tier", "reason"]
+COLUMNS = ["contact_id", "external_id", "name", "phone", "company", "owner", "risk",
+           "value_at_risk", "reason", "last_order", "days_since_order", "stage", "tier"]
+# The call list at a terminal: who to call, how to reach them, what is at stake and why.
+TABLE_COLUMNS = ["contact_id", "name", "phone", "company", "owner", "value_at_risk", "risk",
+                 "reason"]
 SUMMARY_KEYS = api.SUMMARY_KEYS
 CALIBRATION_COLUMNS = ["decile", "customers", "min_risk", "max_risk", "predicted", "observed"]
 
@@ -40,9 +43,14 @@ def report_churn(
         "ordered in the horizon after it (churn.horizon_days) and print ROC AUC, "
         "top-decile precision and calibration beside the days-since-last-order baseline.",
     )] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also say how the model was fitted (its parameters).")] = False,
     fmt: FormatOpt = None,
 ) -> None:
-    """Churn risk per customer, highest value at risk first, with a reason for each.
+    """A call list: who is likely to stop buying, highest value at risk first.
+
+    Each row names the customer (name, phone, company, owner), the value at risk, the
+    risk (two decimals in the table; csv and json keep the full number) and the reason.
 
     Risk is the chance of no paid order within the horizon (config churn.horizon_days,
     default 90): a BG/NBD model fitted on the store's orders, weighed with how overdue
@@ -51,18 +59,37 @@ def report_churn(
     """
     day = parse_as_of(as_of)
     if run_backtest:
-        _backtest(api.report_churn_backtest(ctx.obj, as_of=day), fmt)
+        _backtest(api.report_churn_backtest(ctx.obj, as_of=day), fmt, verbose=verbose)
         return
     report = api.report_churn(ctx.obj, as_of=day, top=top, min_risk=min_risk)
-    as_text = resolve_format(fmt) is Format.table  # ids, not quantities: no 1,234 in tables
-    emit(({**r, "contact_id": str(r["contact_id"])} if as_text else r for r in report.rows),
-         fmt, COLUMNS)
+    if resolve_format(fmt) is Format.table:
+        emit((_for_table(r) for r in report.rows), fmt, TABLE_COLUMNS,
+             title=f"Call list: churn risk as of {day}" if report.rows else None)
+    else:
+        emit(report.rows, fmt, COLUMNS)
     if report.model is None:
         say(f"No customers with orders on or before {day}: nothing to score.")
         return
-    say(f"Scored {report.scored} customers as of {day} ({_how(report.model)}); "
+    how = f" ({_how(report.model)})" if verbose else ""
+    say(f"Scored {report.scored} customers as of {day}{how}; "
         f"{len(report.rows)} listed" + (f"; {report.leads} contacts without orders not scored."
                                         if report.leads > 0 else "."))
+
+
+def risk_text(risk: float) -> str:
+    """A risk with two decimals for people: 0.8234 -> "0.82"; below 1 never shows as 1.00,
+    above 0 never as 0.00 (0.997 -> "0.99", 0.001 -> "0.01")."""
+    text = f"{risk:.2f}"
+    if text == "1.00" and risk < 1:
+        return "0.99"
+    if text == "0.00" and risk > 0:
+        return "0.01"
+    return text
+
+
+def _for_table(row: dict) -> dict:
+    """A call-list row as the table shows it: the id as text (no 1,234), risk as text."""
+    return {**row, "contact_id": str(row["contact_id"]), "risk": risk_text(row["risk"])}
 
 
 def _how(model: Any) -> str:
@@ -72,13 +99,14 @@ def _how(model: Any) -> str:
     return f"BG/NBD r={p.r:.3g} alpha={p.alpha:.3g} a={p.a:.3g} b={p.b:.3g}; {weights}"
 
 
-def _backtest(report: api.BacktestReport, fmt: Format | None) -> None:
+def _backtest(report: api.BacktestReport, fmt: Format | None, *, verbose: bool) -> None:
     cut = report.as_of
     if report.result is None:
         say("No orders in the store: nothing to backtest.")
     else:
-        say(f"Backtest: scored {report.result.customers} customers with data up to {cut} "
-            f"({_how(report.result.model)}); compared with paid orders from "
+        how = f" ({_how(report.result.model)})" if verbose else ""
+        say(f"Backtest: scored {report.result.customers} customers with data up to {cut}"
+            f"{how}; compared with paid orders from "
             f"{cut + timedelta(days=1)} to {report.end}.")
     _print_backtest(report.summary(), cut, report.horizon_days, fmt)
 

@@ -48,6 +48,10 @@ FROM (
 """
 
 
+# What a churn row says about the person to call.
+_CALL_FIELDS = ("external_id", "name", "phone", "company", "owner", "stage", "tier")
+
+
 class ChurnFacts(Component):
     """Order histories, interaction recency and last ratings for churn scoring."""
 
@@ -108,15 +112,16 @@ class ChurnFacts(Component):
         return date.fromisoformat(row[0][:10]) if row and row[0] else None
 
     def churn_contact_fields(self, ids: Iterable[int]) -> dict[int, dict]:
-        """contact id -> external_id, stage, tier (as shown to the user) for `ids`."""
+        """contact id -> external_id, name, phone, company, owner, stage, tier (as shown to
+        the user: sealed values opened with the key, masked without) for `ids`."""
         ids = list(ids)
         out: dict[int, dict] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                    f"SELECT id, external_id, stage, tier FROM contacts WHERE id IN ({marks})",
+                    f"SELECT id, {', '.join(_CALL_FIELDS)} FROM contacts WHERE id IN ({marks})",
                     chunk):
                 row = self.unseal_row("contacts", dict(row))
-                out[row["id"]] = {k: row[k] for k in ("external_id", "stage", "tier")}
+                out[row["id"]] = {k: row[k] for k in _CALL_FIELDS}
         return out
