@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from custdata.api import loading
 from custdata.api.common import protected_paths
+from custdata.api.export_view import TABLE_DEFAULT, ExportView
 from custdata.api.session import Session
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, UsageError
@@ -329,26 +330,31 @@ class _RejectsFile(AtomicFile):
 # ---- export ------------------------------------------------------------------------
 
 def export_rows(session: Session, kind: str, *, where: dict[str, str] | None = None,
-                changed_since: str | None = None, mask: bool = False) -> Iterator[dict]:
+                changed_since: str | None = None, mask: bool = False,
+                columns: str | Iterable[str] | None = None, sort: str | None = None,
+                limit: int | None = None) -> Iterator[dict]:
     """The records of `kind` as exported (id first, the fields, then `extra` as an object).
 
     where: field -> value (email, phone and id_number match in any spelling; "" matches a
     missing value). changed_since: a UTC timestamp text (`api.common.since_timestamp`),
-    contacts only. mask: masked values of encrypted columns instead of the key. A
-    generator: the store stays open while it is read.
+    contacts only. mask: masked values of encrypted columns instead of the key.
+    columns: "a,b" or a list (only those, in that order); sort: "field" or "field:desc"
+    (empty values last, then by id); limit: at most this many rows (see
+    api.export_view). A generator: the store stays open while it is read.
     """
     if kind not in KINDS:
         raise UsageError(f"Export {kind!r}: choose one of {', '.join(KINDS)}.")
     if changed_since and kind != "contacts":
         raise UsageError("Only contacts can be filtered by the date they changed.")
+    view = ExportView.of(kind, EXPORT_COLUMNS[kind], columns=columns, sort=sort, limit=limit)
     stored = _stored_where(kind, where or {})
-    rows = _export(session, kind, stored, changed_since, mask)
+    rows = _export(session, kind, stored, changed_since, mask, view)
     next(rows)  # opens the store and checks the filters now, before any row is read
     return rows
 
 
 def _export(session: Session, kind: str, where: dict[str, str], since: str | None,
-            mask: bool) -> Iterator[Any]:
+            mask: bool, view: ExportView) -> Iterator[Any]:
     """None once the store is open and the filters are read, then the rows."""
     from custdata.api.secure import row_masker
 
@@ -356,9 +362,13 @@ def _export(session: Session, kind: str, where: dict[str, str], since: str | Non
         filters = _filters(store, kind, where, session.region)
         # Masked means masked on any store: values kept in clear are masked here too.
         masked = row_masker(session, store.protector) if mask else None
+        sealed = view.sort_column is not None and store.protector.seals(kind, view.sort_column)
+        order = None if sealed else view.sort_column
         yield None
-        for row in store.tables.rows(kind, changed_since=since, **filters):
-            yield _export_row(kind, masked(kind, row) if masked else row)
+        stored = store.tables.rows(kind, changed_since=since, order_by=order,
+                                   descending=view.descending, limit=view.limit, **filters)
+        rows = (_export_row(kind, masked(kind, row) if masked else row) for row in stored)
+        yield from view.shape(view.sorted_in_memory(rows) if sealed else rows)
 
 
 def _stored_where(kind: str, where: dict[str, str]) -> dict[str, str]:

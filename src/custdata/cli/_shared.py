@@ -184,6 +184,75 @@ def _emit_table(rows: Iterable[dict], columns: list[str], *, title: str | None,
     return len(rows)
 
 
+PAGE_ROWS = 50  # rows per table page when the terminal's height is unknown
+CELL_WIDTH = (6, 28)  # a paged table's column widths: at least, at most (rich fits them)
+
+
+def emit_pages(rows: Iterable[dict], columns: list[str], *, title: str | None = None,
+               dropped: list[str] | None = None) -> int:
+    """A table printed page by page as the rows arrive (flat memory, no blank screen):
+    one header per page of about a screenful, columns as wide as their widest cell (at
+    most CELL_WIDTH[1]; longer cells end with an ellipsis). At a terminal, columns that do
+    not fit its width are left out and named in `dropped`. Returns the rows printed."""
+    # In a pipe or a file there is no screen to fit: cells are capped, lines are not.
+    console = out if out.is_terminal else Console(highlight=False, width=10_000)
+    page_rows = max(10, console.height - 6) if out.is_terminal else PAGE_ROWS
+    widths: dict[str, int] = {}
+    page: list[dict] = []
+    count = 0
+
+    def flush() -> None:
+        nonlocal widths, count
+        # the first page decides the columns; later ones may widen them, never narrow
+        fitted = _fit(page, list(widths) or columns, console.width,
+                      None if widths else dropped)
+        widths = {c: max(w, widths.get(c, 0)) for c, w in fitted.items()}
+        _print_page(console, page, widths, title if count == 0 else None)
+        count += len(page)
+        page.clear()
+
+    for row in rows:
+        page.append(row)
+        if len(page) == page_rows:
+            flush()
+    if page or (count == 0 and title):
+        flush()
+    return count
+
+
+def _fit(page: list[dict], columns: list[str], room: int, dropped: list[str] | None
+         ) -> dict[str, int]:
+    """Column -> width: its widest cell on this page (capped), as many columns as fit."""
+    from rich.cells import cell_len
+
+    widths: dict[str, int] = {}
+    used = 1
+    for n, col in enumerate(columns):
+        widest = max([cell_len(col)] + [cell_len(_cell(r.get(col))) for r in page])
+        width = max(min(widest, CELL_WIDTH[1]), min(cell_len(col), CELL_WIDTH[0]))
+        if used + width + 3 > room and widths:
+            if dropped is not None:
+                dropped.extend(columns[n:])
+            break
+        widths[col] = width
+        used += width + 3
+    return widths
+
+
+def _cell(value: Any) -> str:
+    return human(value).replace("\n", " ").replace("\r", " ")
+
+
+def _print_page(console: Console, page: list[dict], widths: dict[str, int],
+                title: str | None) -> None:
+    table = Table(title=title, header_style="bold")
+    for col, width in widths.items():
+        table.add_column(col, width=width, no_wrap=True, overflow="ellipsis")
+    for row in page:
+        table.add_row(*(escape(_cell(row.get(c))) for c in widths))
+    console.print(table)
+
+
 def human(value: Any) -> str:
     """A value as a person reads it in a table: 1,234.5, 0.82, yes/no, '' for None."""
     if value is None:

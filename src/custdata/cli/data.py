@@ -11,7 +11,7 @@ import typer
 
 from custdata.api import data
 from custdata.api.session import Session
-from custdata.cli._shared import Format, emit, err, parse_since, say
+from custdata.cli._shared import Format, emit, emit_pages, err, parse_since, resolve_format, say
 from custdata.errors import UsageError
 
 import_app = typer.Typer(help="Import contacts, orders or interactions from CSV or .xlsx "
@@ -143,6 +143,14 @@ def _export_command(kind: str) -> Any:
             "no key needed.")] = False,
         raw: Annotated[bool, typer.Option(
             "--raw", help="Do not neutralise CSV cells that start with = + - @ tab or CR.")] = False,
+        columns: Annotated[str | None, typer.Option(
+            "--columns", metavar="A,B", help="Only these columns, in this order (a table at "
+            "a terminal shows a short set by default).", show_default=False)] = None,
+        sort: Annotated[str | None, typer.Option(
+            "--sort", metavar="FIELD[:desc]", help="Sort by FIELD (empty values last), "
+            "FIELD:desc for the largest first; default: by id.", show_default=False)] = None,
+        limit: Annotated[int | None, typer.Option(
+            "--limit", metavar="N", help="At most N records.", show_default=False)] = None,
         fmt: Annotated[ExportFormat | None, typer.Option(
             "--format", "-f", case_sensitive=False, help="table, csv, json, jsonl or xlsx "
             "(a workbook on stdout: redirect it to a file; default: table on a terminal, "
@@ -152,17 +160,43 @@ def _export_command(kind: str) -> Any:
         if fmt is ExportFormat.xlsx and _stdout_is_terminal():
             raise UsageError("--format xlsx writes a workbook: redirect it to a file "
                              f"(custdata export {kind} -f xlsx > {kind}.xlsx).")
+        table = fmt is ExportFormat.table or (fmt is None and resolve_format(None) is Format.table)
+        chosen = columns or (",".join(data.TABLE_DEFAULT[kind])
+                             if table and kind in data.TABLE_DEFAULT else None)
         rows = data.export_rows(session, kind, where=_parse_where(where or []), mask=mask,
                                 changed_since=parse_since(changed_since) if changed_since
-                                else None)
+                                else None, columns=chosen, sort=sort, limit=limit)
+        shown = [c.strip().lower() for c in chosen.split(",")] if chosen else \
+            data.EXPORT_COLUMNS[kind]
         if fmt is ExportFormat.xlsx:
             data.write_workbook(kind, rows)
+        elif table:
+            _export_table(kind, rows, list(dict.fromkeys(c for c in shown if c)),
+                          chosen_by_user=columns is not None)
         else:
-            emit(rows, Format(fmt.value) if fmt else None, data.EXPORT_COLUMNS[kind],
-                 neutral=not raw)
+            emit(rows, Format(fmt.value) if fmt else None, shown, neutral=not raw)
 
     command.__doc__ = f"Export {kind} (id first, then the fields, then extra)."
     return command
+
+
+TABLE_TIP_ROWS = 1000  # past this many rows, a table suggests csv
+
+
+def _export_table(kind: str, rows: Any, columns: list[str], *, chosen_by_user: bool) -> None:
+    """Records as a table, page by page as they are read; a tip when it was long or when
+    columns were left out."""
+    dropped: list[str] = []
+    count = emit_pages(rows, columns, dropped=dropped)
+    if dropped:
+        say(f"Left out {', '.join(dropped)} (the terminal is too narrow); choose columns "
+            "with --columns A,B, or use --format csv for every column.")
+    elif not chosen_by_user and kind in data.TABLE_DEFAULT:
+        say(f"Showing the columns {', '.join(columns)}; choose others with --columns A,B, or "
+            "use --format csv for every column.")
+    if count > TABLE_TIP_ROWS:
+        say(f"{count:,} records: --format csv (or --limit N, --where FIELD=VALUE) reads "
+            "better past a screenful.")
 
 
 class ExportFormat(str, Enum):

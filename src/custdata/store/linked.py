@@ -38,12 +38,17 @@ class Tables(Component):
 
     def rows(self, table: str, *, equal: dict[str, str] | None = None,
              missing: tuple[str, ...] = (), opened_equal: dict[str, str] | None = None,
-             changed_since: str | None = None, batch: int = 5000) -> Iterator[dict]:
-        """Rows of contacts/orders/interactions in id order, streamed.
+             changed_since: str | None = None, batch: int = 5000,
+             order_by: str | None = None, descending: bool = False,
+             limit: int | None = None) -> Iterator[dict]:
+        """Rows of contacts/orders/interactions in id order (or `order_by` a stored column,
+        then id), streamed.
 
         equal: stored column = value (keys already in their stored, indexed form);
         missing: columns that must be empty; opened_equal: sealed columns compared after
-        opening; changed_since: contacts changed at or after this UTC timestamp.
+        opening; changed_since: contacts changed at or after this UTC timestamp; limit:
+        at most this many rows (with opened_equal, counted after the comparison).
+        Sorting is SQLite's (a top-N sort with a limit): memory stays flat either way.
         """
         clauses: list[str] = []
         args: list[object] = []
@@ -57,6 +62,10 @@ class Tables(Component):
             args.append(changed_since)
         where_sql = " AND ".join(clauses)
         after = opened_equal or {}
+        if order_by is not None:
+            yield from self._sorted(table, where_sql, args, order_by, descending,
+                                    None if after else limit, after)
+            return
         last = 0
         while True:
             sql = (f"SELECT * FROM {table} WHERE id > ? {('AND ' + where_sql) if where_sql else ''} "
@@ -69,3 +78,20 @@ class Tables(Component):
                 if all(row[c] == v for c, v in after.items()):
                     yield row
             last = rows[-1]["id"]
+
+    def _sorted(self, table: str, where_sql: str, args: list, order_by: str, descending: bool,
+                limit: int | None, after: dict[str, str]) -> Iterator[dict]:
+        """The rows in `order_by` order (empty values last), streamed from one cursor."""
+        way = "DESC" if descending else "ASC"
+        sql = (f"SELECT * FROM {table} {('WHERE ' + where_sql) if where_sql else ''} "
+               f"ORDER BY ({order_by} IS NULL OR {order_by} = '') ASC, {order_by} {way}, id "
+               + (f"LIMIT {int(limit)}" if limit is not None else ""))
+        cursor = self.db.execute(sql, tuple(args))
+        while True:
+            rows = cursor.fetchmany(1000)
+            if not rows:
+                return
+            for r in rows:
+                row = self.unseal_row(table, dict(r))
+                if all(row[c] == v for c, v in after.items()):
+                    yield row
