@@ -123,15 +123,18 @@ def resolve_format(fmt: Format | None) -> Format:
 
 
 def emit(rows: Iterable[dict], fmt: Format | None, columns: list[str], *, neutral: bool = False,
-         title: str | None = None, labels: dict[str, str] | None = None) -> int:
+         title: str | None = None, labels: dict[str, str] | None = None,
+         no_wrap: Iterable[str] = ()) -> int:
     """Print records to stdout in the chosen format; returns how many were printed.
 
     csv/json/jsonl stream and keep numbers plain; `table` formats them for people.
-    `neutral` applies CSV formula neutralisation (export, unless --raw).
+    `neutral` applies CSV formula neutralisation (export, unless --raw); `no_wrap`: table
+    columns kept on one line (short values: ids, phones, amounts) so long text wraps instead.
     """
     fmt = resolve_format(fmt)
     if fmt is Format.table:
-        return _emit_table(rows, columns, title=title, labels=labels or {})
+        return _emit_table(rows, columns, title=title, labels=labels or {},
+                           no_wrap=frozenset(no_wrap))
     stream = text_stdout()
     try:
         try:
@@ -167,14 +170,14 @@ def emit_document(doc: dict[str, Any]) -> None:
 
 
 def _emit_table(rows: Iterable[dict], columns: list[str], *, title: str | None,
-                labels: dict[str, str]) -> int:
+                labels: dict[str, str], no_wrap: frozenset[str] = frozenset()) -> int:
     """A rich table; columns empty in every row are left out so wide records stay readable."""
     rows = list(rows)
     shown = [c for c in columns if c == columns[0] or any(r.get(c) not in (None, "", {}, [])
                                                          for r in rows)]
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in shown:
-        table.add_column(labels.get(col, col), overflow="fold")
+        table.add_column(labels.get(col, col), overflow="fold", no_wrap=col in no_wrap)
     for row in rows:
         table.add_row(*(escape(human(row.get(c))) for c in shown))
     if rows or title:

@@ -64,7 +64,9 @@ def report_churn(
     report = api.report_churn(ctx.obj, as_of=day, top=top, min_risk=min_risk)
     if resolve_format(fmt) is Format.table:
         emit((_for_table(r) for r in report.rows), fmt, TABLE_COLUMNS,
-             title=f"Call list: churn risk as of {day}" if report.rows else None)
+             title=f"Call list: churn risk as of {day}" if report.rows else None,
+             no_wrap=("contact_id", "phone", "value_at_risk", "risk"),
+             labels={"contact_id": "id", "value_at_risk": "at risk"})
     else:
         emit(report.rows, fmt, COLUMNS)
     if report.model is None:
