@@ -1,6 +1,6 @@
 """Issue 16 for encrypt, decrypt, rotate-key and forget: real processes, synchronised.
 
-Each race runs two CLI processes (tests/_paused.py) with a synchronisation point: the
+Each race runs two CLI processes (tests/_sync.py) with a synchronisation point: the
 first holds the write lock (or has just committed); the second has opened the store
 and read its state before the first commits. Kill -9 right after a commit is followed
 by a byte scan of the database file, its WAL and any journal.
@@ -16,12 +16,13 @@ import sqlite3
 from contextlib import closing
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from custdata.crypto import generate_key, write_key_file
+
+from tests._sync import Paused
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 150
@@ -53,31 +54,6 @@ def _run(db: Path, *args: object, check: bool = True) -> subprocess.CompletedPro
     return done
 
 
-class Paused:
-    """A CLI process stopped at a synchronisation point until `go()`."""
-
-    def __init__(self, folder: Path, point: str, db: Path, *args: object) -> None:
-        folder.mkdir()
-        self.folder = folder
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests._paused", str(folder), point, "--db", str(db),
-             *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
-
-    def ready(self, seconds: float = 60) -> bool:
-        deadline = time.time() + seconds
-        while time.time() < deadline and self.proc.poll() is None:
-            if (self.folder / "ready").exists():
-                return True
-            time.sleep(0.02)
-        return (self.folder / "ready").exists()
-
-    def go(self) -> tuple[int, str]:
-        (self.folder / "go").touch()
-        _, err = self.proc.communicate(timeout=120)
-        return self.proc.returncode, err
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> dict:
     db = tmp_path / "s.db"
@@ -102,9 +78,9 @@ def _no_tokens(rows: list[dict]) -> bool:
 
 def test_two_overlapping_encrypts_seal_once(store: dict) -> None:
     db, tmp = store["db"], store["tmp"]
-    first = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "encrypt")
+    first = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
     assert first.ready()
-    second = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "encrypt")
+    second = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "encrypt")
     second.ready(3)  # it may wait for its turn before it opens the store: both are fine
     assert first.go()[0] == 0
     code, err = second.go()
@@ -117,10 +93,10 @@ def test_rotate_key_then_import_never_seals_with_the_old_key(store: dict) -> Non
     db, tmp = store["db"], store["tmp"]
     _run(db, "--key-file", store["k1"], "encrypt")
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
-    rotate = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "rotate-key",
+    rotate = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "rotate-key",
                     "--new-key-file", store["k2"])
     assert rotate.ready()
-    imp = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "import",
+    imp = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "import",
                  "contacts", new_rows)
     assert imp.ready()
     assert rotate.go()[0] == 0
@@ -137,9 +113,9 @@ def test_decrypt_then_import_stores_plain_values(store: dict) -> None:
     db, tmp = store["db"], store["tmp"]
     _run(db, "--key-file", store["k1"], "encrypt")
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
-    decrypt = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "decrypt")
+    decrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "decrypt")
     assert decrypt.ready()
-    imp = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "import",
+    imp = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "import",
                  "contacts", new_rows)
     assert imp.ready()
     assert decrypt.go()[0] == 0
@@ -152,9 +128,9 @@ def test_decrypt_then_import_stores_plain_values(store: dict) -> None:
 def test_encrypt_then_import_seals_the_imported_rows(store: dict) -> None:
     db, tmp = store["db"], store["tmp"]
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
-    encrypt = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "encrypt")
+    encrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
     assert encrypt.ready()
-    imp = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "import",
+    imp = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "import",
                  "contacts", new_rows)
     assert imp.ready()
     assert encrypt.go()[0] == 0
@@ -193,7 +169,7 @@ def test_kill_9_right_after_the_commit_leaves_no_plaintext(store: dict, command:
         values = [people[7]["email"], people[7]["phone"], people[7]["phone2"]]
         args = ["forget", "ext:C00007", "--yes"]
     assert len(_scan(db, values)) >= len(values)  # the scan finds them before
-    proc = Paused(tmp / "a", "committed", db, *args)
+    proc = Paused(tmp / "a", "write:committed", db, *args)
     assert proc.ready()
     os.kill(proc.proc.pid, signal.SIGKILL)
     proc.proc.wait(timeout=30)
@@ -219,7 +195,7 @@ def test_extra_copies_history_and_merges_are_sealed(store: dict) -> None:
 
 def test_a_busy_compaction_is_a_warning_and_the_next_write_finishes_it(store: dict) -> None:
     db, tmp = store["db"], store["tmp"]
-    proc = Paused(tmp / "a", "committed", db, "--wait", "1", "forget", "ext:C00003", "--yes")
+    proc = Paused(tmp / "a", "write:committed", db, "--wait", "1", "forget", "ext:C00003", "--yes")
     assert proc.ready()
     reader = sqlite3.connect(db, isolation_level=None)
     reader.execute("BEGIN")
@@ -266,9 +242,9 @@ def test_encrypt_then_unmerge_restores_sealed_rows(store: dict) -> None:
     merge_id = merged[0]["merge_id"]
     restored = {r["contact_id"]: r["email"] for r in merged if r["merge_id"] == merge_id
                 and r["survivor"] == "no"}
-    encrypt = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "encrypt")
+    encrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
     assert encrypt.ready()
-    unmerge = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "unmerge",
+    unmerge = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "unmerge",
                      merge_id)
     assert unmerge.ready()
     assert encrypt.go()[0] == 0
