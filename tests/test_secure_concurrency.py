@@ -145,6 +145,38 @@ def test_encrypt_then_import_seals_the_imported_rows(store: dict) -> None:
     assert len(rows) == N + 20 and rows[-1]["email"] == f"user{N + 19}@example.cn"
 
 
+def test_a_merge_planned_before_encrypt_commits_writes_sealed_values(store: dict) -> None:
+    """dedupe --merge read and scored the plain store; encrypt committed before the merge
+    took the lock: the merge writes values sealed under the key, never tokens copied from
+    other rows (which would fail authentication) or plaintext."""
+    db, tmp = store["db"], store["tmp"]
+    dupes = [dict(p, external_id=f"D{i}", phone2="") for i, p in enumerate(_people(0, 3))]
+    _run(db, "import", "contacts", _write_csv(tmp / "d.csv", dupes))
+    encrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
+    assert encrypt.ready()
+    merge = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "dedupe",
+                   "--merge", "--format", "json")
+    assert merge.ready()  # scored and planned on the values read before encrypt's commit
+    assert encrypt.go()[0] == 0
+    code, out, err = merge.finish()
+    assert code == 0, err
+    merged = json.loads(out)
+    assert {r["merge_id"] is not None for r in merged} == {True}
+    with closing(sqlite3.connect(db)) as conn:
+        plain = conn.execute("SELECT id FROM contacts WHERE (email IS NOT NULL AND email "
+                             "NOT LIKE 'cd1:%') OR (phone IS NOT NULL AND phone NOT LIKE "
+                             "'cd1:%') OR (email_key IS NOT NULL AND email_key NOT LIKE "
+                             "'bi1:%')").fetchall()
+    assert plain == []
+    rows = _export(db, "--key-file", store["k1"])
+    assert _no_tokens(rows) and len(rows) == N
+    assert {r["email"] for r in rows} == {p["email"] for p in _people(0, N)}
+    for merge_id in {r["merge_id"] for r in merged}:
+        _run(db, "--key-file", store["k1"], "unmerge", merge_id)
+    rows = _export(db, "--key-file", store["k1"])
+    assert _no_tokens(rows) and len(rows) == N + 3
+
+
 # ---------------------------------------------------------------- 5: no plaintext window
 
 def _scan(db: Path, values: list[str]) -> list[str]:
