@@ -92,7 +92,7 @@ def read_labels(store: Any, path: Path, *, region: str) -> list[tuple[int, int, 
             try:
                 labels.append(_label(store, cells[at[0]], cells[at[1]], cells[word], region))
             except CustdataError as exc:
-                problems.append(f"line {record.line}: {exc}")
+                problems.append(f"line {record.line}: {str(exc).rstrip('.')}")
     if problems:
         more = f" ({len(problems) - 1} more lines like it)" if len(problems) > 1 else ""
         raise InputFileError(f"{path.name} {problems[0]}{more}; nothing was stored.")

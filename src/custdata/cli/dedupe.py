@@ -88,7 +88,8 @@ def dedupe(
     report = api.dedupe(session, threshold=threshold, explain=explain, merge=merge,
                         dry_run=dry_run, labels_file=labels, identifiers=identifier)
     if report.labels_stored:
-        say(f"stored {report.labels_stored} decisions from {labels}.")
+        count = report.labels_stored
+        say(f"stored {count} decision{'s' if count != 1 else ''} from {labels}.")
     _say_model(report.model)
     if explain:
         emit(report.explain, fmt, EXPLAIN_COLUMNS)
