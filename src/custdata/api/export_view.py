@@ -47,7 +47,7 @@ class ExportView:
         `limit` describe; UsageError (exit 2) for an unknown column or a bad limit."""
         chosen = _columns(kind, all_columns, columns)
         if limit is not None and limit < 0:
-            raise UsageError(f"The limit must be 0 or more (got {limit}).", hint="limit")
+            raise UsageError(f"The limit must be 0 or more (got {limit}).", hint="export_limit")
         if sort is None or not sort.strip():
             return cls(chosen, limit=limit)
         name, _, way = sort.strip().partition(":")

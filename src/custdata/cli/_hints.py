@@ -12,6 +12,9 @@ HINTS: dict[str, str] = {
     # ---- people19 (find, people shown as people, churn call list, export columns) ----
     "find": "To search by name, company or part of a phone or email: custdata find QUERY.",
     "limit": "Give --limit a whole number of at least 1.",
+    "export_limit": "Give --limit a whole number, 0 or more.",
+    "columns": "Name them with --columns A,B.",
+    "sort": "Use --sort FIELD or --sort FIELD:desc.",
     "key_file": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's path.",
     "key_file_or_mask": "Pass --key-file PATH or set CUSTDATA_KEY_FILE to the key file's "
                         "path (`export` can show masked values with --mask instead).",
