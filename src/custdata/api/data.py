@@ -368,7 +368,8 @@ def _export(session: Session, kind: str, where: dict[str, str], since: str | Non
         stored = store.tables.rows(kind, changed_since=since, order_by=order,
                                    descending=view.descending, limit=view.limit, **filters)
         rows = (_export_row(kind, masked(kind, row) if masked else row) for row in stored)
-        yield from view.shape(view.sorted_in_memory(rows) if sealed else rows)
+        yield from view.shape(view.sorted_in_memory(rows) if sealed else rows,
+                              all_columns=EXPORT_COLUMNS[kind])
 
 
 def _stored_where(kind: str, where: dict[str, str]) -> dict[str, str]:

@@ -61,10 +61,15 @@ class ExportView:
         column = _SORT_COLUMN.get(kind, {}).get(name, name)
         return cls(chosen, name, column, way == "desc", limit)
 
-    def shape(self, rows: Iterable[dict]) -> Iterator[dict]:
-        """The rows cut to the limit and to the chosen columns, in order."""
+    def shape(self, rows: Iterable[dict], *, all_columns: list[str]) -> Iterator[dict]:
+        """The rows cut to the limit and, when columns were chosen, to those columns in
+        order (every column: the rows pass whole, with what writers such as the
+        workbook's read beside the fields, e.g. an order's parsed day)."""
         if self.limit is not None:
             rows = islice(rows, self.limit)
+        if self.columns == all_columns:
+            yield from rows
+            return
         for row in rows:
             yield {c: row.get(c) for c in self.columns}
 
