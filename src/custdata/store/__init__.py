@@ -22,6 +22,7 @@ from custdata.store.contacts import Contacts
 from custdata.store.crypto import CryptoState, CryptoStore
 from custdata.store.database import SQLiteDatabase, translate_db_error
 from custdata.store.dedupe import Merges
+from custdata.store.dedupe_memory import DedupeMemory
 from custdata.store.forget import Forget
 from custdata.store.history import History
 from custdata.store.imports import Imports
@@ -69,6 +70,7 @@ class Store:
         self.imports = Imports(self)
         self.cleaning = Cleaning(self)
         self.merges = Merges(self)
+        self.dedupe = DedupeMemory(self)
         self.forget = Forget(self)
         self.segments = Segments(self)
         self.churn = ChurnFacts(self)
