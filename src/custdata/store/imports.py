@@ -32,7 +32,7 @@ def _row_values(protector: Any, table: str, sealed: Iterable[str], order: list[s
     """Row dict -> its values in `order`, the `sealed` columns sealed for `table`, and the
     copies of encrypted fields in its `extra` sealed too (store.extra)."""
     sealed = frozenset(sealed)
-    if not protector.encrypted_columns:
+    if not sealed and not protector.encrypted_columns:
         return itemgetter(*order)
     seal = protector.seal
 
