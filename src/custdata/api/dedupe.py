@@ -113,7 +113,6 @@ def dedupe(session: Session, *, threshold: float | None = None, explain: bool = 
             return report
         plans = _plan(store, report)
         if merge and plans:
-            session.pause_at("dedupe:planned")
             _merge(session, store, report, plans, seq)
     return report
 
