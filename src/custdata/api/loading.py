@@ -20,7 +20,6 @@ from custdata.ingest import (
     Record,
     changed_values,
     content_key,
-    normalize_status,
     parse_day,
     parse_satisfaction,
 )
@@ -57,6 +56,7 @@ class Load:
         ("read", "inserted", "updated", "unchanged", "rejected", "skipped"), 0))
     touched: set[int] = field(default_factory=set)
     seen: dict[int, int] = field(default_factory=dict)
+    lines: dict[int, int] = field(default_factory=dict)  # order key's hash -> rows so far
 
 
 def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipped], *,
@@ -93,6 +93,8 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipp
         if on_progress:
             on_progress(len(batch))
     loader.finish()
+    if kind == "orders":
+        run.tally["orders"] = len(run.lines)
     return ImportCounts(**run.tally), sorted(run.touched) if track_touched else []
 
 
@@ -221,16 +223,19 @@ def _upsert_linked(loader: Any, records: list[Record], rejects: list[Reject],
                    run: Load) -> None:
     kind = run.kind
     owners = _resolve_customers(loader, records, run.region)
-    key_col = "order_id" if kind == "orders" else "row_key"
+    if kind == "orders":
+        from custdata.api.order_lines import upsert_orders
+
+        upsert_orders(loader, records, rejects, run, owners)
+        return
+    key_col = "row_key"
     keyed: list[tuple[str, int, Record]] = []
     for rec in records:
         contact_id = owners.get(id(rec))
         if contact_id is None:
             rejects.append(Reject(rec.line, rec.raw, "no contact matches the customer"))
             continue
-        key = rec.values.get("order_id") if kind == "orders" else None
-        if not key or not key.strip():
-            key = "auto:" + content_key(kind, rec, run.seen)
+        key = "auto:" + content_key(kind, rec, run.seen)
         keyed.append((key, contact_id, rec))
     stored = {r[key_col]: r for r in loader.rows_where_in(kind, key_col,
                                                           [k for k, _, _ in keyed])}
@@ -260,8 +265,8 @@ def _upsert_linked(loader: Any, records: list[Record], rejects: list[Reject],
 def _linked_row(kind: str, key: str, contact_id: int, rec: Record, old: dict | None,
                 dayfirst: bool, mapped: frozenset[str] = frozenset()) -> dict:
     fields = STORED_FIELDS[kind]
-    key_col = "order_id" if kind == "orders" else "row_key"
-    if old is None:  # a new row: ingest already parsed its day, amount and status
+    key_col = "row_key"
+    if old is None:  # a new row: ingest already parsed its day and satisfaction
         row = {f: rec.values.get(f) or None for f in fields}
         row.update({key_col: key, "contact_id": contact_id, "extra": extra_text(rec.extra)})
         row.update(rec.derived)
@@ -273,14 +278,8 @@ def _linked_row(kind: str, key: str, contact_id: int, rec: Record, old: dict | N
         del extra[gone]
     row.update({key_col: key, "contact_id": contact_id,
                 "customer_ref": rec.derived["customer_ref"], "extra": extra_text(extra)})
-    if kind == "orders":  # the incoming amount as read by its column's decimal mark
-        amount = rec.derived["amount_value"] if (rec.values.get("amount") or "").strip() \
-            else old.get("amount_value")
-        row.update(day=parse_day(row.get("order_date"), dayfirst), amount_value=amount,
-                   status_norm=normalize_status(row.get("status"), amount))
-    else:
-        row.update(day=parse_day(row.get("at"), dayfirst),
-                   satisfaction_value=parse_satisfaction(row.get("satisfaction")))
+    row.update(day=parse_day(row.get("at"), dayfirst),
+               satisfaction_value=parse_satisfaction(row.get("satisfaction")))
     return row
 
 

@@ -22,6 +22,9 @@ from custdata.store.component import Component
 # sort per index instead of a random index update per row (10M orders: see RESULTS.md).
 DEFER_AFTER = 100_000
 DEFER_MAX_HELD = 1_000_000
+# The columns of an order line as the import writes them (id aside).
+LINE_COLUMNS = ("order_pk", "line_key", "product", "category", "quantity", "amount",
+                "amount_value", "extra")
 CONTACT_COLUMNS = ["id", *CONTACT_FIELDS, "extra", "email_key", "phone_key", "id_number_key",
                    "changed_at"]
 
@@ -110,6 +113,18 @@ class Loader:
             values = _row_values(protector.seal, kind, sealed, order)
             self.db.executemany(sql, [values(r) for r in rows])
         self._inserted += len(inserts)
+
+    def write_lines(self, inserts: list[dict], updates: list[dict]) -> None:
+        """Insert and update order lines (LINE_COLUMNS; an update names its line by id)."""
+        cols = list(LINE_COLUMNS)
+        if inserts:
+            self.db.executemany(
+                f"INSERT INTO order_lines ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+                [itemgetter(*cols)(r) for r in inserts])
+        if updates:
+            sets = ",".join(f"{c} = ?" for c in cols)
+            self.db.executemany(f"UPDATE order_lines SET {sets} WHERE id = ?",
+                                [itemgetter(*cols, "id")(r) for r in updates])
 
     def reject(self, rejects: list[Reject]) -> None:
         """Keep rejected rows in the rejects table (raw text sealed when encrypted)."""

@@ -139,6 +139,25 @@ CREATE TABLE rfm_cells (
     segment TEXT NOT NULL
 );
 """,
+    # 4: order lines (issue 18): one row per line item of an order (a Shopify or
+    # Superstore export has several rows per order). An order's amount_value is the sum
+    # of its lines'; every order stored before this gets its one line, "#1".
+    """
+CREATE TABLE order_lines (
+    id INTEGER PRIMARY KEY,
+    order_pk INTEGER NOT NULL REFERENCES orders(id),
+    line_key TEXT NOT NULL,
+    product TEXT,
+    category TEXT,
+    quantity REAL,
+    amount TEXT,
+    amount_value REAL,
+    extra TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (order_pk, line_key)
+);
+INSERT INTO order_lines (order_pk, line_key, product, category, amount, amount_value)
+    SELECT id, '#1', product, category, amount, amount_value FROM orders;
+""",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
