@@ -271,7 +271,7 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
                 store, op, kind, records, input_file=name, on_conflict=on_conflict,
                 region=region, dayfirst=dayfirst, on_reject=sink.add if sink else None,
                 on_progress=advance, track_touched=clean, mapped=mapped,
-                compare_as=_cleaned_form(region, dayfirst) if clean else None)
+                cleaned_as=_cleaned_form(region, dayfirst), clean=clean)
             op.sha256 = sha256()
             op.counts = {**asdict(counts), "encoding": encoding}
             if strict and counts.rejected:
@@ -296,7 +296,8 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
 
 
 def _cleaned_form(region: str, dayfirst: bool) -> Callable[[dict], dict]:
-    """Incoming values as `clean` would store them (for comparing, never for writing)."""
+    """Incoming values as `clean` would store them (for comparing, never for writing):
+    a raw value that cleans to the stored one is unchanged, with or without `--clean`."""
     from custdata.clean import clean_contact
 
     def cleaned(values: dict) -> dict:

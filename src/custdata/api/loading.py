@@ -49,7 +49,7 @@ class Load:
     on_conflict: str = "update"
     region: str = "CN"
     dayfirst: bool = False
-    compare: Callable[[dict], dict] = lambda values: values
+    cleaned: Callable[[dict], dict] = lambda values: values
     track: bool = False
     mapped: frozenset[str] = frozenset()
     tally: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
@@ -57,24 +57,28 @@ class Load:
     touched: set[int] = field(default_factory=set)
     seen: dict[int, int] = field(default_factory=dict)
     lines: dict[int, int] = field(default_factory=dict)  # order key's hash -> rows so far
+    clean: bool = False  # `import --clean`: a contact whose values clean differently is touched
 
 
 def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipped], *,
          input_file: str | None, on_conflict: str = "update", region: str = "CN",
          dayfirst: bool = False, on_reject: Callable[[Reject], None] | None = None,
          on_progress: Callable[[int], None] | None = None,
-         compare_as: Callable[[dict], dict] | None = None, track_touched: bool = False,
+         cleaned_as: Callable[[dict], dict] | None = None, clean: bool = False,
+         track_touched: bool = False,
          mapped: frozenset[str] = frozenset()) -> tuple[ImportCounts, list[int]]:
     """Store a stream of records inside the open write `op`; return counts and touched ids.
 
-    `compare_as` maps incoming contact values to the form they take once stored (the
-    cleaned form with `import --clean`), so re-importing a file changes nothing. The ids
+    `cleaned_as` maps incoming contact values to the form `clean` gives them: a value
+    that differs from the stored one as read but not once cleaned is unchanged, so a
+    re-import after `clean` (or with `clean`: `import --clean`) changes nothing. With
+    `clean`, a contact whose stored values are not the cleaned ones is touched. The ids
     of inserted/updated contacts come back only with `track_touched` (memory stays flat).
     `mapped` names the input columns read as fields: a stored `extra` loses those keys.
     Skipped items (blank and totals rows) are only counted.
     """
-    run = Load(kind, on_conflict, region, dayfirst, compare_as or (lambda values: values),
-               track_touched, mapped)
+    run = Load(kind, on_conflict, region, dayfirst, cleaned_as or (lambda values: values),
+               track_touched, mapped, clean=clean)
     loader = store.imports.loader(op, kind, input_file)
     for batch in _batches(items, BATCH):
         rejects = [r for r in batch if isinstance(r, Reject)]
@@ -100,19 +104,25 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipp
 
 # ---- contacts ----------------------------------------------------------------------
 
-def _contact_diff(row: dict, rec: Record, compare: Callable[[dict], dict],
-                  mapped: frozenset[str] = frozenset()) -> dict[str, str]:
-    """Field -> incoming value (as read) for each field that changes, `extra` merged
-    (less the keys of columns that now map to a field: `mapped`)."""
-    diff = changed_values(row, compare(rec.values), CONTACT_FIELDS)
-    diff = {f: rec.values[f] for f in diff}  # stored as read; `--clean` runs after
+def _contact_diff(row: dict, rec: Record, run: Load) -> tuple[dict[str, str], bool]:
+    """(field -> incoming value as read, for each field that changes; whether `clean`
+    would still change a stored value). A value changes when it differs from the stored
+    one both as read and as `clean` writes it; `extra` is merged, less the keys of the
+    columns that now map to a field (`run.mapped`)."""
+    diff = changed_values(row, rec.values, CONTACT_FIELDS)
+    stale = False
+    if diff or run.clean:
+        cleaned = run.cleaned(rec.values)
+        diff = {f: v for f, v in diff.items() if cleaned.get(f) != row.get(f)}
+        stale = run.clean and any(cleaned.get(f) != row.get(f) for f, v in rec.values.items()
+                                  if f not in diff and f in row and v and v.strip())
     stored_extra = json.loads(row["extra"] or "{}")
     extra = {**stored_extra, **rec.extra}
-    for key in mapped & extra.keys():
+    for key in run.mapped & extra.keys():
         del extra[key]
     if extra != stored_extra:
         diff["extra"] = extra_text(extra)
-    return diff
+    return diff, stale
 
 
 def _upsert_contacts(store: Any, loader: Any, records: list[Record], run: Load) -> None:
@@ -132,8 +142,8 @@ def _upsert_contacts(store: Any, loader: Any, records: list[Record], run: Load) 
                 run.touched.add(row["id"])
             run.tally["inserted"] += 1
             continue
-        diff = _contact_diff(row, rec, run.compare, run.mapped)
-        if not diff or run.on_conflict == "skip":
+        diff, stale = _contact_diff(row, rec, run)
+        if not (diff or stale) or run.on_conflict == "skip":
             run.tally["unchanged"] += 1
             continue
         if run.on_conflict == "fail":
@@ -141,12 +151,14 @@ def _upsert_contacts(store: Any, loader: Any, records: list[Record], run: Load) 
                 f"Line {rec.line} would change an existing contact (id {row['id']}) and "
                 "the import may not change stored records; nothing was imported.",
                 hint="on_conflict_fail")
-        changes.extend(Change(row["id"], f, row.get(f), v, "import") for f, v in diff.items())
-        _apply_update(loader, row, diff, now, run.region)
-        _index_contact(index, row)
         run.tally["updated"] += 1
         if run.track:
             run.touched.add(row["id"])
+        if not diff:  # only `--clean` has something to do
+            continue
+        changes.extend(Change(row["id"], f, row.get(f), v, "import") for f, v in diff.items())
+        _apply_update(loader, row, diff, now, run.region)
+        _index_contact(index, row)
         if not row.get("_new"):  # a row inserted by this batch is written by its insert
             updates[row["id"]] = row
     loader.write_contacts(inserts, list(updates.values()))
