@@ -50,3 +50,56 @@ def test_case6_a_real_change_is_still_an_update(cli, tmp_path: Path) -> None:
     assert "updated 1, unchanged 1" in summary(result)
     assert cli.sql("SELECT old, new FROM history WHERE operation = 'import'") == [
         ("+8613800138000", "13700001111")]
+
+
+# ---- case 7: erased stays erased ----------------------------------------------------
+
+def _dump(cli) -> str:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(cli.db)) as conn:
+        return "\n".join(conn.iterdump())
+
+
+def test_case7_a_forgotten_person_is_not_imported_again(cli) -> None:
+    assert cli("import", "contacts", CRM_CN).exit_code == 0
+    assert cli("forget", "email:oyny@163.com", "--yes").exit_code == 0
+    again = cli("import", "contacts", CRM_CN)
+    assert again.exit_code == 0, again.output
+    assert summary(again).startswith(
+        "read 2, inserted 0, updated 0, unchanged 1, rejected 0, skipped 1 (1 erased at the "
+        "person's request)")
+    dump = _dump(cli)
+    for value in ("oyny@163.com", "13912345678", "欧阳", "娜娜"):
+        assert value not in dump  # not among the contacts, the rejects or the list
+    assert cli.sql("SELECT count(*) FROM contacts WHERE email_key IS NOT NULL") == [(1,)]
+    # The same person's phone in another spelling, without the email, is still them.
+    other = "姓名,手机\n欧阳娜娜,+86 139-1234-5678\n张三,13500001111\n"
+    result = cli("import", "contacts", "-", input=other.encode("utf-8"))
+    assert "inserted 1" in summary(result) and "(1 erased" in summary(result)
+
+
+def test_case7_orders_of_a_forgotten_person_are_skipped_not_rejected(cli) -> None:
+    assert cli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
+    assert cli("import", "orders", DATA / "superstore_orders.csv").exit_code == 0
+    assert cli("forget", "MK-17905", "--yes").exit_code == 0
+    again = cli("import", "orders", DATA / "superstore_orders.csv")
+    assert "rejected 0, skipped 5 (5 erased at the person's request)" in summary(again)
+    assert cli.sql("SELECT count(*) FROM rejects") == [(0,)]
+
+
+def test_case7_forget_list_shows_only_counts_and_dates(cli) -> None:
+    assert cli("import", "contacts", CRM_CN).exit_code == 0
+    empty = cli("forget", "--list")
+    assert empty.exit_code == 0
+    assert "0 people erased" in empty.stdout
+    done = cli("forget", "email:zhang.wei@qq.com", "--yes")
+    assert "2 identifiers added to the suppression list" in done.stderr  # email and phone
+    listed = cli("forget", "--list")
+    assert listed.exit_code == 0
+    lines = listed.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[-1].startswith("1 person erased at their request")
+    assert "zhang" not in listed.stdout and "138" not in listed.stdout
+    assert cli("forget", "C1", "--list").exit_code == 2
+    assert cli("forget").exit_code == 2

@@ -61,6 +61,7 @@ class ImportCounts:
     rejected: int = 0
     skipped: int = 0
     orders: int | None = None  # an orders file: how many orders its lines made
+    erased: int = 0  # of the skipped: rows of people erased at their request (forget)
 
     def summary(self) -> str:
         """"read 10, inserted 6, updated 0, unchanged 0, rejected 3, skipped 1"; an orders
@@ -71,6 +72,7 @@ class ImportCounts:
         return (
             f"read {self.read}{made}, inserted {self.inserted}, updated {self.updated}, "
             f"unchanged {self.unchanged}, rejected {self.rejected}, skipped {self.skipped}"
+            + (f" ({self.erased} erased at the person's request)" if self.erased else "")
         )
 
 

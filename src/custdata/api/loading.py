@@ -27,6 +27,7 @@ from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject, Skippe
 from custdata.normalize import email_key, id_number_key, phone_key
 
 BATCH = 2000
+ERASED = "erased at the person's request"  # PIPL art. 47, GDPR art. 17
 _KEYS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 
 
@@ -53,7 +54,7 @@ class Load:
     track: bool = False
     mapped: frozenset[str] = frozenset()
     tally: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("read", "inserted", "updated", "unchanged", "rejected", "skipped"), 0))
+        ("read", "inserted", "updated", "unchanged", "rejected", "skipped", "erased"), 0))
     touched: set[int] = field(default_factory=set)
     seen: dict[int, int] = field(default_factory=dict)
     lines: dict[int, int] = field(default_factory=dict)  # order key's hash -> rows so far
@@ -80,7 +81,10 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipp
     run = Load(kind, on_conflict, region, dayfirst, cleaned_as or (lambda values: values),
                track_touched, mapped, clean=clean)
     loader = store.imports.loader(op, kind, input_file)
+    erased = store.suppression.active()  # nobody erased yet: nothing to look up
     for batch in _batches(items, BATCH):
+        if erased:
+            batch = _skip_erased(store.suppression, batch, run)
         rejects = [r for r in batch if isinstance(r, Reject)]
         records = [r for r in batch if isinstance(r, Record)]
         if kind == "contacts":
@@ -100,6 +104,41 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipp
     if kind == "orders":
         run.tally["orders"] = len(run.lines)
     return ImportCounts(**run.tally), sorted(run.touched) if track_touched else []
+
+
+def _skip_erased(suppression: Any, batch: list, run: Load) -> list:
+    """The batch with the rows of erased people (on the suppression list) made Skipped:
+    counted, and their text kept nowhere (not even among the rejects)."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    wanted: dict[str, set[str]] = {}
+    for pos, rec in enumerate(batch):
+        if isinstance(rec, Record):
+            found[pos] = _identifiers_of(rec, run.kind, run.region)
+            for kind, key in found[pos]:
+                wanted.setdefault(kind, set()).add(key)
+    hits = {kind: suppression.matching(kind, keys) for kind, keys in wanted.items()}
+    out = list(batch)
+    for pos, pairs in found.items():
+        if any(key in hits[kind] for kind, key in pairs):
+            out[pos] = Skipped(batch[pos].line, ERASED)
+            run.tally["erased"] += 1
+    return out
+
+
+def _identifiers_of(rec: Record, kind: str, region: str) -> list[tuple[str, str]]:
+    """(kind, match key) of the person a row names: a contact's own keys, or the
+    customer reference of an order or interaction (an id, an email or a phone)."""
+    keys = rec.keys
+    if kind == "contacts":
+        pairs = [("external_id", keys["external_id"]), ("email", keys["email"]),
+                 ("phone", keys["phone"]), ("id_number", keys["id_number"])]
+    else:
+        ref = keys["customer_id"]
+        pairs = [("external_id", ref), ("email", keys["email"]), ("phone", keys["phone"])]
+        if ref:
+            pairs.append(("email", email_key(ref)) if "@" in ref
+                         else ("phone", phone_key(ref, region)))
+    return [(k, v) for k, v in pairs if v]
 
 
 # ---- contacts ----------------------------------------------------------------------

@@ -32,6 +32,7 @@ from custdata.store.quality import Cleaning
 from custdata.store.rejects import Rejects
 from custdata.store.reporting import Reporting
 from custdata.store.segments import Segments
+from custdata.store.suppression import Suppression
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
 ProtectorFactory = Callable[["CryptoState | None"], Any]
@@ -61,6 +62,7 @@ class Store:
         self.cleaning = Cleaning(self)
         self.merges = Merges(self)
         self.forget = Forget(self)
+        self.suppression = Suppression(self)
         self.segments = Segments(self)
         self.churn = ChurnFacts(self)
         self.audit = AuditFacts(self)

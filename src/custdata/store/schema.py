@@ -158,6 +158,17 @@ CREATE TABLE order_lines (
 INSERT INTO order_lines (order_pk, line_key, product, category, amount, amount_value)
     SELECT id, '#1', product, category, amount, amount_value FROM orders;
 """,
+    # 5: the suppression list (issue 18): keyed hashes of the identifiers of people
+    # erased by `forget`, never the values, so that an import does not bring them back.
+    """
+CREATE TABLE suppressed (
+    id INTEGER PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    op_id INTEGER REFERENCES oplog(id),
+    at TEXT NOT NULL
+);
+""",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
