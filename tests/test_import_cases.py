@@ -103,3 +103,54 @@ def test_case7_forget_list_shows_only_counts_and_dates(cli) -> None:
     assert "zhang" not in listed.stdout and "138" not in listed.stdout
     assert cli("forget", "C1", "--list").exit_code == 2
     assert cli("forget").exit_code == 2
+
+
+# ---- case 8: rejects you can read ---------------------------------------------------
+
+ORDERS_WITH_STRANGERS = ("order_id,customer_id,order_date,amount\n"
+                         "O-1,AB-10015,2026-01-02,10.00\n"
+                         "O-2,ZZ-99999,2026-01-03,20.00\n"
+                         "O-3,AB-10015,2026-01-04,=1+2\n"
+                         "O-4,YY-88888,2026-01-05,30.00\n")
+
+
+def test_case8_rejects_are_exported_and_kept_once_per_file(cli, tmp_path: Path) -> None:
+    import json
+
+    assert cli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
+    source = tmp_path / "orders.csv"
+    source.write_text(ORDERS_WITH_STRANGERS, encoding="utf-8")
+    for _ in range(2):
+        assert "rejected 2" in summary(cli("import", "orders", source))
+    assert cli.sql("SELECT count(*) FROM rejects") == [(2,)]
+    result = cli("export", "rejects", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["operation"], r["kind"], r["line"], r["reason"], r["raw"]) for r in rows] == [
+        (2, "orders", 3, "no contact matches the customer", "O-2,ZZ-99999,2026-01-03,20.00"),
+        (2, "orders", 5, "no contact matches the customer", "O-4,YY-88888,2026-01-05,30.00")]
+    assert rows[0]["input_file"] == str(source)
+    # Another file of the same name with another bad row adds only that row.
+    source.write_text(ORDERS_WITH_STRANGERS.replace("YY-88888", "XX-77777"), encoding="utf-8")
+    assert "rejected 2" in summary(cli("import", "orders", source))
+    assert cli.sql("SELECT op_id, line FROM rejects ORDER BY id") == [(2, 3), (2, 5), (4, 5)]
+    only = cli("export", "rejects", "--operation", "4", "--format", "csv")
+    assert only.stdout.splitlines()[1:] == [
+        f"3,4,orders,{source},5,no contact matches the customer,"
+        "\"O-4,XX-77777,2026-01-05,30.00\""]
+    assert cli("export", "rejects", "--operation", "99").exit_code == 2
+
+
+def test_case8_rejects_of_an_encrypted_store_export_opened_with_the_key(cli, tmp_path) -> None:
+    key = tmp_path / "crm.key"
+    assert cli("keygen", "--key-file", key).exit_code == 0
+    assert cli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
+    assert cli("--key-file", key, "encrypt").exit_code == 0
+    source = tmp_path / "orders.csv"
+    source.write_text(ORDERS_WITH_STRANGERS, encoding="utf-8")
+    for _ in range(2):
+        assert cli("--key-file", key, "import", "orders", source).exit_code == 0
+    assert cli.sql("SELECT count(*) FROM rejects") == [(2,)]
+    assert "ZZ-99999" not in str(cli.sql("SELECT raw FROM rejects"))
+    opened = cli("--key-file", key, "export", "rejects", "--format", "csv")
+    assert "O-2,ZZ-99999,2026-01-03,20.00" in opened.stdout

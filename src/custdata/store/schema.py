@@ -169,6 +169,10 @@ CREATE TABLE suppressed (
     at TEXT NOT NULL
 );
 """,
+    # 6: rejects are kept once per file, line and text (issue 18): looked up by file.
+    """
+CREATE INDEX rejects_file ON rejects(input_file, kind, line);
+""",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
