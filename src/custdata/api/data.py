@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from custdata.api import loading
 from custdata.api.common import protected_paths
-from custdata.api.session import Session
+from custdata.api.session import Notice, Session
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, UsageError
 from custdata.ingest import (
@@ -92,13 +92,15 @@ class ImportResult(ImportCounts):
     encoding: str = ""
     encoding_guessed: bool = False  # chosen by how the text looks: may be wrong
 
-    def encoding_note(self) -> str:
-        """"; encoding cp1252 (a guess: ...)" for the summary line ("" for a workbook)."""
+    def encoding_note(self, advice: str = "") -> str:
+        """"; encoding cp1252 (a guess: ADVICE)" for the summary line ("" for a workbook);
+        the CLI's advice names the option that forces an encoding."""
         if not self.encoding:
             return ""
         note = f"; encoding {self.encoding}"
-        return note + " (a guess: pass --encoding NAME if the text looks wrong)" \
-            if self.encoding_guessed else note
+        if not self.encoding_guessed:
+            return note
+        return note + (f" (a guess: {advice})" if advice else " (a guess)")
 
 
 class StrictRejects(CheckFailed):
@@ -194,10 +196,9 @@ def _amount_decimal(session: Session, stream: IO[bytes], reading: ReadOptions, n
     if found is None:
         return None
     if found.unreadable():
-        hint = " Pass --decimal , or --decimal . to say which separator is the decimal one." \
-            if found.ambiguous and found.decimal() is None else ""
-        session.notify(f"warning: {found.unreadable()} amount(s) cannot be read and are left "
-                       f"out of reports: {found.explain()}.{hint}")
+        hint = "decimal_mark" if found.ambiguous and found.decimal() is None else None
+        session.notify(Notice(f"warning: {found.unreadable()} amount(s) cannot be read and "
+                              f"are left out of reports: {found.explain()}.", hint))
     return found.decimal()
 
 
@@ -207,8 +208,8 @@ def _report_plan(session: Session, kind: str, table: Table, plan: list, dry_run:
         session.notify(f"columns (row {table.header_line}): "
                        + "; ".join(describe_plan(table.header, plan)))
     if unmapped_people_fields(kind, plan):
-        session.notify("warning: no column maps to name, email or phone; map one with --map "
-                       "\"COLUMN=name\" (or email, phone; --map \"First+Last=name\" joins two).")
+        session.notify(Notice("warning: no column maps to name, email or phone.",
+                              "map_person"))
 
 
 def _input(file: str | Path | IO[bytes]) -> tuple[str, IO[bytes], bool]:

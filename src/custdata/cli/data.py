@@ -108,7 +108,8 @@ def _import_command(kind: str) -> Any:
             _summary(exc.counts.summary())
             raise
         # The summary line is the contract's, printed even with --quiet: scripts parse it.
-        _summary(("dry run: " if dry_run else "") + counts.summary() + counts.encoding_note())
+        _summary(("dry run: " if dry_run else "") + counts.summary()
+                 + counts.encoding_note("pass --encoding NAME if the text looks wrong"))
 
     command.__doc__ = f"Import {kind} from a CSV or .xlsx FILE (- for stdin)."
     return command
