@@ -136,8 +136,8 @@ def test_case8_rejects_are_exported_and_kept_once_per_file(cli, tmp_path: Path) 
     assert cli.sql("SELECT op_id, line FROM rejects ORDER BY id") == [(2, 3), (2, 5), (4, 5)]
     only = cli("export", "rejects", "--operation", "4", "--format", "csv")
     assert only.stdout.splitlines()[1:] == [
-        f"3,4,orders,{source},5,no contact matches the customer,"
-        "\"O-4,XX-77777,2026-01-05,30.00\""]
+        (f"3,4,orders,{source},5,no contact matches the customer,"
+         "\"O-4,XX-77777,2026-01-05,30.00\"")]
     assert cli("export", "rejects", "--operation", "99").exit_code == 2
 
 

@@ -147,3 +147,19 @@ def test_forget_blanks_the_extra_of_the_persons_order_lines(cli) -> None:
                    "WHERE o.order_id IN ('#1001', '#1003')")
     assert left == [("{}",), ("{}",), ("{}",)]
     assert "Hartmann" not in json.dumps(cli.sql("SELECT extra FROM order_lines"))
+
+
+def test_an_order_with_an_unreadable_line_amount_is_left_out_and_flagged(cli, tmp_path) -> None:
+    assert cli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
+    source = tmp_path / "lines.csv"
+    source.write_text("Order ID,Customer ID,Order Date,Product Name,Sales,Quantity\n"
+                      "S-1,AB-10015,2026-06-01,Pen,12.50,5\n"
+                      "S-1,AB-10015,2026-06-01,Ink,n/a,1\n"
+                      "S-2,AB-10015,2026-06-02,Pad,3.00,1\n", encoding="utf-8")
+    result = cli("import", "orders", source)
+    assert summary(result).startswith("read 3 lines in 2 orders, inserted 3")
+    assert dict(cli.sql("SELECT order_id, amount_value FROM orders")) == {"S-1": None,
+                                                                          "S-2": 3.0}
+    assert cli.sql("SELECT amount FROM orders WHERE order_id = 'S-1'") == [("n/a",)]
+    audit = cli("audit", "--show", "unreadable-orders", "--format", "csv")
+    assert "S-1" in audit.stdout and "S-2" not in audit.stdout

@@ -274,7 +274,8 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
                 on_progress=advance, track_touched=clean, mapped=mapped,
                 cleaned_as=_cleaned_form(region, dayfirst), clean=clean)
             op.sha256 = sha256()
-            op.counts = {**asdict(counts), "encoding": encoding}
+            op.counts = {**{k: v for k, v in asdict(counts).items() if v is not None},
+                         "encoding": encoding}
             if strict and counts.rejected:
                 if sink:
                     sink.finish()

@@ -161,6 +161,8 @@ def _totals(order: dict, lines: list[dict], dayfirst: bool) -> dict:
     first = lines[0] if lines else {}
     if len(lines) == 1:
         text = first.get("amount")
+    elif unreadable:  # kept as read, so that `audit` flags the order as unreadable
+        text = next(ln["amount"] for ln in lines if ln.get("amount") and ln["amount_value"] is None)
     else:
         text = None if total is None else f"{total:.2f}"
     return {"amount": text, "amount_value": total, "product": first.get("product"),
