@@ -168,3 +168,17 @@ def test_import_notices_name_no_flags_for_python_callers(tmp_path: Path) -> None
     guessed = data.import_records(session, "contacts", io.BytesIO(
         "external_id,name\nK2,Jürgen\n".encode("cp1252")))
     assert guessed.encoding_note() == "; encoding cp1252 (a guess)"
+
+
+def test_export_rejects_from_python(tmp_path: Path) -> None:
+    from custdata.api import rejects
+
+    session = Session(db=tmp_path / "crm.db")
+    text = b"external_id,name\nC1,Ann\n,Bob\n"
+    for _ in range(2):
+        assert data.import_records(session, "contacts", io.BytesIO(text)).rejected == 1
+    rows = list(rejects.export_rejects(session))
+    assert [(r["operation"], r["line"], r["raw"]) for r in rows] == [(1, 3, ",Bob")]
+    assert list(rejects.export_rejects(session, operation=2)) == []
+    with pytest.raises(UsageError):
+        rejects.export_rejects(session, operation=7)
