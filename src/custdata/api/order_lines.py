@@ -45,7 +45,8 @@ def upsert_orders(loader: Any, records: list[Record], rejects: list[Reject], run
     batch = _prefetch(loader, [k for k, _, _, _, _ in keyed])
     for okey, lkey, place, contact_id, rec in keyed:
         order = batch.orders.get(okey)
-        if order is None:
+        made_here = order is None
+        if made_here:
             order = batch.orders[okey] = _new_order(okey, contact_id, rec, loader.new_id())
             batch.lines[okey] = {}
         lines = batch.lines[okey]
@@ -53,7 +54,8 @@ def upsert_orders(loader: Any, records: list[Record], rejects: list[Reject], run
         if old_line is not None and run.on_conflict == "skip":
             run.tally["unchanged"] += 1
             continue
-        order_diff = _order_diff(order, contact_id, rec, place == 1, run.mapped)
+        order_diff = {} if made_here else \
+            _order_diff(order, contact_id, rec, place == 1, run.mapped, run.dayfirst)
         line = _line(order["id"], lkey, rec, old_line, run.mapped)
         line_diff = {c: v for c, v in line.items() if old_line is None or old_line.get(c) != v}
         if old_line is not None and (line_diff or order_diff) and run.on_conflict == "fail":
@@ -67,7 +69,7 @@ def upsert_orders(loader: Any, records: list[Record], rejects: list[Reject], run
         outcome = "inserted" if old_line is None else \
             "updated" if line_diff or order_diff else "unchanged"
         run.tally[outcome] += 1
-    _write(loader, batch, run.dayfirst)
+    _write(loader, batch)
 
 
 def _keyed(records: list[Record], rejects: list[Reject], run: Load,
@@ -107,15 +109,19 @@ def _prefetch(loader: Any, okeys: list[str]) -> _Batch:
 def _new_order(okey: str, contact_id: int, rec: Record, new_id: int) -> dict:
     row = {c: None for c in ORDER_COLUMNS}
     row.update({f: rec.values.get(f) or None for f in ORDER_LEVEL})
-    row.update(id=new_id, order_id=okey, contact_id=contact_id,
+    row.update(id=new_id, order_id=okey, contact_id=contact_id, day=rec.derived["day"],
                customer_ref=rec.derived["customer_ref"], extra=extra_text(rec.extra))
     return row
 
 
 def _order_diff(order: dict, contact_id: int, rec: Record, first: bool,
-                mapped: frozenset[str]) -> dict:
+                mapped: frozenset[str], dayfirst: bool) -> dict:
     """The order-level values this row changes (its extra only from the order's first row)."""
     diff: dict[str, Any] = changed_values(order, rec.values, ORDER_LEVEL)
+    if "order_date" in diff or order.get("day") is None:
+        day = parse_day(diff.get("order_date", order.get("order_date")), dayfirst)
+        if day != order.get("day"):
+            diff["day"] = day
     if order.get("contact_id") != contact_id:
         diff["contact_id"] = contact_id
     if rec.derived["customer_ref"] != order.get("customer_ref"):
@@ -152,7 +158,7 @@ def _line(order_pk: int, lkey: str, rec: Record, old: dict | None,
     return line
 
 
-def _totals(order: dict, lines: list[dict], dayfirst: bool) -> dict:
+def _totals(order: dict, lines: list[dict]) -> dict:
     """The order's derived columns from its lines: amount (their sum), product, status."""
     amounts = [ln["amount_value"] for ln in lines if ln.get("amount")]
     unreadable = any(ln.get("amount") and ln["amount_value"] is None for ln in lines)
@@ -166,16 +172,15 @@ def _totals(order: dict, lines: list[dict], dayfirst: bool) -> dict:
     else:
         text = None if total is None else f"{total:.2f}"
     return {"amount": text, "amount_value": total, "product": first.get("product"),
-            "category": first.get("category"), "day": parse_day(order.get("order_date"), dayfirst),
-            "status_norm": normalize_status(order.get("status"), total)}
+            "category": first.get("category"), "status_norm": normalize_status(order.get("status"), total)}
 
 
-def _write(loader: Any, batch: _Batch, dayfirst: bool) -> None:
+def _write(loader: Any, batch: _Batch) -> None:
     """Recompute the touched orders from their lines; write orders, then lines."""
     inserts, updates, new_lines, changed_lines = [], [], [], []
     for okey, order in batch.orders.items():
         lines = sorted(batch.lines[okey].values(), key=_line_order)
-        order.update(_totals(order, lines, dayfirst))
+        order.update(_totals(order, lines))
         old = batch.old.get(okey)
         if old is None:
             inserts.append({c: order[c] for c in ("id", *ORDER_COLUMNS)})
