@@ -189,6 +189,7 @@ def _write(loader: Any, batch: _Batch) -> None:
         if okey in batch.changed:
             for line in lines:
                 if "id" not in line:
+                    line["id"] = loader.new_line_id()
                     new_lines.append(line)
                 elif line.get("_dirty"):
                     changed_lines.append(line)
