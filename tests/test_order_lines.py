@@ -163,3 +163,20 @@ def test_an_order_with_an_unreadable_line_amount_is_left_out_and_flagged(cli, tm
     assert cli.sql("SELECT amount FROM orders WHERE order_id = 'S-1'") == [("n/a",)]
     audit = cli("audit", "--show", "unreadable-orders", "--format", "csv")
     assert "S-1" in audit.stdout and "S-2" not in audit.stdout
+
+
+def test_line_extra_copies_of_encrypted_fields_are_sealed(cli, tmp_path: Path) -> None:
+    key = tmp_path / "crm.key"
+    assert cli("keygen", "--key-file", key).exit_code == 0
+    assert cli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
+    assert cli("--key-file", key, "encrypt", "--columns", "phone").exit_code == 0
+    source = tmp_path / "lines.csv"
+    source.write_text("Order ID,Customer ID,Product Name,Sales,phone_2\n"
+                      "S-1,AB-10015,Pen,12.50,13912345678\n"
+                      "S-1,AB-10015,Ink,3.00,13987654321\n", encoding="utf-8")
+    done = cli("--key-file", key, "import", "orders", source)
+    assert done.exit_code == 0, done.output
+    stored = json.dumps(cli.sql("SELECT extra FROM order_lines"))
+    assert "13912345678" not in stored and "13987654321" not in stored
+    again = cli("--key-file", key, "import", "orders", source)
+    assert "unchanged 2" in summary(again)  # opened to compare, so nothing changed
