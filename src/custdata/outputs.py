@@ -24,6 +24,13 @@ _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
+def private_mode() -> int:
+    """0600, or stricter when the process's umask says so (0400 under umask 0277)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return FILE_MODE & ~mask
+
+
 def store_paths(db: Path) -> dict[Path, str]:
     """The store and the files SQLite keeps beside it, each with what it is."""
     return {db: "the store", Path(f"{db}-wal"): "the store's WAL file",
@@ -101,7 +108,7 @@ class AtomicFile:
                 self.handle.flush()
                 os.fsync(self.handle.fileno())
                 self.handle.close()
-            os.chmod(self.tmp, FILE_MODE)
+            os.chmod(self.tmp, private_mode())
         except OSError as exc:
             self.discard()
             raise output_error(exc, self.target) from exc

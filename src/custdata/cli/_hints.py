@@ -44,6 +44,8 @@ HINTS: dict[str, str] = {
     "header_row": "Check --header-row.",
     "sheet": "Name one with --sheet NAME.",
     "sheet_csv": "--sheet applies to .xlsx workbooks only.",
+    # -- slice files19 (issue 19: files never lost or exposed; cron never passes by mistake) --
+    "force": "Pass --force to replace it.",
 }
 
 

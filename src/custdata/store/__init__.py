@@ -22,6 +22,7 @@ from custdata.store.contacts import Contacts
 from custdata.store.crypto import CryptoState, CryptoStore
 from custdata.store.database import SQLiteDatabase, translate_db_error
 from custdata.store.dedupe import Merges
+from custdata.store.files import copy_database, copy_problems, swap_in
 from custdata.store.forget import Forget
 from custdata.store.history import History
 from custdata.store.imports import Imports
@@ -106,6 +107,10 @@ class Store:
             raise
         self.scrub_left = self.crypto.finish_scrub() if self.crypto.scrub_pending() else None
 
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's integrity_check finds wrong with the store ([] when it is sound)."""
+        return self.db.integrity_problems()
+
     def backup(self, target: Path) -> None:
         """An online, consistent copy of the store written into `target` (the caller's file,
         see custdata.outputs). A full disk or an unwritable target is an OSError."""
@@ -125,5 +130,5 @@ def open_store(path: Path | str, *, wait: float = 30.0,
     return Store(db, protector=protector, protector_for=protector_for)
 
 
-__all__ = ["Store", "open_store", "Operation", "PlainProtector", "committed_operations",
+__all__ = ["Store", "open_store", "copy_database", "copy_problems", "swap_in", "Operation", "PlainProtector", "committed_operations",
            "translate_db_error", "utc_now", "CryptoState"]
