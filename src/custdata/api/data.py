@@ -43,6 +43,7 @@ from custdata.outputs import (
     AtomicFile,
     check_target,
     open_output,
+    stream_path,
     output_error,
 )
 from custdata.parallel import ReadAhead, default_workers
@@ -139,7 +140,7 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
     mapping = mapping or {}
     name, given, owned = _input(file)
     stream = given
-    inputs = [Path(name)] if owned else []
+    inputs = [Path(name)] if owned else [p for p in (stream_path(given),) if p is not None]
     sink = _RejectsFile(rejects, protected_paths(session, *inputs)) if rejects else None
     try:
         is_header = header_matcher(kind, mapping)
