@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -36,7 +35,7 @@ from custdata.ingest import (
     to_record,
     unmapped_people_fields,
 )
-from custdata.io import ReadOptions, Table, open_binary_input, read_input, rewindable
+from custdata.io import CsvOut, ReadOptions, Table, open_binary_input, read_input, rewindable
 from custdata.models import FIELDS_BY_KIND, ImportCounts, Reject, Skipped
 from custdata.numbers import checked_decimal
 from custdata.outputs import (
@@ -313,7 +312,7 @@ class _RejectsFile(AtomicFile):
     def __init__(self, path: Path, protected: dict[Path, str]) -> None:
         check_target(path, protected)
         super().__init__(path)
-        self._writer = csv.writer(self.text(), lineterminator="\r\n")
+        self._writer = CsvOut(self.text())  # opened in a spreadsheet: neutralised
         self.add_row(["line", "reason", "raw"])
 
     def add(self, reject: Reject) -> None:
@@ -321,7 +320,7 @@ class _RejectsFile(AtomicFile):
 
     def add_row(self, cells: list[Any]) -> None:
         try:
-            self._writer.writerow(cells)
+            self._writer.row(cells)
         except OSError as exc:
             self.discard()
             raise output_error(exc, self.target) from exc
