@@ -31,7 +31,7 @@ def backup(session: Session, path: Path | str, *, force: bool = False,
     """
     target = _backup_target(session.db, path, now or datetime.now())
     check_target(target, protected_paths(session))  # the store or the key file: said first
-    if target.exists() and not force:
+    if _taken(target) and not force:
         raise OutputFileError(f"{target} already exists; it was left as it is. Name a new "
                               "file or a folder, or replace it on purpose.", hint="force")
     with session.store(read_only=True) as store:
@@ -62,9 +62,20 @@ def _backup_target(db: Path, path: Path | str, now: datetime) -> Path:
             raise output_error(exc, folder) from exc
     stamp = f"{db.stem}-{now:%Y%m%d-%H%M%S}"
     target, n = folder / f"{stamp}.db", 1
-    while target.exists():  # two backups in one second: never the same name
+    while _taken(target):  # two backups in one second: never the same name
         target, n = folder / f"{stamp}-{n}.db", n + 1
     return target
+
+
+def _taken(path: Path) -> bool:
+    """Whether something is at `path`; a folder that cannot be looked into is an error."""
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise output_error(exc, path) from exc
+    return True
 
 
 def _check_copy(copy: Path, target: Path) -> None:

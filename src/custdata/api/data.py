@@ -352,7 +352,7 @@ def _export(session: Session, kind: str, where: dict[str, str], since: str | Non
     """None once the store is open and the filters are read, then the rows."""
     from custdata.api.secure import row_masker
 
-    with session.store(need_key=not mask, mask=mask) as store:
+    with session.store(need_key=not mask, mask=mask, read_only=True) as store:
         filters = _filters(store, kind, where, session.region)
         # Masked means masked on any store: values kept in clear are masked here too.
         masked = row_masker(session, store.protector) if mask else None

@@ -78,7 +78,7 @@ def dedupe(session: Session, *, threshold: float | None = None, explain: bool = 
         raise UsageError("Explaining only reports; explain first, then merge on its own.",
                          hint="explain_merge")
     options = settings(session.config, threshold)
-    with session.store(need_key=merge) as store:
+    with session.store(need_key=merge, read_only=not merge) as store:
         seq = store.merges.last_seq()
         report = DedupeReport(find(session, store, options), merged=merge, dry_run=dry_run)
         session.notify(_found(report.result))

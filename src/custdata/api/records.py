@@ -36,7 +36,7 @@ class ContactCard:
 def show(session: Session, contact: str) -> ContactCard:
     """The contact that `contact` names (id, external id, email, phone; see
     api.common.resolve_contact), all of it."""
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         cid = common.resolve_contact(store, contact, region=session.region)
         profile = store.contacts.get(cid) or {}
         totals = store.linked.order_totals(cid)
@@ -92,7 +92,7 @@ CONFIG_COLUMNS = ["section", "key", "value", "origin", "description"]
 
 def history(session: Session, contact: str) -> list[dict]:
     """Every recorded change to one contact (HISTORY_COLUMNS), oldest first."""
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         cid = common.resolve_contact(store, contact, region=session.region)
         return store.history.of(cid)
 
@@ -100,7 +100,7 @@ def history(session: Session, contact: str) -> list[dict]:
 def log(session: Session, *, since: str | None = None) -> list[dict]:
     """The operation log (LOG_COLUMNS); `since`: a UTC timestamp text
     (api.common.since_timestamp) to list only later operations."""
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         return store.oplog.entries(since)
 
 

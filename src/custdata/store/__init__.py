@@ -69,6 +69,11 @@ class Store:
         self.reporting = Reporting(self)
 
     @property
+    def read_only(self) -> bool:
+        """Opened without write access (a read-only file, folder or mount)."""
+        return self.db.read_only
+
+    @property
     def path(self) -> Path:
         return self.db.path
 
