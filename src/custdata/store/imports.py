@@ -15,6 +15,7 @@ from typing import Any
 
 from custdata.models import CONTACT_FIELDS, Reject
 from custdata.store.component import Component
+from custdata.store.extra import seal_extra
 
 # A load of orders or interactions that has inserted DEFER_AFTER rows into a table that
 # held fewer than DEFER_MAX_HELD drops the table's secondary indexes (none serves the
@@ -22,18 +23,30 @@ from custdata.store.component import Component
 # sort per index instead of a random index update per row (10M orders: see RESULTS.md).
 DEFER_AFTER = 100_000
 DEFER_MAX_HELD = 1_000_000
+# The columns of an order line as the import writes them (id aside).
+LINE_COLUMNS = ("order_pk", "line_key", "product", "category", "quantity", "amount",
+                "amount_value", "extra")
 CONTACT_COLUMNS = ["id", *CONTACT_FIELDS, "extra", "email_key", "phone_key", "id_number_key",
                    "changed_at"]
 
 
-def _row_values(seal: Callable, table: str, sealed: Iterable[str], order: list[str],
+def _row_values(protector: Any, table: str, sealed: Iterable[str], order: list[str],
                 ) -> Callable[[dict], Any]:
-    """Row dict -> its values in `order`, the `sealed` columns sealed for `table`."""
+    """Row dict -> its values in `order`, the `sealed` columns sealed for `table`, and the
+    copies of encrypted fields in its `extra` sealed too (store.extra)."""
     sealed = frozenset(sealed)
-    if not sealed:
+    if not sealed and not protector.encrypted_columns:
         return itemgetter(*order)
-    return lambda r: [seal(table, c, r["id"], r.get(c)) if c in sealed else r.get(c)
-                      for c in order]
+    seal = protector.seal
+
+    def value(r: dict, c: str) -> Any:
+        if c in sealed:
+            return seal(table, c, r["id"], r.get(c))
+        if c == "extra":
+            return seal_extra(protector, r["id"], r.get(c), table)
+        return r.get(c)
+
+    return lambda r: [value(r, c) for c in order]
 
 
 class Imports(Component):
@@ -54,6 +67,7 @@ class Loader:
         self._may_defer = kind != "contacts" and held < DEFER_MAX_HELD
         self._deferred: list[str] | None = None  # CREATE INDEX statements to run at the end
         self._inserted = 0
+        self._next_line: int | None = None  # order lines' ids, from the first one written
 
     def new_id(self) -> int:
         """The id of the next inserted row (ids are never reused)."""
@@ -74,23 +88,25 @@ class Loader:
         return [self.part.unseal_row(table, r) for r in rows]
 
     def write_contacts(self, inserts: list[dict], updates: list[dict]) -> None:
-        """Insert and update contact rows (CONTACT_COLUMNS), sealing encrypted columns."""
+        """Insert and update contact rows (CONTACT_COLUMNS), sealing encrypted columns
+        and their copies in `extra`."""
         cols = CONTACT_COLUMNS
         protector = self.part.protector
-        seal, enc = protector.seal, protector.encrypted_columns
+        enc = protector.encrypted_columns
         if inserts:
             marks = ",".join("?" * len(cols))
-            values = _row_values(seal, "contacts", enc, cols)
+            values = _row_values(protector, "contacts", enc, cols)
             self.db.executemany(f"INSERT INTO contacts ({','.join(cols)}) VALUES ({marks})",
                                 [values(r) for r in inserts])
         if updates:
             sets = ",".join(f"{c} = ?" for c in cols[1:])
-            values = _row_values(seal, "contacts", enc, [*cols[1:], "id"])
+            values = _row_values(protector, "contacts", enc, [*cols[1:], "id"])
             self.db.executemany(f"UPDATE contacts SET {sets} WHERE id = ?",
                                 [values(r) for r in updates])
 
     def write_linked(self, inserts: list[dict], updates: list[dict]) -> None:
-        """Insert and update order or interaction rows (all rows of a list share columns)."""
+        """Insert and update order or interaction rows (all rows of a list share columns);
+        the customer reference and the copies of encrypted fields in `extra` sealed."""
         kind = self.kind
         if self._may_defer and self._deferred is None and self._inserted >= DEFER_AFTER:
             self._deferred = self.db.drop_indexes(kind)
@@ -107,9 +123,32 @@ class Loader:
             else:
                 sql = f"UPDATE {kind} SET {','.join(f'{c} = ?' for c in cols)} WHERE id = ?"
                 order = [*cols, "id"]
-            values = _row_values(protector.seal, kind, sealed, order)
+            values = _row_values(protector, kind, sealed, order)
             self.db.executemany(sql, [values(r) for r in rows])
         self._inserted += len(inserts)
+
+    def new_line_id(self) -> int:
+        """The id of the next inserted order line."""
+        if self._next_line is None:
+            self._next_line = self.db.next_id("order_lines")
+        self._next_line += 1
+        return self._next_line - 1
+
+    def write_lines(self, inserts: list[dict], updates: list[dict]) -> None:
+        """Insert and update order lines (id and LINE_COLUMNS), the copies of encrypted
+        fields in their `extra` sealed (store.extra)."""
+        cols = list(LINE_COLUMNS)
+        protector = self.part.protector
+        if inserts:
+            values = _row_values(protector, "order_lines", (), ["id", *cols])
+            self.db.executemany(
+                f"INSERT INTO order_lines (id, {','.join(cols)}) "
+                f"VALUES (?, {','.join('?' * len(cols))})", [values(r) for r in inserts])
+        if updates:
+            sets = ",".join(f"{c} = ?" for c in cols)
+            values = _row_values(protector, "order_lines", (), [*cols, "id"])
+            self.db.executemany(f"UPDATE order_lines SET {sets} WHERE id = ?",
+                                [values(r) for r in updates])
 
     def reject(self, rejects: list[Reject]) -> None:
         """Keep rejected rows in the rejects table (raw text sealed when encrypted)."""
