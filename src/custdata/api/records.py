@@ -18,6 +18,7 @@ from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS
 from custdata.api.common import protected_paths
 from custdata.outputs import open_output
+from custdata.store.location import database_name
 
 RECENT = 10  # orders and interactions a card shows
 
@@ -115,9 +116,11 @@ def backup(session: Session, path: Path, *, now: datetime | None = None) -> Path
     Never the store, its journal files or the key file.
     """
     target = path
+    on_file = isinstance(session.db, Path)
     if path.is_dir():
-        target = path / f"{session.db.stem}-{now or datetime.now():%Y%m%d-%H%M%S}.db"
-    if target.resolve() == session.db.resolve():
+        stem = session.db.stem if on_file else database_name(str(session.db))
+        target = path / f"{stem}-{now or datetime.now():%Y%m%d-%H%M%S}.db"
+    if on_file and target.resolve() == session.db.resolve():
         raise UsageError("The backup path is the store itself; choose another file.")
     with session.store() as store, open_output(target, protected_paths(session)) as out:
         store.backup(out.tmp)

@@ -10,6 +10,7 @@ with the change or not at all.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,12 +21,13 @@ from custdata.store.audit import AuditFacts
 from custdata.store.churn import ChurnFacts
 from custdata.store.contacts import Contacts
 from custdata.store.crypto import CryptoState, CryptoStore
-from custdata.store.database import SQLiteDatabase, translate_db_error
+from custdata.store.database import SQLiteDatabase, translate_db_error as _sqlite_error
 from custdata.store.dedupe import Merges
 from custdata.store.forget import Forget
 from custdata.store.history import History
 from custdata.store.imports import Imports
 from custdata.store.linked import Linked, Tables
+from custdata.store.location import is_server_url, store_location
 from custdata.store.meta import Meta
 from custdata.store.oplog import Operation, OpLog, committed_operations, utc_now
 from custdata.store.quality import Cleaning
@@ -43,7 +45,7 @@ class Store:
     Use `open_store(path, ...)` (or `custdata.api.Session.store()`) to get one.
     """
 
-    def __init__(self, db: SQLiteDatabase, *, protector: Any = None,
+    def __init__(self, db: Any, *, protector: Any = None,
                  protector_for: ProtectorFactory | None = None) -> None:
         self.db = db
         self.protector = protector or PlainProtector()
@@ -68,7 +70,8 @@ class Store:
         self.reporting = Reporting(self)
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | str:
+        """The store's file, or its server URL (no password) for a team store."""
         return self.db.path
 
     def close(self) -> None:
@@ -112,6 +115,17 @@ class Store:
         self.db.backup(target)
 
 
+def translate_db_error(exc: BaseException, path: Path | str) -> Any:
+    """A StoreError with the fix for an engine's error (SQLite's or PostgreSQL's), or None."""
+    found = _sqlite_error(exc, path)
+    if found is None and "psycopg" in sys.modules:
+        from custdata.store.location import redact
+        from custdata.store.pg_errors import translate_pg_error
+
+        return translate_pg_error(exc, redact(path) if is_server_url(path) else str(path))
+    return found
+
+
 def open_store(path: Path | str, *, wait: float = 30.0,
                protector: Any = None, protector_for: ProtectorFactory | None = None,
                create: bool = True, read_only: bool = False) -> Store:
@@ -119,11 +133,18 @@ def open_store(path: Path | str, *, wait: float = 30.0,
 
     create=False: a missing store is an error (reading commands); read_only: open
     read-only when it cannot be written. Raises StoreError (exit 3) for a locked,
-    damaged, foreign or newer-schema file.
+    damaged, foreign or newer-schema file. A `postgresql://` URL opens the team store on
+    that server (custdata.store.postgres) instead of an SQLite file.
     """
-    db = SQLiteDatabase.open(path, wait=wait, create=create, read_only=read_only)
+    if is_server_url(path):
+        from custdata.store.postgres import PostgresDatabase
+
+        db: Any = PostgresDatabase.open(str(store_location(path)), wait=wait, create=create,
+                                        read_only=read_only)
+    else:
+        db = SQLiteDatabase.open(path, wait=wait, create=create, read_only=read_only)
     return Store(db, protector=protector, protector_for=protector_for)
 
 
 __all__ = ["Store", "open_store", "Operation", "PlainProtector", "committed_operations",
-           "translate_db_error", "utc_now", "CryptoState"]
+           "translate_db_error", "utc_now", "CryptoState", "is_server_url", "store_location"]

@@ -65,6 +65,8 @@ class SQLiteDatabase:
 
     dialect = "sqlite"
     read_only = False  # opened without write access (a read-only file or mount)
+    login: str | None = None  # the database user (None: the operating-system user)
+    IntegrityError = sqlite3.IntegrityError
 
     def __init__(self, conn: sqlite3.Connection, path: Path, wait: float = 30.0) -> None:
         self.conn = conn
@@ -159,6 +161,10 @@ class SQLiteDatabase:
 
     def rows(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params)]
+
+    def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one INSERT; the id of the row it made."""
+        return int(self.conn.execute(sql, tuple(params)).lastrowid)
 
     def rows_where_in(self, table: str, column: str, values: Iterable[Any],
                       columns: str = "*") -> list[dict]:
