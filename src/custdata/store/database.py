@@ -162,6 +162,13 @@ class SQLiteDatabase:
     def rows(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params)]
 
+    def stream(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> sqlite3.Cursor:
+        """A cursor yielding plain tuples as they are read (fetchmany in batches)."""
+        return self.tuples(sql, params)
+
+    def after_copy(self, tables: Iterable[str]) -> None:
+        """Nothing to do after rows were copied in with their ids (SQLite picks max + 1)."""
+
     def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one INSERT; the id of the row it made."""
         return int(self.conn.execute(sql, tuple(params)).lastrowid)
