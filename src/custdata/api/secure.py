@@ -155,7 +155,7 @@ def _protected_write(store: Any, command: str, body: Callable[[Any], Any], *,
     for _ in range(5):
         journal = store.db.rollback_journal() if rollback_journal else nullcontext()
         try:
-            with journal, store.write(command) as op:
+            with journal, store.write(command, role="admin") as op:
                 if rollback_journal and not store.db.in_rollback_journal():
                     raise _JournalChanged()
                 result = body(op)

@@ -140,10 +140,11 @@ def main_options(
 def _register_groups() -> None:
     """Every command group, explicitly, in help order (data first)."""
     from custdata.cli import (
-        audit, churn, data, dedupe, htmlreport, quality, records, secure, segments,
+        audit, churn, data, dedupe, htmlreport, quality, records, secure, segments, team,
     )
 
-    for group in (data, audit, churn, dedupe, quality, records, secure, segments, htmlreport):
+    for group in (data, audit, churn, dedupe, quality, records, secure, segments, htmlreport,
+                  team):
         group.register(app)
 
 

@@ -34,6 +34,7 @@ from custdata.store.quality import Cleaning
 from custdata.store.rejects import Rejects
 from custdata.store.reporting import Reporting
 from custdata.store.segments import Segments
+from custdata.store.team import PermissionDenied, Team
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
 ProtectorFactory = Callable[["CryptoState | None"], Any]
@@ -68,6 +69,7 @@ class Store:
         self.audit = AuditFacts(self)
         self.crypto = CryptoStore(self)
         self.reporting = Reporting(self)
+        self.team = Team(self)
 
     @property
     def path(self) -> Path | str:
@@ -85,15 +87,18 @@ class Store:
 
     @contextmanager
     def write(self, command: str, *, input_file: str | None = None, sha256: str | None = None,
-              dry_run: bool = False) -> Iterator[Operation]:
+              dry_run: bool = False, role: str = "editor") -> Iterator[Operation]:
         """One all-or-nothing write with its operation-log row; rolled back if dry_run.
 
         The lock comes first: BEGIN IMMEDIATE, then the encryption state is read again
         under it (`protector_for`), so a key rotated or columns encrypted by another
         command since this one opened the store are seen before anything is written.
+        On a team store the login must hold `role` (editor; admin for the erasing and
+        re-keying commands): PermissionDenied (exit 3) names it.
         """
         self.db.begin_write()
         try:
+            self.team.require(role, _command_name(command))
             if self.protector_for is not None:
                 self.protector = self.protector_for(self.crypto.state())
             op = self.oplog.start(command, input_file=input_file, sha256=sha256)
@@ -113,6 +118,15 @@ class Store:
         """An online, consistent copy of the store written into `target` (the caller's file,
         see custdata.outputs). A full disk or an unwritable target is an OSError."""
         self.db.backup(target)
+
+
+def _command_name(command: str) -> str:
+    """"custdata --db X forget C1" -> "`custdata forget`" (the words, not the values)."""
+    words = [w for w in command.split() if w != "custdata"]
+    while words and words[0].startswith("-"):
+        flag = words[0] in ("-q", "--quiet", "--debug") or "=" in words[0]
+        words = words[1:] if flag else words[2:]
+    return f"`custdata {' '.join(words[:1]) or command}`"
 
 
 def translate_db_error(exc: BaseException, path: Path | str) -> Any:
@@ -147,4 +161,4 @@ def open_store(path: Path | str, *, wait: float = 30.0,
 
 
 __all__ = ["Store", "open_store", "Operation", "PlainProtector", "committed_operations",
-           "translate_db_error", "utc_now", "CryptoState", "is_server_url", "store_location"]
+           "translate_db_error", "utc_now", "CryptoState", "is_server_url", "store_location", "PermissionDenied"]

@@ -11,7 +11,7 @@ psycopg 3 is imported only here (`pip install 'custdata[postgres]'`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,14 @@ class PostgresDatabase:
         cur = self.conn.cursor(row_factory=tuple_row)
         return cur.execute(translate(sql), _params(params))
 
+    def execute_script(self, script: str) -> None:
+        """Run several statements written for PostgreSQL (no parameters, no translation)."""
+        self.conn.execute(script)
+
+    def schema(self) -> str:
+        """The schema the store's tables live in."""
+        return self.conn.execute("SELECT current_schema()").fetchone()[0]
+
     def rows(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> list[dict]:
         return [dict(r) for r in self.execute(sql, params)]
 
@@ -306,11 +314,18 @@ class PostgresDatabase:
     def vacuum(self) -> None:
         self.conn.execute("VACUUM")
 
-    def rollback_journal(self) -> Any:
-        return nullcontext()
+    @contextmanager
+    def rollback_journal(self) -> Iterator[None]:
+        """The enclosed writes as any other: a server has no journal mode to switch (old
+        row versions are its VACUUM's and WAL's business, see `compact`)."""
+        self._journal = True
+        try:
+            yield
+        finally:
+            self._journal = False
 
     def in_rollback_journal(self) -> bool:
-        return False
+        return getattr(self, "_journal", False)
 
     def compact(self) -> str | None:
         """VACUUM the tables; old row versions may remain in the server's WAL, its replicas
