@@ -173,6 +173,7 @@ def test_roles_decide_who_may_run_what(pg_url: str, write_csv) -> None:
     ada = as_user(pg_url, "ada")
     forgot = ada("forget", "T3", "--yes")
     assert forgot.exit_code == 0, forgot.output
+    assert "write-ahead log" in forgot.stderr  # what no client can scrub, said plainly
     users = {r["command"].split()[-1]: r["user"] for r in admin.rows("log")}
     assert users["clean"] == "erin"
     assert admin("team", "revoke", "erin", "editor").exit_code == 0

@@ -22,6 +22,12 @@ from custdata.store.pg_errors import LOCK_KEY, translate_pg_error
 from custdata.store.pg_schema import PG_MIGRATIONS
 
 IN_LIMIT = 500
+# What erasing or encrypting on a server cannot reach, said after forget/encrypt/rotate-key.
+SERVER_RESIDUE = (
+    "note: on a PostgreSQL server the old values can remain in the server's write-ahead "
+    "log, its replicas and its base backups until they are recycled; no client can scrub "
+    "them. Ask the server's administrator to rotate the WAL and take new base backups "
+    "(and drop the old ones) once this change has reached every replica.")
 SCHEMA_VERSION = len(PG_MIGRATIONS)
 
 
@@ -328,14 +334,13 @@ class PostgresDatabase:
         return getattr(self, "_journal", False)
 
     def compact(self) -> str | None:
-        """VACUUM the tables; old row versions may remain in the server's WAL, its replicas
-        and base backups, which no client can scrub: always says so."""
+        """VACUUM the tables (dead row versions freed); None when done, else why not.
+        What no client can scrub (the server's WAL, replicas, base backups) is SERVER_RESIDUE."""
         try:
             self.vacuum()
         except Exception as exc:  # noqa: BLE001 - the change is committed already
-            return f"VACUUM failed: {exc}"
-        return ("a PostgreSQL server keeps old values in its WAL, replicas and base backups "
-                "until they are recycled; ask the server's administrator to rotate them")
+            return f"the server's VACUUM failed ({exc})"
+        return None
 
     def backup(self, target: Path) -> None:
         """A consistent snapshot of the store written into `target` as an SQLite store."""
