@@ -162,6 +162,17 @@ class SQLiteDatabase:
     def rows(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params)]
 
+    def insert_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Insert `rows` (values in `columns` order) into `table`."""
+        marks = ",".join("?" * len(columns))
+        self.conn.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})",
+                              rows)
+
+    def update_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Set `columns` of the rows whose id is each row's last value (values in order)."""
+        sets = ",".join(f"{c} = ?" for c in columns)
+        self.conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", rows)
+
     def stream(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> sqlite3.Cursor:
         """A cursor yielding plain tuples as they are read (fetchmany in batches)."""
         return self.tuples(sql, params)

@@ -228,6 +228,32 @@ class PostgresDatabase:
     def rows(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> list[dict]:
         return [dict(r) for r in self.execute(sql, params)]
 
+    def insert_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Insert `rows` (values in `columns` order) with COPY: one stream, no statements."""
+        if not rows:
+            return
+        with self.conn.cursor().copy(
+                f"COPY {table} ({', '.join(_quoted(columns))}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def update_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Set `columns` of the rows whose id is each row's last value: COPY into a staging
+        table, then one set-based UPDATE ... FROM it."""
+        if not rows:
+            return
+        stage = f"custdata_stage_{table}"
+        names = [*columns, "id"]
+        self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+                          f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        self.conn.execute(f"TRUNCATE {stage}")
+        with self.conn.cursor().copy(
+                f"COPY {stage} ({', '.join(_quoted(names))}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        sets = ", ".join(f"{c} = s.{c}" for c in _quoted(columns))
+        self.conn.execute(f"UPDATE {table} t SET {sets} FROM {stage} s WHERE t.id = s.id")
+
     def stream(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> Any:
         """A cursor yielding plain tuples as the server sends them: a server-side cursor
         inside a transaction (memory stays flat), else a plain one."""
@@ -347,6 +373,11 @@ class PostgresDatabase:
         from custdata.store.copying import snapshot_to_sqlite
 
         snapshot_to_sqlite(self, target)
+
+
+def _quoted(columns: list[str]) -> list[str]:
+    """Column names as the server needs them (`user` is a reserved word)."""
+    return [f'"{c}"' if c == "user" else c for c in columns]
 
 
 def _params(params: Any) -> Any:
