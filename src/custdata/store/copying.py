@@ -20,7 +20,7 @@ from custdata.errors import StoreError, UsageError
 TABLES: tuple[tuple[str, str], ...] = (
     ("oplog", "id"), ("contacts", "id"), ("orders", "id"), ("interactions", "id"),
     ("rejects", "id"), ("history", "id"), ("merges", "rowid"), ("audit_runs", "id"),
-    ("meta", "key"), ("rfm_cells", "contact_id"),
+    ("meta", "key"), ("rfm_cells", "contact_id"), ("dedupe_labels", "contact_a, contact_b"),
 )
 SERIAL_TABLES = ("oplog", "rejects", "history", "audit_runs")  # ids the server hands out
 BATCH = 5000

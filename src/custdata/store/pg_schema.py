@@ -175,4 +175,16 @@ CREATE TABLE rfm_cells (
     segment {T} NOT NULL
 );
 """,
+    # 4: dedupe's labelled pairs (schema.py's migration 4)
+    f"""
+CREATE TABLE dedupe_labels (
+    contact_a bigint NOT NULL,
+    contact_b bigint NOT NULL,
+    same bigint NOT NULL,
+    at {T} NOT NULL,
+    op_id bigint REFERENCES oplog(id),
+    source {T} NOT NULL,
+    PRIMARY KEY (contact_a, contact_b)
+);
+""",
 ]
