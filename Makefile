@@ -28,7 +28,7 @@ test: $(VENV)/.installed
 	  >/dev/null || echo "make test: chromium could not be installed; the browser test skips"
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
-	  >/dev/null || echo "make test: postgresql could not be installed; the team-store tests skip"
+	  >/dev/null || echo "make test: postgresql could not be installed; the team-store tests skip (fail under CI=true)"
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 bench: $(VENV)/.installed
