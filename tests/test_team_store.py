@@ -215,3 +215,24 @@ def test_backup_of_a_team_store_is_an_sqlite_snapshot(tmp_path: Path, pg_url: st
     assert server("backup", target).exit_code == 0
     assert Cli(target)("export", "contacts").stdout == server("export", "contacts").stdout
     assert not Path(f"{target}-wal").exists()
+
+
+def test_concurrent_importers_and_a_tag_lose_nothing(pg_url: str, tmp_path: Path) -> None:
+    Cli(pg_url)("import", "orders", EXAMPLES / "orders.csv")
+    files = []
+    for part in range(3):
+        rows = [["external_id", "email"]] + [[f"P{part}-{i}", f"p{part}.{i}@example.com"]
+                                             for i in range(400)]
+        files.append(tmp_path / f"p{part}.csv")
+        files[-1].write_bytes(make_csv(rows))
+    runs = [[*CUSTDATA, "--db", pg_url, "--wait", "120", "import", "contacts", f]
+            for f in files]
+    runs.append([*CUSTDATA, "--db", pg_url, "--wait", "120", "tag", "--as-of", "2026-11-01"])
+    procs = [subprocess.Popen(r, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in runs]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    cli = Cli(pg_url)
+    assert cli.count("contacts") == 1200
+    assert cli.count("oplog") == 5  # every command committed once, none lost
+    assert {r["command"].split()[-1] for r in cli.rows("log")} >= {"tag"}
