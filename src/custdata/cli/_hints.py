@@ -48,6 +48,10 @@ HINTS: dict[str, str] = {
     "pgpass": "libpq reads it from ~/.pgpass (host:port:dbname:user:password, chmod 600), "
               "PGPASSFILE or a service file.",
     "postgres_driver": "Install the driver with: pip install 'custdata[postgres]'.",
+    # -- slice s18 (issue 18: notices of import name no flags below the CLI) --
+    "decimal_mark": "Pass --decimal , or --decimal . to say which separator is the decimal one.",
+    "map_person": "Map one with --map \"COLUMN=name\" (or email, phone; --map "
+                  "\"First+Last=name\" joins two).",
 }
 
 
@@ -57,3 +61,9 @@ def with_hint(exc: CustdataError) -> str:
     if hint is None:
         return str(exc)
     return f"{exc} {hint.format(example=exc.example or 'CODE')}"
+
+
+def with_advice(message: str) -> str:
+    """A notice (custdata.api.session.Notice) followed by the advice its hint names."""
+    advice = HINTS.get(getattr(message, "hint", None) or "")
+    return f"{message} {advice}" if advice else str(message)

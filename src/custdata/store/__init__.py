@@ -35,6 +35,7 @@ from custdata.store.quality import Cleaning
 from custdata.store.rejects import Rejects
 from custdata.store.reporting import Reporting
 from custdata.store.segments import Segments
+from custdata.store.suppression import Suppression
 from custdata.store.team import PermissionDenied, Team
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
@@ -75,6 +76,7 @@ class Store:
         self.merges = Merges(self)
         self.dedupe = DedupeMemory(self)
         self.forget = Forget(self)
+        self.suppression = Suppression(self)
         self.segments = Segments(self)
         self.churn = ChurnFacts(self)
         self.audit = AuditFacts(self)

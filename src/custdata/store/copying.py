@@ -3,7 +3,8 @@
 The source is read in one snapshot; the target, which must be empty, is written in one
 transaction; every table's row count and a SHA-256 of its rows (in id order, values as
 JSON) are compared before the commit, so a copy that differs is never kept. History,
-merges (unmerge works on the copy), audit runs, rejects and the operation log go too.
+merges (unmerge works on the copy), audit runs, rejects, order lines, the suppression list
+and the operation log go too.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from custdata.errors import StoreError, UsageError
 
 # In foreign-key order; each table's row order (merges: the order they were made).
 TABLES: tuple[tuple[str, str], ...] = (
-    ("oplog", "id"), ("contacts", "id"), ("orders", "id"), ("interactions", "id"),
+    ("oplog", "id"), ("contacts", "id"), ("orders", "id"), ("order_lines", "id"),
+    ("interactions", "id"),
     ("rejects", "id"), ("history", "id"), ("merges", "rowid"), ("audit_runs", "id"),
     ("meta", "key"), ("rfm_cells", "contact_id"), ("dedupe_labels", "contact_a, contact_b"),
+    ("suppressed", "id"),
 )
-SERIAL_TABLES = ("oplog", "rejects", "history", "audit_runs")  # ids the server hands out
+# ids the server hands out (sequences moved past the copied ids)
+SERIAL_TABLES = ("oplog", "rejects", "history", "audit_runs", "order_lines", "suppressed")
 BATCH = 5000
 
 

@@ -187,4 +187,35 @@ CREATE TABLE dedupe_labels (
     PRIMARY KEY (contact_a, contact_b)
 );
 """,
+    # 5: order lines (schema.py's migration 5): every order stored before gets line "#1"
+    f"""
+CREATE TABLE order_lines (
+    id bigserial PRIMARY KEY,
+    order_pk bigint NOT NULL REFERENCES orders(id),
+    line_key {T} NOT NULL,
+    product {T},
+    category {T},
+    quantity double precision,
+    amount {T},
+    amount_value double precision,
+    extra {T} NOT NULL DEFAULT '{{}}',
+    UNIQUE (order_pk, line_key)
+);
+INSERT INTO order_lines (order_pk, line_key, product, category, amount, amount_value)
+    SELECT id, '#1', product, category, amount, amount_value FROM orders;
+""",
+    # 6: the suppression list (schema.py's migration 6)
+    f"""
+CREATE TABLE suppressed (
+    id bigserial PRIMARY KEY,
+    key_hash {T} NOT NULL UNIQUE,
+    kind {T} NOT NULL,
+    op_id bigint REFERENCES oplog(id),
+    at {T} NOT NULL
+);
+""",
+    # 7: rejects looked up by file (schema.py's migration 7)
+    """
+CREATE INDEX rejects_file ON rejects(input_file, kind, line);
+""",
 ]

@@ -19,7 +19,8 @@ from custdata.store.component import Component
 
 ROLES = ("admin", "editor", "viewer")
 _READ_TABLES = ("contacts", "orders", "interactions", "history", "oplog", "merges",
-                "rejects", "audit_runs", "meta", "rfm_cells", "dedupe_labels", "custdata_schema")
+                "rejects", "audit_runs", "meta", "rfm_cells", "dedupe_labels", "order_lines",
+                "suppressed", "custdata_schema")
 _OWNED_POLICIES = """
 ALTER TABLE contacts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
