@@ -235,4 +235,4 @@ def test_concurrent_importers_and_a_tag_lose_nothing(pg_url: str, tmp_path: Path
     cli = Cli(pg_url)
     assert cli.count("contacts") == 1200
     assert cli.count("oplog") == 5  # every command committed once, none lost
-    assert {r["command"].split()[-1] for r in cli.rows("log")} >= {"tag"}
+    assert any(" tag " in f" {r['command']} " for r in cli.rows("log"))
