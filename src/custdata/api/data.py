@@ -59,7 +59,7 @@ EXPORT_COLUMNS = {kind: ["id", *FIELDS_BY_KIND[kind], "extra"] for kind in KINDS
 class InitResult:
     """What `init` did: the store (created or found) and the config (written or kept)."""
 
-    store: Path
+    store: Path | str
     created: bool
     config: Path
     config_written: bool
@@ -70,7 +70,7 @@ def init(session: Session, *, region: str = "CN") -> InitResult:
     region = region.upper()
     if len(region) != 2 or not region.isalpha():
         raise UsageError(f"Region {region!r} is not a two-letter country code such as CN or US.")
-    existed = session.db.exists()
+    existed = session.store_exists()
     with session.store():
         pass
     config_path = session.resolved_config_path()
