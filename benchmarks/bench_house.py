@@ -243,10 +243,10 @@ def report(args: argparse.Namespace, trees: dict[str, Path], times: dict[tuple[s
     trees_line += (". Compiled modules cached (as installed)" if BYTECODE_CACHE else
                    ". No compiled modules cached" if os.environ.get("PYTHONDONTWRITEBYTECODE")
                    else "")
-    load = (f"Load average (1/5/15 min) {loads[0]} before, {loads[1]} after: " if loads
+    load = (f"Load average (1/5/15 min) {loads[0]} before, {loads[1]} after. " if loads
             else "")
     lines = [head, "", f"Trees: {trees_line}. Data: `{data}` ({datagen_line(data)}); "
-             f"as of {args.as_of}. {load}the machine is shared (2 cores, several engineers' "
+             f"as of {args.as_of}. {load}The machine is shared (2 cores, several engineers' "
              "jobs), so wall times are noisy; CPU seconds are the steadier figure.", "",
              f"| step | runs | CPU s {ref} | CPU s {new} | CPU {new}/{ref} | wall s {ref} "
              f"(min–max) | wall s {new} (min–max) | wall {new}/{ref} | same output |",
