@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ from typing import IO, Any
 from custdata.api import loading
 from custdata.api.common import protected_paths
 from custdata.api.export_view import TABLE_DEFAULT, ExportView
-from custdata.api.session import Session
+from custdata.api.session import Notice, Session
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, UsageError
 from custdata.ingest import (
@@ -37,13 +36,14 @@ from custdata.ingest import (
     to_record,
     unmapped_people_fields,
 )
-from custdata.io import ReadOptions, Table, open_binary_input, read_input, rewindable
+from custdata.io import CsvOut, ReadOptions, Table, open_binary_input, read_input, rewindable
 from custdata.models import FIELDS_BY_KIND, ImportCounts, Reject, Skipped
 from custdata.numbers import checked_decimal
 from custdata.outputs import (
     AtomicFile,
     check_target,
     open_output,
+    stream_path,
     output_error,
 )
 from custdata.parallel import ReadAhead, default_workers
@@ -60,7 +60,7 @@ EXPORT_COLUMNS = {kind: ["id", *FIELDS_BY_KIND[kind], "extra"] for kind in KINDS
 class InitResult:
     """What `init` did: the store (created or found) and the config (written or kept)."""
 
-    store: Path
+    store: Path | str
     created: bool
     config: Path
     config_written: bool
@@ -71,7 +71,7 @@ def init(session: Session, *, region: str = "CN") -> InitResult:
     region = region.upper()
     if len(region) != 2 or not region.isalpha():
         raise UsageError(f"Region {region!r} is not a two-letter country code such as CN or US.")
-    existed = session.db.exists()
+    existed = session.store_exists()
     with session.store():
         pass
     config_path = session.resolved_config_path()
@@ -93,13 +93,15 @@ class ImportResult(ImportCounts):
     encoding: str = ""
     encoding_guessed: bool = False  # chosen by how the text looks: may be wrong
 
-    def encoding_note(self) -> str:
-        """"; encoding cp1252 (a guess: ...)" for the summary line ("" for a workbook)."""
+    def encoding_note(self, advice: str = "") -> str:
+        """"; encoding cp1252 (a guess: ADVICE)" for the summary line ("" for a workbook);
+        the CLI's advice names the option that forces an encoding."""
         if not self.encoding:
             return ""
         note = f"; encoding {self.encoding}"
-        return note + " (a guess: pass --encoding NAME if the text looks wrong)" \
-            if self.encoding_guessed else note
+        if not self.encoding_guessed:
+            return note
+        return note + (f" (a guess: {advice})" if advice else " (a guess)")
 
 
 class StrictRejects(CheckFailed):
@@ -140,7 +142,7 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
     mapping = mapping or {}
     name, given, owned = _input(file)
     stream = given
-    inputs = [Path(name)] if owned else []
+    inputs = [Path(name)] if owned else [p for p in (stream_path(given),) if p is not None]
     sink = _RejectsFile(rejects, protected_paths(session, *inputs)) if rejects else None
     try:
         is_header = header_matcher(kind, mapping)
@@ -195,10 +197,9 @@ def _amount_decimal(session: Session, stream: IO[bytes], reading: ReadOptions, n
     if found is None:
         return None
     if found.unreadable():
-        hint = " Pass --decimal , or --decimal . to say which separator is the decimal one." \
-            if found.ambiguous and found.decimal() is None else ""
-        session.notify(f"warning: {found.unreadable()} amount(s) cannot be read and are left "
-                       f"out of reports: {found.explain()}.{hint}")
+        hint = "decimal_mark" if found.ambiguous and found.decimal() is None else None
+        session.notify(Notice(f"warning: {found.unreadable()} amount(s) cannot be read and "
+                              f"are left out of reports: {found.explain()}.", hint))
     return found.decimal()
 
 
@@ -208,8 +209,8 @@ def _report_plan(session: Session, kind: str, table: Table, plan: list, dry_run:
         session.notify(f"columns (row {table.header_line}): "
                        + "; ".join(describe_plan(table.header, plan)))
     if unmapped_people_fields(kind, plan):
-        session.notify("warning: no column maps to name, email or phone; map one with --map "
-                       "\"COLUMN=name\" (or email, phone; --map \"First+Last=name\" joins two).")
+        session.notify(Notice("warning: no column maps to name, email or phone.",
+                              "map_person"))
 
 
 def _input(file: str | Path | IO[bytes]) -> tuple[str, IO[bytes], bool]:
@@ -272,9 +273,10 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
                 store, op, kind, records, input_file=name, on_conflict=on_conflict,
                 region=region, dayfirst=dayfirst, on_reject=sink.add if sink else None,
                 on_progress=advance, track_touched=clean, mapped=mapped,
-                compare_as=_cleaned_form(region, dayfirst) if clean else None)
+                cleaned_as=_cleaned_form(region, dayfirst), clean=clean)
             op.sha256 = sha256()
-            op.counts = {**asdict(counts), "encoding": encoding}
+            op.counts = {**{k: v for k, v in asdict(counts).items() if v is not None},
+                         "encoding": encoding}
             if strict and counts.rejected:
                 if sink:
                     sink.finish()
@@ -297,7 +299,8 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
 
 
 def _cleaned_form(region: str, dayfirst: bool) -> Callable[[dict], dict]:
-    """Incoming values as `clean` would store them (for comparing, never for writing)."""
+    """Incoming values as `clean` would store them (for comparing, never for writing):
+    a raw value that cleans to the stored one is unchanged, with or without `--clean`."""
     from custdata.clean import clean_contact
 
     def cleaned(values: dict) -> dict:
@@ -313,7 +316,7 @@ class _RejectsFile(AtomicFile):
     def __init__(self, path: Path, protected: dict[Path, str]) -> None:
         check_target(path, protected)
         super().__init__(path)
-        self._writer = csv.writer(self.text(), lineterminator="\r\n")
+        self._writer = CsvOut(self.text())  # opened in a spreadsheet: neutralised
         self.add_row(["line", "reason", "raw"])
 
     def add(self, reject: Reject) -> None:
@@ -321,7 +324,7 @@ class _RejectsFile(AtomicFile):
 
     def add_row(self, cells: list[Any]) -> None:
         try:
-            self._writer.writerow(cells)
+            self._writer.row(cells)
         except OSError as exc:
             self.discard()
             raise output_error(exc, self.target) from exc
@@ -358,7 +361,7 @@ def _export(session: Session, kind: str, where: dict[str, str], since: str | Non
     """None once the store is open and the filters are read, then the rows."""
     from custdata.api.secure import row_masker
 
-    with session.store(need_key=not mask, mask=mask) as store:
+    with session.store(need_key=not mask, mask=mask, read_only=True) as store:
         filters = _filters(store, kind, where, session.region)
         # Masked means masked on any store: values kept in clear are masked here too.
         masked = row_masker(session, store.protector) if mask else None

@@ -122,7 +122,7 @@ def validate(session: Session, *, fields: Iterable[str] | None = None,
     """Every problem in the stored contacts (only `fields`, when given). Writes nothing."""
     wanted = [f.strip().lower() for f in fields or [] if f.strip()]
     region = resolve_region(session, region)
-    with session.store(need_key=True) as store:
+    with session.store(need_key=True, read_only=True) as store:
         issues = find_issues(store.contacts.iter(), region=region, dayfirst=session.dayfirst,
                              fields=wanted or None, check_dns=check_dns)
         people = who(store, {i.contact_id for i in issues if i.contact_id is not None})

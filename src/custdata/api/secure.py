@@ -140,6 +140,14 @@ def _session_key(session: Session, what: str) -> bytes:
 
 # ---- the protocol ------------------------------------------------------------------------
 
+def _server_note(session: Session) -> None:
+    """On a team store, say what no client can scrub (the server's WAL, replicas...)."""
+    if session.on_server:
+        from custdata.store.postgres import SERVER_RESIDUE
+
+        session.notify(SERVER_RESIDUE)
+
+
 class _JournalChanged(Exception):
     """Another command put the store back in WAL mode before this one took the lock."""
 
@@ -155,7 +163,7 @@ def _protected_write(store: Any, command: str, body: Callable[[Any], Any], *,
     for _ in range(5):
         journal = store.db.rollback_journal() if rollback_journal else nullcontext()
         try:
-            with journal, store.write(command) as op:
+            with journal, store.write(command, role="admin") as op:
                 if rollback_journal and not store.db.in_rollback_journal():
                     raise _JournalChanged()
                 result = body(op)
@@ -193,6 +201,7 @@ def _rekey(session: Session, operation: str, plan: Callable[[Any, Any], Any],
             return Rekeyed(columns=sorted(store.protector.encrypted_columns), changed=False,
                            key_id=getattr(store.protector, "key_id", None))
         store.protector = new
+        _server_note(session)
         return Rekeyed(counts, sorted(new.encrypted_columns), getattr(new, "key_id", None),
                        getattr(old, "key_id", None), left=store.scrub_left)
 
@@ -286,12 +295,45 @@ def forget(session: Session, contact: str | int, *,
             person = Person.of_rows(rows, session.region)
             words = store.forget.log_words(Recoding(session.region).word_forms)
             hits = set().union(*(words.get(w, set()) for w in person.words()))
-            return store.forget.erase(op, cid, [r["id"] for r in rows[1:]],
-                                      found_in=person.found_in, log_hits=hits)
+            counts = store.forget.erase(op, cid, [r["id"] for r in rows[1:]],
+                                        found_in=person.found_in, log_hits=hits)
+            counts["suppressed"] = store.suppression.add(
+                op.id, op.at, _identifiers(rows, session.region))
+            op.counts["suppressed"] = counts["suppressed"]
+            return counts
 
         counts = _protected_write(store, f"custdata forget id:{cid}", body,
                                   rollback_journal=True)
+        _server_note(session)
         return Forgotten(cid, counts, left=store.scrub_left)
+
+
+def _identifiers(rows: Iterable[dict], region: str) -> set[tuple[str, str]]:
+    """(kind, match key) of every identifier of the person's records: what the
+    suppression list keeps (hashed) so that an import does not bring them back."""
+    found: set[tuple[str, str]] = set()
+    for row in rows:
+        if row.get("external_id"):
+            found.add(("external_id", row["external_id"]))
+        for kind in ("email", "phone", "id_number"):
+            key = plain_key(kind, row.get(kind), region)
+            if key:
+                found.add((kind, key))
+    return found
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """One `forget` on the suppression list: when, and how many identifiers it keeps."""
+
+    at: str
+    identifiers: int
+
+
+def erasures(session: Session) -> list[Erasure]:
+    """The suppression list as `forget --list` shows it: dates and counts, never values."""
+    with session.store(read_only=True) as store:
+        return [Erasure(r["at"], r["identifiers"]) for r in store.suppression.erasures()]
 
 
 # ---- masking for export --mask -----------------------------------------------------------

@@ -16,8 +16,9 @@ from typer.core import TyperGroup
 from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
-from custdata.cli._hints import with_hint
+from custdata.cli._hints import with_advice, with_hint
 from custdata.errors import CustdataError, DiskFull, ExitCode
+from custdata.outputs import make_private
 from custdata.api.session import Session
 from custdata.api import committed_operations, store_error_of
 
@@ -43,6 +44,7 @@ class CustdataGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         before = len(committed_operations())  # CliRunner runs many commands in one process
+        make_private(sys.stdout)  # `> contacts.csv` made it with the umask: 0600 before data
         try:
             return super().invoke(ctx)
         except CustdataError as exc:
@@ -100,8 +102,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    db: Annotated[Path | None, typer.Option(
-        "--db", help="SQLite store (default: env CUSTDATA_DB, else ./custdata.db).",
+    db: Annotated[str | None, typer.Option(
+        "--db", help="The store: an SQLite file, or a team store on PostgreSQL as "
+        "postgresql://user@host:port/dbname (default: env CUSTDATA_DB, else ./custdata.db).",
         show_default=False)] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", help="TOML config (default: env CUSTDATA_CONFIG, else custdata.toml "
@@ -118,7 +121,7 @@ def main_options(
 ) -> None:
     """custdata: keep a sales team's customer data in order."""
     env_db = os.environ.get("CUSTDATA_DB")
-    state.db = db or (Path(env_db) if env_db else Path("custdata.db"))
+    state.db = db or env_db or "custdata.db"
     state.config_path = config
     state.key_file = key_file
     state.wait = wait
@@ -129,20 +132,36 @@ def main_options(
         db=state.db, config_path=config or (Path(env_config) if env_config else None),
         key_file=state.resolved_key_file(),
         wait=wait, command_line=state.command_line, progress=_shared.progress,
-        notify=_shared.say, pause_at=_shared.pause_at)
+        notify=lambda message: _shared.say(with_advice(message)), pause_at=_shared.pause_at)
+    state.db = state.session.db  # a Path, or the team store's URL
     ctx.obj = state.session
+    _check_stdout(state.session)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _check_stdout(session: Session) -> None:
+    """Refuse to print into the store or the key file (`export contacts > crm.db`)."""
+    from custdata.api.common import protected_paths
+    from custdata.errors import OutputFileError
+    from custdata.outputs import protected_match, stream_path
+
+    target = stream_path(sys.stdout)
+    what = None if target is None else protected_match(target, protected_paths(session))
+    if what is not None:
+        raise OutputFileError(f"The output is redirected into {what}; printing there would "
+                              "destroy it. Redirect it to another file.")
 
 
 def _register_groups() -> None:
     """Every command group, explicitly, in help order (data first)."""
     from custdata.cli import (
         audit, churn, data, dedupe, htmlreport, people, quality, records, secure, segments,
+        team,
     )
 
     for group in (data, people, audit, churn, dedupe, quality, records, secure, segments,
-                  htmlreport):
+                  htmlreport, team):
         group.register(app)
 
 

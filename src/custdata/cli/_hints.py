@@ -50,6 +50,16 @@ HINTS: dict[str, str] = {
     "header_row": "Check --header-row.",
     "sheet": "Name one with --sheet NAME.",
     "sheet_csv": "--sheet applies to .xlsx workbooks only.",
+    # -- slice pg20 (issue 20: the team store on PostgreSQL) --
+    "pgpass": "libpq reads it from ~/.pgpass (host:port:dbname:user:password, chmod 600), "
+              "PGPASSFILE or a service file.",
+    "postgres_driver": "Install the driver with: pip install 'custdata[postgres]'.",
+    # -- slice s18 (issue 18: notices of import name no flags below the CLI) --
+    "decimal_mark": "Pass --decimal , or --decimal . to say which separator is the decimal one.",
+    "map_person": "Map one with --map \"COLUMN=name\" (or email, phone; --map "
+                  "\"First+Last=name\" joins two).",
+    # -- slice files19 (issue 19: files never lost or exposed; cron never passes by mistake) --
+    "force": "Pass --force to replace it.",
 }
 
 
@@ -59,3 +69,9 @@ def with_hint(exc: CustdataError) -> str:
     if hint is None:
         return str(exc)
     return f"{exc} {hint.format(example=exc.example or 'CODE')}"
+
+
+def with_advice(message: str) -> str:
+    """A notice (custdata.api.session.Notice) followed by the advice its hint names."""
+    advice = HINTS.get(getattr(message, "hint", None) or "")
+    return f"{message} {advice}" if advice else str(message)

@@ -39,7 +39,7 @@ class State:
     every command gets what it needs to run from the `Session` in `ctx.obj`.
     """
 
-    db: Path = Path("custdata.db")
+    db: Path | str = Path("custdata.db")
     config_path: Path | None = None
     key_file: Path | None = None
     wait: float = 30.0
@@ -129,14 +129,15 @@ def resolve_format(fmt: Format | None) -> Format:
     return Format.table if sys.stdout.isatty() else Format.csv
 
 
-def emit(rows: Iterable[dict], fmt: Format | None, columns: list[str], *, neutral: bool = False,
+def emit(rows: Iterable[dict], fmt: Format | None, columns: list[str], *, neutral: bool = True,
          title: str | None = None, labels: dict[str, str] | None = None,
          no_wrap: Iterable[str] = ()) -> int:
     """Print records to stdout in the chosen format; returns how many were printed.
 
     csv/json/jsonl stream and keep numbers plain; `table` formats them for people.
-    `neutral` applies CSV formula neutralisation (export, unless --raw); `no_wrap`: table
-    columns kept on one line (short values: ids, phones, amounts) so long text wraps instead.
+    CSV cells that a spreadsheet would run as formulas are neutralised unless `neutral`
+    is off (export --raw); `no_wrap`: table columns kept on one line (short values: ids,
+    phones, amounts) so long text wraps instead.
     """
     fmt = resolve_format(fmt)
     if fmt is Format.table:

@@ -50,6 +50,13 @@ def is_acronym(word: str) -> bool:
     return len(letters) >= 3 and len(letters) == len(core) and not _VOWELS.intersection(core)
 
 
+def _capital(word: str) -> str:
+    """`word` with its first letter in capitals, when that letter has a one-letter capital
+    (ß has none: "SS" would re-case to "Ss" on the next clean)."""
+    first = word[:1].upper()
+    return first + word[1:] if len(first) == 1 else word
+
+
 def _recase_word(word: str, *, first: bool, particle_next: bool, last: bool) -> str:
     lower = word.lower()
     if is_acronym(word):
@@ -61,7 +68,7 @@ def _recase_word(word: str, *, first: bool, particle_next: bool, last: bool) -> 
     if lower.rstrip(".") in NAME_UPPER_WORDS and not first:
         return word.upper()
     if "-" not in lower and "'" not in lower and "’" not in lower:
-        word = lower[:1].upper() + lower[1:]
+        word = _capital(lower)
         return "Mc" + word[2].upper() + word[3:] if len(word) > 2 and word[:2] == "Mc" else word
     parts = _NAME_JOINERS.split(lower)
     out = []
@@ -71,7 +78,7 @@ def _recase_word(word: str, *, first: bool, particle_next: bool, last: bool) -> 
         elif i >= 2 and parts[i - 1] in ("'", "’") and len(parts[i - 2]) > 1:
             out.append(part)  # "don't": the apostrophe does not start a new name part
         else:
-            out.append(part[:1].upper() + part[1:])
+            out.append(_capital(part))
     word = "".join(out)
     if len(word) > 2 and word.startswith("Mc"):
         word = "Mc" + word[2].upper() + word[3:]

@@ -21,6 +21,7 @@ from typing import Any
 
 from custdata.errors import StoreError, UsageError
 from custdata.parallel import default_workers
+from custdata.store.files import create_private, integrity_problems
 from custdata.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 PAGE_CACHE_KIB = 48 * 1024  # SQLite page cache per connection, at most
@@ -65,6 +66,8 @@ class SQLiteDatabase:
 
     dialect = "sqlite"
     read_only = False  # opened without write access (a read-only file or mount)
+    login: str | None = None  # the database user (None: the operating-system user)
+    IntegrityError = sqlite3.IntegrityError
 
     def __init__(self, conn: sqlite3.Connection, path: Path, wait: float = 30.0) -> None:
         self.conn = conn
@@ -92,6 +95,8 @@ class SQLiteDatabase:
             raise UsageError(f"There is no store at {path}; create one with `custdata init` "
                              "(or point at the right file).", hint="db")
         readonly = read_only and not _writable(path)
+        if create and not path.exists():
+            create_private(path)  # 0600: the WAL and shared-memory files take its mode
         try:
             conn = _connect(path, wait=wait, readonly=readonly)
         except sqlite3.Error as exc:
@@ -159,6 +164,28 @@ class SQLiteDatabase:
 
     def rows(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params)]
+
+    def insert_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Insert `rows` (values in `columns` order) into `table`."""
+        marks = ",".join("?" * len(columns))
+        self.conn.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})",
+                              rows)
+
+    def update_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Set `columns` of the rows whose id is each row's last value (values in order)."""
+        sets = ",".join(f"{c} = ?" for c in columns)
+        self.conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", rows)
+
+    def stream(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> sqlite3.Cursor:
+        """A cursor yielding plain tuples as they are read (fetchmany in batches)."""
+        return self.tuples(sql, params)
+
+    def after_copy(self, tables: Iterable[str]) -> None:
+        """Nothing to do after rows were copied in with their ids (SQLite picks max + 1)."""
+
+    def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one INSERT; the id of the row it made."""
+        return int(self.conn.execute(sql, tuple(params)).lastrowid)
 
     def rows_where_in(self, table: str, column: str, values: Iterable[Any],
                       columns: str = "*") -> list[dict]:
@@ -306,6 +333,13 @@ class SQLiteDatabase:
             if _code(exc) in _BUSY:
                 return "another process is using the store"
             return f"SQLite said: {exc}"
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's integrity_check finds wrong with the store ([] when it is sound)."""
+        try:
+            return integrity_problems(self.conn)
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
 
     def backup(self, target: Path) -> None:
         """An online, consistent copy of the store at `target` (a new file), in DELETE mode."""

@@ -48,10 +48,10 @@ class OpLog(Component):
 
     def start(self, command: str, *, input_file: str | None, sha256: str | None) -> Operation:
         op = Operation(0, utc_now(), input_file=input_file, sha256=sha256)
-        cur = self.db.execute(
+        op.id = self.db.insert(
             "INSERT INTO oplog (at, user, command, input_file, input_sha256) "
-            "VALUES (?, ?, ?, ?, ?)", (op.at, os_user(), command, input_file, sha256))
-        op.id = cur.lastrowid
+            "VALUES (?, ?, ?, ?, ?)", (op.at, self.db.login or os_user(), command, input_file,
+                                       sha256))
         return op
 
     def finish(self, op: Operation) -> None:
@@ -63,6 +63,14 @@ class OpLog(Component):
     @staticmethod
     def committed(op: Operation) -> None:
         _committed.append(op.id)
+
+    def last_id(self, *, besides: Operation | None = None) -> int:
+        """The id of the latest logged operation (0 before the first), leaving out
+        `besides` (the write in progress): read before planning and again under the
+        lock, a different value means another command committed in between."""
+        row = self.db.execute("SELECT coalesce(max(id), 0) FROM oplog WHERE id <> ?",
+                              (besides.id if besides else 0,)).fetchone()
+        return int(row[0])
 
     def entries(self, since: str | None = None) -> list[dict]:
         """Every logged operation (since a UTC timestamp), oldest first, counts as a dict."""
