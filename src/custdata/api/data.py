@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from custdata.api import loading
-from custdata.api.common import protected_paths
+from custdata.api.common import counted, protected_paths
 from custdata.api.session import Session
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, UsageError
@@ -142,6 +142,7 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
     inputs = [Path(name)] if owned else []
     sink = _RejectsFile(rejects, protected_paths(session, *inputs)) if rejects else None
     try:
+        lines = loading.lines_in(given)
         is_header = header_matcher(kind, mapping)
         mark = reading.decimal
         if kind == "orders" and mark is None:  # decided from all of the amounts: 1st pass
@@ -160,6 +161,8 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
                                     on_conflict=on_conflict, region=region, clean=clean,
                                     dry_run=dry_run, strict=strict, sink=sink,
                                     mapped=mapped_columns(table.header, plan),
+                                    total=max(lines - table.header_line, 0)
+                                    if lines is not None else None,
                                     sha256=(lambda: ahead.trailer) if ahead
                                     else (lambda: table.sha256))
         finally:
@@ -260,12 +263,14 @@ def _start_read_ahead(records: Any, table: Any) -> ReadAhead | None:
 def _store_records(session: Session, kind: str, records: Any, encoding: str, name: str, *,
                    on_conflict: str, region: str, clean: bool, dry_run: bool, strict: bool,
                    sink: "_RejectsFile | None", sha256: Callable[[], str],
-                   mapped: frozenset[str] = frozenset()) -> ImportCounts:
+                   mapped: frozenset[str] = frozenset(), total: int | None = None
+                   ) -> ImportCounts:
     """Store `records` (decoded from `encoding`) in one write; `sha256()` is the input's
-    hash once it is all read (the reading child's, when there is one)."""
+    hash once it is all read (the reading child's, when there is one); `total`: the rows
+    expected (the progress bar's end), None when unknown."""
     dayfirst = session.dayfirst
     with session.store(need_key=True) as store, \
-            session.progress(f"importing {kind}", None) as advance:
+            session.progress(f"importing {kind}", total) as advance:
         with store.write(session.command_line, input_file=name, dry_run=dry_run) as op:
             counts, touched = loading.load(
                 store, op, kind, records, input_file=name, on_conflict=on_conflict,
@@ -357,8 +362,10 @@ def _export(session: Session, kind: str, where: dict[str, str], since: str | Non
         # Masked means masked on any store: values kept in clear are masked here too.
         masked = row_masker(session, store.protector) if mask else None
         yield None
-        for row in store.tables.rows(kind, changed_since=since, **filters):
-            yield _export_row(kind, masked(kind, row) if masked else row)
+        total = None if since or any(filters.values()) else store.tables.count(kind)
+        with session.progress(f"exporting {kind}", total) as advance:
+            for row in counted(store.tables.rows(kind, changed_since=since, **filters), advance):
+                yield _export_row(kind, masked(kind, row) if masked else row)
 
 
 def _stored_where(kind: str, where: dict[str, str]) -> dict[str, str]:

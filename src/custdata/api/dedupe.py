@@ -127,9 +127,11 @@ def _merge(session: Session, store: Any, report: DedupeReport, plans: dict[int, 
 
     merge_ids: dict[int, str] = {}
     survivors: dict[int, int] = {}
-    with store.write(session.command_line, dry_run=report.dry_run) as op:
+    with store.write(session.command_line, dry_run=report.dry_run) as op, \
+            session.progress("merging clusters", len(plans)) as advance:
         touched = store.merges.merged_since(seq)
         for number, members in plans.items():
+            advance(1)
             if touched.intersection(members):
                 report.skipped[number] = "another merge took some of its contacts"
                 continue

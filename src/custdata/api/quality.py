@@ -14,6 +14,7 @@ from typing import Any
 
 import phonenumbers
 
+from custdata.api.common import counted
 from custdata.api.session import Session
 from custdata.clean import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
 from custdata.errors import UsageError
@@ -114,9 +115,11 @@ def validate(session: Session, *, fields: Iterable[str] | None = None,
     """Every problem in the stored contacts (only `fields`, when given). Writes nothing."""
     wanted = [f.strip().lower() for f in fields or [] if f.strip()]
     region = resolve_region(session, region)
-    with session.store(need_key=True) as store:
-        issues = find_issues(store.contacts.iter(), region=region, dayfirst=session.dayfirst,
-                             fields=wanted or None, check_dns=check_dns)
+    with session.store(need_key=True) as store, \
+            session.progress("validating contacts", store.contacts.count()) as advance:
+        issues = find_issues(counted(store.contacts.iter(), advance), region=region,
+                             dayfirst=session.dayfirst, fields=wanted or None,
+                             check_dns=check_dns)
     return ValidateResult(issues)
 
 

@@ -111,12 +111,15 @@ def tag(session: Session, *, as_of: date | None = None, dry_run: bool = False) -
     `dry_run`, the changes it would make, writing nothing).
     """
     day = as_of or session.today
-    with session.store() as store:
+    # three steps: the orders summed, the plan made, the plan written
+    with session.store() as store, session.progress("tagging contacts", 3) as advance:
         rules = TagRules.from_mapping(session.config.section("tag"))
         agg, _ = customer_aggregates(store, session.config, as_of=day, for_tag=True)
+        advance(1)
         current = store.segments.contact_tags()
         plan = tag_plan(current, agg, rules)
         scored = rfm_scores(agg)  # kept for `show`, which then needs no pass over the orders
+        advance(1)
         cells = {"as_of": day.isoformat(), "digest": cells_digest(scored)}
         cells_changed = store.segments.rfm_cells_state() != cells
         result = TagResult(day, dry_run, **_counts(plan, len(current)))
@@ -125,7 +128,7 @@ def tag(session: Session, *, as_of: date | None = None, dry_run: bool = False) -
             result.changes = [{"contact_id": c, "external_id": e, "field": f, "old": o,
                                "new": n} for (c, f, o, n), e in zip(plan, ext)]
         elif plan or cells_changed:
-            with store.write("tag") as op:
+            with store.write(session.command_line) as op:
                 # under the write lock: re-plan against the stored values of this moment
                 plan = tag_plan(store.segments.contact_tags(), agg, rules)
                 store.segments.apply_tags(op.id, plan, as_of=day)
@@ -134,6 +137,7 @@ def tag(session: Session, *, as_of: date | None = None, dry_run: bool = False) -
                     op.counts["rfm_cells"] = store.segments.save_rfm_cells(
                         scored, as_of=day, digest=cells["digest"])
             result = TagResult(day, dry_run, **_counts(plan, len(current)))
+        advance(1)
     return result
 
 

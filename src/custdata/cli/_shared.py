@@ -17,8 +17,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, Progress, ProgressColumn, Task, TaskProgressColumn,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from custdata.errors import CustdataError, DiskFull, OutputFileError, UsageError
 from custdata.io import text_stdout, write_csv, write_json
@@ -203,14 +205,33 @@ def human(value: Any) -> str:
     return str(value)
 
 
+class _CountRate(ProgressColumn):
+    """"1,234/50,000  8,210/s": the count, the total when known, and the average rate."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{task.completed:,.0f}"
+        if task.total is not None:
+            done += f"/{task.total:,.0f}"
+        elapsed = task.elapsed or 0.0
+        rate = f"  {task.completed / elapsed:,.0f}/s" if elapsed > 0 and task.completed else ""
+        return Text(done + rate)
+
+
+def progress_bar() -> Progress:
+    """The bar every long command shows: what, bar, count/total, rate, percent, time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), _CountRate(),
+                    TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=err, transient=True)
+
+
 @contextmanager
 def progress(description: str, total: int | None) -> Iterator[Any]:
-    """A rich progress bar on stderr when it is a terminal and not --quiet; else a no-op."""
+    """A rich progress bar (total and rate) on stderr when it is a terminal and not --quiet
+    (never in a pipe or under cron); else advance() does nothing."""
     if state.quiet or not sys.stderr.isatty():
         yield lambda n: None
         return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"),
-                   TimeElapsedColumn(), console=err, transient=True)
+    bar = progress_bar()
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
