@@ -17,7 +17,7 @@ from custdata.api.session import Session
 from custdata.dedupe import (
     DedupeResult, choose_survivor, find_duplicate_records, merged_values, to_record,
 )
-from custdata.errors import UsageError
+from custdata.errors import NotFoundError, UsageError
 
 # The key fields each cluster row shows, after its ids, names, scores and merge id.
 KEY_FIELDS = ["email", "phone", "id_number", "birth_date", "company", "city", "postal_code"]
@@ -173,15 +173,47 @@ def explain_rows(result: DedupeResult) -> list[dict]:
     return rows
 
 
-def unmerge(session: Session, merge_id: str) -> dict[str, Any]:
-    """Undo one merge: its contacts come back with their ids, values, orders and
-    interactions; survivor fields changed after the merge keep their current values.
+def unmerge(session: Session, *merge_ids: str, operation: int | None = None) -> dict[str, Any]:
+    """Undo merges, all in one write: those named, and every merge that the operation
+    `operation` (a `dedupe --merge` run, see `custdata log`) made and that is not undone.
 
-    Returns merge_id, survivor_id, restored_contacts, orders, interactions and
-    kept_fields (the survivor's fields left as later commands set them).
+    The latest merge is undone first, so merges made later over the same contacts go
+    before the earlier ones. Each merge's contacts come back with their ids, values,
+    orders and interactions; survivor fields changed after the merge keep their current
+    values. Returns the totals (restored_contacts, orders, interactions), kept_fields and
+    survivor_id of the last merge undone, and `merges`: one dict per merge undone.
+    Nothing is written when any of them cannot be undone.
     """
-    merge_id = merge_id.strip()
+    wanted = list(dict.fromkeys(m.strip() for m in merge_ids if m.strip()))
+    if not wanted and operation is None:
+        raise UsageError("Name the merges to undo, or the operation that made them.",
+                         hint="unmerge_what")
     with session.store(need_key=True) as store:
         with store.write(session.command_line) as op:
-            counts = store.merges.unmerge(op, merge_id)
-    return {**counts.as_counts(), "survivor_id": counts.survivor_id}
+            if operation is not None:
+                wanted += [m for m in _merges_of(store, operation) if m not in wanted]
+            order = sorted(wanted, key=lambda m: store.merges.merge_record(m)["seq"],
+                           reverse=True)
+            done = []
+            with session.progress("undoing merges", len(order)) as advance:
+                for merge_id in order:
+                    counts = store.merges.unmerge(op, merge_id)
+                    done.append({**counts.as_counts(), "survivor_id": counts.survivor_id})
+                    advance(1)
+            totals = {k: sum(d[k] for d in done)
+                      for k in ("restored_contacts", "orders", "interactions")}
+            op.counts = {"merge_ids": order, **totals}
+    return {**totals, "merge_id": done[-1]["merge_id"], "kept_fields": done[-1]["kept_fields"],
+            "survivor_id": done[-1]["survivor_id"], "merges": done}
+
+
+def _merges_of(store: Any, operation: int) -> list[str]:
+    """The merges of `operation` still to undo; NotFoundError/UsageError when none is."""
+    made = store.merges.of_operation(operation)
+    if not made:
+        raise NotFoundError(f"Operation {operation} made no merges.", hint="merge_operation")
+    left = [m for m, undone in made if not undone]
+    if not left:
+        raise UsageError(f"Every merge of operation {operation} ({len(made)}) was already "
+                         "undone.")
+    return left

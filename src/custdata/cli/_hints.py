@@ -44,6 +44,10 @@ HINTS: dict[str, str] = {
     "header_row": "Check --header-row.",
     "sheet": "Name one with --sheet NAME.",
     "sheet_csv": "--sheet applies to .xlsx workbooks only.",
+    # -- slice ux19 (issue 19: progress, unmerge several, hints, global options) --
+    "unmerge_what": "Give MERGE_ID... (printed by `dedupe --merge`) or --operation OP_ID "
+                    "(the run's id in `custdata log`).",
+    "merge_operation": "`custdata log` shows the operation id of each `dedupe --merge` run.",
 }
 
 
