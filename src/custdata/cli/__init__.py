@@ -52,10 +52,12 @@ class CustdataGroup(TyperGroup):
         except KeyboardInterrupt as exc:
             if state.debug:
                 raise
-            saved = committed_operations()[before:]
-            _fail(f"interrupted after operation {saved[-1]} was saved (see `custdata log`)."
-                  if saved else "interrupted; the store was left as it was before this command.",
-                  ExitCode.INTERRUPTED, exc)
+            _interrupted(before, exc)
+        except typer.Abort as exc:
+            # Ctrl-C at a prompt: click turns it into Abort ("Aborted!", exit 1)
+            if state.debug or not isinstance(exc.__context__, KeyboardInterrupt):
+                raise
+            _interrupted(before, exc)
         except BrokenPipeError:
             # The reader of our stdout went away (`custdata export | head`): stop quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -72,6 +74,14 @@ class CustdataGroup(TyperGroup):
             if store_error is None or state.debug:
                 raise
             _fail(with_hint(store_error), store_error.exit_code, exc)
+
+
+def _interrupted(before: int, exc: BaseException) -> None:
+    """Ctrl-C or SIGTERM: say whether anything was saved, exit 130."""
+    saved = committed_operations()[before:]
+    _fail(f"interrupted after operation {saved[-1]} was saved (see `custdata log`)."
+          if saved else "interrupted; the store was left as it was before this command.",
+          ExitCode.INTERRUPTED, exc)
 
 
 def _fail(message: str, code: int, cause: BaseException | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Iterable, Iterator
@@ -25,7 +26,7 @@ from rich.text import Text
 from custdata.errors import CustdataError, DiskFull, OutputFileError, UsageError
 from custdata.io import text_stdout, write_csv, write_json
 from custdata.api import common
-from custdata.api.session import Session
+from custdata.api.session import Session, looks_like_key
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -52,7 +53,8 @@ class State:
 
     @property
     def command_line(self) -> str:
-        """The command line for the operation log, with key file paths removed."""
+        """The whole command line for the operation log, secrets removed: key file paths,
+        anything that looks like key material, and passwords in URLs."""
         words, hide = ["custdata"], False
         for arg in self.argv:
             if hide:
@@ -67,7 +69,7 @@ class State:
                     words.append(arg)
                     hide = True
                 continue
-            words.append(arg)
+            words.append(_without_secrets(arg))
         return " ".join(shlex.quote(w) for w in words)
 
     def resolved_key_file(self) -> Path | None:
@@ -79,6 +81,28 @@ class State:
 
 
 state = State()
+
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)[^@/?#\s]*@")
+
+
+def _without_secrets(word: str) -> str:
+    """`word` with a URL's password replaced by ***, or *** when it is key material (as a
+    whole, or as the value of --option=VALUE)."""
+    name, sep, value = word.partition("=")
+    if looks_like_key(word) or (sep and name.startswith("-") and looks_like_key(value)):
+        return f"{name}=***" if sep and name.startswith("-") else "***"
+    return _URL_PASSWORD.sub(r"\1***@", word)
+
+
+def ask(question: str) -> bool:
+    """A yes/no question on stderr (default no). Ctrl-C is an interruption (exit 130, the
+    store untouched), not a refusal; the end of input answers no."""
+    try:
+        return typer.confirm(question, default=False, err=True)
+    except typer.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        return False
 
 
 def say(message: str) -> None:
