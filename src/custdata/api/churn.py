@@ -149,7 +149,7 @@ def _rates(store: Any, config: Any) -> dict[str, float]:
     """Conversion rates for value at risk: the [rfm] currency and rates, as `report rfm`."""
     _, rates = report_currency(store.churn.churn_currencies(),
                                configured=config.get("rfm", "currency"),
-                               rates=config.get("rfm", "rates"))
+                               rates=config.get("rfm", "rates"), one_allowed=False)
     return rates
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from custdata.errors import InvalidValue, NotFoundError
+from custdata.errors import InvalidValue, NotFoundError, UsageError, clip
 from custdata.outputs import store_paths
 from custdata.normalize import email_key, id_number_key, normalize_date, phone_key
 
@@ -103,3 +103,15 @@ def counted(items: Iterable[T], advance: Callable[[int], None], every: int = 100
             done = 0
     if done:
         advance(done)
+
+
+def phone_region(text: str | None) -> str:
+    """`text` as a phone region phonenumbers knows ("cn" -> "CN"); UsageError otherwise."""
+    import phonenumbers
+
+    value = (text or "").strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(
+            f"{clip(value or text or '')!r} is not a phone region; use a two-letter country "
+            "code such as CN, US or GB.", hint="region")
+    return value

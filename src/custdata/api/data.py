@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from custdata.api import loading
-from custdata.api.common import counted, protected_paths
+from custdata.api.common import counted, phone_region, protected_paths
 from custdata.api.session import Session
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, UsageError
@@ -67,9 +67,7 @@ class InitResult:
 
 def init(session: Session, *, region: str = "CN") -> InitResult:
     """Create the store and a commented custdata.toml beside it (never overwritten)."""
-    region = region.upper()
-    if len(region) != 2 or not region.isalpha():
-        raise UsageError(f"Region {region!r} is not a two-letter country code such as CN or US.")
+    region = phone_region(region)
     existed = session.db.exists()
     with session.store():
         pass
@@ -135,7 +133,7 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
                          f"{', '.join(KINDS)}; on_conflict is one of {', '.join(ON_CONFLICT)}.")
     reading = ReadOptions(encoding=encoding, delimiter=delimiter, decimal=_decimal(decimal),
                           header_row=header_row, sheet=sheet)
-    region = (region or session.region).upper()
+    region = phone_region(region or session.region)
     mapping = mapping or {}
     name, given, owned = _input(file)
     stream = given

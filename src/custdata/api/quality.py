@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 
-from custdata.api.common import counted
+from custdata.api.common import counted, phone_region
 from custdata.api.session import Session
 from custdata.clean import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
 from custdata.errors import UsageError
@@ -74,12 +73,7 @@ class ValidateResult:
 
 def resolve_region(session: Session, region: str | None = None) -> str:
     """`region`, or the config's general.region, checked against phonenumbers' regions."""
-    value = (region or session.region or "").strip().upper()
-    if value not in phonenumbers.SUPPORTED_REGIONS:
-        raise UsageError(
-            f"{value or region!r} is not a phone region; use a two-letter country code "
-            "such as CN, US or GB.", hint="region")
-    return value
+    return phone_region(region or session.region)
 
 
 def clean(session: Session, *, region: str | None = None, dry_run: bool = False,

@@ -79,7 +79,8 @@ def customer_aggregates(store: Any, config: Any, *, as_of: date, only: str | Non
         gap_over=rules.churn_days if for_tag else None, external_ids=external_ids)
     if len(seen) > 1 and not only:
         seen = store.segments.order_currencies(as_of=as_of)
-    currency, _ = report_currency(seen, configured=configured, rates=rates, only=only)
+    currency, _ = report_currency(seen, configured=configured, rates=rates, only=only,
+                                  one_allowed=not for_tag)
     return frame, currency
 
 

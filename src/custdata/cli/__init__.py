@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
-from custdata.cli._hints import with_hint
+from custdata.cli._hints import shortened, with_hint
 from custdata.errors import CustdataError, DiskFull, ExitCode
 from custdata.api.session import Session
 from custdata.api import committed_operations, store_error_of
@@ -85,7 +85,8 @@ def _interrupted(before: int, exc: BaseException) -> None:
 
 
 def _fail(message: str, code: int, cause: BaseException | None = None) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(shortened(message))}", highlight=False,
+              soft_wrap=True)
     raise typer.Exit(int(code)) from cause
 
 

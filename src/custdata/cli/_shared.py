@@ -23,6 +23,7 @@ from rich.progress import (BarColumn, Progress, ProgressColumn, Task, TaskProgre
 from rich.table import Table
 from rich.text import Text
 
+from custdata.cli._hints import shortened
 from custdata.errors import CustdataError, DiskFull, OutputFileError, UsageError
 from custdata.io import text_stdout, write_csv, write_json
 from custdata.api import common
@@ -108,7 +109,7 @@ def ask(question: str) -> bool:
 def say(message: str) -> None:
     """A message for the person at the terminal (stderr), unless --quiet."""
     if not state.quiet:
-        err.print(message, highlight=False, markup=False, soft_wrap=True)
+        err.print(shortened(message), highlight=False, markup=False, soft_wrap=True)
 
 
 def pause_at(point: str) -> None:
