@@ -13,9 +13,15 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+try:  # typer >= 0.20 carries its own copy of click
+    from typer._click.exceptions import NoSuchOption
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import NoSuchOption
+
 from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
+from custdata.cli._help import make_readable, misplaced_global
 from custdata.cli._hints import shortened, with_hint
 from custdata.errors import CustdataError, DiskFull, ExitCode
 from custdata.api.session import Session
@@ -36,6 +42,10 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 class CustdataGroup(TyperGroup):
     """Maps user-facing errors to one line on stderr and the contract's exit code."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        make_readable(self)
+
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
                      **extra: Any) -> Any:
         state.argv = list(args)
@@ -53,6 +63,11 @@ class CustdataGroup(TyperGroup):
             if state.debug:
                 raise
             _interrupted(before, exc)
+        except NoSuchOption as exc:
+            message = misplaced_global(exc.option_name, state.argv)
+            if message is None:
+                raise
+            _fail(message, ExitCode.USAGE, exc)
         except typer.Abort as exc:
             # Ctrl-C at a prompt: click turns it into Abort ("Aborted!", exit 1)
             if state.debug or not isinstance(exc.__context__, KeyboardInterrupt):
@@ -93,7 +108,8 @@ def _fail(message: str, code: int, cause: BaseException | None = None) -> None:
 app = typer.Typer(
     cls=CustdataGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
     help="custdata: keep a sales team's customer data in order.\n\n"
@@ -161,7 +177,7 @@ _register_groups()
 
 def main() -> None:
     """Entry point of `python -m custdata`."""
-    app()
+    app(prog_name="custdata")
 
 
 __all__ = ["app", "main", "_shared"]
