@@ -61,6 +61,8 @@ def test_metavars_say_what_a_value_is() -> None:
     (("tag", "--wait=5"), "--wait", "custdata --wait=5 tag"),
     (("audit", "--config", "c.toml", "-f", "json"), "--config",
      "custdata --config c.toml audit -f json"),
+    (("--db", "a.db", "report", "summary", "--db", "b.db"), "--db",
+     "custdata --db b.db report summary"),
 ])
 def test_a_global_option_after_the_command_says_where_it_goes(tmp_path: Path, args: tuple,
                                                               option: str, moved: str) -> None:

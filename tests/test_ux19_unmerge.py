@@ -9,10 +9,11 @@ from tests.test_dedupe_cli import _exports, crm  # noqa: F401  (the fixture)
 
 
 def _merge(crm: Cli) -> tuple[int, list[str]]:
-    rows = crm.rows("dedupe", "--merge")
-    merge_ids = sorted({r["merge_id"] for r in rows})
+    result = crm("dedupe", "--merge", "--format", "json")
+    merge_ids = sorted({r["merge_id"] for r in json.loads(result.stdout)})
     assert len(merge_ids) == 2
     op_id = crm.sql("SELECT max(id) FROM oplog")[0][0]
+    assert f"`custdata unmerge --operation {op_id}`" in result.stderr
     return op_id, merge_ids
 
 

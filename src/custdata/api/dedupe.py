@@ -30,6 +30,7 @@ class DedupeReport:
     rows: one dict per contact in a cluster (cluster_id, contact_id, external_id, name,
     score, coherence, survivor "yes"/"no", merge_id, KEY_FIELDS), as read when planning.
     skipped: cluster number -> why it was not merged (its contacts changed meanwhile).
+    operation: the id of the merge's operation (`unmerge --operation` undoes all of it).
     """
 
     result: DedupeResult
@@ -40,6 +41,7 @@ class DedupeReport:
     removed_contacts: int = 0
     skipped: dict[int, str] = field(default_factory=dict)
     explain: list[dict] = field(default_factory=list)
+    operation: int | None = None
 
 
 def settings(config: Any, threshold: float | None = None) -> dict[str, Any]:
@@ -142,6 +144,7 @@ def _merge(session: Session, store: Any, report: DedupeReport, plans: dict[int, 
             merge_ids[number], survivors[number] = f"m{op.id}-{number}", done[0]
             report.removed_contacts += done[1]
         report.clusters_merged = len(merge_ids)
+        report.operation = op.id
         op.counts.update({"clusters": len(merge_ids), "removed_contacts": report.removed_contacts,
                           "skipped_clusters": len(report.skipped)})
     for row in report.rows:

@@ -99,4 +99,8 @@ def _moved_before(name: str, argv: list[str]) -> list[str] | None:
         return None
     i = found[-1]
     end = i + 1 + (1 if takes_value and argv[i] == name and i + 1 < len(argv) else 0)
-    return argv[i:end] + argv[:i] + argv[end:]
+    rest = argv[:i] + argv[end:]
+    for j in reversed(found[:-1]):  # the same option given before too: the later one wins
+        width = 1 + (1 if takes_value and argv[j] == name else 0)
+        del rest[j:j + width]
+    return argv[i:end] + rest

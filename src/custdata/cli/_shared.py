@@ -33,6 +33,7 @@ out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 REDACTED_OPTIONS = ("--key-file", "--new-key-file")
+STEPS_AT_MOST = 10  # a progress total this small counts steps of work, not rows
 
 
 @dataclass
@@ -231,14 +232,17 @@ def human(value: Any) -> str:
 
 
 class _CountRate(ProgressColumn):
-    """"1,234/50,000  8,210/s": the count, the total when known, and the average rate."""
+    """"1,234/50,000  8,210/s": the count, the total when known, and the average rate
+    (of rows: work counted in a few steps shows "2/3" alone)."""
 
     def render(self, task: Task) -> Text:
         done = f"{task.completed:,.0f}"
         if task.total is not None:
             done += f"/{task.total:,.0f}"
         elapsed = task.elapsed or 0.0
-        rate = f"  {task.completed / elapsed:,.0f}/s" if elapsed > 0 and task.completed else ""
+        rows = task.total is None or task.total > STEPS_AT_MOST
+        rate = f"  {task.completed / elapsed:,.0f}/s" if rows and elapsed > 0 \
+            and task.completed else ""
         return Text(done + rate)
 
 

@@ -71,7 +71,8 @@ def _say_merged(report: api.DedupeReport) -> None:
             f"{report.removed_contacts} contacts; nothing was written.")
     else:
         say(f"merged {report.clusters_merged} clusters, removed {report.removed_contacts} "
-            "contacts; undo one with `custdata unmerge MERGE_ID`.")
+            "contacts; undo one with `custdata unmerge MERGE_ID`, all of them with "
+            f"`custdata unmerge --operation {report.operation}`.")
 
 
 def unmerge(
