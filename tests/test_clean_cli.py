@@ -174,3 +174,42 @@ def test_clean_and_validate_an_encrypted_store(dirty, tmp_path) -> None:
     issues = json.loads(dirty("--key-file", key, "validate", "--format", "json").stdout)
     assert ("phone", "phone.invalid") in [(i["field"], i["code"]) for i in issues]
     assert dirty("--key-file", key, "clean").stderr.count("changed 0") == 1
+
+
+# Issue 17: a CN store holding a US and UK customer export (country as names or codes,
+# US phones written 212/371-8844), with organisations whose names are acronyms.
+MIXED_REGIONS = [
+    ["external_id", "name", "phone", "country", "company"],
+    ["R1", "YMCA OF GREATER NEW YORK", "212/371-8844", "United States", "YMCA"],
+    ["R2", "IBM", "+1 (914) 499-1900", "US", "IBM"],
+    ["R3", "KPMG LLP", "020 7311 1000", "United Kingdom", "KPMG"],
+    ["R4", "JOHN SMITH", "212-371-8844", "us", "AT&T"],
+    ["R5", "LI NA", "010 65529988", "", "BMW China"],
+    ["R6", "WANG FANG", "010 65529988 转 808", "UK", ""],
+]
+
+
+def test_clean_reads_each_phone_at_its_rows_country(cli, write_csv) -> None:
+    assert cli("import", "contacts", write_csv("mixed.csv", MIXED_REGIONS)).exit_code == 0
+    result = cli("clean")
+    assert result.exit_code == 0, result.output
+    rows = contacts(cli)
+    assert rows["R1"]["phone"] == rows["R4"]["phone"] == "+12123718844"  # was +862123718844
+    assert rows["R1"]["phone_key"] == rows["R4"]["phone_key"] == "+12123718844"
+    assert rows["R2"]["phone"] == "+19144991900"
+    assert rows["R3"]["phone"] == "+442073111000"
+    assert rows["R5"]["phone"] == "+861065529988"  # no country: the store's region
+    # valid only at the store's region: keeps that reading rather than staying raw
+    assert rows["R6"]["phone"] == "+861065529988;ext=808"
+    assert cli("clean").stderr.startswith("clean: checked 6 contacts, changed 0")
+
+
+def test_clean_keeps_acronyms_in_names_and_companies(cli, write_csv) -> None:
+    assert cli("import", "contacts", write_csv("mixed.csv", MIXED_REGIONS)).exit_code == 0
+    assert cli("clean").exit_code == 0
+    rows = contacts(cli)
+    assert {k: rows[k]["name"] for k in rows} == {
+        "R1": "YMCA of Greater New York", "R2": "IBM", "R3": "KPMG LLP", "R4": "John Smith",
+        "R5": "Li Na", "R6": "Wang Fang"}
+    assert [rows[k]["company"] for k in ("R1", "R2", "R3", "R4", "R5")] == [
+        "YMCA", "IBM", "KPMG", "AT&T", "BMW China"]

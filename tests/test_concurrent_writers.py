@@ -3,10 +3,12 @@
 Each example draws two writing commands, runs them one after the other in both orders
 on copies of one store, then runs them at the same time on a third copy, and checks the
 third equals one of the first two. "At the same time" is forced, not hoped for: the
-first command is frozen (SIGSTOP) as soon as it has the store open, the second starts
-and runs until it finishes or waits on the lock, then the first goes on — the interleaving
-in which a command that read the store's state before the lock used to write stale
-values (keys, merged records) with exit 0.
+first command stops at a synchronisation point of its write (tests/_sync.py): either
+"write:before-lock" (it has read and planned, the lock not yet asked for) — the
+interleaving in which a command that read the store's state before the lock used to
+write stale values (keys, merged records) with exit 0 — or "write:locked" (it holds the
+lock, so the second reads the store as it was and then waits). The second starts and
+runs until it finishes or waits on a lock, then the first goes on.
 """
 
 from __future__ import annotations
@@ -14,17 +16,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests._sync import Paused
 from tests.conftest import EXAMPLES, Cli
 
 pytestmark = pytest.mark.slow
@@ -51,11 +52,15 @@ COMMANDS: dict[str, list[str]] = {
 }
 
 
-def _argv(name: str, db: Path, files: dict[str, Path]) -> list[str]:
+def _args(name: str, files: dict[str, Path]) -> list[str]:
+    """The arguments after --db: every command gets the key (once one of them encrypted
+    the store, all need it) and waits for the lock as long as it takes."""
     words = [w.format(**{k: str(v) for k, v in files.items()}) for w in COMMANDS[name]]
-    # Every command gets the key: once one of them encrypted the store, all need it.
-    return [sys.executable, "-m", "custdata", "--db", str(db), "--wait", "120",
-            "--key-file", str(files["key"]), *words]
+    return ["--wait", "120", "--key-file", str(files["key"]), *words]
+
+
+def _argv(name: str, db: Path, files: dict[str, Path]) -> list[str]:
+    return [sys.executable, "-m", "custdata", "--db", str(db), *_args(name, files)]
 
 
 def _env() -> dict[str, str]:
@@ -69,33 +74,22 @@ def _run(name: str, db: Path, files: dict[str, Path]) -> subprocess.CompletedPro
                           stdin=subprocess.DEVNULL, timeout=300)
 
 
-def _has_store_open(pid: int, db: Path) -> bool:
-    try:
-        return any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == str(db.resolve())
-                   for fd in os.listdir(f"/proc/{pid}/fd"))
-    except (FileNotFoundError, PermissionError):
-        return False
+def _run_together(first: str, second: str, db: Path, files: dict[str, Path], point: str,
+                  sync: Path) -> tuple[int, int]:
+    """Both commands at once: `first` stopped at `point` of its write while `second` runs.
 
-
-def _run_together(first: str, second: str, db: Path, files: dict[str, Path]) -> tuple[int, int]:
-    """Both commands at once: `first` frozen once it has the store open while `second` runs."""
-    a = subprocess.Popen(_argv(first, db, files), stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, env=_env(), stdin=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while a.poll() is None and not _has_store_open(a.pid, db) and time.time() < deadline:
-        time.sleep(0.002)
-    frozen = a.poll() is None
-    if frozen:
-        a.send_signal(signal.SIGSTOP)
+    A first command with nothing to write never reaches the point: it just ends first.
+    """
+    a = Paused(sync, point, db, *_args(first, files), env=_env())
+    a.ready()
     b = subprocess.Popen(_argv(second, db, files), stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=_env(), stdin=subprocess.DEVNULL)
     try:
-        b.wait(timeout=8)  # done, or waiting for a lock the frozen command holds
+        b.wait(timeout=8)  # done, or waiting for a lock the stopped command holds
     except subprocess.TimeoutExpired:
         pass
-    if frozen:
-        a.send_signal(signal.SIGCONT)
-    return a.wait(timeout=300), b.wait(timeout=300)
+    code, _ = a.go(300)
+    return code, b.wait(timeout=300)
 
 
 def _snapshot(db: Path, files: dict[str, Path]) -> dict:
@@ -146,9 +140,10 @@ def _copy(base_db: Path, target: Path) -> Path:
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.sampled_from(sorted(COMMANDS)), st.sampled_from(sorted(COMMANDS)))
+@given(st.sampled_from(sorted(COMMANDS)), st.sampled_from(sorted(COMMANDS)),
+       st.sampled_from(["write:before-lock", "write:locked"]))
 def test_two_writers_end_as_one_serial_order(base, tmp_path_factory, first: str,
-                                             second: str) -> None:
+                                             second: str, point: str) -> None:
     base_db, files = base
     folder = tmp_path_factory.mktemp("pair")
     orders = []
@@ -159,6 +154,6 @@ def test_two_writers_end_as_one_serial_order(base, tmp_path_factory, first: str,
             assert done.returncode == 0, (name, done.stderr)
         orders.append(_snapshot(db, files))
     together = _copy(base_db, folder / "together.db")
-    codes = _run_together(first, second, together, files)
+    codes = _run_together(first, second, together, files, point, folder / "sync")
     assert codes == (0, 0), codes
     assert _snapshot(together, files) in orders

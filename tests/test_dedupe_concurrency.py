@@ -1,27 +1,23 @@
 """Issue 16 case 2: a merge and an import (or another merge) at once lose nothing, and
 `unmerge` keeps what changed after the merge.
 
-Real processes. The merge stops at its synchronisation point (CUSTDATA_SYNC_DIR: after
-scoring and planning, before the write lock), the other command runs to its commit, then
-the merge is let go.
+Real processes. The merge stops at its synchronisation point ("write:before-lock", see
+tests/_sync.py: scored and planned, the write lock not yet asked for), the other command
+runs to its commit, then the merge is let go.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests._sync import Paused
 from tests.conftest import Cli
 from tests.test_dedupe_cli import CONTACTS, INTERACTIONS, ORDERS
-
-POINT = "dedupe-planned"
-
 
 @pytest.fixture
 def crm(cli: Cli, write_csv) -> Cli:
@@ -37,25 +33,16 @@ def _run(db: Path, *args: object, env: dict | None = None) -> subprocess.Complet
                           capture_output=True, text=True, timeout=120, env=env)
 
 
-def _paused_merge(db: Path, sync: Path) -> subprocess.Popen:
+def _paused_merge(db: Path, sync: Path) -> Paused:
     """`dedupe --merge` in its own process, stopped once its plan is made."""
-    sync.mkdir()
-    env = {**os.environ, "CUSTDATA_SYNC_DIR": str(sync)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "custdata", "--db", str(db), "dedupe", "--merge", "-f", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 60
-    while not (sync / f"{POINT}.reached").exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the merge never reached its synchronisation point"
-        time.sleep(0.05)
-    return proc
+    merge = Paused(sync, "write:before-lock", db, "dedupe", "--merge", "-f", "json")
+    assert merge.ready(), "the merge never reached its synchronisation point"
+    return merge
 
 
-def _release(proc: subprocess.Popen, sync: Path) -> tuple[list[dict], str]:
-    (sync / f"{POINT}.go").touch()
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+def _release(merge: Paused) -> tuple[list[dict], str]:
+    code, out, err = merge.finish()
+    assert code == 0, err
     return json.loads(out), err
 
 
@@ -73,7 +60,7 @@ def test_an_import_committed_while_the_merge_planned_is_kept(crm: Cli, write_csv
                                       ["C4", "Acme Robotics", "VP Sales"]])
     imported = _run(crm.db, "import", "contacts", update)
     assert imported.returncode == 0, imported.stderr
-    rows, err = _release(merge, sync)
+    rows, err = _release(merge)
     assert {r["merge_id"] is not None for r in rows} == {True}
     survivors = {r["contact_id"] for r in rows if r["survivor"] == "yes"}
     stored = {r["id"]: r for r in crm.rows("export", "contacts")}
@@ -94,7 +81,7 @@ def test_a_cluster_merged_by_another_command_meanwhile_is_skipped_and_reported(
     merged_first = json.loads(other.stdout)
     contacts = crm.count("contacts")
     history = crm.count("history")
-    rows, err = _release(merge, sync)
+    rows, err = _release(merge)
     clusters = len({r["cluster_id"] for r in rows})
     assert f"skipped {clusters} clusters" in err and "run dedupe again" in err
     assert all(r["merge_id"] is None for r in rows)

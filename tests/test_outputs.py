@@ -81,6 +81,21 @@ def test_rejects_and_backup_onto_the_key_file_are_refused(stocked: Cli, tmp_path
     assert key.read_bytes() == before
 
 
+def test_no_output_replaces_a_key_file_the_command_was_not_given(stocked: Cli,
+                                                                  tmp_path) -> None:
+    """`backup k1` (the issue's case) without --key-file, and every other output."""
+    key = tmp_path / "k1"
+    assert stocked("keygen", "--key-file", key).exit_code == 0
+    before = key.read_bytes()
+    for args in (["backup", key], ["report", "html", "--output", key],
+                 ["import", "contacts", _csv(tmp_path, "more.csv"), "--rejects", key]):
+        result = stocked(*args)
+        assert result.exit_code == ExitCode.USAGE, args
+        assert "holds a custdata key" in _one_line_error(result)
+    assert key.read_bytes() == before and stocked.count("contacts") == 2
+    assert _leftovers(tmp_path) == []
+
+
 def test_backup_onto_the_wal_is_refused(stocked: Cli) -> None:
     result = stocked("backup", f"{stocked.db}-wal")
     assert result.exit_code == ExitCode.USAGE

@@ -1,6 +1,6 @@
 """Issue 16 for encrypt, decrypt, rotate-key and forget: real processes, synchronised.
 
-Each race runs two CLI processes (tests/_paused.py) with a synchronisation point: the
+Each race runs two CLI processes (tests/_sync.py) with a synchronisation point: the
 first holds the write lock (or has just committed); the second has opened the store
 and read its state before the first commits. Kill -9 right after a commit is followed
 by a byte scan of the database file, its WAL and any journal.
@@ -13,14 +13,16 @@ import json
 import os
 import signal
 import sqlite3
+from contextlib import closing
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from custdata.crypto import generate_key, write_key_file
+
+from tests._sync import Paused
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 150
@@ -52,31 +54,6 @@ def _run(db: Path, *args: object, check: bool = True) -> subprocess.CompletedPro
     return done
 
 
-class Paused:
-    """A CLI process stopped at a synchronisation point until `go()`."""
-
-    def __init__(self, folder: Path, point: str, db: Path, *args: object) -> None:
-        folder.mkdir()
-        self.folder = folder
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests._paused", str(folder), point, "--db", str(db),
-             *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
-
-    def ready(self, seconds: float = 60) -> bool:
-        deadline = time.time() + seconds
-        while time.time() < deadline and self.proc.poll() is None:
-            if (self.folder / "ready").exists():
-                return True
-            time.sleep(0.02)
-        return (self.folder / "ready").exists()
-
-    def go(self) -> tuple[int, str]:
-        (self.folder / "go").touch()
-        _, err = self.proc.communicate(timeout=120)
-        return self.proc.returncode, err
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> dict:
     db = tmp_path / "s.db"
@@ -101,9 +78,9 @@ def _no_tokens(rows: list[dict]) -> bool:
 
 def test_two_overlapping_encrypts_seal_once(store: dict) -> None:
     db, tmp = store["db"], store["tmp"]
-    first = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "encrypt")
+    first = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
     assert first.ready()
-    second = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "encrypt")
+    second = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "encrypt")
     second.ready(3)  # it may wait for its turn before it opens the store: both are fine
     assert first.go()[0] == 0
     code, err = second.go()
@@ -116,10 +93,10 @@ def test_rotate_key_then_import_never_seals_with_the_old_key(store: dict) -> Non
     db, tmp = store["db"], store["tmp"]
     _run(db, "--key-file", store["k1"], "encrypt")
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
-    rotate = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "rotate-key",
+    rotate = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "rotate-key",
                     "--new-key-file", store["k2"])
     assert rotate.ready()
-    imp = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "import",
+    imp = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "import",
                  "contacts", new_rows)
     assert imp.ready()
     assert rotate.go()[0] == 0
@@ -136,9 +113,9 @@ def test_decrypt_then_import_stores_plain_values(store: dict) -> None:
     db, tmp = store["db"], store["tmp"]
     _run(db, "--key-file", store["k1"], "encrypt")
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
-    decrypt = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "decrypt")
+    decrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "decrypt")
     assert decrypt.ready()
-    imp = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "import",
+    imp = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "import",
                  "contacts", new_rows)
     assert imp.ready()
     assert decrypt.go()[0] == 0
@@ -151,9 +128,9 @@ def test_decrypt_then_import_stores_plain_values(store: dict) -> None:
 def test_encrypt_then_import_seals_the_imported_rows(store: dict) -> None:
     db, tmp = store["db"], store["tmp"]
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
-    encrypt = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "encrypt")
+    encrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
     assert encrypt.ready()
-    imp = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "import",
+    imp = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "import",
                  "contacts", new_rows)
     assert imp.ready()
     assert encrypt.go()[0] == 0
@@ -166,6 +143,38 @@ def test_encrypt_then_import_seals_the_imported_rows(store: dict) -> None:
     assert plain == 0
     rows = _export(db, "--key-file", store["k1"])
     assert len(rows) == N + 20 and rows[-1]["email"] == f"user{N + 19}@example.cn"
+
+
+def test_a_merge_planned_before_encrypt_commits_writes_sealed_values(store: dict) -> None:
+    """dedupe --merge read and scored the plain store; encrypt committed before the merge
+    took the lock: the merge writes values sealed under the key, never tokens copied from
+    other rows (which would fail authentication) or plaintext."""
+    db, tmp = store["db"], store["tmp"]
+    dupes = [dict(p, external_id=f"D{i}", phone2="") for i, p in enumerate(_people(0, 3))]
+    _run(db, "import", "contacts", _write_csv(tmp / "d.csv", dupes))
+    encrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
+    assert encrypt.ready()
+    merge = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "dedupe",
+                   "--merge", "--format", "json")
+    assert merge.ready()  # scored and planned on the values read before encrypt's commit
+    assert encrypt.go()[0] == 0
+    code, out, err = merge.finish()
+    assert code == 0, err
+    merged = json.loads(out)
+    assert {r["merge_id"] is not None for r in merged} == {True}
+    with closing(sqlite3.connect(db)) as conn:
+        plain = conn.execute("SELECT id FROM contacts WHERE (email IS NOT NULL AND email "
+                             "NOT LIKE 'cd1:%') OR (phone IS NOT NULL AND phone NOT LIKE "
+                             "'cd1:%') OR (email_key IS NOT NULL AND email_key NOT LIKE "
+                             "'bi1:%')").fetchall()
+    assert plain == []
+    rows = _export(db, "--key-file", store["k1"])
+    assert _no_tokens(rows) and len(rows) == N
+    assert {r["email"] for r in rows} == {p["email"] for p in _people(0, N)}
+    for merge_id in {r["merge_id"] for r in merged}:
+        _run(db, "--key-file", store["k1"], "unmerge", merge_id)
+    rows = _export(db, "--key-file", store["k1"])
+    assert _no_tokens(rows) and len(rows) == N + 3
 
 
 # ---------------------------------------------------------------- 5: no plaintext window
@@ -192,7 +201,7 @@ def test_kill_9_right_after_the_commit_leaves_no_plaintext(store: dict, command:
         values = [people[7]["email"], people[7]["phone"], people[7]["phone2"]]
         args = ["forget", "ext:C00007", "--yes"]
     assert len(_scan(db, values)) >= len(values)  # the scan finds them before
-    proc = Paused(tmp / "a", "committed", db, *args)
+    proc = Paused(tmp / "a", "write:committed", db, *args)
     assert proc.ready()
     os.kill(proc.proc.pid, signal.SIGKILL)
     proc.proc.wait(timeout=30)
@@ -218,7 +227,7 @@ def test_extra_copies_history_and_merges_are_sealed(store: dict) -> None:
 
 def test_a_busy_compaction_is_a_warning_and_the_next_write_finishes_it(store: dict) -> None:
     db, tmp = store["db"], store["tmp"]
-    proc = Paused(tmp / "a", "committed", db, "--wait", "1", "forget", "ext:C00003", "--yes")
+    proc = Paused(tmp / "a", "write:committed", db, "--wait", "1", "forget", "ext:C00003", "--yes")
     assert proc.ready()
     reader = sqlite3.connect(db, isolation_level=None)
     reader.execute("BEGIN")
@@ -255,26 +264,29 @@ def test_a_key_given_as_the_key_file_is_never_echoed(store: dict, how: str) -> N
     assert db.read_bytes() == before
 
 
-@pytest.mark.xfail(strict=True, reason="store/dedupe.py (dedupe slice): unmerge reads the "
-                   "merge payload before the write lock; move that read inside store.write")
 def test_encrypt_then_unmerge_restores_sealed_rows(store: dict) -> None:
+    """unmerge opened the store before encrypt committed: everything it writes (the merge's
+    before-images, their key id) is read under its write lock, so it restores sealed rows."""
     db, tmp = store["db"], store["tmp"]
     dupes = [dict(p, external_id=f"D{i}", phone2="") for i, p in enumerate(_people(0, 3))]
     _run(db, "import", "contacts", _write_csv(tmp / "d.csv", dupes))
     merged = json.loads(_run(db, "dedupe", "--merge", "--format", "json").stdout)
     merge_id = merged[0]["merge_id"]
-    encrypt = Paused(tmp / "a", "locked", db, "--key-file", store["k1"], "encrypt")
+    restored = {r["contact_id"]: r["email"] for r in merged if r["merge_id"] == merge_id
+                and r["survivor"] == "no"}
+    encrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
     assert encrypt.ready()
-    unmerge = Paused(tmp / "b", "before-lock", db, "--key-file", store["k1"], "unmerge",
+    unmerge = Paused(tmp / "b", "write:before-lock", db, "--key-file", store["k1"], "unmerge",
                      merge_id)
     assert unmerge.ready()
     assert encrypt.go()[0] == 0
     code, err = unmerge.go()
     assert code == 0, err
-    with sqlite3.connect(db) as conn:
-        plain = conn.execute("SELECT count(*) FROM contacts WHERE email IS NOT NULL AND "
-                             "email NOT LIKE 'cd1:%'").fetchone()[0]
-    conn.close()
-    assert plain == 0
+    with closing(sqlite3.connect(db)) as conn:
+        plain = conn.execute("SELECT id FROM contacts WHERE (email IS NOT NULL AND email "
+                             "NOT LIKE 'cd1:%') OR (email_key IS NOT NULL AND email_key "
+                             "NOT LIKE 'bi1:%')").fetchall()
+    assert plain == []
     rows = _export(db, "--key-file", store["k1"])
-    assert _no_tokens(rows) and len(rows) == N + 3
+    assert _no_tokens(rows) and len(rows) == N + 3 - len(merged) // 2 + len(restored)
+    assert {r["id"]: r["email"] for r in rows if r["id"] in restored} == restored

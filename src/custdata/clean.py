@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from custdata.errors import InvalidValue
 from custdata.normalize import (
     normalize_consent, normalize_country, normalize_date, normalize_email, normalize_id_number,
-    normalize_name, normalize_text, phone_verdict,
+    normalize_name, normalize_text, phone_verdict, row_region,
 )
 from custdata.parallel import map_chunks
 
@@ -78,6 +78,9 @@ def clean_contact(row: Mapping[str, object], *, region: str = "CN", dayfirst: bo
                   ) -> dict[str, str | None]:
     """Field -> new value for every field of `row` that clean rewrites (only changes).
 
+    The phone is read at the row's own region (`phone_region`): a US number stays a US
+    number in a CN store.
+
     Also "phone_type" (phonenumbers' type of the cleaned phone, e.g. "mobile") when it
     differs from the row's stored one; None when the phone is empty or invalid.
 
@@ -85,7 +88,8 @@ def clean_contact(row: Mapping[str, object], *, region: str = "CN", dayfirst: bo
     {'name': 'John McDonald', 'phone': '+8613800138000', 'phone_type': 'mobile'}
     """
     changes: dict[str, str | None] = {}
-    for field, fn in _cleaners(region, dayfirst):
+    at = phone_region(row, region)
+    for field, fn in _cleaners(at, dayfirst):
         raw = row.get(field)
         if raw is None or raw == "":
             continue
@@ -96,11 +100,23 @@ def clean_contact(row: Mapping[str, object], *, region: str = "CN", dayfirst: bo
     phone = row.get("phone")
     kind = None
     if phone is not None and str(phone).strip():
-        e164, code, _ = phone_verdict(str(phone), region)
+        e164, code, _ = phone_verdict(str(phone), at)
         kind = code if e164 is not None else None
     if kind != row.get("phone_type"):
         changes["phone_type"] = kind
     return changes
+
+
+def phone_region(row: Mapping[str, object], region: str) -> str:
+    """The region a row's phone is read at: the row's country (a code or a name) when it
+    is a phone region and the number is valid there, else the store's `region` (a
+    number that only reads at the store's region keeps that reading)."""
+    country, phone = row.get("country"), row.get("phone")
+    own = row_region(str(country), region) if country else region
+    if own != region and phone and phone_verdict(str(phone), own)[0] is None \
+            and phone_verdict(str(phone), region)[0] is not None:
+        return region
+    return own
 
 
 def _chunk_changes(rows: list[dict[str, object]], *, region: str, dayfirst: bool

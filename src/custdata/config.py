@@ -28,7 +28,10 @@ DEFAULTS: dict[str, dict[str, tuple[Any, str]]] = {
             "odds (0.5: evidence for >= against), else the cluster is split"),
         "duplicate_rate": (0.25, "expected duplicate pairs per contact; sets the prior odds"),
         "max_block": (8, "blocks larger than this are paired by sorted neighbourhood only"),
-        "window": (3, "sorted-neighbourhood window for blocks over max_block"),
+        "window": (3, "sorted-neighbourhood window for blocks over max_block (dedupe "
+                   "uses at least 12 for its exact-key and address rules)"),
+        "identifiers": ([], "columns kept in extra (a membership or tax number...) compared, "
+                        "blocked on and fitted as identifiers, e.g. [\"soc_sec_id\"]"),
     },
     "tag": {
         "new_days": (90, "one paid day, within this many days: stage `new` (older: `at_risk`)"),

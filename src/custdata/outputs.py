@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from custdata.crypto.keys import holds_key_text
 from custdata.errors import CustdataError, DiskFull, OutputFileError
 
 FILE_MODE = 0o600
@@ -41,7 +42,7 @@ def _same(a: Path, b: Path) -> bool:
 
 
 def check_target(target: Path, protected: Mapping[Path, str] | Iterable[Path] = ()) -> None:
-    """Raise OutputFileError if `target` is protected, a folder, or in no folder."""
+    """Raise OutputFileError if `target` is protected, a key file, a folder, or in no folder."""
     names = protected if isinstance(protected, Mapping) else dict.fromkeys(protected, "an input")
     for path, what in names.items():
         if _same(target, Path(path)):
@@ -49,6 +50,9 @@ def check_target(target: Path, protected: Mapping[Path, str] | Iterable[Path] = 
                                   "Choose another output file.")
     if target.is_dir():
         raise OutputFileError(f"{target} is a folder; give a file name.")
+    if target.is_file() and holds_key_text(target):  # a key file this command was not given
+        raise OutputFileError(f"{target} holds a custdata key; writing there would destroy "
+                              "it, and with it the data it opens. Choose another output file.")
     if not target.parent.is_dir():
         raise OutputFileError(f"Cannot write {target}: the folder {target.parent} does not exist.")
 

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from custdata.api.common import resolve_contact
+from custdata.api.dedupe_memory import ModelChoice, choose_model, identifiers_of, read_labels
 from custdata.api.session import Session
 from custdata.dedupe import (
-    DedupeResult, choose_survivor, find_duplicate_records, merged_values, to_record,
+    DedupeResult, Record, choose_survivor, find_duplicate_records, learn_model, merged_values,
+    model_table, model_to_dict, to_record,
 )
+from custdata.dedupe import explain_pair as core_explain_pair
 from custdata.errors import NotFoundError, UsageError
 
 # The key fields each cluster row shows, after its ids, names, scores and merge id.
@@ -41,6 +46,8 @@ class DedupeReport:
     removed_contacts: int = 0
     skipped: dict[int, str] = field(default_factory=dict)
     explain: list[dict] = field(default_factory=list)
+    model: ModelChoice = field(default_factory=lambda: ModelChoice(None, "none"))
+    labels_stored: int = 0
     operation: int | None = None
 
 
@@ -59,37 +66,55 @@ def settings(config: Any, threshold: float | None = None) -> dict[str, Any]:
             "window": config.get("dedupe", "window")}
 
 
-def find(session: Session, store: Any, options: Mapping[str, Any]) -> DedupeResult:
-    """Score every stored contact and cluster the duplicates (no write)."""
+def read_records(session: Session, store: Any, identifiers: Sequence[str] = ()) -> list[Record]:
+    """Every stored contact folded for matching (`to_record`), with a progress bar."""
     records = []
     with session.progress("reading contacts", store.contacts.count()) as advance:
         for row in store.contacts.iter():
-            records.append(to_record(row, region=session.region))
+            records.append(to_record(row, region=session.region, identifiers=tuple(identifiers)))
             if len(records) % 10_000 == 0:
                 advance(10_000)
         advance(len(records) % 10_000)
-    return find_duplicate_records(records, **options)
+    return records
+
+
+def find(session: Session, store: Any, options: Mapping[str, Any],
+         identifiers: Sequence[str] = (), review_floor: float | None = None
+         ) -> tuple[DedupeResult, ModelChoice]:
+    """Score every stored contact and cluster the duplicates (no write), with the stored
+    labels and the stored model while it is not stale. Returns the result and the choice."""
+    records = read_records(session, store, identifiers)
+    choice = choose_model(store.dedupe.model(), len(records), identifiers)
+    result = find_duplicate_records(records, **options, model=choice.model,
+                                    labels=store.dedupe.labels(), review_floor=review_floor)
+    return result, choice
 
 
 def dedupe(session: Session, *, threshold: float | None = None, explain: bool = False,
-           merge: bool = False, dry_run: bool = False) -> DedupeReport:
+           merge: bool = False, dry_run: bool = False, labels_file: Path | None = None,
+           identifiers: Sequence[str] | None = None) -> DedupeReport:
     """Find clusters of contacts that are the same customer; with `merge`, merge each into
     one survivor (rolled back with `dry_run`); with `explain`, score each cluster's pairs
-    instead (report.explain). Returns the clusters' rows and the counts."""
+    instead (report.explain). `labels_file`: first store the decisions it holds (see
+    `import_labels`). `identifiers`: extra columns matched as identifiers (default: config
+    dedupe.identifiers). Returns the clusters' rows and the counts."""
     if explain and merge:
         raise UsageError("Explaining only reports; explain first, then merge on its own.",
                          hint="explain_merge")
     options = settings(session.config, threshold)
+    names = identifiers_of(session.config, identifiers)
+    stored = import_labels(session, labels_file) if labels_file is not None else 0
     with session.store(need_key=merge) as store:
         seq = store.merges.last_seq()
-        report = DedupeReport(find(session, store, options), merged=merge, dry_run=dry_run)
+        result, choice = find(session, store, options, names)
+        report = DedupeReport(result, merged=merge, dry_run=dry_run, model=choice,
+                              labels_stored=stored)
         session.notify(_found(report.result))
         if explain:
             report.explain = explain_rows(report.result)
             return report
         plans = _plan(store, report)
         if merge and plans:
-            session.pause_at("dedupe:planned")
             _merge(session, store, report, plans, seq)
     return report
 
@@ -220,3 +245,136 @@ def _merges_of(store: Any, operation: int) -> list[str]:
         raise UsageError(f"Every merge of operation {operation} ({len(made)}) was already "
                          "undone.")
     return left
+
+
+# ---- the model, one pair's explanation, review and labels (issue 17) ----------------
+
+@dataclass
+class ModelReport:
+    """What `dedupe --model` fitted and stored: fitted_at, contacts it was fitted on,
+    fitted (False: the list is too small, the hand-set weights are kept), prior_bits,
+    identifiers, and rows: one per field and level (field, level, m, u, bits)."""
+
+    fitted_at: str
+    contacts: int
+    fitted: bool
+    prior_bits: float
+    identifiers: tuple[str, ...]
+    rows: list[dict[str, Any]]
+
+
+def model(session: Session, *, identifiers: Sequence[str] | None = None) -> ModelReport:
+    """Fit the match model to the stored contacts (and labels), store it with its fit time
+    and contact count for later runs to reuse, and return its table."""
+    names = identifiers_of(session.config, identifiers)
+    options = settings(session.config)
+    with session.store() as store:
+        records = read_records(session, store, names)
+        fitted = learn_model(records, **options, labels=store.dedupe.labels())
+        with store.write(session.command_line) as op:
+            data = {**model_to_dict(fitted), "fitted_at": op.at, "contacts": len(records),
+                    "identifiers": list(names)}
+            store.dedupe.save_model(op, data)
+    return ModelReport(data["fitted_at"], len(records), bool(fitted.fitted_rows),
+                       round(fitted.prior_bits, 2), names, model_table(fitted))
+
+
+@dataclass
+class PairReport:
+    """`dedupe --explain-pair A B`: the two contact ids, whether blocking compares them
+    (verdict: the sentence saying by which rule, or why not), the rules under which they
+    share a key, each field's level, values and bits (rows), the score, and the model used."""
+
+    a: int
+    b: int
+    compared: bool
+    verdict: str
+    rules: tuple[str, ...]
+    rows: list[dict[str, Any]]
+    bits: float
+    probability: float
+    model: ModelChoice
+
+
+def explain_pair(session: Session, a: str, b: str, *,
+                 identifiers: Sequence[str] | None = None) -> PairReport:
+    """Why contacts `a` and `b` (ids, external ids, emails or phones) are or are not matched."""
+    names = identifiers_of(session.config, identifiers)
+    options = settings(session.config)
+    with session.store(read_only=True) as store:
+        first, second = (resolve_contact(store, text, region=session.region) for text in (a, b))
+        if first == second:
+            raise UsageError(f"{a} and {b} name the same contact (id:{first}); name two.")
+        records = read_records(session, store, names)
+        choice = choose_model(store.dedupe.model(), len(records), names)
+        found = core_explain_pair(records, first, second, model=choice.model,
+                                  max_block=options["max_block"], window=options["window"])
+        pair = [r for i in (first, second) for r in records if r.id == i]
+        rows = _field_rows(store, pair, found.contributions)
+    return PairReport(first, second, found.compared, found.blocking_verdict(), found.rules,
+                      rows, round(found.bits, 2), round(found.probability, 6), choice)
+
+
+def _field_rows(store: Any, pair: Sequence[Record], contributions: Sequence[tuple[str, str, float]]
+                ) -> list[dict[str, Any]]:
+    """One row per compared field: field, level, the two contacts' values, bits."""
+    rows = {row["id"]: row for row in store.contacts.by_ids([r.id for r in pair])}
+    return [{"field": name, "level": level, "a": _shown(rows[pair[0].id], pair[0], name),
+             "b": _shown(rows[pair[1].id], pair[1], name), "bits": round(bits, 2)}
+            for name, level, bits in contributions]
+
+
+def _shown(row: Mapping[str, Any], record: Record, name: str) -> Any:
+    """A contact's stored value of a compared field (identifiers: as matched)."""
+    return row[name] if name in row else getattr(record, name, None)
+
+
+@dataclass
+class ReviewPair:
+    """One pair to decide: the two contact rows, the probability, bits and each field's
+    (field, level, bits)."""
+
+    a: dict[str, Any]
+    b: dict[str, Any]
+    probability: float
+    bits: float
+    contributions: tuple[tuple[str, str, float], ...]
+
+
+def review_queue(session: Session, *, threshold: float | None = None, floor: float = 0.5,
+                 limit: int = 50, identifiers: Sequence[str] | None = None) -> list[ReviewPair]:
+    """The undecided pairs scored from `floor` up to the threshold, likeliest first (at most
+    `limit`), with both records and the evidence, for a person to label."""
+    options = settings(session.config, threshold)
+    names = identifiers_of(session.config, identifiers)
+    with session.store(read_only=True) as store:
+        result, _ = find(session, store, options, names, review_floor=floor)
+        chosen = result.uncertain[:limit]
+        rows = {row["id"]: row for row in store.contacts.by_ids(
+            i for a, b, _, _ in chosen for i in (a, b))}
+    out = []
+    for a, b, _, _ in chosen:
+        scored = result.explain(a, b)
+        out.append(ReviewPair(rows[a], rows[b], scored.probability, scored.bits,
+                              tuple(scored.contributions)))
+    return out
+
+
+def label(session: Session, decisions: Sequence[tuple[int, int, bool]], *,
+          source: str = "review") -> int:
+    """Store same/different decisions on pairs of contact ids; returns how many. A pair
+    labelled different is never clustered by later runs, one labelled same always is."""
+    if not decisions:
+        return 0
+    with session.store() as store:
+        with store.write(session.command_line) as op:
+            return store.dedupe.save_labels(op, decisions, source)
+
+
+def import_labels(session: Session, path: Path) -> int:
+    """Store the decisions of a CSV or .xlsx file (contact_a, contact_b, same|different);
+    a bad line stores nothing (InputFileError naming it). Returns how many were stored."""
+    with session.store() as store:
+        decisions = read_labels(store, Path(path), region=session.region)
+        with store.write(session.command_line, input_file=str(path)) as op:
+            return store.dedupe.save_labels(op, decisions, "file")

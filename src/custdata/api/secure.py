@@ -299,8 +299,8 @@ def forget(session: Session, contact: str | int, *,
 def row_masker(session: Session, protector: Any) -> Callable[[str, dict], dict]:
     """mask(kind, row) -> the row with every sensitive value masked, encrypted or not.
 
-    Sensitive: the config's crypto columns of contacts (and their copies in `extra`),
-    and customer references of orders and interactions. Values the store keeps sealed
+    Sensitive: the config's crypto columns of contacts, their copies in the `extra` of
+    contacts, orders and interactions, and customer references of orders and interactions. Values the store keeps sealed
     already come masked from a protector without the key; the others are masked here.
     For export --mask (138****8000), whether or not the store is encrypted.
     """
@@ -318,10 +318,10 @@ def row_masker(session: Session, protector: Any) -> Callable[[str, dict], dict]:
             if isinstance(out.get(col), str):
                 out[col] = mask_value(col, out[col])
         extra = out.get("extra")
-        if kind == "contacts" and isinstance(extra, str):  # a stored row's JSON text
+        if isinstance(extra, str):  # a stored row's JSON text
             out["extra"] = json.dumps(_masked_extra(json.loads(extra or "{}")),
                                       ensure_ascii=False, sort_keys=True)
-        elif kind == "contacts" and isinstance(extra, dict):  # an exported row's object
+        elif isinstance(extra, dict):  # an exported row's object
             out["extra"] = _masked_extra(extra)
         return out
 

@@ -44,8 +44,10 @@ class Session:
     to wait for another command's lock. today: the as-of default. command_line: what the
     operation log records (secrets already removed). progress/notify: how long work and
     messages reach a person (the CLI's progress bars and stderr; nothing by default).
-    pause_at(point): called at named points of a workflow ("dedupe:planned": clusters
-    planned, write lock not yet taken) so a test can run another command right there.
+    pause_at(point): called by every write at its synchronisation points
+    ("write:before-lock": the command's reading and planning done, the lock not yet
+    asked for; "write:locked": the lock held; "write:committed": just after the commit),
+    so that a test can run another command right there (see docs/ARCHITECTURE.md).
     """
 
     db: Path = Path("custdata.db")
@@ -115,6 +117,7 @@ class Session:
             factory = self._protector_factory(need_key=need_key, mask=mask)
             store.protector = factory(store.crypto.state())
             store.protector_for = factory
+            store.pause_at = self.pause_at
             yield store
         finally:
             store.close()

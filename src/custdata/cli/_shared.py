@@ -114,18 +114,25 @@ def say(message: str) -> None:
 
 
 def pause_at(point: str) -> None:
-    """A test's synchronisation point: with CUSTDATA_SYNC_DIR set, announce reaching
-    `point` (file POINT.reached there) and wait until POINT.go appears (at most 120 s)."""
+    """A test's synchronisation point (Session.pause_at). With CUSTDATA_SYNC_DIR set and
+    `point` one of CUSTDATA_SYNC_AT (comma-separated, e.g. "write:locked"), the first time
+    the command reaches it: create DIR/POINT.reached (":" written "-") and wait until
+    DIR/POINT.go exists, at most 120 s. Otherwise return at once."""
     folder = os.environ.get("CUSTDATA_SYNC_DIR")
-    if not folder:
+    wanted = {p.strip() for p in os.environ.get("CUSTDATA_SYNC_AT", "").split(",")}
+    if not folder or point not in wanted or point in _PAUSED:
         return
     import time
 
+    _PAUSED.add(point)
     name = point.replace(":", "-")
     (Path(folder) / f"{name}.reached").touch()
     go, deadline = Path(folder) / f"{name}.go", time.monotonic() + 120
     while not go.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+_PAUSED: set[str] = set()  # the points this process has paused at (each pauses once)
 
 
 # ---- formats -----------------------------------------------------------------------

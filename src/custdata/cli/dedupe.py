@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from custdata.api import dedupe as api
 from custdata.api.session import Session
-from custdata.cli._shared import FormatOpt, emit, say
+from custdata.cli._shared import Format, FormatOpt, emit, resolve_format, say
+from custdata.cli.review import run_review
+from custdata.errors import UsageError
 
 CLUSTER_COLUMNS = ["cluster_id", "contact_id", "external_id", "name", "score", "coherence",
                    "survivor", "merge_id", *api.KEY_FIELDS]
 EXPLAIN_COLUMNS = ["cluster_id", "contact_a", "contact_b", "probability", "evidence_bits",
                    "agreed", "contributions"]
+MODEL_COLUMNS = ["field", "level", "m", "u", "bits"]
+PAIR_COLUMNS = ["field", "level", "a", "b", "bits"]
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +44,27 @@ def dedupe(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="With --merge: show the survivors and merge ids it would make, "
         "and write nothing.")] = False,
+    model: Annotated[bool, typer.Option(
+        "--model", help="Fit the match model to the contacts, store it (later runs reuse it "
+        "until the contacts change by more than 10%) and print it: field, level, m, u, bits.")
+    ] = False,
+    explain_pair: Annotated[tuple[str, str] | None, typer.Option(
+        "--explain-pair", metavar="A B", show_default=False,
+        help="Why two contacts (ids, external ids, emails or phones) are or are not matched: "
+        "the blocking rule that compares them (or none), each field's level and bits, "
+        "the score.")] = None,
+    review: Annotated[bool, typer.Option(
+        "--review", help="On a terminal: show the uncertain pairs one at a time and take "
+        "same / different / skip / quit. Decisions are stored and used by every later run.")
+    ] = False,
+    labels: Annotated[Path | None, typer.Option(
+        "--labels", metavar="FILE", show_default=False,
+        help="Store the decisions of a CSV or .xlsx file (columns contact_a, contact_b and "
+        "same|different) before deduplicating.")] = None,
+    identifier: Annotated[list[str] | None, typer.Option(
+        "--identifier", metavar="COLUMN", show_default=False,
+        help="A column kept in extra (a membership or tax number) to match as an identifier; "
+        "repeat for several (default: config dedupe.identifiers).")] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Find contacts that are the same customer, and optionally merge them.
@@ -47,11 +73,24 @@ def dedupe(
     score (the cluster's weakest link), coherence, survivor, merge_id and the key fields.
     Exact matches on email, phone, external id and ID number (also when encrypted) and
     fuzzy matches on name (Chinese characters or pinyin, nicknames, swapped order), birth
-    date, company, address, city and postal code. Exit 0 whether or not it finds any.
+    date, company, address, city and postal code, weighed by a model fitted to the list.
+    Exit 0 whether or not it finds any.
     """
     session: Session = ctx.obj
+    _check_modes(explain=explain, merge=merge, model=model, pair=explain_pair is not None,
+                 review=review, labels=labels is not None)
+    if model:
+        return _show_model(api.model(session, identifiers=identifier), fmt)
+    if explain_pair is not None:
+        return _show_pair(api.explain_pair(session, *explain_pair, identifiers=identifier), fmt)
+    if review:
+        return run_review(session, threshold, identifier)
     report = api.dedupe(session, threshold=threshold, explain=explain, merge=merge,
-                        dry_run=dry_run)
+                        dry_run=dry_run, labels_file=labels, identifiers=identifier)
+    if report.labels_stored:
+        count = report.labels_stored
+        say(f"stored {count} decision{'s' if count != 1 else ''} from {labels}.")
+    _say_model(report.model)
     if explain:
         emit(report.explain, fmt, EXPLAIN_COLUMNS)
         return
@@ -59,6 +98,45 @@ def dedupe(
         _say_merged(report)
     columns = CLUSTER_COLUMNS if merge else [c for c in CLUSTER_COLUMNS if c != "merge_id"]
     emit(report.rows, fmt, columns)
+
+
+def _check_modes(*, explain: bool, merge: bool, model: bool, pair: bool, review: bool,
+                 labels: bool) -> None:
+    """--model, --explain-pair and --review each run on their own."""
+    named = [flag for flag, on in (("--model", model), ("--explain-pair", pair),
+                                   ("--review", review)) if on]
+    others = [flag for flag, on in (("--explain", explain), ("--merge", merge),
+                                    ("--labels", labels)) if on]
+    if named and len(named) + len(others) > 1:
+        raise UsageError(f"{named[0]} runs on its own; leave out "
+                         f"{', '.join([*named[1:], *others])}.")
+
+
+def _say_model(choice: api.ModelChoice) -> None:
+    if choice.state == "stored":
+        say(f"used the model stored on {choice.fitted_at} ({choice.contacts} contacts).")
+    elif choice.state == "stale":
+        say(f"the stored model is stale ({choice.why}); this run fitted a fresh one. "
+            "Store it with `custdata dedupe --model`.")
+
+
+def _show_model(report: api.ModelReport, fmt: Format | None) -> None:
+    what = ("fitted to" if report.fitted else
+            "too few contacts to fit: the hand-set weights, for")
+    ids = f"; identifiers: {', '.join(report.identifiers)}" if report.identifiers else ""
+    say(f"model {what} {report.contacts} contacts at {report.fitted_at}, prior "
+        f"{report.prior_bits:+.2f} bits{ids}; stored: later runs use it until the contacts "
+        "change by more than 10%.")
+    rows = report.rows
+    if resolve_format(fmt) is Format.table:  # u is often tiny: keep its significant digits
+        rows = [{**row, "m": f"{row['m']:.3g}", "u": f"{row['u']:.3g}"} for row in rows]
+    emit(rows, fmt, MODEL_COLUMNS)
+
+
+def _show_pair(report: api.PairReport, fmt: Format | None) -> None:
+    say(f"contacts {report.a} and {report.b}: {report.verdict}.")
+    emit(report.rows, fmt, PAIR_COLUMNS)
+    say(f"score: {report.bits:+.2f} bits, match probability {report.probability:.6f}.")
 
 
 def _say_merged(report: api.DedupeReport) -> None:

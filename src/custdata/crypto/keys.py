@@ -58,6 +58,17 @@ def decode_key(data: bytes, *, source: str = "the key file") -> bytes:
     raise KeyFileError(f"{source} does not hold a custdata key.", hint="key_file_unusable")
 
 
+def holds_key_text(path: Path) -> bool:
+    """True when the file at `path` is a key file in custdata's text format (an output
+    must never replace one: the data sealed with it would be lost)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_KEY_FILE_HEADER) + 8)
+    except OSError:
+        return False
+    return head.lstrip().startswith(_KEY_FILE_HEADER.encode())
+
+
 def write_key_file(path: Path, key: bytes) -> None:
     """Create `path` holding `key`, mode 0600; never overwrites an existing file."""
     try:

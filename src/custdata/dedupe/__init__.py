@@ -29,7 +29,7 @@ from custdata.dedupe.compare import (
 from custdata.dedupe.explain import PairExplanation, explain_pair
 from custdata.dedupe.features import Record, to_record, to_records
 from custdata.dedupe.fit import (
-    fit_model, model_from_dict, model_table, model_to_dict, with_counts,
+    MIN_FIT_RECORDS, fit_model, model_from_dict, model_table, model_to_dict, with_counts,
 )
 from custdata.dedupe.survivorship import choose_survivor, merged_values
 
@@ -49,6 +49,8 @@ class DedupeResult:
     stats: BlockingStats = field(default_factory=BlockingStats)
     model: Model | None = None
     records: dict[Any, Record] = field(default_factory=dict)
+    # (id a, id b, probability, bits) of the pairs under the threshold kept for review
+    uncertain: list[tuple[Any, Any, float, float]] = field(default_factory=list)
 
     def explain(self, a: Any, b: Any) -> PairScore:
         """The pair's score with per-field contributions (scored now if not a link)."""
@@ -130,7 +132,8 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
                            duplicate_rate: float = DEFAULT_DUPLICATE_RATE, max_block: int = 8,
                            window: int = 3, workers: int = 0, fit: bool = True,
                            fitted_at: str | None = None, model: Model | None = None,
-                           labels: Iterable[tuple[Any, Any, bool]] = ()) -> DedupeResult:
+                           labels: Iterable[tuple[Any, Any, bool]] = (),
+                           review_floor: float | None = None) -> DedupeResult:
     """`find_duplicates` over records already folded with `to_record`.
 
     `workers`: processes that score the candidate pairs (0: one per CPU for large jobs).
@@ -139,6 +142,8 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
     the date to stamp on the fitted model. `model`: a stored model (`model_from_dict`) to
     use instead of fitting. `labels`: (id a, id b, same) decisions: a pair labelled same is
     always clustered, one labelled different never is, and enough same labels refine m.
+    `review_floor`: also keep the unlabelled candidate pairs scored from this probability
+    up to the threshold (`DedupeResult.uncertain`, likeliest first) for a person to review.
     """
     columns = record_columns(records)
     base = build_model(records, prior_bits=prior_bits, duplicate_rate=duplicate_rate,
@@ -146,9 +151,7 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
     pairs, stats = candidate_pairs(records, max_block=max_block,
                                    window=pipeline_window(window), columns=columns)
     labels = [(a, b, bool(same)) for a, b, same in labels]
-    position = {r.id: i for i, r in enumerate(records)}
-    same = np.array([(position[a], position[b]) for a, b, yes in labels
-                     if yes and a in position and b in position], dtype=np.int64).reshape(-1, 2)
+    same = _same_positions(records, labels)
     if model is not None:
         model = with_counts(model, base)
     elif fit and prior_bits is None:
@@ -157,9 +160,15 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
         model = base
     links = Links(model)
     need = threshold_bits(threshold, model)
-    kept, bits = strong_links(records, pairs, model, need, workers=workers, columns=columns)
+    floor = need if review_floor is None else min(need, threshold_bits(review_floor, model))
+    kept, bits = strong_links(records, pairs, model, floor, workers=workers, columns=columns)
+    uncertain = []
     for (i, j), evidence in zip(kept.tolist(), bits.tolist()):
-        links.add(records[i], records[j], evidence)
+        if evidence >= need:
+            links.add(records[i], records[j], evidence)
+        else:
+            uncertain.append((records[i].id, records[j].id, probability(evidence, model),
+                              evidence))
     by_id = {r.id: r for r in records}
     rule = _join_rule(labels, need, threshold_bits(JOIN_FLOOR, model))
     for a, b, yes in labels:
@@ -172,7 +181,32 @@ def find_duplicate_records(records: Sequence[Record], *, threshold: float = DEFA
 
     found = clusters(links.pairs(), threshold, min_coherence=min_coherence, rescore=rescore,
                      rule=rule)
-    return DedupeResult(found, links, stats, model, by_id)
+    decided = {frozenset((a, b)) for a, b, _ in labels}
+    uncertain = sorted((u for u in uncertain if frozenset(u[:2]) not in decided),
+                       key=lambda u: -u[3])
+    return DedupeResult(found, links, stats, model, by_id, uncertain)
+
+
+def _same_positions(records: Sequence[Record], labels: Iterable[tuple[Any, Any, bool]]
+                    ) -> np.ndarray:
+    """Pairs (positions in `records`) labelled the same customer, as an (n, 2) array."""
+    position = {r.id: i for i, r in enumerate(records)}
+    return np.array([(position[a], position[b]) for a, b, yes in labels
+                     if yes and a in position and b in position], dtype=np.int64).reshape(-1, 2)
+
+
+def learn_model(records: Sequence[Record], *, duplicate_rate: float = DEFAULT_DUPLICATE_RATE,
+                max_block: int = 8, window: int = 3, fitted_at: str | None = None,
+                labels: Iterable[tuple[Any, Any, bool]] = (), **_: Any) -> Model:
+    """The model `find_duplicate_records` would fit to `records` (with `labels`), without
+    scoring or clustering: for storing and showing it. Lists under MIN_FIT_RECORDS get the
+    hand-set defaults (fitted_rows 0). Other keyword options are accepted and ignored."""
+    columns = record_columns(records)
+    base = build_model(records, duplicate_rate=duplicate_rate, columns=columns)
+    pairs, _ = candidate_pairs(records, max_block=max_block, window=pipeline_window(window),
+                               columns=columns)
+    return fit_model(columns, pairs, base, fitted_at=fitted_at,
+                     same_pairs=_same_positions(records, list(labels)))
 
 
 def _join_rule(labels: list[tuple[Any, Any, bool]], need: float, floor: float) -> JoinRule:
@@ -185,8 +219,8 @@ __all__ = [
     "BlockingReport", "BlockingStats", "Cluster", "DedupeResult", "JoinRule", "Links", "Model",
     "PairExplanation", "PairScore", "Record", "blocking_report", "explain_pair",
     "JOIN_FLOOR", "RecordColumns", "build_model", "candidate_pairs", "choose_survivor", "clusters",
-    "evidence_probability", "find_duplicate_records", "fit_model", "model_from_dict",
-    "model_table", "model_to_dict", "find_duplicates", "many_pair_bits",
+    "evidence_probability", "find_duplicate_records", "fit_model", "learn_model", "model_from_dict",
+    "model_table", "model_to_dict", "MIN_FIT_RECORDS", "with_counts", "find_duplicates", "many_pair_bits",
     "merged_values", "pair_bits", "pipeline_window", "probability", "record_columns", "score_pair",
     "strong_links", "strong_pairs", "threshold_bits", "to_record", "to_records",
 ]

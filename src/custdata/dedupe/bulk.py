@@ -70,6 +70,7 @@ class RecordTable:
 def record_table(columns: RecordColumns, model: Model) -> RecordTable:
     """The table `table_bits` compares, for records folded into `columns`."""
     t = RecordTable(model, columns.codes, dict(columns.values))  # columns stay as they are
+    t.memo = columns.level_memo
     for col in _TRUTHY:
         t.truthy[col] = columns.truthy(col)
     for col in _MAPPED:

@@ -123,6 +123,11 @@ class RecordColumns:
     codes: dict[str, np.ndarray] = field(default_factory=dict)
     values: dict[str, list] = field(default_factory=dict)
     _derived: dict[str, tuple[np.ndarray, list]] = field(default_factory=dict)
+    # Field levels already worked out per pair of distinct values (bulk's memo), shared by
+    # every table made from these columns: the fit's pairs are not compared again when
+    # scoring. A level is a function of the two values alone, whatever the model.
+    level_memo: dict[str, dict[int, int]] = field(default_factory=dict, repr=False,
+                                                  compare=False)
 
     def truthy(self, col: str) -> np.ndarray:
         """Codes with false values ("" as well as None) as -1, for the rules that test a

@@ -17,7 +17,7 @@ from custdata.dedupe.blocking import RULES, candidate_pairs, pipeline_window
 from custdata.dedupe.columns import record_columns
 from custdata.dedupe.compare import Model, build_model, score_pair
 from custdata.dedupe.features import Record
-from custdata.dedupe.fit import fit_model
+from custdata.dedupe.fit import fit_model, with_counts
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ def explain_pair(records: Sequence[Record], a: Any, b: Any, *, model: Model | No
                                columns=columns)
     if model is None:
         model = fit_model(columns, pairs, build_model(records, columns=columns))
+    elif not model.counts:  # a stored model: the term counts are those of these records
+        model = with_counts(model, build_model(records, columns=columns))
     compared = bool(np.any((pairs[:, 0] == i) & (pairs[:, 1] == j))) if len(pairs) else False
     ra, rb = records[position[a]], records[position[b]]
     keys = _keys(ra, rb)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from custdata._lazy import lazy
 from custdata.errors import InvalidValue
-from custdata.normalize import email_key, normalize_date, normalize_text, phone_key
+from custdata.normalize import email_key, normalize_date, normalize_text, phone_key, row_region
 from custdata.dedupe.names import Name, parse_name
 from custdata.dedupe.orgs import fold_address
 
@@ -134,11 +134,9 @@ _fold_birth = _folded(_birth)
 
 
 def _region(row: Mapping[str, Any], default: str) -> str:
-    """The row's own country (ISO 3166-1 alpha-2) when it has one, else `default`."""
+    """The row's own country (a code or a name) when it is a phone region, else `default`."""
     country = row.get("country")
-    if isinstance(country, str) and len(country.strip()) == 2 and country.strip().isalpha():
-        return country.strip().upper()
-    return default
+    return row_region(country, default) if isinstance(country, str) and country else default
 
 
 def _phone(row: Mapping[str, Any], phone: str | None, region: str
@@ -157,6 +155,10 @@ def _phone(row: Mapping[str, Any], phone: str | None, region: str
     if readable_stored and at == region:
         return stored, stored
     own = _phone_digits_key(phone, at)
+    if at != region and own is not None and not _E164.match(own):
+        # as clean reads it: a number valid only at the store's region keeps that reading
+        fallback = _phone_digits_key(phone, region)
+        own = fallback if fallback is not None and _E164.match(fallback) else own
     blind = stored not in (None, "") and not readable_stored and stored != _raw_key(phone)
     return own, (str(stored) if blind else own)
 

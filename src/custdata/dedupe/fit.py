@@ -104,6 +104,22 @@ def _field_arrays(mu: Mapping, levels: Mapping[str, np.ndarray]
     return out
 
 
+def _patterns(fields: list[tuple[str, np.ndarray, list[str]]]
+              ) -> tuple[list[tuple[str, np.ndarray, list[str]]], np.ndarray, np.ndarray]:
+    """The distinct combinations of levels over the fields (EM works on these, weighted by
+    how many pairs show each: the same sums as pair by pair, a few thousand rows instead
+    of 300,000), each pair's combination, and the counts."""
+    stacked = np.ascontiguousarray(np.stack([codes for _, codes, _ in fields], axis=1),
+                                   dtype=np.int8)
+    rows = stacked.view(np.dtype((np.void, stacked.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    patterns = stacked[first]
+    folded = [(name, patterns[:, k].astype(np.int64), names)
+              for k, (name, _, names) in enumerate(fields)]
+    return folded, inverse.ravel(), counts.astype(float)
+
+
 def em_fit(levels: Mapping[str, np.ndarray], u: Mapping[str, dict[str, float]],
            mu: Mapping = DEFAULT_MU, *, rounds: int = EM_ROUNDS,
            prior_pairs: float = M_PRIOR_PAIRS, posteriors: list | None = None,
@@ -121,33 +137,37 @@ def em_fit(levels: Mapping[str, np.ndarray], u: Mapping[str, dict[str, float]],
     size = len(next(iter(levels.values()))) if levels else 0
     m0 = {name: _normalised(mu[name], 0) for name, _, _ in fields}
     m = {name: dict(m0[name]) for name in m0}
-    # Non-matches start at u, or at the candidates' own level shares (when nearly all
-    # candidates are non-matches, agreeing on blocking keys far more than random pairs).
-    v = {name: (_m_step(codes, names, np.ones(len(codes)), u[name], 1.0)
-                if from_candidates else dict(u[name])) for name, codes, names in fields}
-    share = start_share
     if not size or not fields:
         return m, 0.0
+    fields, inverse, counts = _patterns(fields)
+    # Non-matches start at u, or at the candidates' own level shares (when nearly all
+    # candidates are non-matches, agreeing on blocking keys far more than random pairs).
+    v = {name: (_m_step(codes, names, counts, u[name], 1.0)
+                if from_candidates else dict(u[name])) for name, codes, names in fields}
+    share = start_share
     for _ in range(rounds):
-        odds = np.full(size, math.log(share / (1.0 - share)))
+        odds = np.full(len(counts), math.log(share / (1.0 - share)))
         for name, codes, names in fields:
             ratio = np.zeros(LEVEL_COUNT)
             for level in names:
                 ratio[LEVEL_CODES[level]] = math.log(m[name][level] / v[name][level])
             odds += ratio[codes]
         w = 1.0 / (1.0 + np.exp(-np.clip(odds, -60, 60)))
-        share = float(min(max(w.mean(), 1e-6), 1 - 1e-6))
+        share = float(min(max(float((w * counts).sum()) / size, 1e-6), 1 - 1e-6))
         for name, codes, names in fields:
-            m[name] = _bounded(_m_step(codes, names, w, m0[name], prior_pairs), m0[name])
-            v[name] = _m_step(codes, names, 1.0 - w, u[name], 1.0)
+            m[name] = _bounded(_m_step(codes, names, w * counts, m0[name], prior_pairs),
+                               m0[name])
+            v[name] = _m_step(codes, names, (1.0 - w) * counts, u[name], 1.0)
     if posteriors is not None:
-        posteriors.append(w)
-        posteriors.append(_log_likelihood(fields, m, v, share))
+        posteriors.append(w[inverse])
+        posteriors.append(_log_likelihood(fields, m, v, share, counts))
     return m, share
 
 
-def _log_likelihood(fields: list, m: dict, v: dict, share: float) -> float:
-    """log P(levels) of every pair under the two-class mixture, summed."""
+def _log_likelihood(fields: list, m: dict, v: dict, share: float, counts: np.ndarray
+                    ) -> float:
+    """log P(levels) of every pair under the two-class mixture, summed (`counts`: pairs
+    per row of `fields`)."""
     size = len(fields[0][1])
     log_m, log_v = np.full(size, math.log(share)), np.full(size, math.log(1.0 - share))
     for name, codes, names in fields:
@@ -157,15 +177,18 @@ def _log_likelihood(fields: list, m: dict, v: dict, share: float) -> float:
             lv[LEVEL_CODES[level]] = math.log(v[name][level])
         log_m += lm[codes]
         log_v += lv[codes]
-    return float(np.logaddexp(log_m, log_v).sum())
+    return float((np.logaddexp(log_m, log_v) * counts).sum())
 
 
 def _m_step(codes: np.ndarray, names: list[str], weight: np.ndarray, prior: dict[str, float],
             strength: float) -> dict[str, float]:
-    present = codes != NONE
-    total = float(weight[present].sum()) + strength
-    return {level: max((float(weight[codes == LEVEL_CODES[level]].sum())
-                        + strength * prior[level]) / total, 1e-9) for level in names}
+    """Level shares of the pairs weighted by `weight`, blended with `prior` as `strength`
+    pseudo-pairs (pairs without the field do not count)."""
+    sums = np.bincount(codes, weights=weight, minlength=LEVEL_COUNT)
+    sums[NONE] = 0.0  # pairs missing the field
+    total = float(sums.sum()) + strength
+    return {level: max((float(sums[LEVEL_CODES[level]]) + strength * prior[level]) / total,
+                       1e-9) for level in names}
 
 
 def _bounded(m: dict[str, float], prior: dict[str, float]) -> dict[str, float]:

@@ -80,11 +80,15 @@ def fold_address(text: str) -> str:
     return " ".join(words)
 
 
+_DIGITS = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=200_000)
 def house_number(address: str | None) -> str:
     """The first run of digits of a folded address ("" when none)."""
     if not address:
         return ""
-    match = re.search(r"\d+", address)
+    match = _DIGITS.search(address)
     return match.group(0) if match else ""
 
 
@@ -108,7 +112,8 @@ def _word_in(word: str, others: tuple[str, ...]) -> bool:
     """`word` is one of `others`, or one slip away from one (words of 5 letters or more)."""
     if word in others:
         return True
-    return len(word) >= 5 and any(len(o) >= 5 and fuzz.ratio(word, o) >= 85 for o in others)
+    return len(word) >= 5 and any(len(o) >= 5 and fuzz.ratio(word, o, score_cutoff=85)
+                                  for o in others)
 
 
 def _all_in(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:

@@ -13,7 +13,7 @@ that gives the same verdict and fast paths for the commonest shapes;
 from __future__ import annotations
 
 from custdata.normalize.consent import CONSENT_VALUES, normalize_consent
-from custdata.normalize.country import normalize_country
+from custdata.normalize.country import normalize_country, row_region
 from custdata.normalize.dates import MAX_YEAR, MIN_YEAR, normalize_date
 from custdata.normalize.email import normalize_email, suggest_domain, suggest_email
 from custdata.normalize.id_number import normalize_id_number, upgrade_id_number
@@ -32,6 +32,6 @@ __all__ = [
     "email_key", "id_number_key", "key_function", "key_functions", "key_of", "normalize_consent",
     "normalize_country", "normalize_date", "normalize_email", "normalize_id_number",
     "normalize_name", "normalize_phone", "normalize_text", "parse_phone", "phone_canonical",
-    "phone_input", "phone_key", "phone_type", "phone_verdict", "suggest_domain",
+    "phone_input", "phone_key", "phone_type", "phone_verdict", "row_region", "suggest_domain",
     "suggest_email", "upgrade_id_number",
 ]

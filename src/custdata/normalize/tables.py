@@ -345,6 +345,20 @@ NAME_PARTICLES = frozenset({
     "dei", "dos", "das", "zu", "zur", "vom", "bin", "binti", "ibn", "y",
 })
 NAME_UPPER_WORDS = frozenset({"ii", "iii", "iv", "vi", "vii", "viii", "phd", "md"})
+# Organisation acronyms that have vowels (so the no-vowel rule cannot tell them) and are
+# kept in capitals when a name is re-cased. Acronyms without vowels (BMW, KPMG, HSBC)
+# and with digits or & (3M, AT&T) are kept by rule; none of these is a pinyin syllable.
+ORG_ACRONYMS = frozenset({
+    "ymca", "ywca", "ibm", "nasa", "unicef", "unesco", "nato", "opec", "aarp", "ikea", "ups",
+    "usa", "uk", "eu", "aig", "aol", "ubs", "uefa", "fifa", "ieee", "ucla", "nyu", "usc",
+    "hp", "lg", "bp", "gm", "ey", "abc", "abb", "aia", "ing", "oecd", "ocbc", "uob", "sap",
+    "icbc", "boc", "ccb", "ntt", "tsmc", "sabic", "fiat",
+})
+# Small English words left in lower case inside a re-cased name ("YMCA of Greater New York").
+NAME_LOWER_WORDS = frozenset({"of", "and", "for", "the"})
+# Short words without vowels that are names, titles or suffixes, not acronyms.
+NOT_ACRONYMS = frozenset({"mrs", "ltd", "jnr", "snr", "pty", "dept", "st", "mr", "dr", "jr",
+                          "sr", "ng", "hm"})
 
 # Well-known mailbox domains: a domain one edit away from one of these is a typo suggestion.
 POPULAR_DOMAINS = (

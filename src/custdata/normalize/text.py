@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from custdata.normalize.tables import NAME_PARTICLES, NAME_UPPER_WORDS
+from custdata.normalize.tables import (
+    NAME_LOWER_WORDS, NAME_PARTICLES, NAME_UPPER_WORDS, NOT_ACRONYMS, ORG_ACRONYMS,
+)
 
 
 def normalize_text(raw: str) -> str:
@@ -29,8 +31,31 @@ def _is_latin_letters(text: str) -> bool:
 _NAME_JOINERS = re.compile(r"([-'’])")
 
 
+_DOTTED = re.compile(r"(?:[a-z]\.){2,}")
+_VOWELS = frozenset("aeiouy")
+
+
+def is_acronym(word: str) -> bool:
+    """Whether a word is an organisation's acronym, kept in capitals: a known one (YMCA,
+    IBM), dotted letters (I.B.M.), one with a digit or & (3M, AT&T), or three or more
+    Latin letters without a vowel (BMW, KPMG) that are not a title or suffix (Mrs, Ltd)."""
+    core = word.lower().strip(".,;:()\"")
+    if core in ORG_ACRONYMS or _DOTTED.fullmatch(core + ("." if not core.endswith(".") else "")):
+        return True
+    if not core.isascii() or core in NOT_ACRONYMS:
+        return False
+    if "&" in core or (any(c.isdigit() for c in core) and any(c.isalpha() for c in core)):
+        return True
+    letters = [c for c in core if c.isalpha()]
+    return len(letters) >= 3 and len(letters) == len(core) and not _VOWELS.intersection(core)
+
+
 def _recase_word(word: str, *, first: bool, particle_next: bool, last: bool) -> str:
     lower = word.lower()
+    if is_acronym(word):
+        return word.upper()
+    if lower in NAME_LOWER_WORDS and not first and not last:
+        return lower
     if lower in NAME_PARTICLES and not last and (not first or particle_next):
         return lower
     if lower.rstrip(".") in NAME_UPPER_WORDS and not first:
@@ -57,8 +82,9 @@ def normalize_name(raw: str) -> str:
     """A person's name: normalize_text, and Latin names in ALL CAPS or all lower re-cased.
 
     "JOHN MCDONALD" -> "John McDonald", "o'brien" -> "O'Brien", "jan van der berg" ->
-    "Jan van der Berg". Mixed-case names ("DeShawn", "van der Berg") and names in any
-    other script (张三, Ольга) are returned as written.
+    "Jan van der Berg". Acronyms stay in capitals (`is_acronym`): "YMCA OF GREATER NEW
+    YORK" -> "YMCA of Greater New York", "IBM" -> "IBM". Mixed-case names ("DeShawn",
+    "van der Berg") and names in any other script (张三, Ольга) are returned as written.
     """
     text = normalize_text(raw)
     # isupper/islower: every cased character one way, and at least one cased character

@@ -22,6 +22,7 @@ from custdata.store.contacts import Contacts
 from custdata.store.crypto import CryptoState, CryptoStore
 from custdata.store.database import SQLiteDatabase, translate_db_error
 from custdata.store.dedupe import Merges
+from custdata.store.dedupe_memory import DedupeMemory
 from custdata.store.forget import Forget
 from custdata.store.history import History
 from custdata.store.imports import Imports
@@ -35,6 +36,12 @@ from custdata.store.segments import Segments
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
 ProtectorFactory = Callable[["CryptoState | None"], Any]
+# The synchronisation points of every write, in order (see Store.pause_at).
+WRITE_POINTS = ("write:before-lock", "write:locked", "write:committed")
+
+
+def _no_pause(point: str) -> None:
+    return None
 
 
 class Store:
@@ -50,6 +57,9 @@ class Store:
         self.protector_for = protector_for
         # Why the last write's compaction (see CryptoStore.finish_scrub) was left for later.
         self.scrub_left: str | None = None
+        # pause_at(point): called at each of WRITE_POINTS, so that a test can run another
+        # command right there (custdata.api.Session.pause_at; the CLI's CUSTDATA_SYNC_DIR).
+        self.pause_at: Callable[[str], None] = _no_pause
         self.meta = Meta(self)
         self.oplog = OpLog(self)
         self.history = History(self)
@@ -60,6 +70,7 @@ class Store:
         self.imports = Imports(self)
         self.cleaning = Cleaning(self)
         self.merges = Merges(self)
+        self.dedupe = DedupeMemory(self)
         self.forget = Forget(self)
         self.segments = Segments(self)
         self.churn = ChurnFacts(self)
@@ -88,9 +99,12 @@ class Store:
         The lock comes first: BEGIN IMMEDIATE, then the encryption state is read again
         under it (`protector_for`), so a key rotated or columns encrypted by another
         command since this one opened the store are seen before anything is written.
+        `pause_at` is called just before the lock, just after it and just after the commit.
         """
+        self.pause_at("write:before-lock")
         self.db.begin_write()
         try:
+            self.pause_at("write:locked")
             if self.protector_for is not None:
                 self.protector = self.protector_for(self.crypto.state())
             op = self.oplog.start(command, input_file=input_file, sha256=sha256)
@@ -100,6 +114,7 @@ class Store:
                 return
             self.oplog.finish(op)
             self.db.commit()
+            self.pause_at("write:committed")
             self.oplog.committed(op)
         except BaseException:
             self.db.rollback()
@@ -125,5 +140,5 @@ def open_store(path: Path | str, *, wait: float = 30.0,
     return Store(db, protector=protector, protector_for=protector_for)
 
 
-__all__ = ["Store", "open_store", "Operation", "PlainProtector", "committed_operations",
+__all__ = ["Store", "open_store", "WRITE_POINTS", "Operation", "PlainProtector", "committed_operations",
            "translate_db_error", "utc_now", "CryptoState"]

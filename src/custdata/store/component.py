@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from custdata.store.extra import unseal_extra
+from custdata.store.extra import EXTRA_TABLES, unseal_extra
 
 if TYPE_CHECKING:
     from custdata.crypto.protector import Protector
@@ -35,6 +35,6 @@ class Component:
         for col in protector.sealed_columns(table):
             if col in row:
                 row[col] = protector.unseal(table, col, rid, row[col])
-        if table == "contacts" and "extra" in row:
-            row["extra"] = unseal_extra(protector, rid, row["extra"])
+        if "extra" in row and table in EXTRA_TABLES:
+            row["extra"] = unseal_extra(protector, rid, row["extra"], table)
         return row

@@ -19,7 +19,7 @@ from custdata.crypto import TOKEN_PREFIX, CryptoProtector
 from custdata.errors import StoreError, UsageError
 from custdata.models import CONTACT_FIELDS
 from custdata.store.component import Component
-from custdata.store.extra import recode_extra
+from custdata.store.extra import EXTRA_TABLES, recode_extra
 
 META_KEY_ID = "crypto.key_id"
 META_SALT = "crypto.salt"
@@ -163,7 +163,8 @@ class CryptoStore(Component):
             recoder = recoding.recoder(old, new, columns=cols, kinds=kinds, log_words=log_words)
             counts["contacts"] = self._transcode_contacts(recoding, recoder, hits, workers,
                                                           advance)
-            counts["extra"] = self._transcode_extra("contacts", old, new, cols)
+            counts["extra"] = sum(self._transcode_extra(table, old, new, cols)
+                                  for table in EXTRA_TABLES)
             counts["history"] = self._transcode_history(old, new, cols)
             counts["merges"] = self._transcode_merges(recoder, old, new)
         for table, column, rid in (("rejects", "raw", "line"), ("orders", "customer_ref", "id"),
@@ -238,7 +239,8 @@ class CryptoStore(Component):
             yield from rows
 
     def _transcode_extra(self, table: str, old: Any, new: Any, cols: list[str]) -> int:
-        """Re-seal the copies of re-keyed fields held in `extra` (phone_2, email_3, ...)."""
+        """Re-seal the copies of re-keyed fields held in `table`'s `extra` (phone_2,
+        email_3, an order's delivery address, ...); returns the rows changed."""
         if not cols:
             return 0
         probe = " OR ".join(f"instr(extra, '\"{c}') > 0" for c in cols)
@@ -247,7 +249,7 @@ class CryptoStore(Component):
                 f"SELECT id, extra FROM {table} WHERE id > ? AND extra <> '{{}}' AND ({probe}) "
                 f"ORDER BY id LIMIT {_BATCH}", (last,)).fetchall():
             updates = [(text, rid) for rid, extra in rows
-                       if (text := recode_extra(old, new, rid, extra)) is not None]
+                       if (text := recode_extra(old, new, rid, extra, table)) is not None]
             self.db.executemany(f"UPDATE {table} SET extra = ? WHERE id = ?", updates)
             done += len(updates)
             last = rows[-1][0]

@@ -19,6 +19,7 @@ from typing import Any
 from custdata.errors import NotFoundError, UsageError
 from custdata.models import CONTACT_FIELDS, Change
 from custdata.store.component import Component
+from custdata.store.extra import seal_extra
 
 PAYLOAD_VERSION = 1
 # The contacts table's match-key column of each keyed field.
@@ -135,7 +136,7 @@ class Merges(Component):
             new = values[field]
             source = next((i for i in ids if plain[i].get(field) == new), survivor_id)
             if field == "extra":
-                sets["extra"] = new if new is not None else "{}"
+                sets["extra"] = seal_extra(self.protector, survivor_id, new or "{}")
             else:
                 sets[field] = seal("contacts", field, survivor_id, new)
             for kind, key_column in KEY_COLUMNS:

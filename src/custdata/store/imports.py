@@ -15,6 +15,7 @@ from typing import Any
 
 from custdata.models import CONTACT_FIELDS, Reject
 from custdata.store.component import Component
+from custdata.store.extra import seal_extra
 
 # A load of orders or interactions that has inserted DEFER_AFTER rows into a table that
 # held fewer than DEFER_MAX_HELD drops the table's secondary indexes (none serves the
@@ -26,14 +27,23 @@ CONTACT_COLUMNS = ["id", *CONTACT_FIELDS, "extra", "email_key", "phone_key", "id
                    "changed_at"]
 
 
-def _row_values(seal: Callable, table: str, sealed: Iterable[str], order: list[str],
+def _row_values(protector: Any, table: str, sealed: Iterable[str], order: list[str],
                 ) -> Callable[[dict], Any]:
-    """Row dict -> its values in `order`, the `sealed` columns sealed for `table`."""
+    """Row dict -> its values in `order`, the `sealed` columns sealed for `table`, and the
+    copies of encrypted fields in its `extra` sealed too (store.extra)."""
     sealed = frozenset(sealed)
-    if not sealed:
+    if not protector.encrypted_columns:
         return itemgetter(*order)
-    return lambda r: [seal(table, c, r["id"], r.get(c)) if c in sealed else r.get(c)
-                      for c in order]
+    seal = protector.seal
+
+    def value(r: dict, c: str) -> Any:
+        if c in sealed:
+            return seal(table, c, r["id"], r.get(c))
+        if c == "extra":
+            return seal_extra(protector, r["id"], r.get(c), table)
+        return r.get(c)
+
+    return lambda r: [value(r, c) for c in order]
 
 
 class Imports(Component):
@@ -74,23 +84,25 @@ class Loader:
         return [self.part.unseal_row(table, r) for r in rows]
 
     def write_contacts(self, inserts: list[dict], updates: list[dict]) -> None:
-        """Insert and update contact rows (CONTACT_COLUMNS), sealing encrypted columns."""
+        """Insert and update contact rows (CONTACT_COLUMNS), sealing encrypted columns
+        and their copies in `extra`."""
         cols = CONTACT_COLUMNS
         protector = self.part.protector
-        seal, enc = protector.seal, protector.encrypted_columns
+        enc = protector.encrypted_columns
         if inserts:
             marks = ",".join("?" * len(cols))
-            values = _row_values(seal, "contacts", enc, cols)
+            values = _row_values(protector, "contacts", enc, cols)
             self.db.executemany(f"INSERT INTO contacts ({','.join(cols)}) VALUES ({marks})",
                                 [values(r) for r in inserts])
         if updates:
             sets = ",".join(f"{c} = ?" for c in cols[1:])
-            values = _row_values(seal, "contacts", enc, [*cols[1:], "id"])
+            values = _row_values(protector, "contacts", enc, [*cols[1:], "id"])
             self.db.executemany(f"UPDATE contacts SET {sets} WHERE id = ?",
                                 [values(r) for r in updates])
 
     def write_linked(self, inserts: list[dict], updates: list[dict]) -> None:
-        """Insert and update order or interaction rows (all rows of a list share columns)."""
+        """Insert and update order or interaction rows (all rows of a list share columns);
+        the customer reference and the copies of encrypted fields in `extra` sealed."""
         kind = self.kind
         if self._may_defer and self._deferred is None and self._inserted >= DEFER_AFTER:
             self._deferred = self.db.drop_indexes(kind)
@@ -107,7 +119,7 @@ class Loader:
             else:
                 sql = f"UPDATE {kind} SET {','.join(f'{c} = ?' for c in cols)} WHERE id = ?"
                 order = [*cols, "id"]
-            values = _row_values(protector.seal, kind, sealed, order)
+            values = _row_values(protector, kind, sealed, order)
             self.db.executemany(sql, [values(r) for r in rows])
         self._inserted += len(inserts)
 

@@ -139,6 +139,20 @@ CREATE TABLE rfm_cells (
     segment TEXT NOT NULL
 );
 """,
+    # 4: dedupe's memory (issue 17): pairs a person labelled the same customer or not
+    # (`dedupe --review`, `dedupe --labels FILE`), smaller contact id first; the fitted
+    # model is kept in `meta` (key dedupe_model) as JSON with its fit date and row count.
+    """
+CREATE TABLE dedupe_labels (
+    contact_a INTEGER NOT NULL,
+    contact_b INTEGER NOT NULL,
+    same INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    op_id INTEGER REFERENCES oplog(id),
+    source TEXT NOT NULL,
+    PRIMARY KEY (contact_a, contact_b)
+);
+""",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
