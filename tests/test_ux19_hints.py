@@ -132,6 +132,8 @@ def test_an_unknown_header_of_5_mb_is_cut(cli: Cli, tmp_path: Path) -> None:
     ("init", "--region", "r" * 5000),
     ("show", "x" * 5000),
     ("unmerge", "m" * 5000),
+    ("export", "contacts", "--format", "x" * 5000),
+    ("tag", "--" + "n" * 5000),
 ])
 def test_long_input_echoed_in_a_message_is_cut_to_200(crm: Cli, write_csv, args: tuple) -> None:
     path = write_csv("c.csv", CONTACT_ROWS)

@@ -14,9 +14,9 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 try:  # typer >= 0.20 carries its own copy of click
-    from typer._click.exceptions import NoSuchOption
+    from typer._click.exceptions import ClickException, NoSuchOption
 except ImportError:  # pragma: no cover - older typer uses click itself
-    from click.exceptions import NoSuchOption
+    from click.exceptions import ClickException, NoSuchOption
 
 from custdata import __version__
 from custdata.cli import _shared
@@ -66,8 +66,12 @@ class CustdataGroup(TyperGroup):
         except NoSuchOption as exc:
             message = misplaced_global(exc.option_name, state.argv)
             if message is None:
+                exc.message = shortened(exc.message)
                 raise
             _fail(message, ExitCode.USAGE, exc)
+        except ClickException as exc:  # click's usage errors echo values too: cut them
+            exc.message = shortened(exc.message)
+            raise
         except typer.Abort as exc:
             # Ctrl-C at a prompt: click turns it into Abort ("Aborted!", exit 1)
             if state.debug or not isinstance(exc.__context__, KeyboardInterrupt):
