@@ -151,3 +151,34 @@ def test_this_slice_keeps_the_house_layers(module: str, allowed: tuple[str, ...]
     strays = {n for n in _custdata_imports(module)
               if not any(n == a or n.startswith(a + ".") for a in allowed)}
     assert strays == set()
+
+
+def test_import_notices_name_no_flags_for_python_callers(tmp_path: Path) -> None:
+    """The warnings an import gives carry a hint name; the CLI turns it into the flag."""
+    heard: list[str] = []
+    session = Session(db=tmp_path / "crm.db", notify=heard.append)
+    data.import_records(session, "contacts", io.BytesIO(b"Kunde,Ort\nK1,Bern\n"),
+                        mapping={"Kunde": "external_id"})
+    orders = b"order_id,customer_id,amount\nO1,K1,\"1,234\"\n"
+    counts = data.import_records(session, "orders", io.BytesIO(orders))
+    assert [getattr(n, "hint", None) for n in heard] == ["map_person", "decimal_mark"]
+    assert heard[0] == "warning: no column maps to name, email or phone."
+    assert all("--" not in n for n in heard)
+    assert counts.encoding_note() in ("", "; encoding utf-8")
+    guessed = data.import_records(session, "contacts", io.BytesIO(
+        "external_id,name\nK2,Jürgen\n".encode("cp1252")))
+    assert guessed.encoding_note() == "; encoding cp1252 (a guess)"
+
+
+def test_export_rejects_from_python(tmp_path: Path) -> None:
+    from custdata.api import rejects
+
+    session = Session(db=tmp_path / "crm.db")
+    text = b"external_id,name\nC1,Ann\n,Bob\n"
+    for _ in range(2):
+        assert data.import_records(session, "contacts", io.BytesIO(text)).rejected == 1
+    rows = list(rejects.export_rejects(session))
+    assert [(r["operation"], r["line"], r["raw"]) for r in rows] == [(1, 3, ",Bob")]
+    assert list(rejects.export_rejects(session, operation=2)) == []
+    with pytest.raises(UsageError):
+        rejects.export_rejects(session, operation=7)

@@ -114,3 +114,18 @@ def test_forget_erases_the_records_merged_into_the_person(cli, tmp_path: Path) -
     for value in ("zw.work@163.com", "zhang.wei@qq.com", "13800138000"):
         assert value.encode() not in data
     assert "lina@163.com".encode() in data  # the other person stays
+
+
+def test_forget_keeps_a_suppression_list_that_import_reads(crm, tmp_path: Path) -> None:
+    from custdata.api import data
+
+    session = Session(db=crm.db)
+    assert secure.erasures(session) == []
+    assert secure.forget(session, "ext:C1").counts["suppressed"] == 3  # id, email, phone
+    listed = secure.erasures(session)
+    assert len(listed) == 1 and listed[0].identifiers == 3
+    source = tmp_path / "again.csv"
+    source.write_text(CSV, encoding="utf-8")
+    counts = data.import_records(session, "contacts", source)
+    assert (counts.skipped, counts.erased, counts.unchanged) == (1, 1, 1)
+    assert "13800138000" not in json.dumps(crm.sql("SELECT * FROM suppressed"))

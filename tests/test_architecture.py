@@ -47,3 +47,20 @@ def test_errors_below_the_cli_name_no_flags(path: Path) -> None:
             if isinstance(part, ast.Constant) and isinstance(part.value, str):
                 assert not FLAG.search(part.value), \
                     f"{path.name}:{node.lineno} names a flag in an error: {part.value!r}"
+
+
+@pytest.mark.parametrize("path", _modules(below_cli=True), ids=lambda p: str(p.relative_to(SRC)))
+def test_notices_below_the_cli_name_no_flags(path: Path) -> None:
+    """A message for the person (session.notify, Notice) names no flag either: it gives a
+    hint name, and the CLI adds the option (cli/_hints.py with_advice)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        if name not in ("notify", "Notice"):
+            continue
+        for part in ast.walk(node):
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                assert not FLAG.search(part.value), \
+                    f"{path.name}:{node.lineno} names a flag in a notice: {part.value!r}"

@@ -278,3 +278,10 @@ def _first_pair(shown: str) -> set[str]:
     """The external ids of the first pair a review showed."""
     line = next(line for line in shown.splitlines() if "external_id" in line)
     return {cell.strip() for cell in line.split("│")[2:4]}
+
+
+def test_labels_with_dry_run_is_refused(crm: Cli, write_csv) -> None:
+    labels = write_csv("labels.csv", [["contact_a", "contact_b", "label"], ["C4", "C5", "same"]])
+    result = crm("dedupe", "--merge", "--dry-run", "--labels", labels)
+    assert result.exit_code == 2 and "--dry-run writes nothing" in result.output
+    assert crm.count("dedupe_labels") == 0

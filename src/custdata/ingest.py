@@ -160,6 +160,8 @@ def _linked(kind: str, rec: RawRecord, values: dict[str, str], extra: dict[str, 
         amount = parse_amount(values.get("amount"), decimal)
         derived["amount_value"] = amount
         derived["status_norm"] = normalize_status(values.get("status"), amount)
+        if "quantity" in values:  # a line's quantity: plain or grouped, never guessed
+            derived["quantity"] = parse_amount(values["quantity"], None)
     else:
         derived["satisfaction_value"] = parse_satisfaction(values.get("satisfaction"))
     return Record(rec.line, rec.raw, values, extra, keys, derived)

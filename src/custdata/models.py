@@ -60,12 +60,19 @@ class ImportCounts:
     unchanged: int = 0
     rejected: int = 0
     skipped: int = 0
+    orders: int | None = None  # an orders file: how many orders its lines made
+    erased: int = 0  # of the skipped: rows of people erased at their request (forget)
 
     def summary(self) -> str:
-        """"read 10, inserted 6, updated 0, unchanged 0, rejected 3, skipped 1"."""
+        """"read 10, inserted 6, updated 0, unchanged 0, rejected 3, skipped 1"; an orders
+        file with several lines to an order says "read 9994 lines in 5009 orders, ..."."""
+        lines = self.inserted + self.updated + self.unchanged
+        made = f" lines in {self.orders} orders" \
+            if self.orders is not None and self.orders != lines else ""
         return (
-            f"read {self.read}, inserted {self.inserted}, updated {self.updated}, "
+            f"read {self.read}{made}, inserted {self.inserted}, updated {self.updated}, "
             f"unchanged {self.unchanged}, rejected {self.rejected}, skipped {self.skipped}"
+            + (f" ({self.erased} erased at the person's request)" if self.erased else "")
         )
 
 

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from custdata.api import loading
 from custdata.api.common import counted, phone_region, protected_paths
-from custdata.api.session import Session
+from custdata.api.session import Notice, Session
 from custdata.config import starter_toml
 from custdata.errors import CheckFailed, UsageError
 from custdata.ingest import (
@@ -90,13 +90,15 @@ class ImportResult(ImportCounts):
     encoding: str = ""
     encoding_guessed: bool = False  # chosen by how the text looks: may be wrong
 
-    def encoding_note(self) -> str:
-        """"; encoding cp1252 (a guess: ...)" for the summary line ("" for a workbook)."""
+    def encoding_note(self, advice: str = "") -> str:
+        """"; encoding cp1252 (a guess: ADVICE)" for the summary line ("" for a workbook);
+        the CLI's advice names the option that forces an encoding."""
         if not self.encoding:
             return ""
         note = f"; encoding {self.encoding}"
-        return note + " (a guess: pass --encoding NAME if the text looks wrong)" \
-            if self.encoding_guessed else note
+        if not self.encoding_guessed:
+            return note
+        return note + (f" (a guess: {advice})" if advice else " (a guess)")
 
 
 class StrictRejects(CheckFailed):
@@ -195,10 +197,9 @@ def _amount_decimal(session: Session, stream: IO[bytes], reading: ReadOptions, n
     if found is None:
         return None
     if found.unreadable():
-        hint = " Pass --decimal , or --decimal . to say which separator is the decimal one." \
-            if found.ambiguous and found.decimal() is None else ""
-        session.notify(f"warning: {found.unreadable()} amount(s) cannot be read and are left "
-                       f"out of reports: {found.explain()}.{hint}")
+        hint = "decimal_mark" if found.ambiguous and found.decimal() is None else None
+        session.notify(Notice(f"warning: {found.unreadable()} amount(s) cannot be read and "
+                              f"are left out of reports: {found.explain()}.", hint))
     return found.decimal()
 
 
@@ -208,8 +209,8 @@ def _report_plan(session: Session, kind: str, table: Table, plan: list, dry_run:
         session.notify(f"columns (row {table.header_line}): "
                        + "; ".join(describe_plan(table.header, plan)))
     if unmapped_people_fields(kind, plan):
-        session.notify("warning: no column maps to name, email or phone; map one with --map "
-                       "\"COLUMN=name\" (or email, phone; --map \"First+Last=name\" joins two).")
+        session.notify(Notice("warning: no column maps to name, email or phone.",
+                              "map_person"))
 
 
 def _input(file: str | Path | IO[bytes]) -> tuple[str, IO[bytes], bool]:
@@ -274,9 +275,10 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
                 store, op, kind, records, input_file=name, on_conflict=on_conflict,
                 region=region, dayfirst=dayfirst, on_reject=sink.add if sink else None,
                 on_progress=advance, track_touched=clean, mapped=mapped,
-                compare_as=_cleaned_form(region, dayfirst) if clean else None)
+                cleaned_as=_cleaned_form(region, dayfirst), clean=clean)
             op.sha256 = sha256()
-            op.counts = {**asdict(counts), "encoding": encoding}
+            op.counts = {**{k: v for k, v in asdict(counts).items() if v is not None},
+                         "encoding": encoding}
             if strict and counts.rejected:
                 if sink:
                     sink.finish()
@@ -299,7 +301,8 @@ def _store_records(session: Session, kind: str, records: Any, encoding: str, nam
 
 
 def _cleaned_form(region: str, dayfirst: bool) -> Callable[[dict], dict]:
-    """Incoming values as `clean` would store them (for comparing, never for writing)."""
+    """Incoming values as `clean` would store them (for comparing, never for writing):
+    a raw value that cleans to the stored one is unchanged, with or without `--clean`."""
     from custdata.clean import clean_contact
 
     def cleaned(values: dict) -> dict:

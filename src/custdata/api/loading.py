@@ -22,7 +22,6 @@ from custdata.ingest import (
     Record,
     changed_values,
     content_key,
-    normalize_status,
     parse_day,
     parse_satisfaction,
 )
@@ -30,6 +29,7 @@ from custdata.models import CONTACT_FIELDS, Change, ImportCounts, Reject, Skippe
 from custdata.normalize import email_key, id_number_key, phone_key
 
 BATCH = 2000
+ERASED = "erased at the person's request"  # PIPL art. 47, GDPR art. 17
 _KEYS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 
 
@@ -52,33 +52,41 @@ class Load:
     on_conflict: str = "update"
     region: str = "CN"
     dayfirst: bool = False
-    compare: Callable[[dict], dict] = lambda values: values
+    cleaned: Callable[[dict], dict] = lambda values: values
     track: bool = False
     mapped: frozenset[str] = frozenset()
     tally: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("read", "inserted", "updated", "unchanged", "rejected", "skipped"), 0))
+        ("read", "inserted", "updated", "unchanged", "rejected", "skipped", "erased"), 0))
     touched: set[int] = field(default_factory=set)
     seen: dict[int, int] = field(default_factory=dict)
+    lines: dict[int, int] = field(default_factory=dict)  # order key's hash -> rows so far
+    clean: bool = False  # `import --clean`: a contact whose values clean differently is touched
 
 
 def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipped], *,
          input_file: str | None, on_conflict: str = "update", region: str = "CN",
          dayfirst: bool = False, on_reject: Callable[[Reject], None] | None = None,
          on_progress: Callable[[int], None] | None = None,
-         compare_as: Callable[[dict], dict] | None = None, track_touched: bool = False,
+         cleaned_as: Callable[[dict], dict] | None = None, clean: bool = False,
+         track_touched: bool = False,
          mapped: frozenset[str] = frozenset()) -> tuple[ImportCounts, list[int]]:
     """Store a stream of records inside the open write `op`; return counts and touched ids.
 
-    `compare_as` maps incoming contact values to the form they take once stored (the
-    cleaned form with `import --clean`), so re-importing a file changes nothing. The ids
+    `cleaned_as` maps incoming contact values to the form `clean` gives them: a value
+    that differs from the stored one as read but not once cleaned is unchanged, so a
+    re-import after `clean` (or with `clean`: `import --clean`) changes nothing. With
+    `clean`, a contact whose stored values are not the cleaned ones is touched. The ids
     of inserted/updated contacts come back only with `track_touched` (memory stays flat).
     `mapped` names the input columns read as fields: a stored `extra` loses those keys.
     Skipped items (blank and totals rows) are only counted.
     """
-    run = Load(kind, on_conflict, region, dayfirst, compare_as or (lambda values: values),
-               track_touched, mapped)
+    run = Load(kind, on_conflict, region, dayfirst, cleaned_as or (lambda values: values),
+               track_touched, mapped, clean=clean)
     loader = store.imports.loader(op, kind, input_file)
+    erased = store.suppression.active()  # nobody erased yet: nothing to look up
     for batch in _batches(items, BATCH):
+        if erased:
+            batch = _skip_erased(store.suppression, batch, run)
         rejects = [r for r in batch if isinstance(r, Reject)]
         records = [r for r in batch if isinstance(r, Record)]
         if kind == "contacts":
@@ -95,24 +103,67 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipp
         if on_progress:
             on_progress(len(batch))
     loader.finish()
+    if kind == "orders":
+        run.tally["orders"] = len(run.lines)
     return ImportCounts(**run.tally), sorted(run.touched) if track_touched else []
+
+
+def _skip_erased(suppression: Any, batch: list, run: Load) -> list:
+    """The batch with the rows of erased people (on the suppression list) made Skipped:
+    counted, and their text kept nowhere (not even among the rejects)."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    wanted: dict[str, set[str]] = {}
+    for pos, rec in enumerate(batch):
+        if isinstance(rec, Record):
+            found[pos] = _identifiers_of(rec, run.kind, run.region)
+            for kind, key in found[pos]:
+                wanted.setdefault(kind, set()).add(key)
+    hits = {kind: suppression.matching(kind, keys) for kind, keys in wanted.items()}
+    out = list(batch)
+    for pos, pairs in found.items():
+        if any(key in hits[kind] for kind, key in pairs):
+            out[pos] = Skipped(batch[pos].line, ERASED)
+            run.tally["erased"] += 1
+    return out
+
+
+def _identifiers_of(rec: Record, kind: str, region: str) -> list[tuple[str, str]]:
+    """(kind, match key) of the person a row names: a contact's own keys, or the
+    customer reference of an order or interaction (an id, an email or a phone)."""
+    keys = rec.keys
+    if kind == "contacts":
+        pairs = [("external_id", keys["external_id"]), ("email", keys["email"]),
+                 ("phone", keys["phone"]), ("id_number", keys["id_number"])]
+    else:
+        ref = keys["customer_id"]
+        pairs = [("external_id", ref), ("email", keys["email"]), ("phone", keys["phone"])]
+        if ref:
+            pairs.append(("email", email_key(ref)) if "@" in ref
+                         else ("phone", phone_key(ref, region)))
+    return [(k, v) for k, v in pairs if v]
 
 
 # ---- contacts ----------------------------------------------------------------------
 
-def _contact_diff(row: dict, rec: Record, compare: Callable[[dict], dict],
-                  mapped: frozenset[str] = frozenset()) -> dict[str, str]:
-    """Field -> incoming value (as read) for each field that changes, `extra` merged
-    (less the keys of columns that now map to a field: `mapped`)."""
-    diff = changed_values(row, compare(rec.values), CONTACT_FIELDS)
-    diff = {f: rec.values[f] for f in diff}  # stored as read; `--clean` runs after
+def _contact_diff(row: dict, rec: Record, run: Load) -> tuple[dict[str, str], bool]:
+    """(field -> incoming value as read, for each field that changes; whether `clean`
+    would still change a stored value). A value changes when it differs from the stored
+    one both as read and as `clean` writes it; `extra` is merged, less the keys of the
+    columns that now map to a field (`run.mapped`)."""
+    diff = changed_values(row, rec.values, CONTACT_FIELDS)
+    stale = False
+    if diff or run.clean:
+        cleaned = run.cleaned(rec.values)
+        diff = {f: v for f, v in diff.items() if cleaned.get(f) != row.get(f)}
+        stale = run.clean and any(cleaned.get(f) != row.get(f) for f, v in rec.values.items()
+                                  if f not in diff and f in row and v and v.strip())
     stored_extra = json.loads(row["extra"] or "{}")
     extra = {**stored_extra, **rec.extra}
-    for key in mapped & extra.keys():
+    for key in run.mapped & extra.keys():
         del extra[key]
     if extra != stored_extra:
         diff["extra"] = extra_text(extra)
-    return diff
+    return diff, stale
 
 
 def _upsert_contacts(store: Any, loader: Any, records: list[Record], run: Load) -> None:
@@ -132,8 +183,8 @@ def _upsert_contacts(store: Any, loader: Any, records: list[Record], run: Load) 
                 run.touched.add(row["id"])
             run.tally["inserted"] += 1
             continue
-        diff = _contact_diff(row, rec, run.compare, run.mapped)
-        if not diff or run.on_conflict == "skip":
+        diff, stale = _contact_diff(row, rec, run)
+        if not (diff or stale) or run.on_conflict == "skip":
             run.tally["unchanged"] += 1
             continue
         if run.on_conflict == "fail":
@@ -141,12 +192,14 @@ def _upsert_contacts(store: Any, loader: Any, records: list[Record], run: Load) 
                 f"Line {rec.line} would change an existing contact (id {row['id']}) and "
                 "the import may not change stored records; nothing was imported.",
                 hint="on_conflict_fail")
-        changes.extend(Change(row["id"], f, row.get(f), v, "import") for f, v in diff.items())
-        _apply_update(loader, row, diff, now, run.region)
-        _index_contact(index, row)
         run.tally["updated"] += 1
         if run.track:
             run.touched.add(row["id"])
+        if not diff:  # only `--clean` has something to do
+            continue
+        changes.extend(Change(row["id"], f, row.get(f), v, "import") for f, v in diff.items())
+        _apply_update(loader, row, diff, now, run.region)
+        _index_contact(index, row)
         if not row.get("_new"):  # a row inserted by this batch is written by its insert
             updates[row["id"]] = row
     loader.write_contacts(inserts, list(updates.values()))
@@ -223,16 +276,19 @@ def _upsert_linked(loader: Any, records: list[Record], rejects: list[Reject],
                    run: Load) -> None:
     kind = run.kind
     owners = _resolve_customers(loader, records, run.region)
-    key_col = "order_id" if kind == "orders" else "row_key"
+    if kind == "orders":
+        from custdata.api.order_lines import upsert_orders
+
+        upsert_orders(loader, records, rejects, run, owners)
+        return
+    key_col = "row_key"
     keyed: list[tuple[str, int, Record]] = []
     for rec in records:
         contact_id = owners.get(id(rec))
         if contact_id is None:
             rejects.append(Reject(rec.line, rec.raw, "no contact matches the customer"))
             continue
-        key = rec.values.get("order_id") if kind == "orders" else None
-        if not key or not key.strip():
-            key = "auto:" + content_key(kind, rec, run.seen)
+        key = "auto:" + content_key(kind, rec, run.seen)
         keyed.append((key, contact_id, rec))
     stored = {r[key_col]: r for r in loader.rows_where_in(kind, key_col,
                                                           [k for k, _, _ in keyed])}
@@ -262,8 +318,8 @@ def _upsert_linked(loader: Any, records: list[Record], rejects: list[Reject],
 def _linked_row(kind: str, key: str, contact_id: int, rec: Record, old: dict | None,
                 dayfirst: bool, mapped: frozenset[str] = frozenset()) -> dict:
     fields = STORED_FIELDS[kind]
-    key_col = "order_id" if kind == "orders" else "row_key"
-    if old is None:  # a new row: ingest already parsed its day, amount and status
+    key_col = "row_key"
+    if old is None:  # a new row: ingest already parsed its day and satisfaction
         row = {f: rec.values.get(f) or None for f in fields}
         row.update({key_col: key, "contact_id": contact_id, "extra": extra_text(rec.extra)})
         row.update(rec.derived)
@@ -275,14 +331,8 @@ def _linked_row(kind: str, key: str, contact_id: int, rec: Record, old: dict | N
         del extra[gone]
     row.update({key_col: key, "contact_id": contact_id,
                 "customer_ref": rec.derived["customer_ref"], "extra": extra_text(extra)})
-    if kind == "orders":  # the incoming amount as read by its column's decimal mark
-        amount = rec.derived["amount_value"] if (rec.values.get("amount") or "").strip() \
-            else old.get("amount_value")
-        row.update(day=parse_day(row.get("order_date"), dayfirst), amount_value=amount,
-                   status_norm=normalize_status(row.get("status"), amount))
-    else:
-        row.update(day=parse_day(row.get("at"), dayfirst),
-                   satisfaction_value=parse_satisfaction(row.get("satisfaction")))
+    row.update(day=parse_day(row.get("at"), dayfirst),
+               satisfaction_value=parse_satisfaction(row.get("satisfaction")))
     return row
 
 

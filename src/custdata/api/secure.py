@@ -286,12 +286,44 @@ def forget(session: Session, contact: str | int, *,
             person = Person.of_rows(rows, session.region)
             words = store.forget.log_words(Recoding(session.region).word_forms)
             hits = set().union(*(words.get(w, set()) for w in person.words()))
-            return store.forget.erase(op, cid, [r["id"] for r in rows[1:]],
-                                      found_in=person.found_in, log_hits=hits)
+            counts = store.forget.erase(op, cid, [r["id"] for r in rows[1:]],
+                                        found_in=person.found_in, log_hits=hits)
+            counts["suppressed"] = store.suppression.add(
+                op.id, op.at, _identifiers(rows, session.region))
+            op.counts["suppressed"] = counts["suppressed"]
+            return counts
 
         counts = _protected_write(store, f"custdata forget id:{cid}", body,
                                   rollback_journal=True)
         return Forgotten(cid, counts, left=store.scrub_left)
+
+
+def _identifiers(rows: Iterable[dict], region: str) -> set[tuple[str, str]]:
+    """(kind, match key) of every identifier of the person's records: what the
+    suppression list keeps (hashed) so that an import does not bring them back."""
+    found: set[tuple[str, str]] = set()
+    for row in rows:
+        if row.get("external_id"):
+            found.add(("external_id", row["external_id"]))
+        for kind in ("email", "phone", "id_number"):
+            key = plain_key(kind, row.get(kind), region)
+            if key:
+                found.add((kind, key))
+    return found
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """One `forget` on the suppression list: when, and how many identifiers it keeps."""
+
+    at: str
+    identifiers: int
+
+
+def erasures(session: Session) -> list[Erasure]:
+    """The suppression list as `forget --list` shows it: dates and counts, never values."""
+    with session.store(read_only=True) as store:
+        return [Erasure(r["at"], r["identifiers"]) for r in store.suppression.erasures()]
 
 
 # ---- masking for export --mask -----------------------------------------------------------

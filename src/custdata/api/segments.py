@@ -108,20 +108,20 @@ def tag(session: Session, *, as_of: date | None = None, dry_run: bool = False) -
     """Set every contact's lifecycle stage and value tier as of `as_of` (default today).
 
     The plan is made again under the write lock against the stored values of that
-    moment; the RFM cells `show` reads are saved with it. Returns the counts (and, with
-    `dry_run`, the changes it would make, writing nothing).
+    moment, and the order aggregates are read again when another command committed
+    since they were read; the RFM cells `show` reads are saved with it. Returns the
+    counts (and, with `dry_run`, the changes it would make, writing nothing).
     """
     day = as_of or session.today
     # three steps: the orders summed, the plan made, the plan written
     with session.store() as store, session.progress("tagging contacts", 3) as advance:
         rules = TagRules.from_mapping(session.config.section("tag"))
-        agg, _ = customer_aggregates(store, session.config, as_of=day, for_tag=True)
+        seen = store.oplog.last_id()  # before the aggregates: a later commit is seen below
+        agg, scored, cells = _tag_facts(store, session.config, day)
         advance(1)
         current = store.segments.contact_tags()
         plan = tag_plan(current, agg, rules)
-        scored = rfm_scores(agg)  # kept for `show`, which then needs no pass over the orders
         advance(1)
-        cells = {"as_of": day.isoformat(), "digest": cells_digest(scored)}
         cells_changed = store.segments.rfm_cells_state() != cells
         result = TagResult(day, dry_run, **_counts(plan, len(current)))
         if dry_run:
@@ -130,8 +130,11 @@ def tag(session: Session, *, as_of: date | None = None, dry_run: bool = False) -
                                "new": n} for (c, f, o, n), e in zip(plan, ext)]
         elif plan or cells_changed:
             with store.write(session.command_line) as op:
-                # under the write lock: re-plan against the stored values of this moment
-                plan = tag_plan(store.segments.contact_tags(), agg, rules)
+                if store.oplog.last_id(besides=op) != seen:  # orders or contacts changed
+                    agg, scored, cells = _tag_facts(store, session.config, day)
+                    cells_changed = store.segments.rfm_cells_state() != cells
+                current = store.segments.contact_tags()  # under the lock: re-plan
+                plan = tag_plan(current, agg, rules)
                 store.segments.apply_tags(op.id, plan, as_of=day)
                 op.counts.update(_counts(plan, len(current)))
                 if cells_changed:
@@ -140,6 +143,13 @@ def tag(session: Session, *, as_of: date | None = None, dry_run: bool = False) -
             result = TagResult(day, dry_run, **_counts(plan, len(current)))
         advance(1)
     return result
+
+
+def _tag_facts(store: Any, config: Any, day: date) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(order aggregates, their RFM scores, the cells' state) as stored now, for `tag`."""
+    agg, _ = customer_aggregates(store, config, as_of=day, for_tag=True)
+    scored = rfm_scores(agg)  # kept for `show`, which then needs no pass over the orders
+    return agg, scored, {"as_of": day.isoformat(), "digest": cells_digest(scored)}
 
 
 def _counts(plan: list, contacts: int) -> dict[str, int]:

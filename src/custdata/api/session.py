@@ -35,6 +35,19 @@ def _ignore(message: str) -> None:
     return None
 
 
+class Notice(str):
+    """A message for the person (`Session.notify`) that may need advice only a front end
+    can give: `hint` names it (the CLI turns it into the option to pass, cli/_hints.py),
+    so a Python caller reads the text alone, without command-line flags."""
+
+    hint: str | None
+
+    def __new__(cls, text: str, hint: str | None = None) -> "Notice":
+        notice = super().__new__(cls, text)
+        notice.hint = hint
+        return notice
+
+
 @dataclass
 class Session:
     """One run's settings: the store, config, key file, lock wait, today, and callbacks.

@@ -22,7 +22,7 @@ from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
 from custdata.cli._help import make_readable, misplaced_global
-from custdata.cli._hints import shortened, with_hint
+from custdata.cli._hints import shortened, with_advice, with_hint
 from custdata.errors import CustdataError, DiskFull, ExitCode
 from custdata.api.session import Session
 from custdata.api import committed_operations, store_error_of
@@ -160,7 +160,7 @@ def main_options(
         db=state.db, config_path=config or (Path(env_config) if env_config else None),
         key_file=state.resolved_key_file(),
         wait=wait, command_line=state.command_line, progress=_shared.progress,
-        notify=_shared.say, pause_at=_shared.pause_at)
+        notify=lambda message: _shared.say(with_advice(message)), pause_at=_shared.pause_at)
     ctx.obj = state.session
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)

@@ -54,6 +54,10 @@ HINTS: dict[str, str] = {
     "unmerge_what": "Give MERGE_ID... (printed by `dedupe --merge`) or --operation OP_ID "
                     "(the run's id in `custdata log`).",
     "merge_operation": "`custdata log` shows the operation id of each `dedupe --merge` run.",
+    # -- slice s18 (issue 18: notices of import name no flags below the CLI) --
+    "decimal_mark": "Pass --decimal , or --decimal . to say which separator is the decimal one.",
+    "map_person": "Map one with --map \"COLUMN=name\" (or email, phone; --map "
+                  "\"First+Last=name\" joins two).",
 }
 
 
@@ -78,3 +82,9 @@ def shortened(message: str) -> str:
 
     message = _LONG_WORD.sub(lambda m: clip(m.group(0)), _QUOTED.sub(quoted, message))
     return clip(message, MESSAGE_LIMIT)
+
+
+def with_advice(message: str) -> str:
+    """A notice (custdata.api.session.Notice) followed by the advice its hint names."""
+    advice = HINTS.get(getattr(message, "hint", None) or "")
+    return f"{message} {advice}" if advice else str(message)

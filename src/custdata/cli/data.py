@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from custdata.api import data
+from custdata.api import data, rejects
 from custdata.api.session import Session, no_progress
 from custdata.cli._shared import Format, emit, err, parse_since, say
 from custdata.errors import UsageError
@@ -18,7 +18,7 @@ from custdata.errors import UsageError
 import_app = typer.Typer(help="Import contacts, orders or interactions from CSV or .xlsx "
                          "(FILE or - for stdin).",
                          no_args_is_help=True)
-export_app = typer.Typer(help="Export contacts, orders or interactions (streams; any size).",
+export_app = typer.Typer(help="Export contacts, orders, interactions or rejects (streams; any size).",
                          no_args_is_help=True)
 
 KINDS = data.KINDS
@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
         import_app.command(kind, help=f"Import {kind} from a CSV or .xlsx FILE (- for stdin).")(
             _import_command(kind))
         export_app.command(kind, help=f"Export {kind}.")(_export_command(kind))
+    export_app.command("rejects", help="Export the rows imports rejected.")(export_rejects)
 
 
 # ---- init --------------------------------------------------------------------------
@@ -108,7 +109,8 @@ def _import_command(kind: str) -> Any:
             _summary(exc.counts.summary())
             raise
         # The summary line is the contract's, printed even with --quiet: scripts parse it.
-        _summary(("dry run: " if dry_run else "") + counts.summary() + counts.encoding_note())
+        _summary(("dry run: " if dry_run else "") + counts.summary()
+                 + counts.encoding_note("pass --encoding NAME if the text looks wrong"))
 
     command.__doc__ = f"Import {kind} from a CSV or .xlsx FILE (- for stdin)."
     return command
@@ -166,6 +168,24 @@ def _export_command(kind: str) -> Any:
 
     command.__doc__ = f"Export {kind} (id first, then the fields, then extra)."
     return command
+
+
+def export_rejects(
+    ctx: typer.Context,
+    operation: Annotated[int | None, typer.Option(
+        "--operation", help="Only the rejects of this import (its id in `custdata log`).",
+        show_default=False)] = None,
+    raw: Annotated[bool, typer.Option(
+        "--raw", help="Do not neutralise CSV cells that start with = + - @ tab or CR.")] = False,
+    fmt: Annotated[Format | None, typer.Option(
+        "--format", "-f", case_sensitive=False,
+        help="table, csv, json or jsonl (default: table on a terminal, csv in a pipe).")] = None,
+) -> None:
+    """Export the rejected import rows kept in the store: operation, file, line, reason,
+    raw text (each file's rejects once, however often it was imported)."""
+    session: Session = ctx.obj
+    rows = rejects.export_rejects(session, operation=operation)
+    emit(rows, fmt, rejects.REJECT_COLUMNS, neutral=not raw)
 
 
 class ExportFormat(str, Enum):

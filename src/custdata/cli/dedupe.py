@@ -79,6 +79,9 @@ def dedupe(
     session: Session = ctx.obj
     _check_modes(explain=explain, merge=merge, model=model, pair=explain_pair is not None,
                  review=review, labels=labels is not None)
+    if dry_run and labels is not None:
+        raise UsageError("--dry-run writes nothing but --labels stores decisions; store them "
+                         "with --labels first, then run --merge --dry-run.")
     if model:
         return _show_model(api.model(session, identifiers=identifier), fmt)
     if explain_pair is not None:

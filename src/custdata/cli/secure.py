@@ -112,18 +112,30 @@ def rotate_key(
 
 def forget(
     ctx: typer.Context,
-    contact: Annotated[str, typer.Argument(
+    contact: Annotated[str | None, typer.Argument(
         metavar="CONTACT",
-        help="Contact id, external id, email or phone (prefix id:, ext:, email: or phone:).")],
+        help="Contact id, external id, email or phone (prefix id:, ext:, email: or phone:).")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    list_: Annotated[bool, typer.Option(
+        "--list", help="Show the suppression list: how many people were erased and when "
+                       "(never who).")] = False,
 ) -> None:
     """Erase a person's personal data everywhere (PIPL / GDPR); their orders stay, anonymous.
 
     Blanks the contact, deletes its history and that of the records merged into it, the
     rejected rows and merge records that hold it, and interaction notes; the log
-    records the act without personal data.
+    records the act without personal data. Keyed hashes of the person's identifiers go
+    on a suppression list, so that a later import skips their rows.
     """
     session: Session = ctx.obj
+    if list_:
+        if contact is not None:
+            raise UsageError("forget --list takes no CONTACT.")
+        _show_erasures(api.erasures(session))
+        return
+    if contact is None:
+        raise UsageError("Name the CONTACT to erase (or pass --list).")
     if not yes and not _interactive():
         raise UsageError("forget erases data for good and cannot ask for confirmation "
                          "here; pass --yes to confirm.")
@@ -139,5 +151,15 @@ def forget(
     merged = f" and {c['merged_records']} records merged into it" if c["merged_records"] else ""
     say(f"Erased the personal data of contact id:{done.contact_id}{merged}: {c['history']} "
         f"history rows, {c['rejects']} rejected rows, {c['interactions']} interactions and "
-        f"{c['merges']} merge records; its {c['orders']} orders were kept, anonymous.")
+        f"{c['merges']} merge records; its {c['orders']} orders were kept, anonymous; "
+        f"{c['suppressed']} identifiers added to the suppression list.")
     _say_left(done.left)
+
+
+def _show_erasures(erasures: list) -> None:
+    """The suppression list on stdout: one line per erasure, then the count."""
+    for e in erasures:
+        typer.echo(f"{e.at[:10]}  erased, {e.identifiers} identifier(s) listed")
+    people = len(erasures)
+    typer.echo(f"{people} {'person' if people == 1 else 'people'} erased at their request; "
+               "only keyed hashes of their identifiers are kept.")

@@ -33,6 +33,7 @@ from custdata.store.quality import Cleaning
 from custdata.store.rejects import Rejects
 from custdata.store.reporting import Reporting
 from custdata.store.segments import Segments
+from custdata.store.suppression import Suppression
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
 ProtectorFactory = Callable[["CryptoState | None"], Any]
@@ -72,6 +73,7 @@ class Store:
         self.merges = Merges(self)
         self.dedupe = DedupeMemory(self)
         self.forget = Forget(self)
+        self.suppression = Suppression(self)
         self.segments = Segments(self)
         self.churn = ChurnFacts(self)
         self.audit = AuditFacts(self)

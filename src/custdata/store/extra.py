@@ -20,7 +20,7 @@ from custdata.crypto import TOKEN_PREFIX
 
 _SUFFIX = re.compile(r"^(.*?)_\d+$")
 # The tables whose rows keep an `extra` JSON object.
-EXTRA_TABLES = ("contacts", "orders", "interactions")
+EXTRA_TABLES = ("contacts", "orders", "interactions", "order_lines")
 
 
 def extra_field(key: str, columns: Iterable[str]) -> str | None:

@@ -65,6 +65,9 @@ class Forget(Component):
         counts["interactions"] = self.db.execute(
             "UPDATE interactions SET note = NULL, customer_ref = NULL, extra = '{}' "
             "WHERE contact_id = ?", (contact_id,)).rowcount
+        self.db.execute(  # a line's extra columns may name the buyer (Billing Name ...)
+            "UPDATE order_lines SET extra = '{}' WHERE order_pk IN "
+            "(SELECT id FROM orders WHERE contact_id = ?)", (contact_id,))
         counts["orders"] = self.db.execute(
             "UPDATE orders SET customer_ref = NULL, extra = '{}' WHERE contact_id = ?",
             (contact_id,)).rowcount

@@ -17,12 +17,16 @@ class History(Component):
     """Append and read recorded changes; values of encrypted columns sealed like the column."""
 
     def record(self, op_id: int, changes: Iterable[Change], *, at: str) -> int:
-        """Append history rows; returns how many were written."""
+        """Append history rows (none whose old value equals its new one); returns how
+        many were written."""
         seal = self.protector.seal
         written = 0
         changes = iter(changes)
         # In chunks, so memory stays flat when one command changes millions of rows (tag).
         while chunk := list(islice(changes, _CHUNK)):
+            # A value "changed" to itself is no change: never a row with old = new
+            # (rows without a value, such as forget's or encrypt's markers, stay).
+            chunk = [c for c in chunk if c.old is None or c.old != c.new]
             rows = [
                 (c.contact_id, at, op_id, c.operation, c.field,
                  *((seal_extra(self.protector, c.contact_id, c.old),

@@ -23,6 +23,9 @@ from custdata.store.extra import seal_extra
 # sort per index instead of a random index update per row (10M orders: see RESULTS.md).
 DEFER_AFTER = 100_000
 DEFER_MAX_HELD = 1_000_000
+# The columns of an order line as the import writes them (id aside).
+LINE_COLUMNS = ("order_pk", "line_key", "product", "category", "quantity", "amount",
+                "amount_value", "extra")
 CONTACT_COLUMNS = ["id", *CONTACT_FIELDS, "extra", "email_key", "phone_key", "id_number_key",
                    "changed_at"]
 
@@ -32,7 +35,7 @@ def _row_values(protector: Any, table: str, sealed: Iterable[str], order: list[s
     """Row dict -> its values in `order`, the `sealed` columns sealed for `table`, and the
     copies of encrypted fields in its `extra` sealed too (store.extra)."""
     sealed = frozenset(sealed)
-    if not protector.encrypted_columns:
+    if not sealed and not protector.encrypted_columns:
         return itemgetter(*order)
     seal = protector.seal
 
@@ -64,6 +67,7 @@ class Loader:
         self._may_defer = kind != "contacts" and held < DEFER_MAX_HELD
         self._deferred: list[str] | None = None  # CREATE INDEX statements to run at the end
         self._inserted = 0
+        self._next_line: int | None = None  # order lines' ids, from the first one written
 
     def new_id(self) -> int:
         """The id of the next inserted row (ids are never reused)."""
@@ -122,6 +126,29 @@ class Loader:
             values = _row_values(protector, kind, sealed, order)
             self.db.executemany(sql, [values(r) for r in rows])
         self._inserted += len(inserts)
+
+    def new_line_id(self) -> int:
+        """The id of the next inserted order line."""
+        if self._next_line is None:
+            self._next_line = self.db.next_id("order_lines")
+        self._next_line += 1
+        return self._next_line - 1
+
+    def write_lines(self, inserts: list[dict], updates: list[dict]) -> None:
+        """Insert and update order lines (id and LINE_COLUMNS), the copies of encrypted
+        fields in their `extra` sealed (store.extra)."""
+        cols = list(LINE_COLUMNS)
+        protector = self.part.protector
+        if inserts:
+            values = _row_values(protector, "order_lines", (), ["id", *cols])
+            self.db.executemany(
+                f"INSERT INTO order_lines (id, {','.join(cols)}) "
+                f"VALUES (?, {','.join('?' * len(cols))})", [values(r) for r in inserts])
+        if updates:
+            sets = ",".join(f"{c} = ?" for c in cols)
+            values = _row_values(protector, "order_lines", (), [*cols, "id"])
+            self.db.executemany(f"UPDATE order_lines SET {sets} WHERE id = ?",
+                                [values(r) for r in updates])
 
     def reject(self, rejects: list[Reject]) -> None:
         """Keep rejected rows in the rejects table (raw text sealed when encrypted)."""

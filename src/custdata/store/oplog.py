@@ -64,6 +64,14 @@ class OpLog(Component):
     def committed(op: Operation) -> None:
         _committed.append(op.id)
 
+    def last_id(self, *, besides: Operation | None = None) -> int:
+        """The id of the latest logged operation (0 before the first), leaving out
+        `besides` (the write in progress): read before planning and again under the
+        lock, a different value means another command committed in between."""
+        row = self.db.execute("SELECT coalesce(max(id), 0) FROM oplog WHERE id <> ?",
+                              (besides.id if besides else 0,)).fetchone()
+        return int(row[0])
+
     def entries(self, since: str | None = None) -> list[dict]:
         """Every logged operation (since a UTC timestamp), oldest first, counts as a dict."""
         sql = "SELECT id, at, user, command, input_file, input_sha256, counts FROM oplog"

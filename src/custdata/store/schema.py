@@ -153,6 +153,40 @@ CREATE TABLE dedupe_labels (
     PRIMARY KEY (contact_a, contact_b)
 );
 """,
+    # 5: order lines (issue 18): one row per line item of an order (a Shopify or
+    # Superstore export has several rows per order). An order's amount_value is the sum
+    # of its lines'; every order stored before this gets its one line, "#1".
+    """
+CREATE TABLE order_lines (
+    id INTEGER PRIMARY KEY,
+    order_pk INTEGER NOT NULL REFERENCES orders(id),
+    line_key TEXT NOT NULL,
+    product TEXT,
+    category TEXT,
+    quantity REAL,
+    amount TEXT,
+    amount_value REAL,
+    extra TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (order_pk, line_key)
+);
+INSERT INTO order_lines (order_pk, line_key, product, category, amount, amount_value)
+    SELECT id, '#1', product, category, amount, amount_value FROM orders;
+""",
+    # 6: the suppression list (issue 18): keyed hashes of the identifiers of people
+    # erased by `forget`, never the values, so that an import does not bring them back.
+    """
+CREATE TABLE suppressed (
+    id INTEGER PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    op_id INTEGER REFERENCES oplog(id),
+    at TEXT NOT NULL
+);
+""",
+    # 7: rejects are kept once per file, line and text (issue 18): looked up by file.
+    """
+CREATE INDEX rejects_file ON rejects(input_file, kind, line);
+""",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
