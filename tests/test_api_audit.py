@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from custdata.api import Session, audit
+from custdata.api import Session, audit, data
 from custdata.errors import UsageError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -84,6 +84,7 @@ def test_a_readable_key_file_is_a_security_finding(session, tmp_path: Path) -> N
 
 
 def test_an_empty_store_is_not_scored_or_saved(tmp_path: Path) -> None:
+    data.init(Session(db=tmp_path / "empty.db"))  # reading commands never create a store
     run = audit.audit(Session(db=tmp_path / "empty.db"), fail_under=99)
     assert run.report.empty and run.report.score is None
     assert not run.saved and not run.failed

@@ -150,6 +150,7 @@ def test_history_rejects_fail_under(store) -> None:
 
 
 def test_empty_store_says_so_and_does_not_fail(cli) -> None:
+    assert cli("init").exit_code == 0  # reading commands never create a store
     result = cli("audit", "--fail-under", "99", "--format", "csv", env=NO_KEY)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""

@@ -180,6 +180,7 @@ def test_too_little_history_is_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args", [[], ["--backtest"]])
 def test_empty_store_prints_no_rows(tmp_path: Path, args: list[str]) -> None:
+    assert CliRunner().invoke(app, ["--db", str(tmp_path / "empty.db"), "init"]).exit_code == 0
     result = churn(tmp_path / "empty.db", *args, "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -138,8 +138,11 @@ def test_sniff_ignores_delimiters_inside_quotes() -> None:
 
 
 @pytest.mark.parametrize("cell, expected", [
-    ("=SUM(A1)", "'=SUM(A1)"), ("+86138", "'+86138"), ("-5", "'-5"), ("@x", "'@x"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("x=1", "x=1"), ("", ""), ("'=x", "'=x"),
+    ("=SUM(A1)", "'=SUM(A1)"), ("+86 138", "'+86 138"), ("-5-1", "'-5-1"), ("@x", "'@x"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("x=1", "x=1"), ("", ""),
+    # SPEC 4: a plain number is not a formula; issue 19: a quote before a formula gets one
+    # more, so that import gives back exactly what was exported
+    ("+86138", "+86138"), ("-5", "-5"), ("'=x", "''=x"),
 ])
 def test_neutralise(cell: str, expected: str) -> None:
     assert neutralise(cell) == expected

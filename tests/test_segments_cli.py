@@ -221,6 +221,7 @@ def test_summary_counts_stage_by_tier(shop) -> None:
 ])
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
 def test_empty_store_prints_no_rows(cli, args: list[str], fmt: str) -> None:
+    assert cli("init").exit_code == 0  # reading commands never create a store
     result = cli(*args, "--format", fmt)
     assert result.exit_code == 0, result.output
     if fmt == "json":

@@ -51,9 +51,11 @@ def test_foreign_sqlite_database_is_refused(cli) -> None:
     assert result.exit_code == ExitCode.STORE and "not a custdata store" in result.stderr
 
 
-def test_any_command_creates_the_store(cli) -> None:
+def test_a_writing_command_creates_the_store_a_reading_one_never(cli) -> None:
     assert not cli.db.exists()
-    assert cli("log").exit_code == 0
+    assert cli("log").exit_code == 2  # issue 19: a reading command never creates a store
+    assert not cli.db.exists()
+    assert cli("tag").exit_code == 0
     assert cli.db.exists()
 
 

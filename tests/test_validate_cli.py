@@ -81,6 +81,7 @@ def test_every_format_parses(store, fmt: str) -> None:
 
 
 def test_empty_store_prints_no_rows(cli) -> None:
+    assert cli("init").exit_code == 0  # reading commands never create a store
     result = cli("validate", "--fail-on-invalid", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == []

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -344,6 +345,7 @@ def _records(reader: Any, tap: _LineTap) -> Iterator[RawRecord]:
             yield RawRecord(line, raw, [], bad, error=f"malformed CSV: {exc}")
             continue
         line, raw, bad = tap.take()
+        cells = [unneutralise(c) if c[:1] == "'" else c for c in cells]
         if not cells or (len(cells) == 1 and cells[0] == "" and not raw.strip("\r\n")):
             cells = []  # a blank line: a record the import skips and counts
         yield RawRecord(line, raw.rstrip("\r\n"), cells, bad)
@@ -351,9 +353,40 @@ def _records(reader: Any, tap: _LineTap) -> Iterator[RawRecord]:
 
 # ---- output ----------------------------------------------------------------------------
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _runs_as_formula(value: str) -> bool:
+    """Whether `neutralise` quotes `value`: it starts (after any quotes of its own) with
+    = + - @ tab or CR, and is not a plain number ("-12.5", "+3" stay numbers)."""
+    return value.lstrip("'").startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value)
+
+
 def neutralise(value: str) -> str:
-    """Prefix `'` to a cell a spreadsheet would run as a formula; leave every other cell."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    """Prefix `'` to a cell a spreadsheet would run as a formula (OWASP's CSV injection
+    rule); every other cell is left as it is. A cell that already starts with quotes
+    before such a character gets one more, so `unneutralise` gives back exactly `value`."""
+    return "'" + value if _runs_as_formula(value) else value
+
+
+def unneutralise(cell: str) -> str:
+    """The value `neutralise` was given: drops exactly the one quote it adds, nothing else
+    (import of an exported CSV stores what was exported, not the protective quote)."""
+    return cell[1:] if cell.startswith("'") and _runs_as_formula(cell[1:]) else cell
+
+
+class CsvOut:
+    """The one CSV writer (RFC 4180, CRLF): every CSV custdata writes goes through it, and
+    every cell is neutralised unless `neutral` is off (`export --raw`)."""
+
+    def __init__(self, stream: IO[str], *, neutral: bool = True) -> None:
+        self._writer = csv.writer(stream, lineterminator="\r\n")
+        self.neutral = neutral
+
+    def row(self, cells: Iterable[Any]) -> None:
+        """Write one record: values as `csv_cell` prints them, neutralised."""
+        texts = [c if isinstance(c, str) else csv_cell(c) for c in cells]
+        self._writer.writerow([neutralise(t) for t in texts] if self.neutral else texts)
 
 
 def csv_cell(value: Any) -> str:
@@ -383,16 +416,15 @@ def _plain_float(value: float) -> str:
     return repr(round(value, 10))
 
 
-def write_csv(rows: Iterable[dict], columns: list[str], stream: IO[str], *, neutral: bool) -> int:
-    """Write an RFC 4180 CSV (CRLF, header first) and return the number of records."""
-    writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow(columns)
+def write_csv(rows: Iterable[dict], columns: list[str], stream: IO[str], *,
+              neutral: bool = True) -> int:
+    """Write an RFC 4180 CSV (CRLF, header first, cells neutralised unless `neutral` is
+    off) and return the number of records."""
+    out = CsvOut(stream, neutral=neutral)
+    out.row(columns)
     count = 0
     for row in rows:
-        cells = [csv_cell(row.get(c)) for c in columns]
-        if neutral:
-            cells = [neutralise(c) for c in cells]
-        writer.writerow(cells)
+        out.row([csv_cell(row.get(c)) for c in columns])
         count += 1
     return count
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,41 @@ from custdata.errors import CustdataError, DiskFull, OutputFileError
 FILE_MODE = 0o600
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def private_mode() -> int:
+    """0600, or stricter when the process's umask says so (0400 under umask 0277)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return FILE_MODE & ~mask
+
+
+def stream_path(stream: object) -> Path | None:
+    """A path naming the regular file behind an open stream (stdin redirected from a
+    file, say), so it can be protected like a named input; None for a pipe or terminal."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+    return Path(f"/dev/fd/{fd}")
+
+
+def make_private(stream: object) -> bool:
+    """Make the file behind `stream` private (0600, or as the umask says) when it is a
+    regular file of ours that is still empty: a shell redirect (`> contacts.csv`) just made
+    it with the umask's looser mode, and personal data is about to go in. True if changed."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        info = os.fstat(fd)
+        if (not stat.S_ISREG(info.st_mode) or info.st_size or info.st_uid != os.geteuid()
+                or not stat.S_IMODE(info.st_mode) & 0o077):
+            return False
+        os.fchmod(fd, stat.S_IMODE(info.st_mode) & private_mode())
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def store_paths(db: Path) -> dict[Path, str]:
@@ -41,13 +77,21 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def check_target(target: Path, protected: Mapping[Path, str] | Iterable[Path] = ()) -> None:
-    """Raise OutputFileError if `target` is protected, a key file, a folder, or in no folder."""
+def protected_match(target: Path, protected: Mapping[Path, str] | Iterable[Path]) -> str | None:
+    """What `target` is when it is one of the `protected` paths ("the store"), else None."""
     names = protected if isinstance(protected, Mapping) else dict.fromkeys(protected, "an input")
     for path, what in names.items():
         if _same(target, Path(path)):
-            raise OutputFileError(f"{target} is {what}; writing there would destroy it. "
-                                  "Choose another output file.")
+            return what
+    return None
+
+
+def check_target(target: Path, protected: Mapping[Path, str] | Iterable[Path] = ()) -> None:
+    """Raise OutputFileError if `target` is protected, a key file, a folder, or in no folder."""
+    what = protected_match(target, protected)
+    if what is not None:
+        raise OutputFileError(f"{target} is {what}; writing there would destroy it. "
+                              "Choose another output file.")
     if target.is_dir():
         raise OutputFileError(f"{target} is a folder; give a file name.")
     if target.is_file() and holds_key_text(target):  # a key file this command was not given
@@ -105,7 +149,7 @@ class AtomicFile:
                 self.handle.flush()
                 os.fsync(self.handle.fileno())
                 self.handle.close()
-            os.chmod(self.tmp, FILE_MODE)
+            os.chmod(self.tmp, private_mode())
         except OSError as exc:
             self.discard()
             raise output_error(exc, self.target) from exc

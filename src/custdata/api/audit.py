@@ -41,7 +41,8 @@ class AuditRun:
     """One audit: the report, the day it judged, the previous run's score and the change.
 
     failed: the score is below the fail_under given to `audit` (never for an empty store).
-    saved: the run was stored (an empty store has no score and is not recorded).
+    saved: the run was stored (an empty store has no score and is not recorded, and a
+    read-only store cannot record it: `session.notify` says so).
     """
 
     report: AuditReport
@@ -68,10 +69,13 @@ def audit(session: Session, *, as_of: date | None = None, fail_under: float | No
     Progress reaches session.progress ("auditing the store", one step per part gathered).
     """
     day = as_of or session.today
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         report = score_store(session, store, as_of=day)
         previous = store.audit.last_audit_score()
-        saved = save and not report.empty
+        saved = save and not report.empty and not store.read_only
+        if save and not report.empty and store.read_only:
+            session.notify(f"The store {session.db} is read-only here: this audit run "
+                           "could not be recorded (the audit history will not show it).")
         if saved:
             store.audit.save_audit_run(at=utc_now(), score=report.score,
                                        parts={n: p.score for n, p in report.parts.items()})
@@ -146,7 +150,7 @@ def records(session: Session, check: str, *, as_of: date | None = None
             for row in rows: ...
     """
     cfg = session.config
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         yield store.audit.audit_records(
             check.strip(), as_of=as_of or session.today,
             stale_days=int(cfg.get("audit", "stale_days")),
@@ -156,5 +160,5 @@ def records(session: Session, check: str, *, as_of: date | None = None
 def history(session: Session) -> list[dict[str, Any]]:
     """Every stored audit run, oldest first, as rows of HISTORY_COLUMNS (change: vs the one
     before, None for the first)."""
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         return history_rows(store.audit.audit_runs())

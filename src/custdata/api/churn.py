@@ -88,7 +88,8 @@ def report_churn(session: Session, *, as_of: date | None = None, top: int | None
     horizon = horizon_days(session.config)
     contact_days = int(session.config.get("churn", "contact_days"))
     # four steps: the facts read, the model fitted, the customers scored, the list named
-    with session.store() as store, session.progress("scoring churn risk", 4) as advance:
+    with session.store(read_only=True) as store, \
+            session.progress("scoring churn risk", 4) as advance:
         rates = _rates(store, session.config)
         facts = store.churn.churn_facts(as_of=day, rates=rates)
         advance(1)
@@ -121,7 +122,7 @@ def report_churn_backtest(session: Session, *, as_of: date | None = None) -> Bac
     cut = as_of or session.today
     horizon = horizon_days(session.config)
     report = BacktestReport(cut, horizon, None)
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         last = store.churn.last_order_day()
         if last is None:
             return report

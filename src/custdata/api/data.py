@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -36,13 +35,14 @@ from custdata.ingest import (
     to_record,
     unmapped_people_fields,
 )
-from custdata.io import ReadOptions, Table, open_binary_input, read_input, rewindable
+from custdata.io import CsvOut, ReadOptions, Table, open_binary_input, read_input, rewindable
 from custdata.models import FIELDS_BY_KIND, ImportCounts, Reject, Skipped
 from custdata.numbers import checked_decimal
 from custdata.outputs import (
     AtomicFile,
     check_target,
     open_output,
+    stream_path,
     output_error,
 )
 from custdata.parallel import ReadAhead, default_workers
@@ -139,7 +139,7 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
     mapping = mapping or {}
     name, given, owned = _input(file)
     stream = given
-    inputs = [Path(name)] if owned else []
+    inputs = [Path(name)] if owned else [p for p in (stream_path(given),) if p is not None]
     sink = _RejectsFile(rejects, protected_paths(session, *inputs)) if rejects else None
     try:
         lines = loading.lines_in(given)
@@ -318,7 +318,7 @@ class _RejectsFile(AtomicFile):
     def __init__(self, path: Path, protected: dict[Path, str]) -> None:
         check_target(path, protected)
         super().__init__(path)
-        self._writer = csv.writer(self.text(), lineterminator="\r\n")
+        self._writer = CsvOut(self.text())  # opened in a spreadsheet: neutralised
         self.add_row(["line", "reason", "raw"])
 
     def add(self, reject: Reject) -> None:
@@ -326,7 +326,7 @@ class _RejectsFile(AtomicFile):
 
     def add_row(self, cells: list[Any]) -> None:
         try:
-            self._writer.writerow(cells)
+            self._writer.row(cells)
         except OSError as exc:
             self.discard()
             raise output_error(exc, self.target) from exc
@@ -358,7 +358,7 @@ def _export(session: Session, kind: str, where: dict[str, str], since: str | Non
     """None once the store is open and the filters are read, then the rows."""
     from custdata.api.secure import row_masker
 
-    with session.store(need_key=not mask, mask=mask) as store:
+    with session.store(need_key=not mask, mask=mask, read_only=True) as store:
         filters = _filters(store, kind, where, session.region)
         # Masked means masked on any store: values kept in clear are masked here too.
         masked = row_masker(session, store.protector) if mask else None

@@ -104,7 +104,7 @@ def dedupe(session: Session, *, threshold: float | None = None, explain: bool = 
     options = settings(session.config, threshold)
     names = identifiers_of(session.config, identifiers)
     stored = import_labels(session, labels_file) if labels_file is not None else 0
-    with session.store(need_key=merge) as store:
+    with session.store(need_key=merge, read_only=not merge) as store:
         seq = store.merges.last_seq()
         result, choice = find(session, store, options, names)
         report = DedupeReport(result, merged=merge, dry_run=dry_run, model=choice,

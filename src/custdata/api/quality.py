@@ -109,7 +109,7 @@ def validate(session: Session, *, fields: Iterable[str] | None = None,
     """Every problem in the stored contacts (only `fields`, when given). Writes nothing."""
     wanted = [f.strip().lower() for f in fields or [] if f.strip()]
     region = resolve_region(session, region)
-    with session.store(need_key=True) as store, \
+    with session.store(need_key=True, read_only=True) as store, \
             session.progress("validating contacts", store.contacts.count()) as advance:
         issues = find_issues(counted(store.contacts.iter(), advance), region=region,
                              dayfirst=session.dayfirst, fields=wanted or None,

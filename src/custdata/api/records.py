@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from custdata.api import common
 from custdata.api.session import Session
-from custdata.errors import UsageError
 from custdata.models import CONTACT_FIELDS
-from custdata.api.common import protected_paths
-from custdata.outputs import open_output
+from custdata.api.backups import backup  # noqa: F401 - `records.backup` as before
 
 RECENT = 10  # orders and interactions a card shows
 
@@ -40,7 +36,7 @@ class ContactCard:
 def show(session: Session, contact: str) -> ContactCard:
     """The contact that `contact` names (id, external id, email, phone; see
     api.common.resolve_contact), all of it."""
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         cid = common.resolve_contact(store, contact, region=session.region)
         profile = store.contacts.get(cid) or {}
         totals = store.linked.order_totals(cid)
@@ -96,7 +92,7 @@ CONFIG_COLUMNS = ["section", "key", "value", "origin", "description"]
 
 def history(session: Session, contact: str) -> list[dict]:
     """Every recorded change to one contact (HISTORY_COLUMNS), oldest first."""
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         cid = common.resolve_contact(store, contact, region=session.region)
         return store.history.of(cid)
 
@@ -104,24 +100,8 @@ def history(session: Session, contact: str) -> list[dict]:
 def log(session: Session, *, since: str | None = None) -> list[dict]:
     """The operation log (LOG_COLUMNS); `since`: a UTC timestamp text
     (api.common.since_timestamp) to list only later operations."""
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         return store.oplog.entries(since)
-
-
-def backup(session: Session, path: Path, *, now: datetime | None = None) -> Path:
-    """An online, consistent copy of the store at `path` (a folder gets a dated file),
-    0600, written beside it and renamed; returns the file written.
-
-    Never the store, its journal files or the key file.
-    """
-    target = path
-    if path.is_dir():
-        target = path / f"{session.db.stem}-{now or datetime.now():%Y%m%d-%H%M%S}.db"
-    if target.resolve() == session.db.resolve():
-        raise UsageError("The backup path is the store itself; choose another file.")
-    with session.store() as store, open_output(target, protected_paths(session)) as out:
-        store.backup(out.tmp)
-    return target
 
 
 def config_rows(session: Session) -> list[dict]:

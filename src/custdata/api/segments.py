@@ -172,7 +172,7 @@ def report_rfm(session: Session, *, as_of: date | None = None, customers: bool =
     """
     day = as_of or session.today
     wanted = segment_filter(segment, scheme)
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         agg, report_cur = customer_aggregates(store, session.config, as_of=day, only=currency,
                                               external_ids=customers)
     scored = rfm_scores(agg, scheme=scheme)
@@ -235,7 +235,7 @@ def report_summary(session: Session, *, currency: str | None = None) -> SummaryR
     Revenue counts every order up to `session.today`; window_revenue the [tag] tier
     window up to it. Untagged contacts have an empty stage and tier.
     """
-    with session.store() as store:
+    with session.store(read_only=True) as store:
         agg, report_cur = customer_aggregates(store, session.config, as_of=session.today,
                                               only=currency, for_tag=True)
         tags = store.segments.contact_tags()

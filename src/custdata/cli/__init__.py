@@ -24,6 +24,7 @@ from custdata.cli._shared import err, state
 from custdata.cli._help import make_readable, misplaced_global
 from custdata.cli._hints import shortened, with_advice, with_hint
 from custdata.errors import CustdataError, DiskFull, ExitCode
+from custdata.outputs import make_private
 from custdata.api.session import Session
 from custdata.api import committed_operations, store_error_of
 
@@ -53,6 +54,7 @@ class CustdataGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         before = len(committed_operations())  # CliRunner runs many commands in one process
+        make_private(sys.stdout)  # `> contacts.csv` made it with the umask: 0600 before data
         try:
             return super().invoke(ctx)
         except CustdataError as exc:
@@ -162,8 +164,22 @@ def main_options(
         wait=wait, command_line=state.command_line, progress=_shared.progress,
         notify=lambda message: _shared.say(with_advice(message)), pause_at=_shared.pause_at)
     ctx.obj = state.session
+    _check_stdout(state.session)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _check_stdout(session: Session) -> None:
+    """Refuse to print into the store or the key file (`export contacts > crm.db`)."""
+    from custdata.api.common import protected_paths
+    from custdata.errors import OutputFileError
+    from custdata.outputs import protected_match, stream_path
+
+    target = stream_path(sys.stdout)
+    what = None if target is None else protected_match(target, protected_paths(session))
+    if what is not None:
+        raise OutputFileError(f"The output is redirected into {what}; printing there would "
+                              "destroy it. Redirect it to another file.")
 
 
 def _register_groups() -> None:

@@ -58,6 +58,8 @@ HINTS: dict[str, str] = {
     "decimal_mark": "Pass --decimal , or --decimal . to say which separator is the decimal one.",
     "map_person": "Map one with --map \"COLUMN=name\" (or email, phone; --map "
                   "\"First+Last=name\" joins two).",
+    # -- slice files19 (issue 19: files never lost or exposed; cron never passes by mistake) --
+    "force": "Pass --force to replace it.",
 }
 
 

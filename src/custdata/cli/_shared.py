@@ -157,12 +157,13 @@ def resolve_format(fmt: Format | None) -> Format:
     return Format.table if sys.stdout.isatty() else Format.csv
 
 
-def emit(rows: Iterable[dict], fmt: Format | None, columns: list[str], *, neutral: bool = False,
+def emit(rows: Iterable[dict], fmt: Format | None, columns: list[str], *, neutral: bool = True,
          title: str | None = None, labels: dict[str, str] | None = None) -> int:
     """Print records to stdout in the chosen format; returns how many were printed.
 
     csv/json/jsonl stream and keep numbers plain; `table` formats them for people.
-    `neutral` applies CSV formula neutralisation (export, unless --raw).
+    CSV cells that a spreadsheet would run as formulas are neutralised unless `neutral`
+    is off (export --raw).
     """
     fmt = resolve_format(fmt)
     if fmt is Format.table:

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from custdata.api import records
+from custdata.api import backups, records
 from custdata.cli._shared import (
     Format, FormatOpt, emit, human, out, parse_since, resolve_format, say,
 )
@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
     app.command("history")(history)
     app.command("log")(log)
     app.command("backup")(backup)
+    app.command("restore")(restore)
     app.add_typer(config_app, name="config")
     config_app.command("show")(config_show)
 
@@ -82,11 +83,30 @@ def log(
 
 def backup(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="Backup file, or a folder to put a dated one in.")],
+    path: Annotated[str, typer.Argument(
+        help="Backup file, or a folder (existing, or ending in /) to put a new dated one in.",
+        metavar="PATH")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace PATH when it is an existing file.")] = False,
 ) -> None:
-    """An online, consistent copy of the store (SQLite backup API), safe while others write."""
-    target = records.backup(ctx.obj, path)
+    """A checked, online copy of the store (0600), safe while others write.
+
+    The store must pass SQLite's integrity check, and so must the copy before it is kept.
+    """
+    target = backups.backup(ctx.obj, path, force=force)
     say(f"Backed up {ctx.obj.db} to {target}")
+
+
+def restore(
+    ctx: typer.Context,
+    backup_file: Annotated[Path, typer.Argument(
+        help="A file `custdata backup` wrote.", metavar="BACKUP")],
+) -> None:
+    """Put a checked backup in the place of the store, atomically (the current store is
+    kept aside until the restored one opens)."""
+    done = backups.restore(ctx.obj, backup_file)
+    say(f"Restored {ctx.obj.db} from {done.backup}"
+        + ("" if done.replaced else " (there was no store before)"))
 
 
 def config_show(ctx: typer.Context, fmt: FormatOpt = None) -> None:

@@ -22,6 +22,7 @@ from custdata.store.contacts import Contacts
 from custdata.store.crypto import CryptoState, CryptoStore
 from custdata.store.database import SQLiteDatabase, translate_db_error
 from custdata.store.dedupe import Merges
+from custdata.store.files import copy_database, copy_problems, swap_in
 from custdata.store.dedupe_memory import DedupeMemory
 from custdata.store.forget import Forget
 from custdata.store.history import History
@@ -81,6 +82,11 @@ class Store:
         self.reporting = Reporting(self)
 
     @property
+    def read_only(self) -> bool:
+        """Opened without write access (a read-only file, folder or mount)."""
+        return self.db.read_only
+
+    @property
     def path(self) -> Path:
         return self.db.path
 
@@ -123,6 +129,10 @@ class Store:
             raise
         self.scrub_left = self.crypto.finish_scrub() if self.crypto.scrub_pending() else None
 
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's integrity_check finds wrong with the store ([] when it is sound)."""
+        return self.db.integrity_problems()
+
     def backup(self, target: Path) -> None:
         """An online, consistent copy of the store written into `target` (the caller's file,
         see custdata.outputs). A full disk or an unwritable target is an OSError."""
@@ -142,5 +152,5 @@ def open_store(path: Path | str, *, wait: float = 30.0,
     return Store(db, protector=protector, protector_for=protector_for)
 
 
-__all__ = ["Store", "open_store", "WRITE_POINTS", "Operation", "PlainProtector", "committed_operations",
+__all__ = ["Store", "open_store", "WRITE_POINTS", "copy_database", "copy_problems", "swap_in", "Operation", "PlainProtector", "committed_operations",
            "translate_db_error", "utc_now", "CryptoState"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from custdata.errors import StoreError, UsageError
 from custdata.parallel import default_workers
+from custdata.store.files import create_private, integrity_problems
 from custdata.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 PAGE_CACHE_KIB = 48 * 1024  # SQLite page cache per connection, at most
@@ -92,6 +93,8 @@ class SQLiteDatabase:
             raise UsageError(f"There is no store at {path}; create one with `custdata init` "
                              "(or point at the right file).", hint="db")
         readonly = read_only and not _writable(path)
+        if create and not path.exists():
+            create_private(path)  # 0600: the WAL and shared-memory files take its mode
         try:
             conn = _connect(path, wait=wait, readonly=readonly)
         except sqlite3.Error as exc:
@@ -306,6 +309,13 @@ class SQLiteDatabase:
             if _code(exc) in _BUSY:
                 return "another process is using the store"
             return f"SQLite said: {exc}"
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's integrity_check finds wrong with the store ([] when it is sound)."""
+        try:
+            return integrity_problems(self.conn)
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
 
     def backup(self, target: Path) -> None:
         """An online, consistent copy of the store at `target` (a new file), in DELETE mode."""
