@@ -20,11 +20,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
 
-# The browser test of `report html` needs Debian's chromium (and a CJK font): installed as root.
+# The browser test of `report html` needs Debian's chromium (and a CJK font), the team-store
+# tests Debian's postgresql (each test run starts its own throwaway server): installed as root.
 test: $(VENV)/.installed
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei) \
 	  >/dev/null || echo "make test: chromium could not be installed; the browser test skips"
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
+	  >/dev/null || echo "make test: postgresql could not be installed; the team-store tests skip (fail under CI=true)"
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 bench: $(VENV)/.installed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sqlite3
 from contextlib import closing
 import subprocess
@@ -16,15 +17,20 @@ import pytest
 from typer.testing import CliRunner
 
 from custdata.cli import app
+from tests.pg_server import PgServer, ServerUnavailable, start_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 class Cli:
-    """Runs custdata against one store: cli("import", "contacts", path)."""
+    """Runs custdata against one store: cli("import", "contacts", path).
 
-    def __init__(self, db: Path) -> None:
+    `db` is an SQLite file, or a team store's postgresql:// URL (`engine` "postgres").
+    """
+
+    def __init__(self, db: Path | str) -> None:
         self.db = db
+        self.engine = "sqlite" if isinstance(db, Path) else "postgres"
         self.runner = CliRunner()
 
     def __call__(self, *args: Any, input: bytes | str | None = None, env: dict | None = None):
@@ -39,6 +45,9 @@ class Cli:
 
     def count(self, table: str) -> int:
         """Rows in a table; 0 when the store or the table does not exist yet."""
+        if self.engine == "postgres":
+            found = self.sql("SELECT to_regclass(?) IS NOT NULL", table)[0][0]
+            return self.sql(f"SELECT count(*) FROM {table}")[0][0] if found else 0
         if not self.db.exists():
             return 0
         with closing(sqlite3.connect(self.db)) as conn:
@@ -47,6 +56,12 @@ class Cli:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
     def sql(self, query: str, *params: Any) -> list[tuple]:
+        if self.engine == "postgres":
+            import psycopg
+
+            with psycopg.connect(str(self.db), autocommit=True) as conn:
+                cur = conn.execute(query.replace("?", "%s"), params)
+                return cur.fetchall() if cur.description else []
         # closing: a connection left to the garbage collector keeps the store open, and
         # encrypt, rotate-key and forget wait for the store to be theirs alone
         with closing(sqlite3.connect(self.db)) as conn, conn:
@@ -56,6 +71,52 @@ class Cli:
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path / "crm.db")
+
+
+# ---- the second engine: a throwaway PostgreSQL server (tests/pg_server.py) -------------
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """One server per test process, stopped at the end. Skips when it cannot be started,
+    except under CI=true, where a missing second engine fails the run."""
+    try:
+        server = start_server()
+    except ServerUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs the PostgreSQL test server: {exc}")
+        pytest.skip(f"no PostgreSQL test server: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Any:
+    """A new empty database on the test server, as a store URL; dropped after the test."""
+    name = pg_server.new_database()
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: Any) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_db(engine: str, tmp_path: Path, request: Any) -> Path | str:
+    """The store of a test run on both engines: a file, or a database on the test server."""
+    if engine == "sqlite":
+        return tmp_path / "crm.db"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def ecli(store_db: Path | str) -> Cli:
+    """`cli` on each engine in turn (parametrised: sqlite, postgres)."""
+    return Cli(store_db)
 
 
 def make_csv(rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8",

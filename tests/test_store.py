@@ -59,7 +59,8 @@ def test_a_writing_command_creates_the_store_a_reading_one_never(cli) -> None:
     assert cli.db.exists()
 
 
-def test_exception_mid_import_leaves_store_unchanged(cli, write_csv, monkeypatch) -> None:
+def test_exception_mid_import_leaves_store_unchanged(ecli, write_csv, monkeypatch) -> None:
+    cli = ecli
     cli("import", "contacts", write_csv("a.csv", CONTACT_ROWS))
     before = cli.sql("SELECT * FROM contacts ORDER BY id")
     from custdata.api import loading
@@ -188,7 +189,8 @@ def test_backup_is_a_consistent_copy(cli, write_csv, tmp_path) -> None:
     assert len(list(folder.glob("crm-*.db"))) == 1
 
 
-def test_interrupt_after_commit_says_the_changes_were_saved(cli, write_csv, monkeypatch) -> None:
+def test_interrupt_after_commit_says_the_changes_were_saved(ecli, write_csv, monkeypatch) -> None:
+    cli = ecli
     from custdata.store import Store
 
     path = write_csv("c.csv", CONTACT_ROWS)
@@ -206,7 +208,8 @@ def test_interrupt_after_commit_says_the_changes_were_saved(cli, write_csv, monk
     assert cli.count("contacts") == len(CONTACT_ROWS) - 1
 
 
-def test_interrupt_before_commit_says_nothing_changed(cli, write_csv, monkeypatch) -> None:
+def test_interrupt_before_commit_says_nothing_changed(ecli, write_csv, monkeypatch) -> None:
+    cli = ecli
     from custdata.api import loading
 
     def interrupted(*args: object, **kwargs: object) -> None:

@@ -107,7 +107,10 @@ def scored_snapshot(session: Session, store: Any, *, as_of: date,
     key_file = session.key_file
     snapshot = AuditSnapshot(**{
         **facts, "validity": validity,
-        "database_exposed": file_exposed(Path(store.path)), "database_path": str(store.path),
+        # a team store has no file: exposed means every login of the server may read it
+        "database_exposed": store.db.exposed() if session.on_server
+        else file_exposed(Path(store.path)),
+        "database_path": str(store.path),
         "key_file_exposed": file_exposed(Path(key_file)) if key_file else None,
         "key_file_path": str(key_file or "")})
     return audit_report(snapshot, weights=weights, field_weights=field_weights), snapshot

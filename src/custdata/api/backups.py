@@ -16,7 +16,9 @@ from pathlib import Path
 from custdata.api.common import protected_paths
 from custdata.api.session import Session
 from custdata.errors import InputFileError, OutputFileError, StoreError
+from custdata.errors import UsageError
 from custdata.outputs import AtomicFile, check_target, open_output, output_error
+from custdata.store.location import database_name, is_server_url
 
 
 def backup(session: Session, path: Path | str, *, force: bool = False,
@@ -29,7 +31,8 @@ def backup(session: Session, path: Path | str, *, force: bool = False,
     exit 3) and so must the copy before it takes the name. Never the store, its journal
     files or the key file. A reading command: a missing store is not created.
     """
-    target = _backup_target(session.db, path, now or datetime.now())
+    stem = database_name(str(session.db)) if is_server_url(session.db) else session.db.stem
+    target = _backup_target(stem, path, now or datetime.now())
     check_target(target, protected_paths(session))  # the store or the key file: said first
     if _taken(target) and not force:
         raise OutputFileError(f"{target} already exists; it was left as it is. Name a new "
@@ -46,7 +49,7 @@ def backup(session: Session, path: Path | str, *, force: bool = False,
     return target
 
 
-def _backup_target(db: Path, path: Path | str, now: datetime) -> Path:
+def _backup_target(stem: str, path: Path | str, now: datetime) -> Path:
     """The file a backup goes to: `path`, or a new dated file when it names a folder."""
     text = str(path)
     folder = Path(text)
@@ -60,7 +63,7 @@ def _backup_target(db: Path, path: Path | str, now: datetime) -> Path:
             folder.mkdir(mode=0o700)
         except OSError as exc:
             raise output_error(exc, folder) from exc
-    stamp = f"{db.stem}-{now:%Y%m%d-%H%M%S}"
+    stamp = f"{stem}-{now:%Y%m%d-%H%M%S}"
     target, n = folder / f"{stamp}.db", 1
     while _taken(target):  # two backups in one second: never the same name
         target, n = folder / f"{stamp}-{n}.db", n + 1
@@ -105,6 +108,10 @@ def restore(session: Session, backup_file: Path) -> Restored:
     over the store while no other command has the store open. The current store is kept
     aside until the new one is in place and opens, and put back if anything fails.
     """
+    if is_server_url(session.db):
+        raise UsageError("restore replaces an SQLite store file; to bring a backup into a "
+                         f"team store, copy it into an empty database: `custdata copy "
+                         f"{backup_file} {session.db}`.")
     _check_backup_file(session, backup_file)
     staging = AtomicFile(session.db)
     try:

@@ -84,7 +84,7 @@ def describe_contact(store: Any, contact_id: int) -> str:
 
 def protected_paths(session: Any, *inputs: Path) -> dict[Path, str]:
     """Paths no output of this session may replace: the store, its journals, the key file."""
-    paths = store_paths(session.db)
+    paths = store_paths(session.db) if isinstance(session.db, Path) else {}
     if session.key_file is not None:
         paths[session.key_file] = "the key file"
     paths.update({p: "an input of this command" for p in inputs})

@@ -59,7 +59,7 @@ EXPORT_COLUMNS = {kind: ["id", *FIELDS_BY_KIND[kind], "extra"] for kind in KINDS
 class InitResult:
     """What `init` did: the store (created or found) and the config (written or kept)."""
 
-    store: Path
+    store: Path | str
     created: bool
     config: Path
     config_written: bool
@@ -68,7 +68,7 @@ class InitResult:
 def init(session: Session, *, region: str = "CN") -> InitResult:
     """Create the store and a commented custdata.toml beside it (never overwritten)."""
     region = phone_region(region)
-    existed = session.db.exists()
+    existed = session.store_exists()
     with session.store():
         pass
     config_path = session.resolved_config_path()

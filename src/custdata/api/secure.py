@@ -144,6 +144,14 @@ def _session_key(session: Session, what: str) -> bytes:
 
 # ---- the protocol ------------------------------------------------------------------------
 
+def _server_note(session: Session) -> None:
+    """On a team store, say what no client can scrub (the server's WAL, replicas...)."""
+    if session.on_server:
+        from custdata.store.postgres import SERVER_RESIDUE
+
+        session.notify(SERVER_RESIDUE)
+
+
 class _JournalChanged(Exception):
     """Another command put the store back in WAL mode before this one took the lock."""
 
@@ -159,7 +167,7 @@ def _protected_write(store: Any, command: str, body: Callable[[Any], Any], *,
     for _ in range(5):
         journal = store.db.rollback_journal() if rollback_journal else nullcontext()
         try:
-            with journal, store.write(command) as op:
+            with journal, store.write(command, role="admin") as op:
                 if rollback_journal and not store.db.in_rollback_journal():
                     raise _JournalChanged()
                 result = body(op)
@@ -198,6 +206,7 @@ def _rekey(session: Session, operation: str, plan: Callable[[Any, Any], Any],
             return Rekeyed(columns=sorted(store.protector.encrypted_columns), changed=False,
                            key_id=getattr(store.protector, "key_id", None))
         store.protector = new
+        _server_note(session)
         return Rekeyed(counts, sorted(new.encrypted_columns), getattr(new, "key_id", None),
                        getattr(old, "key_id", None), left=store.scrub_left)
 
@@ -295,6 +304,7 @@ def forget(session: Session, contact: str | int, *,
 
         counts = _protected_write(store, f"custdata forget id:{cid}", body,
                                   rollback_journal=True)
+        _server_note(session)
         return Forgotten(cid, counts, left=store.scrub_left)
 
 

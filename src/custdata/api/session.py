@@ -63,7 +63,7 @@ class Session:
     so that a test can run another command right there (see docs/ARCHITECTURE.md).
     """
 
-    db: Path = Path("custdata.db")
+    db: Path | str = Path("custdata.db")  # a file, or a postgresql:// URL (team store)
     config_path: Path | None = None
     key_file: Path | None = None
     wait: float = 30.0
@@ -75,10 +75,38 @@ class Session:
     _config: Config | None = field(default=None, repr=False)
     _key: bytes | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        from custdata.store.location import store_location
+
+        self.db = store_location(self.db)  # a file path as a Path; a URL checked
+
+    @property
+    def on_server(self) -> bool:
+        """True for a team store (a PostgreSQL URL), False for an SQLite file."""
+        return not isinstance(self.db, Path)
+
+    def store_exists(self) -> bool:
+        """Whether the store exists already (the file; the schema on the server)."""
+        if isinstance(self.db, Path):
+            return self.db.exists()
+        from custdata.errors import UsageError
+        from custdata.store import open_store
+
+        try:
+            open_store(self.db, wait=self.wait, create=False).close()
+        except UsageError:
+            return False
+        return True
+
     # ---- settings ----------------------------------------------------------------
     def resolved_config_path(self) -> Path:
-        """The named config, else custdata.toml beside the store."""
-        return self.config_path if self.config_path is not None else self.db.parent / "custdata.toml"
+        """The named config, else custdata.toml beside the store (for a team store: in
+        the current folder)."""
+        if self.config_path is not None:
+            return self.config_path
+        if isinstance(self.db, Path):
+            return self.db.parent / "custdata.toml"
+        return Path("custdata.toml")
 
     @property
     def config(self) -> Config:

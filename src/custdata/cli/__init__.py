@@ -133,8 +133,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    db: Annotated[Path | None, typer.Option(
-        "--db", help="SQLite store (default: env CUSTDATA_DB, else ./custdata.db).",
+    db: Annotated[str | None, typer.Option(
+        "--db", help="The store: an SQLite file, or a team store on PostgreSQL as "
+        "postgresql://user@host:port/dbname (default: env CUSTDATA_DB, else ./custdata.db).",
         show_default=False)] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", help="TOML config (default: env CUSTDATA_CONFIG, else custdata.toml "
@@ -151,7 +152,7 @@ def main_options(
 ) -> None:
     """custdata: keep a sales team's customer data in order."""
     env_db = os.environ.get("CUSTDATA_DB")
-    state.db = db or (Path(env_db) if env_db else Path("custdata.db"))
+    state.db = db or env_db or "custdata.db"
     state.config_path = config
     state.key_file = key_file
     state.wait = wait
@@ -163,6 +164,7 @@ def main_options(
         key_file=state.resolved_key_file(),
         wait=wait, command_line=state.command_line, progress=_shared.progress,
         notify=lambda message: _shared.say(with_advice(message)), pause_at=_shared.pause_at)
+    state.db = state.session.db  # a Path, or the team store's URL
     ctx.obj = state.session
     _check_stdout(state.session)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
@@ -185,10 +187,11 @@ def _check_stdout(session: Session) -> None:
 def _register_groups() -> None:
     """Every command group, explicitly, in help order (data first)."""
     from custdata.cli import (
-        audit, churn, data, dedupe, htmlreport, quality, records, secure, segments,
+        audit, churn, data, dedupe, htmlreport, quality, records, secure, segments, team,
     )
 
-    for group in (data, audit, churn, dedupe, quality, records, secure, segments, htmlreport):
+    for group in (data, audit, churn, dedupe, quality, records, secure, segments, htmlreport,
+                  team):
         group.register(app)
 
 

@@ -54,6 +54,10 @@ HINTS: dict[str, str] = {
     "unmerge_what": "Give MERGE_ID... (printed by `dedupe --merge`) or --operation OP_ID "
                     "(the run's id in `custdata log`).",
     "merge_operation": "`custdata log` shows the operation id of each `dedupe --merge` run.",
+    # -- slice pg20 (issue 20: the team store on PostgreSQL) --
+    "pgpass": "libpq reads it from ~/.pgpass (host:port:dbname:user:password, chmod 600), "
+              "PGPASSFILE or a service file.",
+    "postgres_driver": "Install the driver with: pip install 'custdata[postgres]'.",
     # -- slice s18 (issue 18: notices of import name no flags below the CLI) --
     "decimal_mark": "Pass --decimal , or --decimal . to say which separator is the decimal one.",
     "map_person": "Map one with --map \"COLUMN=name\" (or email, phone; --map "

@@ -44,7 +44,7 @@ class State:
     every command gets what it needs to run from the `Session` in `ctx.obj`.
     """
 
-    db: Path = Path("custdata.db")
+    db: Path | str = Path("custdata.db")
     config_path: Path | None = None
     key_file: Path | None = None
     wait: float = 30.0

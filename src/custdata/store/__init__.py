@@ -10,6 +10,7 @@ with the change or not at all.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from custdata.store.audit import AuditFacts
 from custdata.store.churn import ChurnFacts
 from custdata.store.contacts import Contacts
 from custdata.store.crypto import CryptoState, CryptoStore
-from custdata.store.database import SQLiteDatabase, translate_db_error
+from custdata.store.database import SQLiteDatabase, translate_db_error as _sqlite_error
 from custdata.store.dedupe import Merges
 from custdata.store.files import copy_database, copy_problems, swap_in
 from custdata.store.dedupe_memory import DedupeMemory
@@ -28,6 +29,7 @@ from custdata.store.forget import Forget
 from custdata.store.history import History
 from custdata.store.imports import Imports
 from custdata.store.linked import Linked, Tables
+from custdata.store.location import is_server_url, store_location
 from custdata.store.meta import Meta
 from custdata.store.oplog import Operation, OpLog, committed_operations, utc_now
 from custdata.store.quality import Cleaning
@@ -35,6 +37,7 @@ from custdata.store.rejects import Rejects
 from custdata.store.reporting import Reporting
 from custdata.store.segments import Segments
 from custdata.store.suppression import Suppression
+from custdata.store.team import PermissionDenied, Team
 
 # protector_for(state) -> the protector for the encryption state read under the lock.
 ProtectorFactory = Callable[["CryptoState | None"], Any]
@@ -52,7 +55,7 @@ class Store:
     Use `open_store(path, ...)` (or `custdata.api.Session.store()`) to get one.
     """
 
-    def __init__(self, db: SQLiteDatabase, *, protector: Any = None,
+    def __init__(self, db: Any, *, protector: Any = None,
                  protector_for: ProtectorFactory | None = None) -> None:
         self.db = db
         self.protector = protector or PlainProtector()
@@ -80,6 +83,7 @@ class Store:
         self.audit = AuditFacts(self)
         self.crypto = CryptoStore(self)
         self.reporting = Reporting(self)
+        self.team = Team(self)
 
     @property
     def read_only(self) -> bool:
@@ -87,7 +91,8 @@ class Store:
         return self.db.read_only
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | str:
+        """The store's file, or its server URL (no password) for a team store."""
         return self.db.path
 
     def close(self) -> None:
@@ -101,17 +106,20 @@ class Store:
 
     @contextmanager
     def write(self, command: str, *, input_file: str | None = None, sha256: str | None = None,
-              dry_run: bool = False) -> Iterator[Operation]:
+              dry_run: bool = False, role: str = "editor") -> Iterator[Operation]:
         """One all-or-nothing write with its operation-log row; rolled back if dry_run.
 
         The lock comes first: BEGIN IMMEDIATE, then the encryption state is read again
         under it (`protector_for`), so a key rotated or columns encrypted by another
         command since this one opened the store are seen before anything is written.
+        On a team store the login must hold `role` (editor; admin for the erasing and
+        re-keying commands): PermissionDenied (exit 3) names it.
         `pause_at` is called just before the lock, just after it and just after the commit.
         """
         self.pause_at("write:before-lock")
         self.db.begin_write()
         try:
+            self.team.require(role, _command_name(command))
             self.pause_at("write:locked")
             if self.protector_for is not None:
                 self.protector = self.protector_for(self.crypto.state())
@@ -139,6 +147,26 @@ class Store:
         self.db.backup(target)
 
 
+def _command_name(command: str) -> str:
+    """"custdata --db X forget C1" -> "`custdata forget`" (the words, not the values)."""
+    words = [w for w in command.split() if w != "custdata"]
+    while words and words[0].startswith("-"):
+        flag = words[0] in ("-q", "--quiet", "--debug") or "=" in words[0]
+        words = words[1:] if flag else words[2:]
+    return f"`custdata {' '.join(words[:1]) or command}`"
+
+
+def translate_db_error(exc: BaseException, path: Path | str) -> Any:
+    """A StoreError with the fix for an engine's error (SQLite's or PostgreSQL's), or None."""
+    found = _sqlite_error(exc, path)
+    if found is None and "psycopg" in sys.modules:
+        from custdata.store.location import redact
+        from custdata.store.pg_errors import translate_pg_error
+
+        return translate_pg_error(exc, redact(path) if is_server_url(path) else str(path))
+    return found
+
+
 def open_store(path: Path | str, *, wait: float = 30.0,
                protector: Any = None, protector_for: ProtectorFactory | None = None,
                create: bool = True, read_only: bool = False) -> Store:
@@ -146,11 +174,20 @@ def open_store(path: Path | str, *, wait: float = 30.0,
 
     create=False: a missing store is an error (reading commands); read_only: open
     read-only when it cannot be written. Raises StoreError (exit 3) for a locked,
-    damaged, foreign or newer-schema file.
+    damaged, foreign or newer-schema file. A `postgresql://` URL opens the team store on
+    that server (custdata.store.postgres) instead of an SQLite file.
     """
-    db = SQLiteDatabase.open(path, wait=wait, create=create, read_only=read_only)
+    if is_server_url(path):
+        from custdata.store.postgres import PostgresDatabase
+
+        db: Any = PostgresDatabase.open(str(store_location(path)), wait=wait, create=create,
+                                        read_only=read_only)
+    else:
+        db = SQLiteDatabase.open(path, wait=wait, create=create, read_only=read_only)
     return Store(db, protector=protector, protector_for=protector_for)
 
 
-__all__ = ["Store", "open_store", "WRITE_POINTS", "copy_database", "copy_problems", "swap_in", "Operation", "PlainProtector", "committed_operations",
-           "translate_db_error", "utc_now", "CryptoState"]
+__all__ = ["Store", "open_store", "WRITE_POINTS", "Operation", "PlainProtector",
+           "copy_database", "copy_problems", "swap_in",
+           "committed_operations", "translate_db_error", "utc_now", "CryptoState",
+           "is_server_url", "store_location", "PermissionDenied"]

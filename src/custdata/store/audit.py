@@ -174,7 +174,7 @@ class AuditFacts(Component):
             row = self.db.execute(f"""
                 SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (
                     SELECT COUNT(*) AS n FROM contacts WHERE {key} != ''
-                    GROUP BY {key} HAVING COUNT(*) > 1)
+                    GROUP BY {key} HAVING COUNT(*) > 1) AS g
             """).fetchone()
             groups[key], members[key] = row[0], row[1]
         wanted = [k for k in duplicate_keys if members[k]]
@@ -263,10 +263,9 @@ class AuditFacts(Component):
 
     def save_audit_run(self, *, at: str, score: float, parts: dict[str, Any]) -> int:
         """Store one scored audit run; returns its id."""
-        cur = self.db.execute(  # one autocommit statement: nothing half-written
+        return self.db.insert(  # one autocommit statement: nothing half-written
             "INSERT INTO audit_runs (at, score, parts) VALUES (?, ?, ?)",
             (at, score, json.dumps(parts, sort_keys=True)))
-        return int(cur.lastrowid)
 
     def audit_runs(self) -> list[dict[str, Any]]:
         """Every stored audit run, oldest first: id, at, score, parts ({part: score})."""

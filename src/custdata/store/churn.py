@@ -44,7 +44,7 @@ FROM (
     FROM interactions
     WHERE contact_id IS NOT NULL AND day IS NOT NULL AND day <= :as_of
       AND satisfaction_value BETWEEN 1 AND 5
-) WHERE n = 1
+) AS latest WHERE n = 1
 """
 
 

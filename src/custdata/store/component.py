@@ -19,7 +19,7 @@ class Component:
         self.store = store
 
     @property
-    def db(self) -> "SQLiteDatabase":
+    def db(self) -> "SQLiteDatabase":  # or PostgresDatabase: the same interface
         return self.store.db
 
     @property

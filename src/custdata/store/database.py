@@ -66,6 +66,8 @@ class SQLiteDatabase:
 
     dialect = "sqlite"
     read_only = False  # opened without write access (a read-only file or mount)
+    login: str | None = None  # the database user (None: the operating-system user)
+    IntegrityError = sqlite3.IntegrityError
 
     def __init__(self, conn: sqlite3.Connection, path: Path, wait: float = 30.0) -> None:
         self.conn = conn
@@ -162,6 +164,28 @@ class SQLiteDatabase:
 
     def rows(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params)]
+
+    def insert_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Insert `rows` (values in `columns` order) into `table`."""
+        marks = ",".join("?" * len(columns))
+        self.conn.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})",
+                              rows)
+
+    def update_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Set `columns` of the rows whose id is each row's last value (values in order)."""
+        sets = ",".join(f"{c} = ?" for c in columns)
+        self.conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", rows)
+
+    def stream(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> sqlite3.Cursor:
+        """A cursor yielding plain tuples as they are read (fetchmany in batches)."""
+        return self.tuples(sql, params)
+
+    def after_copy(self, tables: Iterable[str]) -> None:
+        """Nothing to do after rows were copied in with their ids (SQLite picks max + 1)."""
+
+    def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one INSERT; the id of the row it made."""
+        return int(self.conn.execute(sql, tuple(params)).lastrowid)
 
     def rows_where_in(self, table: str, column: str, values: Iterable[Any],
                       columns: str = "*") -> list[dict]:

@@ -10,7 +10,6 @@ byte-identical to one before the merge.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 import dataclasses
 from dataclasses import dataclass
@@ -246,7 +245,7 @@ class Merges(Component):
         try:
             self.db.execute(f"INSERT INTO contacts ({', '.join(row)}) VALUES ({_marks(row)})",
                             list(row.values()))
-        except sqlite3.IntegrityError as exc:
+        except self.db.IntegrityError as exc:
             raise UsageError(f"Cannot undo merge {merge_id}: contact {row['id']}'s external "
                              "id now belongs to another contact.") from exc
         return [Change(row["id"], "merged_into", f"{merge_id}: {survivor_id}", None, "unmerge",

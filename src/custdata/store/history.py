@@ -36,9 +36,8 @@ class History(Component):
                  json.dumps(c.detail, ensure_ascii=False) if c.detail else None)
                 for c in chunk
             ]
-            self.db.executemany(
-                "INSERT INTO history (contact_id, at, op_id, operation, field, old, new, "
-                "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.db.insert_rows("history", ["contact_id", "at", "op_id", "operation", "field",
+                                            "old", "new", "detail"], rows)
             written += len(rows)
         return written
 

@@ -94,15 +94,11 @@ class Loader:
         protector = self.part.protector
         enc = protector.encrypted_columns
         if inserts:
-            marks = ",".join("?" * len(cols))
             values = _row_values(protector, "contacts", enc, cols)
-            self.db.executemany(f"INSERT INTO contacts ({','.join(cols)}) VALUES ({marks})",
-                                [values(r) for r in inserts])
+            self.db.insert_rows("contacts", cols, [values(r) for r in inserts])
         if updates:
-            sets = ",".join(f"{c} = ?" for c in cols[1:])
             values = _row_values(protector, "contacts", enc, [*cols[1:], "id"])
-            self.db.executemany(f"UPDATE contacts SET {sets} WHERE id = ?",
-                                [values(r) for r in updates])
+            self.db.update_rows("contacts", cols[1:], [values(r) for r in updates])
 
     def write_linked(self, inserts: list[dict], updates: list[dict]) -> None:
         """Insert and update order or interaction rows (all rows of a list share columns);
@@ -116,15 +112,12 @@ class Loader:
             if not rows:
                 continue
             cols = [c for c in rows[0] if c != "id"]
-            if verb == "INSERT":
-                sql = (f"INSERT INTO {kind} (id, {','.join(cols)}) "
-                       f"VALUES (?, {','.join('?' * len(cols))})")
-                order = ["id", *cols]
-            else:
-                sql = f"UPDATE {kind} SET {','.join(f'{c} = ?' for c in cols)} WHERE id = ?"
-                order = [*cols, "id"]
+            order = ["id", *cols] if verb == "INSERT" else [*cols, "id"]
             values = _row_values(protector, kind, sealed, order)
-            self.db.executemany(sql, [values(r) for r in rows])
+            if verb == "INSERT":
+                self.db.insert_rows(kind, order, [values(r) for r in rows])
+            else:
+                self.db.update_rows(kind, cols, [values(r) for r in rows])
         self._inserted += len(inserts)
 
     def new_line_id(self) -> int:

@@ -48,10 +48,10 @@ class OpLog(Component):
 
     def start(self, command: str, *, input_file: str | None, sha256: str | None) -> Operation:
         op = Operation(0, utc_now(), input_file=input_file, sha256=sha256)
-        cur = self.db.execute(
+        op.id = self.db.insert(
             "INSERT INTO oplog (at, user, command, input_file, input_sha256) "
-            "VALUES (?, ?, ?, ?, ?)", (op.at, os_user(), command, input_file, sha256))
-        op.id = cur.lastrowid
+            "VALUES (?, ?, ?, ?, ?)", (op.at, self.db.login or os_user(), command, input_file,
+                                       sha256))
         return op
 
     def finish(self, op: Operation) -> None:

@@ -19,9 +19,10 @@ def last_stage_moves(store: Any) -> dict[str, Any]:
     Reads the run's history rows only: history ids grow with operation ids, so the first
     row of the run is found by a binary search on the rowid instead of a full scan.
     """
-    conn = store.db.conn
+    conn = store.db
     row = conn.execute(
-        "SELECT id, at FROM oplog WHERE json_extract(counts, '$.stage_changes') > 0 "
+        "SELECT id, at FROM oplog "
+        "WHERE CAST(json_extract(counts, '$.stage_changes') AS INTEGER) > 0 "
         "ORDER BY id DESC LIMIT 1").fetchone()
     if row is None:
         return {}
@@ -67,7 +68,7 @@ def _detail_as_of(detail: str | None) -> str | None:
 
 def merge_summary(store: Any) -> dict[str, Any]:
     """merges in force, contacts they removed, merges undone, and the last merge time."""
-    row = store.db.conn.execute(
+    row = store.db.execute(
         "SELECT count(*) FILTER (WHERE undone_at IS NULL), "
         "total(CASE WHEN undone_at IS NULL "
         "      THEN json_array_length(payload, '$.member_ids') - 1 END), "
