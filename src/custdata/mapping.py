@@ -213,7 +213,7 @@ def _forced_columns(kind: str, header: list[str], keys: list[str], mapping: dict
     for src, fld in mapping.items():
         if fld not in allowed:
             raise InputFileError(
-                f"Mapping {src}={fld}: {fld!r} is not a {kind} field; fields: "
+                f"Mapping {clip(f'{src}={fld}')}: {clip(fld)!r} is not a {kind} field; fields: "
                 f"{', '.join(sorted(allowed))}."
             )
         parts = [src] if header_key(src) in keys or "+" not in src else src.split("+")
@@ -221,7 +221,8 @@ def _forced_columns(kind: str, header: list[str], keys: list[str], mapping: dict
             matches = [i for i, k in enumerate(keys) if k == header_key(part)]
             if not matches:
                 raise InputFileError(
-                    f"Mapping {src}={fld}: the file has no column {part.strip()!r}; its columns "
+                    f"Mapping {clip(f'{src}={fld}')}: the file has no column "
+                    f"{clip(part.strip())!r}; its columns "
                     f"are: {clip(', '.join(header))}.", hint="map"
                 )
             forced[matches[0]] = ColumnPlan(None, None, join=pos, joined=fld) \

@@ -428,12 +428,15 @@ def tag_plan(current: pd.DataFrame, agg: pd.DataFrame, rules: TagRules) -> list[
 
 def report_currency(currencies: Iterable[str | None], *, configured: str = "",
                     rates: Mapping[str, float] | None = None,
-                    only: str | None = None) -> tuple[str, dict[str, float]]:
+                    only: str | None = None, one_allowed: bool = True,
+                    ) -> tuple[str, dict[str, float]]:
     """(report currency, rate per order currency) or UsageError for unconvertible mixes.
 
     Orders without a currency count as the report currency. `only` keeps orders in that
     currency alone. Without it, several currencies need `configured`
-    (the [rfm] currency) and a rate for every other one ([rfm] rates).
+    (the [rfm] currency) and a rate for every other one ([rfm] rates). `one_allowed`:
+    the caller can be asked for one currency alone (said in the error, with its hint);
+    False for work that needs every order (tag, churn): only the rates can help.
     """
     seen = sorted({c.strip().upper() for c in currencies if c and c.strip()})
     rates = {k.strip().upper(): float(v) for k, v in (rates or {}).items()}
@@ -445,12 +448,12 @@ def report_currency(currencies: Iterable[str | None], *, configured: str = "",
     if missing or (len(seen) > 1 and not cur):
         example = seen[0]
         others = ", ".join(f"{c} = 1.0" for c in seen if c != example)
+        alone = f", or report one currency alone (such as {example})" if one_allowed else ""
         raise UsageError(
             f"Orders are in several currencies ({', '.join(seen)}) and no conversion rate "
             f"is configured for {', '.join(missing or seen)}. Set [rfm] currency = "
-            f"\"{example}\" and rates = {{{others}}} in custdata.toml, or report one "
-            f"currency alone (such as {example}).",
-            hint="currency", example=example,
+            f"\"{example}\" and rates = {{{others}}} in custdata.toml{alone}.",
+            hint="currency" if one_allowed else None, example=example,
         )
     table = {c: (1.0 if c == cur else rates[c]) for c in seen}
     return cur, table

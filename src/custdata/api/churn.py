@@ -88,12 +88,16 @@ def report_churn(session: Session, *, as_of: date | None = None, top: int | None
     day = as_of or session.today
     horizon = horizon_days(session.config)
     contact_days = int(session.config.get("churn", "contact_days"))
-    with session.store(read_only=True) as store:
+    # four steps: the facts read, the model fitted, the customers scored, the list named
+    with session.store(read_only=True) as store, \
+            session.progress("scoring churn risk", 4) as advance:
         rates = _rates(store, session.config)
         facts = store.churn.churn_facts(as_of=day, rates=rates)
+        advance(1)
         if not facts:
             return ChurnReport(day, [], 0, 0, None)
         model = _fit(session.config, facts, day, horizon, _past(store, day, rates))
+        advance(1)
 
         def listed(scores: list[ChurnScore]) -> list[int]:  # only listed rows need a reason
             return [s.contact_id for s in rank_scores(scores, top=top, min_risk=min_risk)]
@@ -101,8 +105,10 @@ def report_churn(session: Session, *, as_of: date | None = None, top: int | None
         scores = customer_risks(facts, as_of=day, model=model, horizon_days=horizon,
                                 contact_days=contact_days, explain=listed)
         ranked = rank_scores(scores, top=top, min_risk=min_risk)
+        advance(1)
         contacts = store.churn.churn_contact_fields(s.contact_id for s in ranked)
         leads = store.contacts.count() - len(scores)
+        advance(1)
     return ChurnReport(day, [_row(s, contacts) for s in ranked], len(scores), max(leads, 0),
                        model)
 
@@ -145,7 +151,7 @@ def _rates(store: Any, config: Any) -> dict[str, float]:
     """Conversion rates for value at risk: the [rfm] currency and rates, as `report rfm`."""
     _, rates = report_currency(store.churn.churn_currencies(),
                                configured=config.get("rfm", "currency"),
-                               rates=config.get("rfm", "rates"))
+                               rates=config.get("rfm", "rates"), one_allowed=False)
     return rates
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from custdata.errors import InvalidValue, NotFoundError
+from custdata.errors import InvalidValue, NotFoundError, UsageError, clip
 from custdata.outputs import store_paths
 from custdata.normalize import email_key, id_number_key, normalize_date, phone_key
+
+T = TypeVar("T")
 
 _PREFIXES = ("id", "ext", "email", "phone", "id_number")
 _AGE_UNITS = {"d": "days", "h": "hours", "w": "weeks"}
@@ -87,3 +90,29 @@ def protected_paths(session: Any, *inputs: Path) -> dict[Path, str]:
         paths[session.key_file] = "the key file"
     paths.update({p: "an input of this command" for p in inputs})
     return paths
+
+
+def counted(items: Iterable[T], advance: Callable[[int], None], every: int = 1000) -> Iterator[T]:
+    """`items`, unchanged, calling advance(n) every `every` items and once at the end (the
+    session's progress for work that streams rows)."""
+    done = 0
+    for item in items:
+        yield item
+        done += 1
+        if done == every:
+            advance(done)
+            done = 0
+    if done:
+        advance(done)
+
+
+def phone_region(text: str | None) -> str:
+    """`text` as a phone region phonenumbers knows ("cn" -> "CN"); UsageError otherwise."""
+    import phonenumbers
+
+    value = (text or "").strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(
+            f"{clip(value or text or '')!r} is not a phone region; use a two-letter country "
+            "code such as CN, US or GB.", hint="region")
+    return value

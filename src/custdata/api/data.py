@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from custdata.api import loading
-from custdata.api.common import protected_paths
+from custdata.api.common import counted, phone_region, protected_paths
 from custdata.api.export_view import TABLE_DEFAULT, ExportView
 from custdata.api.session import Notice, Session
 from custdata.config import starter_toml
@@ -68,9 +68,7 @@ class InitResult:
 
 def init(session: Session, *, region: str = "CN") -> InitResult:
     """Create the store and a commented custdata.toml beside it (never overwritten)."""
-    region = region.upper()
-    if len(region) != 2 or not region.isalpha():
-        raise UsageError(f"Region {region!r} is not a two-letter country code such as CN or US.")
+    region = phone_region(region)
     existed = session.store_exists()
     with session.store():
         pass
@@ -138,13 +136,14 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
                          f"{', '.join(KINDS)}; on_conflict is one of {', '.join(ON_CONFLICT)}.")
     reading = ReadOptions(encoding=encoding, delimiter=delimiter, decimal=_decimal(decimal),
                           header_row=header_row, sheet=sheet)
-    region = (region or session.region).upper()
+    region = phone_region(region or session.region)
     mapping = mapping or {}
     name, given, owned = _input(file)
     stream = given
     inputs = [Path(name)] if owned else [p for p in (stream_path(given),) if p is not None]
     sink = _RejectsFile(rejects, protected_paths(session, *inputs)) if rejects else None
     try:
+        lines = loading.lines_in(given)
         is_header = header_matcher(kind, mapping)
         mark = reading.decimal
         if kind == "orders" and mark is None:  # decided from all of the amounts: 1st pass
@@ -163,6 +162,8 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
                                     on_conflict=on_conflict, region=region, clean=clean,
                                     dry_run=dry_run, strict=strict, sink=sink,
                                     mapped=mapped_columns(table.header, plan),
+                                    total=max(lines - table.header_line, 0)
+                                    if lines is not None else None,
                                     sha256=(lambda: ahead.trailer) if ahead
                                     else (lambda: table.sha256))
         finally:
@@ -262,12 +263,14 @@ def _start_read_ahead(records: Any, table: Any) -> ReadAhead | None:
 def _store_records(session: Session, kind: str, records: Any, encoding: str, name: str, *,
                    on_conflict: str, region: str, clean: bool, dry_run: bool, strict: bool,
                    sink: "_RejectsFile | None", sha256: Callable[[], str],
-                   mapped: frozenset[str] = frozenset()) -> ImportCounts:
+                   mapped: frozenset[str] = frozenset(), total: int | None = None
+                   ) -> ImportCounts:
     """Store `records` (decoded from `encoding`) in one write; `sha256()` is the input's
-    hash once it is all read (the reading child's, when there is one)."""
+    hash once it is all read (the reading child's, when there is one); `total`: the rows
+    expected (the progress bar's end), None when unknown."""
     dayfirst = session.dayfirst
     with session.store(need_key=True) as store, \
-            session.progress(f"importing {kind}", None) as advance:
+            session.progress(f"importing {kind}", total) as advance:
         with store.write(session.command_line, input_file=name, dry_run=dry_run) as op:
             counts, touched = loading.load(
                 store, op, kind, records, input_file=name, on_conflict=on_conflict,
@@ -368,11 +371,16 @@ def _export(session: Session, kind: str, where: dict[str, str], since: str | Non
         sealed = view.sort_column is not None and store.protector.seals(kind, view.sort_column)
         order = None if sealed else view.sort_column
         yield None
-        stored = store.tables.rows(kind, changed_since=since, order_by=order,
-                                   descending=view.descending, limit=view.limit, **filters)
-        rows = (_export_row(kind, masked(kind, row) if masked else row) for row in stored)
-        yield from view.shape(view.sorted_in_memory(rows) if sealed else rows,
-                              all_columns=EXPORT_COLUMNS[kind])
+        total = None if since or any(filters.values()) else store.tables.count(kind)
+        if total is not None and view.limit is not None:
+            total = min(total, view.limit)
+        with session.progress(f"exporting {kind}", total) as advance:
+            stored = counted(store.tables.rows(kind, changed_since=since, order_by=order,
+                                               descending=view.descending, limit=view.limit,
+                                               **filters), advance)
+            rows = (_export_row(kind, masked(kind, row) if masked else row) for row in stored)
+            yield from view.shape(view.sorted_in_memory(rows) if sealed else rows,
+                                  all_columns=EXPORT_COLUMNS[kind])
 
 
 def _stored_where(kind: str, where: dict[str, str]) -> dict[str, str]:

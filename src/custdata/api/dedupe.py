@@ -23,7 +23,7 @@ from custdata.dedupe import (
 )
 from custdata.api.people import who_pairs
 from custdata.dedupe import explain_pair as core_explain_pair
-from custdata.errors import UsageError
+from custdata.errors import NotFoundError, UsageError
 
 # The key fields each cluster row shows, after its ids, names, scores and merge id.
 KEY_FIELDS = ["email", "phone", "id_number", "birth_date", "company", "city", "postal_code"]
@@ -36,6 +36,7 @@ class DedupeReport:
     rows: one dict per contact in a cluster (cluster_id, contact_id, external_id, name,
     score, coherence, survivor "yes"/"no", merge_id, KEY_FIELDS), as read when planning.
     skipped: cluster number -> why it was not merged (its contacts changed meanwhile).
+    operation: the id of the merge's operation (`unmerge --operation` undoes all of it).
     """
 
     result: DedupeResult
@@ -48,6 +49,7 @@ class DedupeReport:
     explain: list[dict] = field(default_factory=list)
     model: ModelChoice = field(default_factory=lambda: ModelChoice(None, "none"))
     labels_stored: int = 0
+    operation: int | None = None
 
 
 def settings(config: Any, threshold: float | None = None) -> dict[str, Any]:
@@ -153,9 +155,11 @@ def _merge(session: Session, store: Any, report: DedupeReport, plans: dict[int, 
 
     merge_ids: dict[int, str] = {}
     survivors: dict[int, int] = {}
-    with store.write(session.command_line, dry_run=report.dry_run) as op:
+    with store.write(session.command_line, dry_run=report.dry_run) as op, \
+            session.progress("merging clusters", len(plans)) as advance:
         touched = store.merges.merged_since(seq)
         for number, members in plans.items():
+            advance(1)
             if touched.intersection(members):
                 report.skipped[number] = "another merge took some of its contacts"
                 continue
@@ -166,6 +170,7 @@ def _merge(session: Session, store: Any, report: DedupeReport, plans: dict[int, 
             merge_ids[number], survivors[number] = f"m{op.id}-{number}", done[0]
             report.removed_contacts += done[1]
         report.clusters_merged = len(merge_ids)
+        report.operation = op.id
         op.counts.update({"clusters": len(merge_ids), "removed_contacts": report.removed_contacts,
                           "skipped_clusters": len(report.skipped)})
     for row in report.rows:
@@ -197,18 +202,50 @@ def explain_rows(result: DedupeResult) -> list[dict]:
     return rows
 
 
-def unmerge(session: Session, merge_id: str) -> dict[str, Any]:
-    """Undo one merge: its contacts come back with their ids, values, orders and
-    interactions; survivor fields changed after the merge keep their current values.
+def unmerge(session: Session, *merge_ids: str, operation: int | None = None) -> dict[str, Any]:
+    """Undo merges, all in one write: those named, and every merge that the operation
+    `operation` (a `dedupe --merge` run, see `custdata log`) made and that is not undone.
 
-    Returns merge_id, survivor_id, restored_contacts, orders, interactions and
-    kept_fields (the survivor's fields left as later commands set them).
+    The latest merge is undone first, so merges made later over the same contacts go
+    before the earlier ones. Each merge's contacts come back with their ids, values,
+    orders and interactions; survivor fields changed after the merge keep their current
+    values. Returns the totals (restored_contacts, orders, interactions), kept_fields and
+    survivor_id of the last merge undone, and `merges`: one dict per merge undone.
+    Nothing is written when any of them cannot be undone.
     """
-    merge_id = merge_id.strip()
+    wanted = list(dict.fromkeys(m.strip() for m in merge_ids if m.strip()))
+    if not wanted and operation is None:
+        raise UsageError("Name the merges to undo, or the operation that made them.",
+                         hint="unmerge_what")
     with session.store(need_key=True) as store:
         with store.write(session.command_line) as op:
-            counts = store.merges.unmerge(op, merge_id)
-    return {**counts.as_counts(), "survivor_id": counts.survivor_id}
+            if operation is not None:
+                wanted += [m for m in _merges_of(store, operation) if m not in wanted]
+            order = sorted(wanted, key=lambda m: store.merges.merge_record(m)["seq"],
+                           reverse=True)
+            done = []
+            with session.progress("undoing merges", len(order)) as advance:
+                for merge_id in order:
+                    counts = store.merges.unmerge(op, merge_id)
+                    done.append({**counts.as_counts(), "survivor_id": counts.survivor_id})
+                    advance(1)
+            totals = {k: sum(d[k] for d in done)
+                      for k in ("restored_contacts", "orders", "interactions")}
+            op.counts = {"merge_ids": order, **totals}
+    return {**totals, "merge_id": done[-1]["merge_id"], "kept_fields": done[-1]["kept_fields"],
+            "survivor_id": done[-1]["survivor_id"], "merges": done}
+
+
+def _merges_of(store: Any, operation: int) -> list[str]:
+    """The merges of `operation` still to undo; NotFoundError/UsageError when none is."""
+    made = store.merges.of_operation(operation)
+    if not made:
+        raise NotFoundError(f"Operation {operation} made no merges.", hint="merge_operation")
+    left = [m for m, undone in made if not undone]
+    if not left:
+        raise UsageError(f"Every merge of operation {operation} ({len(made)}) was already "
+                         "undone.")
+    return left
 
 
 # ---- the model, one pair's explanation, review and labels (issue 17) ----------------

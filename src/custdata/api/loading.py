@@ -9,6 +9,8 @@ rows the store finds for their keys (a few `IN (...)` look-ups per batch), diffe
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -366,3 +368,25 @@ def _resolve_customers(loader: Any, records: list[Record], region: str) -> dict[
         if found is not None:
             out[id(rec)] = found
     return out
+
+
+def lines_in(stream: Any) -> int | None:
+    """How many lines a regular text file holds from the stream's position (left where it
+    was): the total of an import's progress. None for a pipe, a workbook or an unseekable
+    stream, whose length is not known before it is read."""
+    try:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return None
+        start = stream.tell()
+    except (OSError, ValueError, AttributeError):
+        return None
+    lines, last = 0, b""
+    try:
+        while chunk := stream.read(1 << 20):
+            if not lines and not last and chunk.startswith(b"PK\x03\x04"):
+                return None  # an .xlsx workbook (a zip): rows are not lines
+            lines += chunk.count(b"\n")
+            last = chunk
+    finally:
+        stream.seek(start)
+    return lines + (1 if last and not last.endswith(b"\n") else 0)

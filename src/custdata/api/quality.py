@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 
+from custdata.api.common import counted, phone_region
 from custdata.api.session import Session
 from custdata.clean import CLEANED_FIELDS, DERIVED_COLUMNS, clean_rows
 from custdata.errors import UsageError
@@ -81,12 +81,7 @@ class ValidateResult:
 
 def resolve_region(session: Session, region: str | None = None) -> str:
     """`region`, or the config's general.region, checked against phonenumbers' regions."""
-    value = (region or session.region or "").strip().upper()
-    if value not in phonenumbers.SUPPORTED_REGIONS:
-        raise UsageError(
-            f"{value or region!r} is not a phone region; use a two-letter country code "
-            "such as CN, US or GB.", hint="region")
-    return value
+    return phone_region(region or session.region)
 
 
 def clean(session: Session, *, region: str | None = None, dry_run: bool = False,
@@ -122,9 +117,11 @@ def validate(session: Session, *, fields: Iterable[str] | None = None,
     """Every problem in the stored contacts (only `fields`, when given). Writes nothing."""
     wanted = [f.strip().lower() for f in fields or [] if f.strip()]
     region = resolve_region(session, region)
-    with session.store(need_key=True, read_only=True) as store:
-        issues = find_issues(store.contacts.iter(), region=region, dayfirst=session.dayfirst,
-                             fields=wanted or None, check_dns=check_dns)
+    with session.store(need_key=True, read_only=True) as store, \
+            session.progress("validating contacts", store.contacts.count()) as advance:
+        issues = find_issues(counted(store.contacts.iter(), advance), region=region,
+                             dayfirst=session.dayfirst, fields=wanted or None,
+                             check_dns=check_dns)
         people = who(store, {i.contact_id for i in issues if i.contact_id is not None})
     return ValidateResult(issues, people)
 

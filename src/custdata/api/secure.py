@@ -75,6 +75,10 @@ class Forgotten:
     left: str | None = None
 
 
+_DOING = {"encrypt": "encrypting contacts", "decrypt": "decrypting contacts",
+          "rotate-key": "re-keying contacts"}
+
+
 class _NothingToDo(Exception):
     """Raised inside a write to roll it back: the state read under the lock needs no change."""
 
@@ -190,9 +194,10 @@ def _rekey(session: Session, operation: str, plan: Callable[[Any, Any], Any],
             old = store.protector  # from the encryption state read under the lock
             new = plan(store, old)
             words = store.forget.log_words(recoding.word_forms)
-            return old, new, store.crypto.transcode(
-                op, old, new, operation=operation, recoding=recoding, log_words=words,
-                workers=workers)
+            with session.progress(_DOING[operation], store.contacts.count()) as advance:
+                return old, new, store.crypto.transcode(
+                    op, old, new, operation=operation, recoding=recoding, log_words=words,
+                    workers=workers, advance=advance)
 
         try:
             old, new, counts = _protected_write(store, session.command_line, body,

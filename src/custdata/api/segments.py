@@ -79,7 +79,8 @@ def customer_aggregates(store: Any, config: Any, *, as_of: date, only: str | Non
         gap_over=rules.churn_days if for_tag else None, external_ids=external_ids)
     if len(seen) > 1 and not only:
         seen = store.segments.order_currencies(as_of=as_of)
-    currency, _ = report_currency(seen, configured=configured, rates=rates, only=only)
+    currency, _ = report_currency(seen, configured=configured, rates=rates, only=only,
+                                  one_allowed=not for_tag)
     return frame, currency
 
 
@@ -112,12 +113,15 @@ def tag(session: Session, *, as_of: date | None = None, dry_run: bool = False) -
     counts (and, with `dry_run`, the changes it would make, writing nothing).
     """
     day = as_of or session.today
-    with session.store() as store:
+    # three steps: the orders summed, the plan made, the plan written
+    with session.store() as store, session.progress("tagging contacts", 3) as advance:
         rules = TagRules.from_mapping(session.config.section("tag"))
         seen = store.oplog.last_id()  # before the aggregates: a later commit is seen below
         agg, scored, cells = _tag_facts(store, session.config, day)
+        advance(1)
         current = store.segments.contact_tags()
         plan = tag_plan(current, agg, rules)
+        advance(1)
         cells_changed = store.segments.rfm_cells_state() != cells
         result = TagResult(day, dry_run, **_counts(plan, len(current)))
         if dry_run:
@@ -137,6 +141,7 @@ def tag(session: Session, *, as_of: date | None = None, dry_run: bool = False) -
                     op.counts["rfm_cells"] = store.segments.save_rfm_cells(
                         scored, as_of=day, digest=cells["digest"])
             result = TagResult(day, dry_run, **_counts(plan, len(current)))
+        advance(1)
     return result
 
 

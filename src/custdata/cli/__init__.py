@@ -13,10 +13,16 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+try:  # typer >= 0.20 carries its own copy of click
+    from typer._click.exceptions import ClickException, NoSuchOption
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import ClickException, NoSuchOption
+
 from custdata import __version__
 from custdata.cli import _shared
 from custdata.cli._shared import err, state
-from custdata.cli._hints import with_advice, with_hint
+from custdata.cli._help import make_readable, misplaced_global
+from custdata.cli._hints import shortened, with_advice, with_hint
 from custdata.errors import CustdataError, DiskFull, ExitCode
 from custdata.outputs import make_private
 from custdata.api.session import Session
@@ -37,6 +43,10 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 class CustdataGroup(TyperGroup):
     """Maps user-facing errors to one line on stderr and the contract's exit code."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        make_readable(self)
+
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
                      **extra: Any) -> Any:
         state.argv = list(args)
@@ -54,10 +64,21 @@ class CustdataGroup(TyperGroup):
         except KeyboardInterrupt as exc:
             if state.debug:
                 raise
-            saved = committed_operations()[before:]
-            _fail(f"interrupted after operation {saved[-1]} was saved (see `custdata log`)."
-                  if saved else "interrupted; the store was left as it was before this command.",
-                  ExitCode.INTERRUPTED, exc)
+            _interrupted(before, exc)
+        except NoSuchOption as exc:
+            message = misplaced_global(exc.option_name, state.argv)
+            if message is None:
+                exc.message = shortened(exc.message)
+                raise
+            _fail(message, ExitCode.USAGE, exc)
+        except ClickException as exc:  # click's usage errors echo values too: cut them
+            exc.message = shortened(exc.message)
+            raise
+        except typer.Abort as exc:
+            # Ctrl-C at a prompt: click turns it into Abort ("Aborted!", exit 1)
+            if state.debug or not isinstance(exc.__context__, KeyboardInterrupt):
+                raise
+            _interrupted(before, exc)
         except BrokenPipeError:
             # The reader of our stdout went away (`custdata export | head`): stop quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -76,15 +97,25 @@ class CustdataGroup(TyperGroup):
             _fail(with_hint(store_error), store_error.exit_code, exc)
 
 
+def _interrupted(before: int, exc: BaseException) -> None:
+    """Ctrl-C or SIGTERM: say whether anything was saved, exit 130."""
+    saved = committed_operations()[before:]
+    _fail(f"interrupted after operation {saved[-1]} was saved (see `custdata log`)."
+          if saved else "interrupted; the store was left as it was before this command.",
+          ExitCode.INTERRUPTED, exc)
+
+
 def _fail(message: str, code: int, cause: BaseException | None = None) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(shortened(message))}", highlight=False,
+              soft_wrap=True)
     raise typer.Exit(int(code)) from cause
 
 
 app = typer.Typer(
     cls=CustdataGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
     help="custdata: keep a sales team's customer data in order.\n\n"
@@ -170,7 +201,7 @@ _register_groups()
 
 def main() -> None:
     """Entry point of `python -m custdata`."""
-    app()
+    app(prog_name="custdata")
 
 
 __all__ = ["app", "main", "_shared"]

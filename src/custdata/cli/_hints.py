@@ -6,7 +6,13 @@ does that value get the name of its command-line option.
 
 from __future__ import annotations
 
-from custdata.errors import CustdataError
+import re
+
+from custdata.errors import ECHO_LIMIT, CustdataError, clip
+
+_QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
+_LONG_WORD = re.compile(r"[^\s'\",;:]{%d,}" % (ECHO_LIMIT + 1))
+MESSAGE_LIMIT = 2000  # a whole message (lists of candidates included)
 
 HINTS: dict[str, str] = {
     # ---- people19 (find, people shown as people, churn call list, export columns) ----
@@ -50,6 +56,10 @@ HINTS: dict[str, str] = {
     "header_row": "Check --header-row.",
     "sheet": "Name one with --sheet NAME.",
     "sheet_csv": "--sheet applies to .xlsx workbooks only.",
+    # -- slice ux19 (issue 19: progress, unmerge several, hints, global options) --
+    "unmerge_what": "Give MERGE_ID... (printed by `dedupe --merge`) or --operation OP_ID "
+                    "(the run's id in `custdata log`).",
+    "merge_operation": "`custdata log` shows the operation id of each `dedupe --merge` run.",
     # -- slice pg20 (issue 20: the team store on PostgreSQL) --
     "pgpass": "libpq reads it from ~/.pgpass (host:port:dbname:user:password, chmod 600), "
               "PGPASSFILE or a service file.",
@@ -67,8 +77,23 @@ def with_hint(exc: CustdataError) -> str:
     """The error's message, followed by the option that supplies what it needs (if any)."""
     hint = HINTS.get(exc.hint or "")
     if hint is None:
-        return str(exc)
-    return f"{exc} {hint.format(example=exc.example or 'CODE')}"
+        return shortened(str(exc))
+    return f"{shortened(str(exc))} {hint.format(example=clip(exc.example or 'CODE'))}"
+
+
+def shortened(message: str) -> str:
+    """`message` with whatever it echoes kept short: each quoted value and each unbroken
+    run of characters at most ECHO_LIMIT characters, the whole at most MESSAGE_LIMIT (an
+    unknown header that is a 5 MB line, say, never floods the terminal)."""
+    if len(message) <= ECHO_LIMIT:
+        return message
+
+    def quoted(m: re.Match) -> str:
+        q = m.group(0)[0]
+        return f"{q}{clip(m.group(1) if m.group(1) is not None else m.group(2))}{q}"
+
+    message = _LONG_WORD.sub(lambda m: clip(m.group(0)), _QUOTED.sub(quoted, message))
+    return clip(message, MESSAGE_LIMIT)
 
 
 def with_advice(message: str) -> str:

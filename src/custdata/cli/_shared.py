@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Iterable, Iterator
@@ -17,18 +18,22 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, Progress, ProgressColumn, Task, TaskProgressColumn,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
+from custdata.cli._hints import shortened
 from custdata.errors import CustdataError, DiskFull, OutputFileError, UsageError
 from custdata.io import text_stdout, write_csv, write_json
 from custdata.api import common
-from custdata.api.session import Session
+from custdata.api.session import Session, looks_like_key
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 REDACTED_OPTIONS = ("--key-file", "--new-key-file")
+STEPS_AT_MOST = 10  # a progress total this small counts steps of work, not rows
 
 
 @dataclass
@@ -50,7 +55,8 @@ class State:
 
     @property
     def command_line(self) -> str:
-        """The command line for the operation log, with key file paths removed."""
+        """The whole command line for the operation log, secrets removed: key file paths,
+        anything that looks like key material, and passwords in URLs."""
         words, hide = ["custdata"], False
         for arg in self.argv:
             if hide:
@@ -65,7 +71,7 @@ class State:
                     words.append(arg)
                     hide = True
                 continue
-            words.append(arg)
+            words.append(_without_secrets(arg))
         return " ".join(shlex.quote(w) for w in words)
 
     def resolved_key_file(self) -> Path | None:
@@ -78,11 +84,33 @@ class State:
 
 state = State()
 
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)[^@/?#\s]*@")
+
+
+def _without_secrets(word: str) -> str:
+    """`word` with a URL's password replaced by ***, or *** when it is key material (as a
+    whole, or as the value of --option=VALUE)."""
+    name, sep, value = word.partition("=")
+    if looks_like_key(word) or (sep and name.startswith("-") and looks_like_key(value)):
+        return f"{name}=***" if sep and name.startswith("-") else "***"
+    return _URL_PASSWORD.sub(r"\1***@", word)
+
+
+def ask(question: str) -> bool:
+    """A yes/no question on stderr (default no). Ctrl-C is an interruption (exit 130, the
+    store untouched), not a refusal; the end of input answers no."""
+    try:
+        return typer.confirm(question, default=False, err=True)
+    except typer.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        return False
+
 
 def say(message: str) -> None:
     """A message for the person at the terminal (stderr), unless --quiet."""
     if not state.quiet:
-        err.print(message, highlight=False, markup=False, soft_wrap=True)
+        err.print(shortened(message), highlight=False, markup=False, soft_wrap=True)
 
 
 def pause_at(point: str) -> None:
@@ -283,14 +311,36 @@ def human(value: Any) -> str:
     return str(value)
 
 
+class _CountRate(ProgressColumn):
+    """"1,234/50,000  8,210/s": the count, the total when known, and the average rate
+    (of rows: work counted in a few steps shows "2/3" alone)."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{task.completed:,.0f}"
+        if task.total is not None:
+            done += f"/{task.total:,.0f}"
+        elapsed = task.elapsed or 0.0
+        rows = task.total is None or task.total > STEPS_AT_MOST
+        rate = f"  {task.completed / elapsed:,.0f}/s" if rows and elapsed > 0 \
+            and task.completed else ""
+        return Text(done + rate)
+
+
+def progress_bar() -> Progress:
+    """The bar every long command shows: what, bar, count/total, rate, percent, time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), _CountRate(),
+                    TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=err, transient=True)
+
+
 @contextmanager
 def progress(description: str, total: int | None) -> Iterator[Any]:
-    """A rich progress bar on stderr when it is a terminal and not --quiet; else a no-op."""
+    """A rich progress bar (total and rate) on stderr when it is a terminal and not --quiet
+    (never in a pipe or under cron); else advance() does nothing."""
     if state.quiet or not sys.stderr.isatty():
         yield lambda n: None
         return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"),
-                   TimeElapsedColumn(), console=err, transient=True)
+    bar = progress_bar()
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)

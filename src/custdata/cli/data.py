@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from custdata.api import data, rejects
-from custdata.api.session import Session
+from custdata.api.session import Session, no_progress
 from custdata.cli._shared import Format, emit, emit_pages, err, parse_since, resolve_format, say
 from custdata.errors import UsageError
 
@@ -159,6 +160,8 @@ def _export_command(kind: str) -> Any:
             "csv in a pipe).")] = None,
     ) -> None:
         session: Session = ctx.obj
+        if _stdout_is_terminal():  # rows (or the table's pages) stream to that terminal
+            session = replace(session, progress=no_progress)
         if fmt is ExportFormat.xlsx and _stdout_is_terminal():
             raise UsageError("--format xlsx writes a workbook: redirect it to a file "
                              f"(custdata export {kind} -f xlsx > {kind}.xlsx).")

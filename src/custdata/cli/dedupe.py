@@ -153,23 +153,36 @@ def _say_merged(report: api.DedupeReport) -> None:
             f"{report.removed_contacts} contacts; nothing was written.")
     else:
         say(f"merged {report.clusters_merged} clusters, removed {report.removed_contacts} "
-            "contacts; undo one with `custdata unmerge MERGE_ID`.")
+            "contacts; undo one with `custdata unmerge MERGE_ID`, all of them with "
+            f"`custdata unmerge --operation {report.operation}`.")
 
 
 def unmerge(
     ctx: typer.Context,
-    merge_id: Annotated[str, typer.Argument(
-        metavar="MERGE_ID", help="A merge id printed by `dedupe --merge` (e.g. m12-3).")],
+    merge_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="MERGE_ID", show_default=False,
+        help="Merge ids printed by `dedupe --merge` (e.g. m12-3 m12-4).")] = None,
+    operation: Annotated[int | None, typer.Option(
+        "--operation", metavar="OP_ID", show_default=False,
+        help="Undo every merge that this `dedupe --merge` run made (its id in "
+        "`custdata log`).")] = None,
 ) -> None:
-    """Undo one merge: restore its contacts with their ids, values, orders and interactions.
+    """Undo merges: restore their contacts with their ids, values, orders and interactions.
 
-    An unknown MERGE_ID is exit 2. A merge made later over the same contacts must be undone
-    first.
+    Several MERGE_IDs, or --operation OP_ID for all the merges of one `dedupe --merge`
+    run, are undone in one transaction (latest first): all of them or none. An unknown
+    MERGE_ID or OP_ID is exit 2. A merge made later over the same contacts must be undone
+    first (name both).
     """
-    counts = api.unmerge(ctx.obj, merge_id)
-    say(f"undid merge {merge_id}: restored {counts['restored_contacts']} contacts, moved back "
-        f"{counts['orders']} orders and {counts['interactions']} interactions.")
-    if counts["kept_fields"]:
-        say(f"kept the changes made to contact {counts['survivor_id']} after the merge: "
-            f"{', '.join(counts['kept_fields'])} (see `custdata history id:"
-            f"{counts['survivor_id']}`).")
+    counts = api.unmerge(ctx.obj, *(merge_ids or []), operation=operation)
+    for one in counts["merges"]:
+        say(f"undid merge {one['merge_id']}: restored {one['restored_contacts']} contacts, "
+            f"moved back {one['orders']} orders and {one['interactions']} interactions.")
+        if one["kept_fields"]:
+            say(f"kept the changes made to contact {one['survivor_id']} after the merge: "
+                f"{', '.join(one['kept_fields'])} (see `custdata history id:"
+                f"{one['survivor_id']}`).")
+    if len(counts["merges"]) > 1:
+        say(f"undid {len(counts['merges'])} merges: restored {counts['restored_contacts']} "
+            f"contacts, moved back {counts['orders']} orders and {counts['interactions']} "
+            "interactions.")

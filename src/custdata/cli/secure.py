@@ -10,7 +10,7 @@ import typer
 
 from custdata.api import secure as api
 from custdata.api.session import Session
-from custdata.cli._shared import say
+from custdata.cli._shared import ask, say
 from custdata.errors import CheckFailed, UsageError
 
 
@@ -149,8 +149,8 @@ def forget(
                          "here; pass --yes to confirm.")
 
     def confirm(cid: int, person: dict) -> bool:
-        return yes or typer.confirm(f"Erase all personal data of {_who(cid, person)}? "
-                                    "This cannot be undone", default=False, err=True)
+        return yes or ask(f"Erase all personal data of {_who(cid, person)}? "
+                          "This cannot be undone")
 
     done = api.forget(session, contact, confirm=confirm)
     if not done.erased:

@@ -142,13 +142,14 @@ class CryptoStore(Component):
 
     # ---- the re-keying -----------------------------------------------------------
     def transcode(self, op: Any, old: Any, new: Any, *, operation: str, recoding: Recoding,
-                  log_words: dict[str, set[str]], workers: int | None = None) -> dict:
+                  log_words: dict[str, set[str]], workers: int | None = None,
+                  advance: Callable[[int], None] | None = None) -> dict:
         """Re-write every sealed value from `old`'s form to `new`'s, inside `op`'s write.
 
         Saves `new` as the store's encryption state and records one history row per
         contact and re-keyed column; returns counts per table. `log_words`: words of
         logged command lines by value form (see Forget.log_words); those found in the
-        plaintext of a contact are redacted from the log.
+        plaintext of a contact are redacted from the log. advance(n): n more contacts done.
         """
         counts = {"columns": len(new.encrypted_columns), "contacts": 0, "history": 0,
                   "rejects": 0, "orders": 0, "interactions": 0, "merges": 0, "extra": 0,
@@ -160,7 +161,8 @@ class CryptoStore(Component):
         hits: set[str] = set()
         if cols or kinds:
             recoder = recoding.recoder(old, new, columns=cols, kinds=kinds, log_words=log_words)
-            counts["contacts"] = self._transcode_contacts(recoding, recoder, hits, workers)
+            counts["contacts"] = self._transcode_contacts(recoding, recoder, hits, workers,
+                                                          advance)
             counts["extra"] = sum(self._transcode_extra(table, old, new, cols)
                                   for table in EXTRA_TABLES)
             counts["history"] = self._transcode_history(old, new, cols)
@@ -201,7 +203,8 @@ class CryptoStore(Component):
 
     # ---- transcoding ----------------------------------------------------------------
     def _transcode_contacts(self, recoding: Recoding, recoder: RowRecoder, hits: set[str],
-                            workers: int | None) -> int:
+                            workers: int | None,
+                            advance: Callable[[int], None] | None = None) -> int:
         """Re-key every contact row; the logged words found in their plaintext go to `hits`."""
         sets = ", ".join(f"{c} = ?" for c in recoder.writes)
         done = 0
@@ -213,6 +216,8 @@ class CryptoStore(Component):
                     self.db.executemany(f"UPDATE contacts SET {sets} WHERE id = ?", updates)
                     hits |= found
                     done += len(updates)
+                    if advance is not None:
+                        advance(len(updates))
         finally:
             # on an error the pool stops here and now, not when the traceback goes
             close = getattr(recoded, "close", None)

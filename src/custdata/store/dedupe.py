@@ -158,6 +158,11 @@ class Merges(Component):
             raise NotFoundError(f"No merge has the id {merge_id!r}.", hint="merge_id")
         return dict(row)
 
+    def of_operation(self, op_id: int) -> list[tuple[str, str | None]]:
+        """(merge id, undone at) of every merge the operation `op_id` made, in the order made."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT id, undone_at FROM merges WHERE op_id = ? ORDER BY rowid", (op_id,))]
+
     def unmerge(self, op: Any, merge_id: str) -> UnmergeCounts:
         """Restore the members of one merge as they were stored before it, inside the
         write `op`; survivor fields changed after the merge keep their current values.
