@@ -146,14 +146,26 @@ def test_two_writers_end_as_one_serial_order(base, tmp_path_factory, first: str,
                                              second: str, point: str) -> None:
     base_db, files = base
     folder = tmp_path_factory.mktemp("pair")
-    orders = []
+    outcomes = []  # (snapshot, (first's exit code, second's)) of each serial order
     for label, (x, y) in (("ab", (first, second)), ("ba", (second, first))):
         db = _copy(base_db, folder / f"{label}.db")
-        for name in (x, y):
+        codes = {}
+        for name, turn in ((x, "x"), (y, "y")):
             done = _run(name, db, files)
-            assert done.returncode == 0, (name, done.stderr)
-        orders.append(_snapshot(db, files))
+            assert done.returncode in (0, 2), (name, done.stderr)  # 2: forget, forgotten
+            codes[turn] = done.returncode
+        pair = (codes["x"], codes["y"]) if label == "ab" else (codes["y"], codes["x"])
+        outcomes.append((_snapshot(db, files), pair))
     together = _copy(base_db, folder / "together.db")
     codes = _run_together(first, second, together, files, point, folder / "sync")
-    assert codes == (0, 0), codes
-    assert _snapshot(together, files) in orders
+    assert (_snapshot(together, files), codes) in outcomes, codes
+
+
+@pytest.mark.parametrize("point", ["write:before-lock", "write:locked"])
+def test_the_same_forget_twice_at_once_erases_once(base, tmp_path_factory, point: str) -> None:
+    """A serial order's exit codes too: the second forget finds nobody (exit 2)."""
+    base_db, files = base
+    folder = tmp_path_factory.mktemp("forget2")
+    together = _copy(base_db, folder / "together.db")
+    codes = _run_together("forget", "forget", together, files, point, folder / "sync")
+    assert sorted(codes) == [0, 2], codes  # one erases, the other is told nobody is there
