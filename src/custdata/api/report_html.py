@@ -170,11 +170,15 @@ def report_html(session: Any, *, output: Path, as_of: date | None = None, lang: 
     from custdata.api.common import protected_paths
 
     protected = protected_paths(session)
-    with session.store(read_only=True) as store:
+    with session.store(read_only=True) as store, \
+            session.progress("building the report", 3) as advance:
         key_available = store.crypto.state() is not None and session.key() is not None
         data = gather(session, store, as_of=as_of or session.today, scheme=scheme,
                       top=top, key_available=key_available, no_pii=no_pii, lang=lang)
-    page = render_html(data, lang=lang)
-    with open_output(output, protected) as out:
-        out.text().write(page)
+        advance(1)
+        page = render_html(data, lang=lang)
+        advance(1)
+        with open_output(output, protected) as out:
+            out.text().write(page)
+        advance(1)
     return PageWritten(output, len(page.encode("utf-8")), data.as_of)

@@ -172,10 +172,13 @@ def report_rfm(session: Session, *, as_of: date | None = None, customers: bool =
     """
     day = as_of or session.today
     wanted = segment_filter(segment, scheme)
-    with session.store(read_only=True) as store:
+    with session.store(read_only=True) as store, \
+            session.progress("scoring customers", 2) as advance:
         agg, report_cur = customer_aggregates(store, session.config, as_of=day, only=currency,
                                               external_ids=customers)
-    scored = rfm_scores(agg, scheme=scheme)
+        advance(1)
+        scored = rfm_scores(agg, scheme=scheme)
+        advance(1)
     if customers:
         scored["external_id"] = agg["external_id"].to_numpy() if len(agg) else []
         if wanted:
@@ -235,10 +238,13 @@ def report_summary(session: Session, *, currency: str | None = None) -> SummaryR
     Revenue counts every order up to `session.today`; window_revenue the [tag] tier
     window up to it. Untagged contacts have an empty stage and tier.
     """
-    with session.store(read_only=True) as store:
+    with session.store(read_only=True) as store, \
+            session.progress("summing revenue", 2) as advance:
         agg, report_cur = customer_aggregates(store, session.config, as_of=session.today,
                                               only=currency, for_tag=True)
+        advance(1)
         tags = store.segments.contact_tags()
+        advance(1)
     window = int(session.config.get("tag", "tier_window_days"))
     return SummaryReport(summary_rows(tags, agg), report_cur, window)
 
