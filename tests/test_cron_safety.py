@@ -89,12 +89,14 @@ def test_an_empty_store_prints_no_rows_and_exits_0(cli: Cli) -> None:
 # ---- a store that cannot be written ----------------------------------------------------
 
 def _as_other_user() -> list[str]:
-    """A prefix running a command as a user whom file modes bind (root ignores them)."""
+    """A prefix running a command so that file modes bind: as root, root without any
+    capability (no CAP_DAC_OVERRIDE), so that the interpreter, the package and the store,
+    all root's, stay readable while a 0444 file or a 0555 folder cannot be written."""
     if os.geteuid() != 0:
         return []
     if shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv: file modes cannot bind")
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"]
 
 
 @pytest.fixture(scope="module")
