@@ -79,11 +79,16 @@ class Tables(Component):
             rows = self.db.execute(sql, (last, *args)).fetchall()
             if not rows:
                 return
-            for r in rows:
-                row = self.unseal_row(table, dict(r))
-                if all(row[c] == v for c, v in after.items()):
-                    yield row
+            yield from self._opened(table, rows, after)
             last = rows[-1]["id"]
+
+    def _opened(self, table: str, rows: list, after: dict[str, str]) -> Iterator[dict]:
+        """The rows opened with the key, those whose opened values match `after` (the
+        filters on sealed columns, checked after opening)."""
+        for r in rows:
+            row = self.unseal_row(table, dict(r))
+            if all(row[c] == v for c, v in after.items()):
+                yield row
 
     def _sorted(self, table: str, where_sql: str, args: list, order_by: str, descending: bool,
                 limit: int | None, after: dict[str, str]) -> Iterator[dict]:
@@ -97,7 +102,4 @@ class Tables(Component):
             rows = cursor.fetchmany(1000)
             if not rows:
                 return
-            for r in rows:
-                row = self.unseal_row(table, dict(r))
-                if all(row[c] == v for c, v in after.items()):
-                    yield row
+            yield from self._opened(table, rows, after)
