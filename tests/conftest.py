@@ -61,7 +61,7 @@ class Cli:
             import psycopg
 
             with psycopg.connect(str(self.db), autocommit=True) as conn:
-                cur = conn.execute(query.replace("?", "%s"), params)
+                cur = conn.execute(query.replace("?", "%s"), params or None)
                 return cur.fetchall() if cur.description else []
         # closing: a connection left to the garbage collector keeps the store open, and
         # encrypt, rotate-key and forget wait for the store to be theirs alone

@@ -18,7 +18,7 @@ from typing import Any
 from custdata.errors import StoreError, UsageError
 from custdata.store.location import redact, server_dsn
 from custdata.store.pg_dialect import translate
-from custdata.store.pg_errors import LOCK_KEY, translate_pg_error
+from custdata.store.pg_errors import LOCK_KEY, advisory_holder, translate_pg_error
 from custdata.store.pg_schema import PG_MIGRATIONS
 
 IN_LIMIT = 500
@@ -179,16 +179,7 @@ class PostgresDatabase:
 
     def lock_holder(self) -> str | None:
         """Who holds the write lock: "user on host (since HH:MM:SS UTC)", or None."""
-        try:
-            row = self.conn.execute(
-                "SELECT a.usename, coalesce(a.client_hostname, host(a.client_addr), 'local'), "
-                "to_char(a.xact_start AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-                "AND l.granted AND l.objid = %s AND a.pid <> pg_backend_pid() LIMIT 1",
-                (LOCK_KEY & 0xFFFFFFFF,)).fetchone()
-        except Exception:  # noqa: BLE001 - only adds detail to a message
-            return None
-        return f"{row[0]} on {row[1]} (since {row[2]} UTC)" if row else None
+        return advisory_holder(self.conn, LOCK_KEY)
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
