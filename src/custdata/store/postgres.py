@@ -167,9 +167,22 @@ class PostgresDatabase:
         self.conn.close()
 
     # ---- transactions --------------------------------------------------------------
+    def hold_snapshot(self) -> None:
+        """Read from now on in one snapshot (REPEATABLE READ): a reading command sees the
+        store as one moment, whatever commits meanwhile (a merge, an import), until it
+        begins a write or closes. Readers take no lock a writer waits for, except that a
+        writer dropping indexes (a large orders import, re-keying) waits for them."""
+        if not self.in_transaction:
+            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            self._snapshot = True
+
     def begin_write(self) -> None:
-        """BEGIN and take the store's write lock (an advisory lock), waiting up to `wait`."""
+        """BEGIN and take the store's write lock (an advisory lock), waiting up to `wait`.
+        A held read snapshot ends first: a write reads the latest commits under its lock."""
         psycopg = _psycopg()
+        if getattr(self, "_snapshot", False):
+            self._snapshot = False
+            self.rollback()
         try:
             self.conn.execute("BEGIN")
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
