@@ -246,3 +246,48 @@ def test_concurrent_importers_and_a_tag_lose_nothing(pg_url: str, tmp_path: Path
     assert cli.count("contacts") == 1600
     assert cli.count("oplog") == 6  # every command committed once, none lost
     assert any(" tag " in f" {r['command']} " for r in cli.rows("log"))
+
+
+def test_a_viewer_sees_only_their_customers_in_every_table(pg_url: str, write_csv) -> None:
+    """--owners: history, merges, orders and their lines, the find index, the operation log
+    and rejects show a viewer nothing of other reps' customers; find works without the
+    right to write its index (it indexes for its own run)."""
+    admin = Cli(pg_url)
+    admin("import", "contacts", write_csv("c.csv", [
+        *TEAM_ROWS, ["T4", "Bob's customer", "b1@example.com", "bob"]]))
+    admin("import", "contacts", write_csv("u.csv", [["external_id", "name"],
+                                                    ["T3", "Bob's renamed customer"]]))
+    admin("import", "orders", write_csv("o.csv", [
+        ["order_id", "customer_id", "order_date", "amount", "status"],
+        ["O1", "T1", "2026-01-02", "10", "paid"], ["O3", "T3", "2026-01-03", "30", "paid"],
+        ["bad", "T3", "not a date", "x", "paid"]]))
+    assert admin("dedupe", "--merge").exit_code == 0  # T3 and T4: one of bob's customers
+    assert admin("find", "customer").exit_code == 0  # the index is made, for every contact
+    admin("import", "contacts", write_csv("n.csv", [["external_id", "name", "owner"],
+                                                    ["T5", "Alice's newest", "alice"],
+                                                    ["", "Nobody", "bob"]]))  # a reject
+    assert admin("team", "init", "--owners").exit_code == 0
+    assert admin("team", "grant", "alice", "viewer").exit_code == 0
+    bobs = [r[0] for r in admin.sql("SELECT id FROM contacts WHERE owner = 'bob'")]
+    seen = {table: admin.count(table) for table in ("history", "merges", "orders",
+                                                    "order_lines", "find_index", "oplog",
+                                                    "rejects")}
+    assert min(seen.values()) > 0, seen  # admin sees rows of every kind
+    alice = as_user(pg_url, "alice")
+    for table, column in (("history", "contact_id"), ("merges", "survivor_id"),
+                          ("orders", "contact_id"), ("find_index", "contact_id"),
+                          ("rfm_cells", "contact_id"), ("find_dirty", "contact_id")):
+        assert alice.sql(f"SELECT count(*) FROM {table} WHERE {column} = ANY(?)",
+                         bobs) == [(0,)], table
+    assert alice.sql("SELECT count(*) FROM order_lines l JOIN orders o ON o.id = l.order_pk "
+                     "WHERE o.order_id = 'O3'") == [(0,)]
+    assert alice.count("oplog") == 0 and alice.count("rejects") == 0
+    assert alice("history", "T3").exit_code == ExitCode.USAGE
+    assert alice("history", "T1").exit_code == 0
+    assert alice.rows("log") == [] and alice.rows("export", "rejects") == []
+    found = alice("find", "customer", "--format", "json")
+    assert found.exit_code == 0, found.output
+    assert "Bob" not in found.stdout and "T1" in found.stdout
+    newest = alice("find", "newest", "--format", "json")
+    assert newest.exit_code == 0 and "T5" in newest.stdout  # indexed for this run only
+    assert admin.sql("SELECT count(*) FROM find_dirty") == [(1,)]  # nothing written

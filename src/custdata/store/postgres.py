@@ -233,8 +233,15 @@ class PostgresDatabase:
         return [dict(r) for r in self.execute(sql, params)]
 
     def insert_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
-        """Insert `rows` (values in `columns` order) with COPY: one stream, no statements."""
+        """Insert `rows` (values in `columns` order) with COPY: one stream, no statements.
+        Under row-level security (a team member's write to an `--owners` store), where
+        the server allows no COPY, one prepared INSERT per row."""
         if not rows:
+            return
+        if self.conn.execute("SELECT row_security_active(%s)", (table,)).fetchone()[0]:
+            marks = ", ".join(["%s"] * len(columns))
+            self.conn.cursor().executemany(
+                f"INSERT INTO {table} ({', '.join(_quoted(columns))}) VALUES ({marks})", rows)
             return
         with self.conn.cursor().copy(
                 f"COPY {table} ({', '.join(_quoted(columns))}) FROM STDIN") as copy:
@@ -331,6 +338,10 @@ class PostgresDatabase:
         for sql in rebuild:
             self.conn.execute(sql)
 
+    def may_write(self, table: str) -> bool:
+        """Whether this login may insert into `table` (a viewer may not)."""
+        return bool(self.conn.execute("SELECT has_table_privilege(%s, 'INSERT')",
+                                      (table,)).fetchone()[0])
     def exposed(self) -> bool:
         """True when every login of the server (PUBLIC) was granted access to contacts."""
         return bool(self.conn.execute(

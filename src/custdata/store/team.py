@@ -4,8 +4,8 @@
 (and saves audit runs), an editor also writes, an admin is an editor who may also run
 forget, encrypt, decrypt and rotate-key (checked before such a write: the server cannot
 tell an erasure from an edit). With `owners`, row-level security lets a viewer see only
-the contacts whose `owner` is their login, and only those contacts' orders and
-interactions, in every command. A write by a login without the role it needs is exit 3,
+the contacts whose `owner` is their login, and only those contacts' rows in every other
+table (orders, interactions, history, merges, the find index, ...: OWNED), in every command. A write by a login without the role it needs is exit 3,
 naming the role.
 """
 
@@ -21,25 +21,39 @@ ROLES = ("admin", "editor", "viewer")
 _READ_TABLES = ("contacts", "orders", "interactions", "history", "oplog", "merges",
                 "rejects", "audit_runs", "meta", "rfm_cells", "dedupe_labels", "order_lines",
                 "suppressed", "find_index", "find_dirty", "custdata_schema")
-_OWNED_POLICIES = """
-ALTER TABLE contacts ENABLE ROW LEVEL SECURITY;
-ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
-ALTER TABLE interactions ENABLE ROW LEVEL SECURITY;
-DROP POLICY IF EXISTS custdata_all ON contacts;
-DROP POLICY IF EXISTS custdata_own ON contacts;
-DROP POLICY IF EXISTS custdata_all ON orders;
-DROP POLICY IF EXISTS custdata_own ON orders;
-DROP POLICY IF EXISTS custdata_all ON interactions;
-DROP POLICY IF EXISTS custdata_own ON interactions;
-CREATE POLICY custdata_all ON contacts TO {editor} USING (true) WITH CHECK (true);
-CREATE POLICY custdata_own ON contacts FOR SELECT TO {viewer} USING (owner = session_user);
-CREATE POLICY custdata_all ON orders TO {editor} USING (true) WITH CHECK (true);
-CREATE POLICY custdata_own ON orders FOR SELECT TO {viewer}
-    USING (contact_id IN (SELECT id FROM contacts));
-CREATE POLICY custdata_all ON interactions TO {editor} USING (true) WITH CHECK (true);
-CREATE POLICY custdata_own ON interactions FOR SELECT TO {viewer}
-    USING (contact_id IN (SELECT id FROM contacts));
-"""
+# With `team init --owners`: what a viewer sees of each table that tells something of a
+# contact (an editor sees every row). Subqueries on contacts/orders/oplog are themselves
+# filtered, so a viewer sees only their own customers' rows; the operation log (whose
+# command lines can name people) only the operations they ran themselves, and the rejects
+# of those.
+_MINE = "IN (SELECT id FROM contacts)"
+OWNED = {
+    "contacts": "owner = session_user",
+    "orders": f"contact_id {_MINE}",
+    "interactions": f"contact_id {_MINE}",
+    "history": f"contact_id {_MINE}",
+    "merges": f"survivor_id {_MINE}",
+    "rfm_cells": f"contact_id {_MINE}",
+    "find_index": f"contact_id {_MINE}",
+    "find_dirty": f"contact_id {_MINE}",
+    "dedupe_labels": f"contact_a {_MINE} AND contact_b {_MINE}",
+    "order_lines": "order_pk IN (SELECT id FROM orders)",
+    "oplog": '"user" = session_user',
+    "rejects": "op_id IN (SELECT id FROM oplog)",
+}
+
+
+def owned_policies(editor: str, viewer: str) -> str:
+    """The row-level-security script of `team init --owners` (re-runnable)."""
+    lines = []
+    for table, mine in OWNED.items():
+        lines += [f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;",
+                  f"DROP POLICY IF EXISTS custdata_all ON {table};",
+                  f"DROP POLICY IF EXISTS custdata_own ON {table};",
+                  f"CREATE POLICY custdata_all ON {table} TO {editor} USING (true) "
+                  "WITH CHECK (true);",
+                  f"CREATE POLICY custdata_own ON {table} FOR SELECT TO {viewer} USING ({mine});"]
+    return "\n".join(lines)
 
 
 class PermissionDenied(StoreError):
@@ -86,7 +100,7 @@ class Team(Component):
         db.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {_ident(db.schema())} "
                    f"TO {names['editor']}")
         if owners:
-            db.execute_script(_OWNED_POLICIES.format(**names))
+            db.execute_script(owned_policies(names["editor"], names["viewer"]))
         self.store.meta.set("team", json.dumps({"roles": list(ROLES), "owners": owners}))
         return {"roles": [names[r] for r in ROLES], "owners": owners}
 
