@@ -291,3 +291,26 @@ def test_a_viewer_sees_only_their_customers_in_every_table(pg_url: str, write_cs
     newest = alice("find", "newest", "--format", "json")
     assert newest.exit_code == 0 and "T5" in newest.stdout  # indexed for this run only
     assert admin.sql("SELECT count(*) FROM find_dirty") == [(1,)]  # nothing written
+
+
+def test_an_admin_can_grant_and_make_logins_or_is_told_what_is_missing(pg_url: str) -> None:
+    """team init and team grant give an admin what the server asks for: ADMIN OPTION on the
+    three roles and CREATEROLE; without CREATEROLE, a new login is exit 3 naming it."""
+    admin = Cli(pg_url)
+    assert admin("team", "init").exit_code == 0
+    assert admin("team", "grant", "ada", "admin").exit_code == 0
+    ada = as_user(pg_url, "ada")
+    for user, role in (("bea", "viewer"), ("carl", "editor"), ("cleo", "admin")):
+        done = ada("team", "grant", user, role)  # new logins, made by a non-superuser
+        assert done.exit_code == 0, done.output
+    assert ada("team", "revoke", "bea", "viewer").exit_code == 0
+    cleo = as_user(pg_url, "cleo")
+    assert cleo("team", "grant", "bea", "editor").exit_code == 0  # an admin made by an admin
+    admin.sql('ALTER ROLE ada NOCREATEROLE')
+    denied = ada("team", "grant", "dora", "viewer")
+    assert denied.exit_code == ExitCode.STORE
+    assert "CREATEROLE" in denied.stderr and "ada" in denied.stderr
+    admin.sql("CREATE ROLE dora LOGIN")
+    assert ada("team", "grant", "dora", "viewer").exit_code == 0  # an existing login
+    assert {(r["user"], r["role"]) for r in admin.rows("team", "members")} >= {
+        ("bea", "editor"), ("carl", "editor"), ("cleo", "admin"), ("dora", "viewer")}

@@ -88,7 +88,10 @@ class Team(Component):
             db.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
                        f"'{name}') THEN CREATE ROLE {name} NOLOGIN; END IF; END $$")
         db.execute(f"GRANT {names['viewer']} TO {names['editor']}")
-        db.execute(f"GRANT {names['editor']} TO {names['admin']}")
+        # an admin hands out the viewer and editor roles (ADMIN OPTION, held through the
+        # admin group); the admin role itself comes WITH ADMIN OPTION to each admin (grant)
+        db.execute(f"GRANT {names['editor']} TO {names['admin']} WITH ADMIN OPTION")
+        db.execute(f"GRANT {names['viewer']} TO {names['admin']} WITH ADMIN OPTION")
         database = db.execute("SELECT current_database()").fetchone()[0]
         db.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {names['viewer']}")
         db.execute(f"GRANT USAGE ON SCHEMA {_ident(db.schema())} TO {names['viewer']}")
@@ -105,15 +108,35 @@ class Team(Component):
         return {"roles": [names[r] for r in ROLES], "owners": owners}
 
     def grant(self, user: str, role: str) -> str:
-        """Make `user` (a server login, created when missing) a member of `role`."""
+        """Make `user` (a server login, created when missing) a member of `role`.
+
+        An admin gets the admin role WITH ADMIN OPTION and, when this login may give it,
+        the server's CREATEROLE attribute: what `team grant` needs to make new logins.
+        Creating a login without CREATEROLE is StoreError (exit 3) naming what is missing.
+        """
         db = self._server()
         name = role_name(role)
         if not db.execute("SELECT 1 FROM pg_roles WHERE rolname = ?", (name,)).fetchone():
             raise UsageError("This server has no team roles yet; run `custdata team init` "
                              "first.")
+        may_create = bool(db.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles "
+                                     "WHERE rolname = current_user").fetchone()[0])
         if not db.execute("SELECT 1 FROM pg_roles WHERE rolname = ?", (user,)).fetchone():
+            if not may_create:
+                raise StoreError(
+                    f"Making the new login {user!r} needs the server's CREATEROLE attribute, "
+                    f"which {db.login} lacks. Ask the server's superuser to run "
+                    f"`ALTER ROLE {_ident(db.login or '')} CREATEROLE` (or to create the "
+                    "login), then grant again.")
             db.execute(f"CREATE ROLE {_ident(user)} LOGIN")
-        db.execute(f"GRANT {name} TO {_ident(user)}")
+        admin = " WITH ADMIN OPTION" if role == "admin" else ""
+        db.execute(f"GRANT {name} TO {_ident(user)}{admin}")
+        if role == "admin" and may_create:
+            db.execute("SAVEPOINT custdata_createrole")
+            try:  # a newer server may refuse it to a non-superuser: the grant stands
+                db.execute(f"ALTER ROLE {_ident(user)} CREATEROLE")
+            except Exception:  # noqa: BLE001 - the attribute is a convenience, said at use
+                db.execute("ROLLBACK TO SAVEPOINT custdata_createrole")
         return name
 
     def revoke(self, user: str, role: str) -> str:
