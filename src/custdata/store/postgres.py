@@ -19,6 +19,7 @@ from custdata.errors import StoreError, UsageError
 from custdata.store.location import redact, server_dsn
 from custdata.store.pg_dialect import translate
 from custdata.store.pg_errors import LOCK_KEY, advisory_holder, translate_pg_error
+from custdata.store.pg_rows import named_row, register_numbers
 from custdata.store.pg_schema import PG_MIGRATIONS
 
 IN_LIMIT = 500
@@ -38,48 +39,6 @@ def _psycopg() -> Any:
         raise UsageError("A PostgreSQL store needs psycopg: pip install 'custdata[postgres]'.",
                          hint="postgres_driver") from None
     return psycopg
-
-
-class RowBase(tuple):
-    """A result row: a tuple that also answers row["column"] and dict(row)."""
-
-    __slots__ = ()
-    _names: tuple[str, ...] = ()
-    _index: dict[str, int] = {}
-
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self._index[key])
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> tuple[str, ...]:
-        return self._names
-
-
-_row_classes: dict[tuple[str, ...], type] = {}
-
-
-def named_row(cursor: Any) -> Any:
-    """psycopg row factory: rows of a RowBase subclass knowing this result's columns."""
-    names = tuple(c.name for c in cursor.description or ())
-    cls = _row_classes.get(names)
-    if cls is None:
-        cls = type("Row", (RowBase,), {"__slots__": (), "_names": names,
-                                        "_index": {n: i for i, n in enumerate(names)}})
-        _row_classes[names] = cls
-    return cls
-
-
-def _numbers(conn: Any) -> None:
-    """numeric results as int (no fraction) or float, like SQLite's integer and real."""
-    from psycopg.adapt import Loader
-
-    class NumberLoader(Loader):
-        def load(self, data: Any) -> int | float:
-            text = bytes(data).decode()
-            return float(text) if ("." in text or "e" in text.lower() or "N" in text) else int(text)
-
-    conn.adapters.register_loader("numeric", NumberLoader)
 
 
 class PostgresDatabase:
@@ -115,7 +74,7 @@ class PostgresDatabase:
             raise translate_pg_error(exc, redact(url)) from exc
         database = cls(conn, url, wait)
         try:
-            _numbers(conn)
+            register_numbers(conn)
             conn.execute(f"SET lock_timeout = {int(wait * 1000)}")
             database.login = conn.execute("SELECT session_user").fetchone()[0]
             database._migrate(create)

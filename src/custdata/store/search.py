@@ -139,5 +139,8 @@ def _match_sql(alternatives: list[Alternative]) -> tuple[str, list, str, list]:
         ranks.append("(" + " + ".join(s for s, _ in scores) + f") / {len(alt)}")
         for _, args in scores:
             rank_args += args
-    rank = ranks[0] if len(ranks) == 1 else "max(" + ", ".join(ranks) + ")"
+    # the best alternative: max over a VALUES list (both engines; no scalar max on a server)
+    rank = ranks[0] if len(ranks) == 1 else (
+        "(SELECT max(column1) FROM (VALUES " + ", ".join(f"({r})" for r in ranks)
+        + ") AS ranks)")
     return " OR ".join(where_parts), where_args, rank, rank_args
