@@ -56,6 +56,31 @@ _TAG_COLUMNS = """,
        total(CASE WHEN day > :win THEN {net} END) AS window_revenue,
        total(CASE WHEN day > :prior AND day <= :win THEN {net} END) AS prior_revenue,
        total(CASE WHEN day > :win THEN {paid} END) AS window_orders"""
+# The same aggregates in PostgreSQL's own terms: FILTER clauses and the built-in sum and
+# count (C functions the planner can run in parallel workers) instead of the SQL-language
+# total()/sum(boolean)/julianday() stand-ins that make the shared SQL run there; dates
+# subtract as dates (whole days, as julianday's difference cast to an integer). A sum
+# over no amount is NULL here and 0.0 in total(): coalesce.
+_PG_AGGREGATE_SQL = """
+SELECT contact_id,
+       CAST(:as_of AS date) - CAST(max(day) FILTER (WHERE {paid}) AS date) AS recency_days,
+       count(*) FILTER (WHERE {paid}) AS frequency,
+       coalesce(sum({net}), 0) AS monetary,
+       min(currency) AS cur_min, max(currency) AS cur_max
+       {tag_columns}
+FROM orders
+WHERE contact_id >= :lo AND contact_id < :hi AND day <= :as_of
+  AND status_norm IN ('paid', 'refunded') {only}
+GROUP BY contact_id
+HAVING count(*) FILTER (WHERE {paid}) > 0
+"""
+_PG_TAG_COLUMNS = """,
+       count(DISTINCT day) FILTER (WHERE {paid}) AS paid_days,
+       CAST(:as_of AS date) - CAST(min(day) FILTER (WHERE {paid}) AS date) AS tenure_days,
+       max(day) FILTER (WHERE {paid}) AS last_day,
+       coalesce(sum({net}) FILTER (WHERE day > :win), 0) AS window_revenue,
+       coalesce(sum({net}) FILTER (WHERE day > :prior AND day <= :win), 0) AS prior_revenue,
+       count(*) FILTER (WHERE day > :win AND {paid}) AS window_orders"""
 # The day before the last paid day, only where the first-to-last span can hold a gap
 # longer than the threshold (index lookups on (contact_id, day), a few customers).
 _GAP_SQL = """
@@ -100,11 +125,18 @@ class Segments(Component):
         params.update(as_of=as_of.isoformat(),
                       win=(as_of - timedelta(days=window_days)).isoformat(),
                       prior=(as_of - timedelta(days=2 * window_days)).isoformat())
-        tag_columns = _TAG_COLUMNS.format(paid=_PAID, net=net) if for_tag else ""
-        sql = _AGGREGATE_SQL.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
-        rows, names = self.db.fetch_by_contact_range(sql, params)
+        on_server = self.db.dialect == "postgres"
+        tag_sql, query = ((_PG_TAG_COLUMNS, _PG_AGGREGATE_SQL) if on_server
+                          else (_TAG_COLUMNS, _AGGREGATE_SQL))
+        tag_columns = tag_sql.format(paid=_PAID, net=net) if for_tag else ""
+        sql = query.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
         pd = _pandas()
-        frame = pd.DataFrame.from_records(rows, columns=names)
+        if on_server:
+            frame = self.db.frame_by_contact_range(sql, params,
+                                                   text=("cur_min", "cur_max", "last_day"))
+        else:
+            rows, names = self.db.fetch_by_contact_range(sql, params)
+            frame = pd.DataFrame.from_records(rows, columns=names)
         # raw spellings: one spelling is exact; several ('CNY', 'cny ', 'USD') need
         # order_currencies, as a customer's min and max can hide a third currency
         seen = {str(c) for c in pd.concat([frame["cur_min"], frame["cur_max"]]).dropna()
