@@ -1,13 +1,18 @@
 """The team store against SQLite, both engines in the same run (issue 20's Targets).
 
     python benchmarks/bench_team_store.py --contacts 100000 [--url postgresql://...] --write
+    python benchmarks/bench_team_store.py --data /tmp/d1m --sqlite-steps contacts \
+        --timeout 900 --write
 
-Generates a data set with datagen.py (seed 7), then for each engine imports contacts and
-orders into a fresh store and times `report rfm`, `tag` and `dedupe` as CLI processes
-(wall seconds, peak RSS of the process). DuckDB's GROUP BY over the same orders is the
-reference for the reports. Then four importers of different files run at once on a fresh
-team store, and every row must be there. Without --url a throwaway server is started as
-the tests do (tests/pg_server.py), on a Unix socket with fsync off (a local server).
+Generates a data set with datagen.py (seed 7), or reuses one (--data DIR), then for each
+engine imports contacts and orders into a fresh store and times `report rfm`, `tag` and
+`dedupe` as CLI processes (wall and CPU seconds, peak RSS of the process; for the
+throwaway server also the server's CPU seconds). `--sqlite-steps contacts` runs only the
+compared step, import contacts, on SQLite. DuckDB's GROUP BY over the same orders (read
+from the PostgreSQL store) is the reference for the reports. Then four importers of
+different files run at once on a fresh team store, and every row must be there (as many
+contacts as the same rows imported as one file). Without --url a throwaway server is
+started as the tests do (tests/pg_server.py), on a Unix socket with fsync off.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -25,157 +31,306 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from _results import write_section  # noqa: E402
-from bench_segments import duckdb_times  # noqa: E402
+from _results import kept_scales, write_section  # noqa: E402
+from bench_segments import duckdb_frame_times  # noqa: E402
 
 CUSTDATA = [sys.executable, "-m", "custdata"]
 AS_OF = "2026-11-01"
 
 
-def timed(db: str, *args: object) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one custdata process; fails loudly on an error."""
+class Step:
+    """One timed CLI process: wall and CPU seconds, peak RSS (MiB), server CPU seconds."""
+
+    def __init__(self, wall: float, cpu: float, rss: float, server: float | None,
+                 stopped: bool = False) -> None:
+        self.wall, self.cpu, self.rss, self.server, self.stopped = wall, cpu, rss, server, stopped
+
+    def cell(self) -> str:
+        if self.stopped:
+            return f"> {self.wall:.0f} (stopped)"
+        server = "" if self.server is None else f" + {self.server:.1f} server"
+        return f"{self.wall:.2f} ({self.cpu:.1f} CPU{server}; {self.rss:.0f} MiB)"
+
+
+SERVER_PID: list[int] = []  # the throwaway server's postmaster, when we started it
+
+
+def server_cpu() -> float | None:
+    """CPU seconds of the throwaway server so far: the postmaster's own and its exited
+    children's (each connection's backend is one), from /proc."""
+    if not SERVER_PID:
+        return None
+    fields = Path(f"/proc/{SERVER_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(db: str, *args: object, timeout: float | None = None) -> Step:
+    """One custdata process, timed; fails loudly on an error, stopped after `timeout`."""
+    before = server_cpu() if db.startswith("postgresql") else None
     start = time.perf_counter()
+    err = tempfile.TemporaryFile()
     proc = subprocess.Popen([*CUSTDATA, "--db", db, "--quiet", *map(str, args)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)  # this process's own peak RSS
-    proc.returncode = os.waitstatus_to_exitcode(status)
+                            stdout=subprocess.DEVNULL, stderr=err)
+    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    if timer:
+        timer.start()
+    _, status, usage = os.wait4(proc.pid, 0)  # this process's own CPU and peak RSS
     wall = time.perf_counter() - start
+    if timer:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if timeout and wall >= timeout and proc.returncode < 0:
+        return Step(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, None, True)
     if proc.returncode != 0:
-        raise SystemExit(f"{args}: exit {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
+        err.seek(0)
+        raise SystemExit(f"{args}: exit {proc.returncode}: {err.read().decode()[-300:]}")
+    time.sleep(0.5)  # let the postmaster reap the backend
+    server = None if before is None else server_cpu() - before
+    return Step(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, server)
 
 
 def aggregate_times(db: str) -> dict[str, float]:
-    """Seconds of the store's per-customer aggregates alone (rfm, tag), in process."""
+    """Seconds of the store's per-customer aggregates alone (rfm, tag), in process: the
+    query on the server and the rows into a DataFrame, no scoring; the better of two runs
+    (the first also pays for importing pandas)."""
     from custdata.store import open_store
 
     out = {}
     with open_store(db, create=False) as store:
         for name, for_tag in (("rfm", False), ("tag", True)):
-            start = time.perf_counter()
-            store.segments.order_aggregates(as_of=date.fromisoformat(AS_OF), for_tag=for_tag)
-            out[name] = time.perf_counter() - start
+            times = []
+            for _ in range(2):
+                start = time.perf_counter()
+                store.segments.order_aggregates(as_of=date.fromisoformat(AS_OF),
+                                                for_tag=for_tag)
+                times.append(time.perf_counter() - start)
+            out[name] = min(times)
     return out
 
 
-def engine_run(db: str, data: Path) -> dict[str, tuple[float, float]]:
-    steps = {
-        "import contacts": ("import", "contacts", data / "contacts.csv"),
-        "import orders": ("import", "orders", data / "orders.csv"),
-        "report rfm": ("report", "rfm", "--as-of", AS_OF, "--format", "csv"),
-        "tag": ("tag", "--as-of", AS_OF),
-        "dedupe": ("dedupe", "--format", "csv"),
-    }
-    return {name: timed(db, *args) for name, args in steps.items()}
+STEPS = {
+    "import contacts": ("import", "contacts", "{data}/contacts.csv"),
+    "import orders": ("import", "orders", "{data}/orders.csv"),
+    "report rfm": ("report", "rfm", "--as-of", AS_OF, "--format", "csv"),
+    "tag": ("tag", "--as-of", AS_OF),
+    "dedupe": ("dedupe", "--format", "csv"),
+}
+
+
+def engine_run(db: str, data: Path, steps: list[str], timeout: float | None) -> dict[str, Step]:
+    """Each of `steps` as a CLI process on `db`, in order; dedupe may be stopped."""
+    out = {}
+    for name in steps:
+        args = [a.format(data=data) for a in STEPS[name]]
+        out[name] = timed(db, *args, timeout=timeout if name == "dedupe" else None)
+        print(f"  {name}: {out[name].cell()}", file=sys.stderr, flush=True)
+    return out
+
+
+def orders_frame(url: str):  # -> pandas.DataFrame
+    """The PostgreSQL store's orders (the columns DuckDB groups), via COPY as CSV."""
+    import io
+
+    import pandas as pd
+    import psycopg
+
+    buffer = io.BytesIO()
+    with psycopg.connect(url) as conn, conn.cursor().copy(
+            "COPY (SELECT contact_id, day, amount_value, status_norm, currency FROM orders) "
+            "TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    return pd.read_csv(buffer, dtype={"day": str, "status_norm": str, "currency": str},
+                       keep_default_na=False, na_values=[""])
 
 
 def split(path: Path, parts: int, out: Path) -> list[Path]:
-    """`path`'s rows dealt into `parts` files with its header."""
+    """`path`'s rows dealt into `parts` files with its header (streamed)."""
+    files = [out / f"part{i}.csv" for i in range(parts)]
+    handles = [open(f, "w", newline="", encoding="utf-8") for f in files]
+    writers = [csv.writer(h) for h in handles]
     with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    files = []
-    for i in range(parts):
-        target = out / f"part{i}.csv"
-        with open(target, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows([rows[0], *rows[1 + i::parts]])
-        files.append(target)
+        reader = csv.reader(f)
+        header = next(reader)
+        for w in writers:
+            w.writerow(header)
+        for i, row in enumerate(reader):
+            writers[i % parts].writerow(row)
+    for h in handles:
+        h.close()
     return files
 
 
-def concurrent_imports(url: str, files: list[Path]) -> tuple[float, list[int], int]:
-    """(wall seconds, exit codes, contacts stored) of len(files) importers started at once."""
-    start = time.perf_counter()
-    procs = [subprocess.Popen([*CUSTDATA, "--db", url, "--wait", "600", "--quiet", "import",
-                               "contacts", f], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) for f in files]
-    codes = [p.wait() for p in procs]
-    wall = time.perf_counter() - start
-    import psycopg
+def count(db: str) -> int:
+    """Contacts stored in `db` (a URL or a SQLite file)."""
+    if db.startswith("postgresql"):
+        import psycopg
 
-    with psycopg.connect(url) as conn:
-        stored = conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
-    return wall, codes, stored
-
-
-def sequential_count(db: Path, files: list[Path]) -> int:
-    """Contacts stored when the same files are imported one after the other (SQLite)."""
-    for f in files:
-        timed(str(db), "import", "contacts", f)
+        with psycopg.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
     import sqlite3
 
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
 
 
-def report(n: int, lite: dict, pg: dict, duck: dict, conc: tuple, expected: int,
-           sql: dict) -> str:
-    lines = [f"### {n:,} contacts ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})", "",
-             "| step | SQLite s (MiB) | PostgreSQL s (MiB) | PG / SQLite | target |",
-             "|---|---|---|---|---|"]
+def concurrent_imports(url: str, files: list[Path]) -> tuple[float, list[int], int]:
+    """(wall seconds, exit codes, contacts stored) of len(files) importers started at once."""
+    start = time.perf_counter()
+    procs = [subprocess.Popen([*CUSTDATA, "--db", url, "--wait", "3600", "--quiet", "import",
+                               "contacts", f], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for f in files]
+    codes = [p.wait() for p in procs]
+    return time.perf_counter() - start, codes, count(url)
+
+
+def load() -> str:
+    return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def table(lite: dict[str, Step], pg: dict[str, Step]) -> list[str]:
     targets = {"import contacts": "PG <= 2x SQLite", "report rfm": "PG <= 3x DuckDB",
                "tag": "PG <= 3x DuckDB", "dedupe": "<= 120 s, <= 4 GiB"}
-    for step, (s_wall, s_rss) in lite.items():
-        p_wall, p_rss = pg[step]
-        lines.append(f"| {step} | {s_wall:.2f} ({s_rss:.0f}) | {p_wall:.2f} ({p_rss:.0f}) "
-                     f"| {p_wall / s_wall:.2f}x | {targets.get(step, '')} |")
-    lines += ["", f"DuckDB {duck['version']} GROUP BY over the same orders (in memory, "
-              f"{duck['threads']} threads): rfm {duck['rfm']:.3f} s, tag {duck['tag']:.3f} s. "
-              f"The CLI's times include process start-up and scoring, DuckDB's only the query: "
-              f"report rfm on PostgreSQL is {pg['report rfm'][0] / duck['rfm']:.1f}x, tag "
-              f"{pg['tag'][0] / duck['tag']:.1f}x.", "",
-              "The store's aggregate query alone (in process, the server doing the GROUP BY): "
-              + "; ".join(f"{e} rfm {t['rfm']:.3f} s, tag {t['tag']:.3f} s" for e, t in sql.items())
-              + f"; PostgreSQL / DuckDB: rfm {sql['PostgreSQL']['rfm'] / duck['rfm']:.1f}x, "
-              f"tag {sql['PostgreSQL']['tag'] / duck['tag']:.1f}x.", "",
-              f"Four importers of different files at once on a fresh team store: "
-              f"{conc[0]:.1f} s, exit codes {conc[1]}, {conc[2]:,} contacts stored; the same "
-              f"files imported one after the other store {expected:,} "
-              f"({'every row present' if conc[2] == expected else 'ROWS MISSING'}).", ""]
+    lines = ["| step | SQLite: wall s (CPU s; peak RSS) | PostgreSQL: wall s (client CPU s "
+             "+ server CPU s; client peak RSS) | PG / SQLite (wall) | target |",
+             "|---|---|---|---|---|"]
+    for step, p in pg.items():
+        s = lite.get(step)
+        ratio = f"{p.wall / s.wall:.2f}x" if s and not (s.stopped or p.stopped) else ""
+        lines.append(f"| {step} | {s.cell() if s else 'not run'} | {p.cell()} | {ratio} "
+                     f"| {targets.get(step, '')} |")
+    return lines
+
+
+def verdicts(lite: dict[str, Step], pg: dict[str, Step], duck: dict, sql: dict,
+             timeout: float | None) -> list[str]:
+    """One line per target: the figure and met / NOT met."""
+    def met(ok: bool) -> str:
+        return "met" if ok else "**NOT met**"
+
+    imp = pg["import contacts"].wall / lite["import contacts"].wall
+    out = [f"- import contacts: PostgreSQL / SQLite {imp:.2f}x (target <= 2x): {met(imp <= 2)}."]
+    for step, key in (("report rfm", "rfm"), ("tag", "tag")):
+        cli = pg[step].wall / duck[key]
+        alone = sql[key] / duck[key]
+        out.append(f"- {step}: the CLI process on PostgreSQL {pg[step].wall:.2f} s = {cli:.1f}x "
+                   f"DuckDB's GROUP BY ({duck[key]:.3f} s; target <= 3x): {met(cli <= 3)}; "
+                   f"the store's aggregate alone {sql[key]:.2f} s = {alone:.1f}x: "
+                   f"{met(alone <= 3)}.")
+    d = pg.get("dedupe")
+    if d is None:
+        out.append("- dedupe: not run.")
+    elif d.stopped:
+        out.append(f"- dedupe on PostgreSQL: stopped after {timeout:.0f} s (target <= 120 s): "
+                   "**NOT met**.")
+    else:
+        out.append(f"- dedupe on PostgreSQL: {d.wall:.1f} s, {d.rss:.0f} MiB client peak RSS "
+                   f"(target <= 120 s, <= 4 GiB): {met(d.wall <= 120 and d.rss <= 4096)}.")
+    return out
+
+
+def report(n: int, orders: int, lite: dict, pg: dict, duck: dict, conc: tuple,
+           expected: dict[str, int], sql: dict, loads: tuple[str, str],
+           timeout: float | None) -> str:
+    scale = f"{n // 1_000_000}m" if n >= 1_000_000 else f"{n // 1000}k"
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [f"### {scale}: {n:,} contacts, {orders:,} order rows (finished {stamp})", "",
+             f"Load average (1 / 5 / 15 min) at the start {loads[0]}, at the end {loads[1]} "
+             f"(2 CPUs).", "", *table(lite, pg), ""]
+    lines += ["Targets:", *verdicts(lite, pg, duck, sql["PostgreSQL"], timeout), ""]
+    lines += [f"DuckDB {duck['version']} GROUP BY over the same orders (read from the "
+              f"PostgreSQL store into an in-memory table, {duck['threads']} threads, median of "
+              f"3, rows fetched into Python): rfm {duck['rfm']:.3f} s, tag {duck['tag']:.3f} s. "
+              "The CLI's times include process start-up, reading the rows, scoring and "
+              "writing (tag: the stage/tier changes and their history rows), DuckDB's only "
+              "the query.", "",
+              "The store's aggregate query alone (in process: the server's GROUP BY and the "
+              "rows into a DataFrame, better of 2): "
+              + "; ".join(f"{e} rfm {t['rfm']:.3f} s, tag {t['tag']:.3f} s"
+                          for e, t in sql.items()) + ".", ""]
+    same = all(conc[2] == v for v in expected.values())
+    lines += [f"Four importers of different files (the contacts dealt into four) at once on a "
+              f"fresh team store: {conc[0]:.1f} s, exit codes {conc[1]}, {conc[2]:,} contacts "
+              f"stored; the same rows imported as one file store "
+              + ", ".join(f"{v:,} on {k}" for k, v in expected.items())
+              + f" ({'every row present' if same else 'ROWS MISSING'}).", ""]
     return "\n".join(lines)
+
+
+def prepare(args: argparse.Namespace, work: Path) -> Path:
+    """The data folder: --data, or a datagen.py set made in `work`."""
+    if args.data:
+        return Path(args.data)
+    data = work / "data"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "datagen.py"), "--contacts",
+                    str(args.contacts), "--out", str(data)], check=True,
+                   stdout=subprocess.DEVNULL)
+    return data
+
+
+def rows_in(path: Path) -> int:
+    with open(path, newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.reader(f)) - 1
+
+
+def run(args: argparse.Namespace, work: Path, urls: list[str]) -> str:
+    data = prepare(args, work)
+    loads = [load()]
+    lite_steps = list(STEPS) if args.sqlite_steps == "all" else ["import contacts"]
+    print("SQLite", file=sys.stderr)
+    lite = engine_run(str(work / "crm.db"), data, lite_steps, args.timeout)
+    print("PostgreSQL", file=sys.stderr)
+    pg = engine_run(urls[0], data, list(STEPS), args.timeout)
+    sql = {"PostgreSQL": aggregate_times(urls[0])}
+    if "tag" in lite:
+        sql["SQLite"] = aggregate_times(str(work / "crm.db"))
+    duck = duckdb_frame_times(orders_frame(urls[0]), date.fromisoformat(AS_OF), 3)
+    expected = {"PostgreSQL": count(urls[0]), "SQLite": count(str(work / "crm.db"))}
+    parts = split(data / "contacts.csv", 4, work)
+    conc = concurrent_imports(urls[1], parts)
+    loads.append(load())
+    return report(rows_in(data / "contacts.csv"), rows_in(data / "orders.csv"), lite, pg,
+                  duck, conc, expected, sql, tuple(loads), args.timeout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--data", help="reuse this datagen.py folder (contacts.csv, orders.csv)")
+    parser.add_argument("--sqlite-steps", choices=("all", "contacts"), default="all",
+                        help="contacts: on SQLite only import contacts (the compared step)")
+    parser.add_argument("--timeout", type=float, help="stop dedupe after this many seconds")
     parser.add_argument("--url", help="an empty PostgreSQL database (default: a throwaway server)")
     parser.add_argument("--write", action="store_true", help="rewrite RESULTS.md's section")
     args = parser.parse_args()
     server = None
     with tempfile.TemporaryDirectory(prefix="bench_team_") as tmp:
-        work = Path(tmp)
-        data = work / "data"
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "datagen.py"), "--contacts",
-                        str(args.contacts), "--out", str(data)], check=True,
-                       stdout=subprocess.DEVNULL)
         if args.url:
             urls = [args.url, args.url]
         else:
             from tests.pg_server import start_server
 
             server = start_server()
+            SERVER_PID.append(int((server.root / "data" / "postmaster.pid")
+                                  .read_text().split()[0]))
             urls = [server.url(server.new_database()) for _ in range(2)]
         try:
-            lite = engine_run(str(work / "crm.db"), data)
-            pg = engine_run(urls[0], data)
-            sql = {"SQLite": aggregate_times(str(work / "crm.db")),
-                   "PostgreSQL": aggregate_times(urls[0])}
-            duck = duckdb_times(work / "crm.db", date.fromisoformat(AS_OF), 3)
-            parts = split(data / "contacts.csv", 4, work)
-            conc = concurrent_imports(urls[1], parts)
-            expected = sequential_count(work / "seq.db", parts)
+            text = run(args, Path(tmp), urls)
         finally:
             if server is not None:
                 server.stop()
-    text = report(args.contacts, lite, pg, duck, conc, expected, sql)
     print(text)
     if args.write:
-        intro = ("`python benchmarks/bench_team_store.py --contacts N --write`: datagen.py "
-                 "(seed 7, ~10 orders per contact), each step a fresh CLI process, wall "
-                 "seconds and the process's peak RSS; the local PostgreSQL 15 is the "
-                 "throwaway test server (Unix socket, fsync off). The machine is shared: "
-                 "compare the ratios.\n\n")
+        intro = ("`python benchmarks/bench_team_store.py --write` (`--data DIR` to reuse a "
+                 "datagen.py set): each step a fresh CLI process; wall seconds, the process's "
+                 "CPU seconds and peak RSS, and for PostgreSQL the server's CPU seconds (its "
+                 "backends do the work the client does not). The local PostgreSQL 15 is the "
+                 "throwaway test server (Unix socket, fsync off, default memory settings). "
+                 "The machine is shared: compare the ratios.\n\n")
+        done = {text.split("### ", 1)[1].split(":", 1)[0]}
         write_section("team-store", "## Team store: SQLite and PostgreSQL in the same run\n\n"
-                      + intro + text)
+                      + intro + text + "\n\n" + "\n\n".join(kept_scales("team-store", done)))
 
 
 if __name__ == "__main__":
