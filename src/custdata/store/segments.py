@@ -208,11 +208,9 @@ class Segments(Component):
         """Write stage/tier changes with their change times and history rows ("tag")."""
         now = utc_now()
         changes = list(changes)
-        for field in ("stage", "tier"):
+        for field in ("stage", "tier"):  # a set-based UPDATE on a server (COPY + FROM)
             rows = [(new, now, now, cid) for cid, f, _, new in changes if f == field]
-            self.db.executemany(
-                f"UPDATE contacts SET {field} = ?, {field}_changed_at = ?, changed_at = ? "
-                "WHERE id = ?", rows)
+            self.db.update_rows("contacts", [field, f"{field}_changed_at", "changed_at"], rows)
         detail = {"as_of": as_of.isoformat()}
         self.store.history.record(op_id, (Change(cid, f, old, new, "tag", detail)
                                     for cid, f, old, new in changes), at=now)
@@ -221,10 +219,9 @@ class Segments(Component):
     def save_rfm_cells(self, scored: pd.DataFrame, *, as_of: date, digest: str) -> int:
         """Replace the stored RFM cells with `scored`'s (contact_id, cell, segment)."""
         self.db.execute("DELETE FROM rfm_cells")
-        self.db.executemany(
-            "INSERT INTO rfm_cells (contact_id, cell, segment) VALUES (?, ?, ?)",
+        self.db.insert_rows("rfm_cells", ["contact_id", "cell", "segment"], list(
             zip(scored["contact_id"].astype(int).tolist(), scored["cell"].tolist(),
-                scored["segment"].tolist()))
+                scored["segment"].tolist())))
         self.store.meta.set("rfm_cells", json.dumps({"as_of": as_of.isoformat(), "digest": digest}))
         return len(scored)
 
