@@ -232,12 +232,17 @@ def verdicts(lite: dict[str, Step], pg: dict[str, Step], duck: dict, sql: dict,
 
 def report(n: int, orders: int, lite: dict, pg: dict, duck: dict, conc: tuple,
            expected: dict[str, int], sql: dict, loads: tuple[str, str],
-           timeout: float | None) -> str:
+           timeout: float | None, together: bool) -> str:
     scale = f"{n // 1_000_000}m" if n >= 1_000_000 else f"{n // 1000}k"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [f"### {scale}: {n:,} contacts, {orders:,} order rows (finished {stamp})", "",
              f"Load average (1 / 5 / 15 min) at the start {loads[0]}, at the end {loads[1]} "
-             f"(2 CPUs).", "", *table(lite, pg), ""]
+             f"(2 CPUs).", ""]
+    if together:
+        lines += ["Run with `--together`: the SQLite steps, the PostgreSQL steps and the four "
+                  "importers ran at the same time (so import contacts on both engines shared "
+                  "the machine alike); the server's CPU is not split between them.", ""]
+    lines += [*table(lite, pg), ""]
     lines += ["Targets:", *verdicts(lite, pg, duck, sql["PostgreSQL"], timeout), ""]
     lines += [f"DuckDB {duck['version']} GROUP BY over the same orders (read from the "
               f"PostgreSQL store into an in-memory table, {duck['threads']} threads, median of "
@@ -274,24 +279,53 @@ def rows_in(path: Path) -> int:
         return sum(1 for _ in csv.reader(f)) - 1
 
 
+def in_thread(fn, *args):  # -> a function that waits and returns fn's result
+    """Run fn(*args) in a thread now; call the returned function for its result."""
+    box: list = []
+
+    def target() -> None:
+        try:
+            box.append((fn(*args), None))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            box.append((None, exc))
+
+    thread = threading.Thread(target=target)
+    thread.start()
+
+    def result():
+        thread.join()
+        value, exc = box[0]
+        if exc is not None:
+            raise exc
+        return value
+    return result
+
+
 def run(args: argparse.Namespace, work: Path, urls: list[str]) -> str:
     data = prepare(args, work)
     loads = [load()]
     lite_steps = list(STEPS) if args.sqlite_steps == "all" else ["import contacts"]
-    print("SQLite", file=sys.stderr)
-    lite = engine_run(str(work / "crm.db"), data, lite_steps, args.timeout)
-    print("PostgreSQL", file=sys.stderr)
-    pg = engine_run(urls[0], data, list(STEPS), args.timeout)
+    parts = split(data / "contacts.csv", 4, work)
+    if args.together:  # the three parts at once: SQLite, PostgreSQL, the four importers
+        SERVER_PID.clear()  # the server's CPU is shared by the parts: not measured
+        lite = in_thread(engine_run, str(work / "crm.db"), data, lite_steps, args.timeout)
+        conc_done = in_thread(concurrent_imports, urls[1], parts)
+        pg = engine_run(urls[0], data, list(STEPS), args.timeout)
+        lite, conc = lite(), conc_done()
+    else:
+        print("SQLite", file=sys.stderr)
+        lite = engine_run(str(work / "crm.db"), data, lite_steps, args.timeout)
+        print("PostgreSQL", file=sys.stderr)
+        pg = engine_run(urls[0], data, list(STEPS), args.timeout)
+        conc = concurrent_imports(urls[1], parts)
     sql = {"PostgreSQL": aggregate_times(urls[0])}
     if "tag" in lite:
         sql["SQLite"] = aggregate_times(str(work / "crm.db"))
     duck = duckdb_frame_times(orders_frame(urls[0]), date.fromisoformat(AS_OF), 3)
     expected = {"PostgreSQL": count(urls[0]), "SQLite": count(str(work / "crm.db"))}
-    parts = split(data / "contacts.csv", 4, work)
-    conc = concurrent_imports(urls[1], parts)
     loads.append(load())
     return report(rows_in(data / "contacts.csv"), rows_in(data / "orders.csv"), lite, pg,
-                  duck, conc, expected, sql, tuple(loads), args.timeout)
+                  duck, conc, expected, sql, tuple(loads), args.timeout, args.together)
 
 
 def main() -> None:
@@ -301,6 +335,9 @@ def main() -> None:
     parser.add_argument("--sqlite-steps", choices=("all", "contacts"), default="all",
                         help="contacts: on SQLite only import contacts (the compared step)")
     parser.add_argument("--timeout", type=float, help="stop dedupe after this many seconds")
+    parser.add_argument("--together", action="store_true",
+                        help="run the SQLite steps, the PostgreSQL steps and the four "
+                             "importers at the same time (each one's CPU is still its own)")
     parser.add_argument("--url", help="an empty PostgreSQL database (default: a throwaway server)")
     parser.add_argument("--write", action="store_true", help="rewrite RESULTS.md's section")
     args = parser.parse_args()
