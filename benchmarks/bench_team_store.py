@@ -182,7 +182,10 @@ def concurrent_imports(url: str, files: list[Path]) -> tuple[float, list[int], i
                                "contacts", f], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for f in files]
     codes = [p.wait() for p in procs]
-    return time.perf_counter() - start, codes, count(url)
+    wall, stored = time.perf_counter() - start, count(url)
+    print(f"  four importers: {wall:.1f} s, exit codes {codes}, {stored:,} stored",
+          file=sys.stderr, flush=True)
+    return wall, codes, stored
 
 
 def load() -> str:
@@ -203,14 +206,13 @@ def table(lite: dict[str, Step], pg: dict[str, Step]) -> list[str]:
     return lines
 
 
-def verdicts(lite: dict[str, Step], pg: dict[str, Step], duck: dict, sql: dict,
-             timeout: float | None) -> list[str]:
-    """One line per target: the figure and met / NOT met."""
-    def met(ok: bool) -> str:
-        return "met" if ok else "**NOT met**"
+def met(ok: bool) -> str:
+    return "met" if ok else "**NOT met**"
 
-    imp = pg["import contacts"].wall / lite["import contacts"].wall
-    out = [f"- import contacts: PostgreSQL / SQLite {imp:.2f}x (target <= 2x): {met(imp <= 2)}."]
+
+def report_verdicts(pg: dict[str, Step], duck: dict, sql: dict) -> list[str]:
+    """report rfm and tag: the CLI process and the aggregate alone, each against DuckDB."""
+    out = []
     for step, key in (("report rfm", "rfm"), ("tag", "tag")):
         cli = pg[step].wall / duck[key]
         alone = sql[key] / duck[key]
@@ -218,6 +220,13 @@ def verdicts(lite: dict[str, Step], pg: dict[str, Step], duck: dict, sql: dict,
                    f"DuckDB's GROUP BY ({duck[key]:.3f} s; target <= 3x): {met(cli <= 3)}; "
                    f"the store's aggregate alone {sql[key]:.2f} s = {alone:.1f}x: "
                    f"{met(alone <= 3)}.")
+    return out
+
+
+def verdicts(lite: dict[str, Step], pg: dict[str, Step], timeout: float | None) -> list[str]:
+    """import contacts and dedupe: the figure and met / NOT met."""
+    imp = pg["import contacts"].wall / lite["import contacts"].wall
+    out = [f"- import contacts: PostgreSQL / SQLite {imp:.2f}x (target <= 2x): {met(imp <= 2)}."]
     d = pg.get("dedupe")
     if d is None:
         out.append("- dedupe: not run.")
@@ -230,36 +239,92 @@ def verdicts(lite: dict[str, Step], pg: dict[str, Step], duck: dict, sql: dict,
     return out
 
 
-def report(n: int, orders: int, lite: dict, pg: dict, duck: dict, conc: tuple,
+def duck_lines(duck: dict, sql: dict) -> list[str]:
+    return [f"DuckDB {duck['version']} GROUP BY over the same orders (read from the "
+            f"PostgreSQL store into an in-memory table, {duck['threads']} threads, median of "
+            f"3, rows fetched into Python): rfm {duck['rfm']:.3f} s, tag {duck['tag']:.3f} s. "
+            "The CLI's times include process start-up, reading the rows, scoring and "
+            "writing (tag: the stage/tier changes and their history rows), DuckDB's only "
+            "the query.", "",
+            "The store's aggregate query alone (in process: the server's GROUP BY and the "
+            "rows into a DataFrame, better of 2): "
+            + "; ".join(f"{e} rfm {t['rfm']:.3f} s, tag {t['tag']:.3f} s"
+                        for e, t in sql.items()) + ".", ""]
+
+
+def scale_of(n: int) -> str:
+    return f"{n // 1_000_000}m" if n >= 1_000_000 else f"{n // 1000}k"
+
+
+def report(n: int, orders: int, lite: dict, pg: dict, duck: dict | None, conc: tuple,
            expected: dict[str, int], sql: dict, loads: tuple[str, str],
            timeout: float | None, together: bool) -> str:
-    scale = f"{n // 1_000_000}m" if n >= 1_000_000 else f"{n // 1000}k"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    lines = [f"### {scale}: {n:,} contacts, {orders:,} order rows (finished {stamp})", "",
-             f"Load average (1 / 5 / 15 min) at the start {loads[0]}, at the end {loads[1]} "
-             f"(2 CPUs).", ""]
+    lines = [f"### {scale_of(n)}: {n:,} contacts, {orders:,} order rows (finished {stamp})",
+             "", f"Load average (1 / 5 / 15 min) at the start {loads[0]}, at the end "
+             f"{loads[1]} (2 CPUs).", ""]
     if together:
         lines += ["Run with `--together`: the SQLite steps, the PostgreSQL steps and the four "
                   "importers ran at the same time (so import contacts on both engines shared "
                   "the machine alike); the server's CPU is not split between them.", ""]
-    lines += [*table(lite, pg), ""]
-    lines += ["Targets:", *verdicts(lite, pg, duck, sql["PostgreSQL"], timeout), ""]
-    lines += [f"DuckDB {duck['version']} GROUP BY over the same orders (read from the "
-              f"PostgreSQL store into an in-memory table, {duck['threads']} threads, median of "
-              f"3, rows fetched into Python): rfm {duck['rfm']:.3f} s, tag {duck['tag']:.3f} s. "
-              "The CLI's times include process start-up, reading the rows, scoring and "
-              "writing (tag: the stage/tier changes and their history rows), DuckDB's only "
-              "the query.", "",
-              "The store's aggregate query alone (in process: the server's GROUP BY and the "
-              "rows into a DataFrame, better of 2): "
-              + "; ".join(f"{e} rfm {t['rfm']:.3f} s, tag {t['tag']:.3f} s"
-                          for e, t in sql.items()) + ".", ""]
+    lines += [*table(lite, pg), "", "Targets:", *verdicts(lite, pg, timeout)]
+    if duck is not None:
+        lines += [*report_verdicts(pg, duck, sql["PostgreSQL"]), "", *duck_lines(duck, sql)]
     same = all(conc[2] == v for v in expected.values())
-    lines += [f"Four importers of different files (the contacts dealt into four) at once on a "
-              f"fresh team store: {conc[0]:.1f} s, exit codes {conc[1]}, {conc[2]:,} contacts "
-              f"stored; the same rows imported as one file store "
+    lines += ["", f"Four importers of different files (the contacts dealt into four) at once "
+              f"on a fresh team store: {conc[0]:.1f} s, exit codes {conc[1]}, {conc[2]:,} "
+              f"contacts stored; the same rows imported as one file store "
               + ", ".join(f"{v:,} on {k}" for k, v in expected.items())
               + f" ({'every row present' if same else 'ROWS MISSING'}).", ""]
+    return "\n".join(lines)
+
+
+def replicate(url: str, times: int) -> None:
+    """Make the PostgreSQL store `times` as big on the server: copies of every contact
+    (external_id suffixed) and order (order_id suffixed), ids shifted, as bench_segments'
+    --replicate does for SQLite; the per-customer histories and distributions stay."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        n, m = (conn.execute(f"SELECT max(id) FROM {t}").fetchone()[0]
+                for t in ("contacts", "orders"))
+        cols = {t: [r[0] for r in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum", (t,))] for t in ("contacts", "orders")}
+        shifted = {"contacts": {"id": "id + {n}", "external_id": "external_id || '-{k}'"},
+                   "orders": {"id": "id + {m}", "order_id": "order_id || '-{k}'",
+                              "contact_id": "contact_id + {n}"}}
+        for k in range(1, times):
+            for table, top in (("contacts", n), ("orders", m)):
+                names = cols[table]
+                exprs = [shifted[table].get(c, c).format(n=k * n, m=k * m, k=k) for c in names]
+                conn.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT "
+                             f"{', '.join(exprs)} FROM {table} WHERE id <= {top}")
+        conn.execute("VACUUM ANALYZE contacts")
+        conn.execute("VACUUM ANALYZE orders")
+
+
+def reports_run(url: str, note: str) -> str:
+    """report rfm and tag as CLI processes on an existing store, the aggregates alone and
+    DuckDB over the same orders: the second half of the table for big stores."""
+    loads = [load()]
+    steps = {name: timed(url, *STEPS[name]) for name in ("report rfm", "tag")}
+    sql = {"PostgreSQL": aggregate_times(url)}
+    duck = duckdb_frame_times(orders_frame(url), date.fromisoformat(AS_OF), 3)
+    loads.append(load())
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        n, orders = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("contacts", "orders"))
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [f"### {scale_of(n)}-reports: report rfm and tag on {n:,} contacts, {orders:,} "
+             f"orders (finished {stamp})", "", note, "",
+             f"Load average (1 / 5 / 15 min) at the start {loads[0]}, at the end {loads[1]} "
+             "(2 CPUs).", "", "| step | PostgreSQL: wall s (client CPU s + server CPU s; "
+             "client peak RSS) |", "|---|---|",
+             *[f"| {k} | {v.cell()} |" for k, v in steps.items()], "", "Targets:",
+             *report_verdicts(steps, duck, sql["PostgreSQL"]), "", *duck_lines(duck, sql)]
     return "\n".join(lines)
 
 
@@ -305,23 +370,26 @@ def run(args: argparse.Namespace, work: Path, urls: list[str]) -> str:
     data = prepare(args, work)
     loads = [load()]
     lite_steps = list(STEPS) if args.sqlite_steps == "all" else ["import contacts"]
+    pg_steps = list(STEPS) if args.pg_steps == "all" else ["import contacts", "dedupe"]
     parts = split(data / "contacts.csv", 4, work)
     if args.together:  # the three parts at once: SQLite, PostgreSQL, the four importers
         SERVER_PID.clear()  # the server's CPU is shared by the parts: not measured
         lite = in_thread(engine_run, str(work / "crm.db"), data, lite_steps, args.timeout)
         conc_done = in_thread(concurrent_imports, urls[1], parts)
-        pg = engine_run(urls[0], data, list(STEPS), args.timeout)
+        pg = engine_run(urls[0], data, pg_steps, args.timeout)
         lite, conc = lite(), conc_done()
     else:
         print("SQLite", file=sys.stderr)
         lite = engine_run(str(work / "crm.db"), data, lite_steps, args.timeout)
         print("PostgreSQL", file=sys.stderr)
-        pg = engine_run(urls[0], data, list(STEPS), args.timeout)
+        pg = engine_run(urls[0], data, pg_steps, args.timeout)
         conc = concurrent_imports(urls[1], parts)
-    sql = {"PostgreSQL": aggregate_times(urls[0])}
+    sql, duck = {}, None
+    if "tag" in pg:
+        sql["PostgreSQL"] = aggregate_times(urls[0])
+        duck = duckdb_frame_times(orders_frame(urls[0]), date.fromisoformat(AS_OF), 3)
     if "tag" in lite:
         sql["SQLite"] = aggregate_times(str(work / "crm.db"))
-    duck = duckdb_frame_times(orders_frame(urls[0]), date.fromisoformat(AS_OF), 3)
     expected = {"PostgreSQL": count(urls[0]), "SQLite": count(str(work / "crm.db"))}
     loads.append(load())
     return report(rows_in(data / "contacts.csv"), rows_in(data / "orders.csv"), lite, pg,
@@ -338,9 +406,21 @@ def main() -> None:
     parser.add_argument("--together", action="store_true",
                         help="run the SQLite steps, the PostgreSQL steps and the four "
                              "importers at the same time (each one's CPU is still its own)")
+    parser.add_argument("--pg-steps", choices=("all", "contacts"), default="all",
+                        help="contacts: on PostgreSQL only import contacts and dedupe")
     parser.add_argument("--url", help="an empty PostgreSQL database (default: a throwaway server)")
+    parser.add_argument("--reports-on", metavar="URL",
+                        help="only time report rfm / tag on this existing team store")
+    parser.add_argument("--replicate", type=int, default=1,
+                        help="with --reports-on: first make that store N times as big")
+    parser.add_argument("--note", default="", help="with --reports-on: how the store was made")
     parser.add_argument("--write", action="store_true", help="rewrite RESULTS.md's section")
     args = parser.parse_args()
+    if args.reports_on:
+        if args.replicate > 1:
+            replicate(args.reports_on, args.replicate)
+        finish(reports_run(args.reports_on, args.note), args.write)
+        return
     server = None
     with tempfile.TemporaryDirectory(prefix="bench_team_") as tmp:
         if args.url:
@@ -357,8 +437,13 @@ def main() -> None:
         finally:
             if server is not None:
                 server.stop()
+    finish(text, args.write)
+
+
+def finish(text: str, write: bool) -> None:
+    """Print `text`; with `write`, put it in RESULTS.md's section (other scales kept)."""
     print(text)
-    if args.write:
+    if write:
         intro = ("`python benchmarks/bench_team_store.py --write` (`--data DIR` to reuse a "
                  "datagen.py set): each step a fresh CLI process; wall seconds, the process's "
                  "CPU seconds and peak RSS, and for PostgreSQL the server's CPU seconds (its "
