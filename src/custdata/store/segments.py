@@ -169,8 +169,11 @@ class Segments(Component):
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS segment_gap_candidates "
                           "(contact_id INTEGER PRIMARY KEY, last_day TEXT)")
         self.db.execute("DELETE FROM temp.segment_gap_candidates")
-        self.db.executemany("INSERT INTO temp.segment_gap_candidates VALUES (?, ?)",
-                              candidates.itertuples(index=False, name=None))
+        # COPY on a server (a quarter of the customers can be candidates); the temp
+        # table comes first in the name lookup on both engines
+        self.db.insert_rows("segment_gap_candidates", ["contact_id", "last_day"],
+                            [(int(c), d) for c, d in candidates.itertuples(index=False,
+                                                                          name=None)])
         found = dict(self.db.tuples(_GAP_SQL, ()).fetchall())
         self.db.execute("DELETE FROM temp.segment_gap_candidates")
         return frame["contact_id"].map(found).astype("float64")
