@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import stat
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,6 +100,22 @@ def test_backtest_equals_report_churn_backtest(demo: Cli, data: ReportData) -> N
     assert (bt.auc, bt.baseline_auc, bt.customers, bt.churned) == (
         doc["auc"], doc["baseline_auc"], doc["customers"], doc["churned"])
     assert bt.calibration == doc["calibration"]
+
+
+def test_who_reordered_read_from_the_facts_equals_the_orders_query(demo: Cli) -> None:
+    """The page reads who ordered after a past day from the facts it already holds; for
+    every customer of that day it is what the orders query gives."""
+    from custdata.api.report_html_churn import reordered_since
+
+    with Session(db=demo.db).store() as store:
+        facts = store.churn.churn_facts(as_of=DAY)
+        for days in (1, 30, 45, 90, 180, 365):
+            then = DAY - timedelta(days=days)
+            customers = {f["contact_id"] for f in store.churn.churn_facts(as_of=then)}
+            queried = store.churn.customers_ordering_between(then, DAY)
+            assert reordered_since(facts, then) & customers == queried & customers
+            assert reordered_since(facts, then) <= queried
+            assert days < 90 or queried & customers  # the demo store has reorders to compare
 
 
 def test_no_backtest_when_orders_stop_before_as_of(demo: Cli) -> None:

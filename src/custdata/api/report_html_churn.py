@@ -51,7 +51,7 @@ def gather_churn(store: Any, config: Config, *, as_of: date, top: int, shown: Sh
     ids = np.fromiter((s.contact_id for s in scores), np.int64, len(scores))
     high = hot & np.isin(ids, high_tier)
     bt, note = _backtest(store, config, as_of=as_of, horizon=horizon, rates=rates,
-                         seen=seen.get(as_of - timedelta(days=horizon)))
+                         facts=facts, seen=seen.get(as_of - timedelta(days=horizon)))
     return Churn(
         horizon_days=horizon, scored=len(scores), bands=risk_bands(risk, value),
         at_risk=int(hot.sum()), value_at_risk=round(float(value[hot].sum()), 2),
@@ -99,14 +99,24 @@ def _rates(store: Any, config: Config) -> dict[str, float]:
     return rates
 
 
+def reordered_since(facts: list[dict], after: date) -> set[int]:
+    """Ids of the customers in `facts` (as of some day D) with a paid order after `after`,
+    up to D: what `customers_ordering_between(after, D)` returns for every id that has an
+    order on or before D, read from the facts instead of another pass over the orders."""
+    cut = after.isoformat()
+    return {int(f["contact_id"]) for f in facts
+            if f["last_paid"] is not None and str(f["last_paid"]) > cut}
+
+
 def _fit(store: Any, config: Config, facts: list[dict], day: date, horizon: int,
          rates: dict[str, float], seen: dict | None = None) -> ChurnModel:
     """fit_churn_model as `report churn` calls it. `seen` keeps what past(horizon) read:
-    the facts one horizon back and who ordered since are exactly the backtest's inputs."""
+    the facts one horizon back and who ordered since are exactly the backtest's inputs.
+    Who ordered since a past day comes from `facts` (as of `day`): the same ids for every
+    customer scored then (each has an order on or before `day`), without reading orders."""
     def past(days: int) -> tuple[list[dict], set[int]]:
         then = day - timedelta(days=days)
-        got = (store.churn.churn_facts(as_of=then, rates=rates),
-               store.churn.customers_ordering_between(then, day))
+        got = (store.churn.churn_facts(as_of=then, rates=rates), reordered_since(facts, then))
         if seen is not None and days == horizon:
             seen[then] = got
         return got
@@ -118,23 +128,24 @@ def _fit(store: Any, config: Config, facts: list[dict], day: date, horizon: int,
 
 
 def _backtest(store: Any, config: Config, *, as_of: date, horizon: int,
-              rates: dict[str, float], seen: tuple[list[dict], set[int]] | None = None,
+              rates: dict[str, float], facts: list[dict],
+              seen: tuple[list[dict], set[int]] | None = None,
               ) -> tuple[Backtest | None, str | None]:
     """`report churn --backtest --as-of CUT` with CUT one horizon before as_of, when the
-    store's orders reach as_of; else (None, why). `seen`: (facts at CUT, who ordered
-    after CUT up to as_of) when already read."""
+    store's orders reach as_of; else (None, why). `facts`: the facts as of as_of;
+    `seen`: (facts at CUT, who ordered after CUT up to as_of) when already read."""
     cut = as_of - timedelta(days=horizon)
     last = store.churn.last_order_day()
     if last is None or last < as_of:
         return None, (f"a backtest needs orders up to {as_of}; the store's end on {last}"
                       if last else "no orders to backtest")
-    facts, outcome = seen or (store.churn.churn_facts(as_of=cut, rates=rates),
-                              store.churn.customers_ordering_between(cut, as_of))
-    if not facts:
+    then, outcome = seen or (store.churn.churn_facts(as_of=cut, rates=rates),
+                             reordered_since(facts, cut))
+    if not then:
         return None, f"no customers with orders on or before {cut}"
     try:
-        model = _fit(store, config, facts, cut, horizon, rates)
-        scores = customer_risks(facts, as_of=cut, model=model, horizon_days=horizon,
+        model = _fit(store, config, then, cut, horizon, rates)
+        scores = customer_risks(then, as_of=cut, model=model, horizon_days=horizon,
                                 contact_days=int(config.get("churn", "contact_days")),
                                 explain=lambda _: ())
         result = backtest(scores, outcome, horizon_days=horizon, model=model)
