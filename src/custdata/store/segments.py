@@ -132,8 +132,14 @@ class Segments(Component):
         sql = query.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
         pd = _pandas()
         if on_server:
-            frame = self.db.frame_by_contact_range(sql, params,
-                                                   text=("cur_min", "cur_max", "last_day"))
+            # no parallel workers: a worker's partial sum would change the order of the
+            # float additions with the plan, and so the last bit of the revenue figures
+            # (the index's order is SQLite's: both engines then print the same report)
+            self.db.execute("SET max_parallel_workers_per_gather = 0")
+            frame = self.db.frame_by_contact_range(
+                sql, params, text=("cur_min", "cur_max", "last_day"))
+            self.db.execute("RESET max_parallel_workers_per_gather")  # not after an error:
+            # a failed transaction refuses it, and the command ends there anyway
         else:
             rows, names = self.db.fetch_by_contact_range(sql, params)
             frame = pd.DataFrame.from_records(rows, columns=names)
