@@ -125,6 +125,7 @@ def street_name(address: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=200_000)
 def street_key(address: str | None) -> str | None:
     """House number and the first distinctive street word ("490|paces" for "490 e paces
     ferry rd"; for Chinese, the three characters before the number), for blocking."""
