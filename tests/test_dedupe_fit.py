@@ -21,7 +21,7 @@ from custdata.dedupe.fit import em_fit, estimate_u, random_pairs
 TRUE = {
     "birth_date": {"exact": (0.90, 0.001), "close": (0.06, 0.004), "different": (0.04, 0.995)},
     "city": {"exact": (0.80, 0.03), "close": (0.05, 0.01), "different": (0.15, 0.96)},
-    "postal_code": {"exact": (0.85, 0.01), "different": (0.15, 0.99)},
+    "postal_code": {"exact": (0.85, 0.01), "close": (0.04, 0.02), "different": (0.11, 0.97)},
     "email": {"exact": (0.55, 0.0005), "close": (0.10, 0.0005), "different": (0.35, 0.999)},
 }
 

@@ -14,7 +14,7 @@ from custdata.dedupe import (
     JoinRule, candidate_pairs, clusters, explain_pair, find_duplicates, pipeline_window,
     score_pair, to_record, to_records,
 )
-from custdata.dedupe.compare import CLOSE, DIFFERENT, EXACT, names_level
+from custdata.dedupe.compare import CLOSE, DIFFERENT, EXACT, STREET, names_level
 from custdata.dedupe.names import parse_name
 
 RESTAURANTS = Path("/work/shared/data/restaurants")
@@ -47,9 +47,12 @@ def test_street_words_and_ordinals_are_folded(x, y):
 
 
 def test_another_house_number_is_another_address():
-    levels = {f: level for f, level, _ in score_pair(
-        {"address": "12 main street"}, {"address": "14 main street"}).contributions}
-    assert levels["address"] == DIFFERENT
+    def level(x: str, y: str) -> str:
+        return {f: lv for f, lv, _ in score_pair({"address": x}, {"address": y}).contributions
+                }["address"]
+    # on the same street at most (a neighbour, or a slip in the number), never the address
+    assert level("12 main street", "14 main street") == STREET
+    assert level("12 main street", "14 oak avenue") == DIFFERENT
 
 
 def test_records_sharing_only_an_address_are_compared():

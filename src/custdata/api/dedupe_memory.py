@@ -14,6 +14,7 @@ from typing import Any
 
 from custdata.api.common import resolve_contact
 from custdata.dedupe import Model, model_from_dict
+from custdata.dedupe.fit import FORMAT as MODEL_FORMAT
 from custdata.errors import CustdataError, InputFileError
 from custdata.io import ReadOptions, open_binary_input, read_input
 
@@ -58,7 +59,10 @@ def choose_model(stored: dict[str, Any] | None, contacts: int,
         model = model_from_dict(stored)
         fitted_on = int(fitted_on)
     except (ValueError, TypeError, KeyError):
-        return ModelChoice(None, "stale", why="the stored model cannot be read")
+        old = isinstance(stored.get("format"), int) and stored["format"] < MODEL_FORMAT
+        why = ("it was fitted with an earlier version of the comparisons" if old
+               else "the stored model cannot be read")
+        return ModelChoice(None, "stale", why=why)
     if list(stored.get("identifiers") or []) != list(identifiers):
         why = (f"it was fitted with identifiers {', '.join(stored.get('identifiers') or []) or 'none'}"
                f", this run uses {', '.join(identifiers) or 'none'}")

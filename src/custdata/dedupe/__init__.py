@@ -36,8 +36,10 @@ from custdata.dedupe.survivorship import choose_survivor, merged_values
 DEFAULT_THRESHOLD = 0.99
 DEFAULT_MIN_COHERENCE = 0.5
 DEFAULT_DUPLICATE_RATE = 0.25
-JOIN_FLOOR = 0.5  # least probability of any pair across two joining groups (more likely
-# one person than two); the mean evidence across them must clear the threshold as well
+JOIN_FLOOR = 0.01  # least probability of any pair across two joining groups: none may be
+# a plain non-match; the mean evidence across them must clear the threshold as well. (Not
+# 0.5: in a group of five records typed by hand, two copies that each lost a different
+# field score under 0.5 against each other while each matches the other three.)
 
 
 @dataclass

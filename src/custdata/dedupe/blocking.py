@@ -20,7 +20,7 @@ from custdata.dedupe.columns import (
     RecordColumns, birth_year, email_local, factorize, initials, name_token, phone_tail,
     record_columns, truthy_codes,
 )
-from custdata.dedupe.orgs import house_number, street_key
+from custdata.dedupe.orgs import house_number, street_key, street_name
 from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
 
@@ -73,10 +73,22 @@ RULES: dict[str, Callable[[Record], str | None]] = {
     "birth+city": _both(lambda r: r.birth, lambda r: r.city),
     "name_word+city": _both(lambda r: name_token(r.name) if r.name else None,
                             lambda r: r.city),
+    "birth": lambda r: r.birth,
+    "postal": lambda r: r.postal,
+    "address": lambda r: r.address,
+    "postal+street": _both(lambda r: r.postal, lambda r: street_name(r.address)),
+    "city+street": _both(lambda r: r.city, lambda r: street_name(r.address)),
+    "name_word+postal": _both(lambda r: name_token(r.name) if r.name else None,
+                              lambda r: r.postal),
 }
 
 
 SMALL_CAP_RULES = {"name": 8}  # rule -> its own cap (and a window of at most 2)
+# Rules that pair only inside blocks within the cap: a bare birth date or postal code is
+# the one key two records share when every other field has a slip, but a big block of
+# them (a large list's common postal code) holds strangers only, and gives no pairs.
+SMALL_BLOCK_RULES = frozenset({"birth", "postal", "postal+street", "city+street",
+                               "name_word+postal"})
 # The window dedupe uses at the least (`pipeline_window`): a block over the cap (a
 # hotel's switchboard, a shared office address) is sorted by name, birth date, city and
 # postal code and each record paired with this many neighbours, so look-alikes sort
@@ -118,7 +130,9 @@ COLUMN_RULES: dict[str, tuple[str, ...]] = {
     "company+initials": ("co", "nin"), "email_local": ("elocal",),
     "phone_tail+initials": ("ptail", "nin"),
     "other_id": ("oid",), "street+number": ("stn",), "postal+number": ("po", "hno"), "birth+city": ("bd", "ci"),
-    "name_word+city": ("ntok", "ci"),
+    "name_word+city": ("ntok", "ci"), "birth": ("bd",), "postal": ("po",), "address": ("ad",),
+    "postal+street": ("po", "sna"), "city+street": ("ci", "sna"),
+    "name_word+postal": ("ntok", "po"),
 }
 
 
@@ -175,7 +189,7 @@ def _block_pairs(keys: np.ndarray, cap: int, window: int, rank: Callable[[], np.
         left.append(block[:, i].ravel())
         right.append(block[:, j].ravel())
     big = np.flatnonzero((sizes > 2) & (sizes > cap))
-    if len(big):
+    if len(big) and window > 0:
         block_of = np.repeat(np.arange(len(big)), sizes[big])
         offsets = np.arange(len(block_of)) - np.repeat(np.cumsum(sizes[big]) - sizes[big],
                                                        sizes[big])
@@ -214,7 +228,7 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
         if keys is None:
             keys = _string_keys(records, key_of)
         cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
-        step = (min(window, 2) if rule in SMALL_CAP_RULES
+        step = (0 if rule in SMALL_BLOCK_RULES else min(window, 2) if rule in SMALL_CAP_RULES
                 else min(window, LOOSE_WINDOW) if rule in LOOSE_RULES else window)
         left, right, capped = _block_pairs(keys, cap, step, ranked)
         stats.capped_blocks += capped

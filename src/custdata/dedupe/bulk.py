@@ -21,8 +21,8 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from custdata.dedupe.compare import (
-    ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, HAN_PERSON_CHARS, PARTIAL,
-    SHARED, SITE_OVERLAP, TF_FIELDS, Model,
+    ADDRESS_CLOSE, ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, HAN_PERSON_CHARS,
+    PARTIAL, SHARED, SITE_OVERLAP, STREET, TF_FIELDS, Model,
     _address_level, _text_level, names_level, other_id_level,
 )
 from custdata.dedupe.columns import (
@@ -31,15 +31,16 @@ from custdata.dedupe.columns import (
 from custdata.dedupe.features import Record
 from custdata.parallel import default_workers, map_chunks
 
-NONE, EX, AL, CL, DI, PA, SH = 0, 1, 2, 3, 4, 5, 6  # agreement levels as small integers
-LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT, PA: PARTIAL, SH: SHARED}
-LEVEL_COUNT = 7
+NONE, EX, AL, CL, DI, PA, SH, ST = 0, 1, 2, 3, 4, 5, 6, 7  # agreement levels as integers
+LEVEL_NAMES = {EX: EXACT, AL: ALIAS, CL: CLOSE, DI: DIFFERENT, PA: PARTIAL, SH: SHARED,
+               ST: STREET}
+LEVEL_COUNT = 8
 LEVEL_CODES = {None: NONE, **{name: code for code, name in LEVEL_NAMES.items()}}
 
 _TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po", "pv", "oid")
-_MAPPED = ("nh", "nk", "el", "ed", "pt", "by", "adg", "cns")  # columns.DERIVED
+_MAPPED = ("nh", "nk", "el", "ed", "pt", "by", "adg", "cns", "ast", "asn")  # columns.DERIVED
 GRID_LIMIT = 4096  # distinct companies up to which pair verdicts are kept in a grid
-_SCORED = ("idn", "el", "ed", "ph", "bd", "co", "cns")  # compared by rapidfuzz
+_SCORED = ("idn", "el", "ed", "ph", "bd", "co", "cns", "po", "ast", "asn")  # by rapidfuzz
 
 
 @dataclass
@@ -80,12 +81,12 @@ def record_table(columns: RecordColumns, model: Model) -> RecordTable:
     parts, _ = factorize([b[4:6] for b in births] + [b[6:8] for b in births])
     t.derived["bm"], t.derived["bdd"] = with_missing(parts[:len(births)]), with_missing(
         parts[len(births):])
-    for col in ("idn", "el", "ph", "bd"):
+    for col in ("idn", "el", "ph", "bd", "po"):
         t.lengths[col] = with_missing(lengths(t.values[col]))
     for col in _SCORED:
         t.objects[col] = np.empty(len(t.values[col]), dtype=object)
         t.objects[col][:] = t.values[col]
-    for col in ("idn", "ph", "bd"):
+    for col in ("idn", "ph", "bd", "po"):
         t.chars[col] = _char_matrix(t.values[col])
     t.han = t.derived["nh"][t.codes["nm"]] >= 0
     for name, col in TF_COLUMNS.items():
@@ -300,8 +301,20 @@ def _address(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     numbered = with_missing([bool(v) for v in t.values["adg"]], 0)
     dx, dy = digits[x], digits[y]
     # Another house number is another address; one without a number may still agree.
-    same = np.flatnonzero((dx == dy) | (numbered[dx] == 0) | (numbered[dy] == 0))
+    agree = (dx == dy) | (numbered[dx] == 0) | (numbered[dy] == 0)
+    same = np.flatnonzero(agree)
     levels[rest[same]] = _per_distinct_pair(t, "ad", x[same], y[same], _address_level)
+    # On the same street (compare.streets_close of the street parts)?
+    street, spaceless = t.derived["ast"], t.derived["asn"]
+    other = np.flatnonzero(~agree)
+    sx, sy = street[x[other]], street[y[other]]
+    named = np.flatnonzero((sx >= 0) & (sy >= 0))
+    other, sx, sy = other[named], sx[named], sy[named]
+    close = _scores(t.objects["ast"], sx, sy, fuzz.token_set_ratio) >= ADDRESS_CLOSE
+    left = np.flatnonzero(~close)
+    close[left] = _scores(t.objects["asn"], spaceless[sx[left]], spaceless[sy[left]],
+                          fuzz.ratio) >= ADDRESS_CLOSE
+    levels[rest[other[close]]] = ST
     return levels
 
 
@@ -312,6 +325,9 @@ def _city_level(x: str, y: str) -> str | None:
 def _postal_and_city(t: RecordTable, ia: np.ndarray, ib: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
     postal = _exact_or_different(t.truthy["po"][ia], t.truthy["po"][ib])
+    off = np.flatnonzero(postal == DI)
+    near = _near_digits(t, "po", t.truthy["po"][ia[off]], t.truthy["po"][ib[off]])
+    postal[off[near]] = CL
     city = _exact_or_different(t.codes["ci"][ia], t.codes["ci"][ib])
     rest = np.flatnonzero(city == DI)
     city[rest] = _per_distinct_pair(t, "ci", t.codes["ci"][ia[rest]], t.codes["ci"][ib[rest]],

@@ -19,7 +19,9 @@ import numpy as np
 
 from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
-from custdata.dedupe.orgs import house_number, is_generic, street_key
+from custdata.dedupe.orgs import (
+    house_number, is_generic, street_key, street_name, street_part,
+)
 
 # Record attribute -> column. Names are numbered by their folded text ("nm", below).
 ATTRIBUTES = {"external_id": "ext", "id_key": "idk", "id_number": "idn", "email_key": "ek",
@@ -73,6 +75,9 @@ DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "adg": ("ad", house_number),  # another house number is another address
     "hno": ("ad", lambda address: house_number(address) or None),
     "stn": ("ad", street_key),
+    "ast": ("ad", street_part),  # compare.streets_close
+    "sna": ("ad", street_name),
+    "asn": ("ast", lambda street: street.replace(" ", "")),
     "ntok": ("nm", name_token),
     "cns": ("co", lambda company: company.replace(" ", "")),
 }
@@ -135,11 +140,13 @@ class RecordColumns:
         return truthy_codes(self.codes[col], self.values[col])
 
     def mapping(self, col: str) -> tuple[np.ndarray, list]:
-        """A derived column per distinct parent value: (the derived code of each parent
-        code, with -1 appended for code -1; the distinct derived values)."""
+        """A derived column per distinct parent value (a stored column's, or a derived
+        one's): (the derived code of each parent code, with -1 appended for code -1; the
+        distinct derived values)."""
         if col not in self._derived:
             parent, fn = DERIVED[col]
-            codes, distinct = factorize([fn(v) for v in self.values[parent]])
+            values = self.mapping(parent)[1] if parent in DERIVED else self.values[parent]
+            codes, distinct = factorize([fn(v) for v in values])
             self._derived[col] = (with_missing(codes), distinct)
         return self._derived[col]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -20,10 +21,13 @@ from rapidfuzz.distance import DamerauLevenshtein
 from custdata.dedupe.columns import TF_COLUMNS, RecordColumns, value_counts
 from custdata.dedupe.features import Record, to_record
 from custdata.dedupe.names import Name, alias_equal, same_token
-from custdata.dedupe.orgs import han_org_level, house_number, words_level
+from custdata.dedupe.orgs import (
+    PERSON_WORDS, han_org_level, house_number, is_generic, street_key, street_part, words_level,
+)
 
 EXACT, ALIAS, CLOSE, PARTIAL, DIFFERENT = "exact", "alias", "close", "partial", "different"
 SHARED = "shared"  # names with one word in common
+STREET = "street"  # addresses on the same street with another house number
 HAN_PERSON_CHARS = 4  # a name in more Chinese characters than this is an organisation's
 
 # (m, u) per field and agreement level: set by hand (how often duplicates keep or lose
@@ -42,9 +46,10 @@ DEFAULT_MU: dict[str, dict[str, tuple[float, float]]] = {
     # Many contacts share a company: even a rare company name is not personal.
     "company": {EXACT: (0.60, 1e-3), CLOSE: (0.15, 5e-3), DIFFERENT: (0.25, 1.0)},
     "address": {EXACT: (0.50, 1e-5), CLOSE: (0.25, 1e-4), PARTIAL: (0.10, 1e-3),
-                DIFFERENT: (0.15, 1.0)},
+                STREET: (0.04, 2e-3), DIFFERENT: (0.11, 1.0)},
     "city": {EXACT: (0.85, 0.02), CLOSE: (0.03, 0.002), DIFFERENT: (0.12, 1.0)},
-    "postal_code": {EXACT: (0.80, 0.005), DIFFERENT: (0.20, 1.0)},
+    # Close: one slip (a digit wrong, two swapped), a typing error or the next district.
+    "postal_code": {EXACT: (0.80, 0.005), CLOSE: (0.05, 0.01), DIFFERENT: (0.15, 1.0)},
     "province": {EXACT: (0.90, 0.2), DIFFERENT: (0.10, 0.8)},
     # Identifiers the user names (kept in `extra`: a membership or tax number).
     "other_id": {EXACT: (0.85, 1e-6), CLOSE: (0.05, 1e-5), DIFFERENT: (0.10, 1.0)},
@@ -227,7 +232,41 @@ def names_level(x: Name | None, y: Name | None) -> str | None:
         return CLOSE
     if min(x.joined) != min(y.joined) and _joined_close(x, y):
         return CLOSE  # "paul cole man" / "palu coleman"
-    return words_level(x.tokens, y.tokens) or DIFFERENT
+    level = words_level(x.tokens, y.tokens)
+    if level is None and _person_word_shared(x.tokens, y.tokens):
+        return SHARED  # "rily gloster" / "riley excell": one word kept, give or take a slip
+    return level or DIFFERENT
+
+
+def _person_word_shared(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
+    """Two short names without generic words (a person's) have a word in common, give or
+    take one slip, in words of 4 and 5 letters or more (anna / anne are two names; rily /
+    riley, jakob / jakib one): see `_slip_keys`."""
+    return not _slip_keys(xs).isdisjoint(_slip_keys(ys))
+
+
+@lru_cache(maxsize=200_000)
+def _slip_keys(tokens: tuple[str, ...]) -> frozenset[str]:
+    """The words of a person's name (none for a longer name or one with generic words):
+    words of 4 letters as they are, longer ones also with each letter left out. Two words
+    one slip apart (a letter changed, added, dropped, or two swapped) share a key."""
+    if len(tokens) > PERSON_WORDS or any(map(is_generic, tokens)):
+        return frozenset()
+    keys = set()
+    for token in tokens:
+        if len(token) >= 4:
+            keys.add(token)
+        if len(token) >= 5:
+            keys.update(token[:k] + token[k + 1:] for k in range(len(token)))
+    return frozenset(keys)
+
+
+def _token_slip(token: str, other: str) -> bool:
+    """The same name word: equal, a nickname, or at most one slip (two if 6 letters or
+    more; none under 4)."""
+    shorter = min(len(token), len(other))
+    allowed = 0 if shorter < 4 else 1 if shorter < 6 else 2
+    return same_token(token, other) or DamerauLevenshtein.distance(token, other) <= allowed
 
 
 def _joined_close(x: Name, y: Name) -> bool:
@@ -243,9 +282,7 @@ def _tokens_close(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
     rest = list(ys)
     for token in xs:
         for i, other in enumerate(rest):
-            shorter = min(len(token), len(other))
-            allowed = 0 if shorter < 4 else 1 if shorter < 6 else 2
-            if same_token(token, other) or DamerauLevenshtein.distance(token, other) <= allowed:
+            if _token_slip(token, other):
                 rest.pop(i)
                 break
         else:
@@ -268,15 +305,26 @@ def _address_level(x: str | None, y: str | None) -> str | None:
     if x == y:
         return EXACT
     hx, hy = house_number(x), house_number(y)
-    if hx and hy and hx != hy:
-        return DIFFERENT  # another house number is another address
+    if hx and hy and hx != hy:  # another house number is another address, maybe on the street
+        return STREET if streets_close(street_part(x), street_part(y)) else DIFFERENT
     cx, cy = x.replace(" ", ""), y.replace(" ", "")
     if cx.endswith(cy) or cy.endswith(cx):
         return CLOSE
     score = max(fuzz.token_set_ratio(x, y), fuzz.ratio(cx, cy), fuzz.token_sort_ratio(x, y))
     if score >= ADDRESS_CLOSE:
         return CLOSE
-    return PARTIAL if hx and score >= ADDRESS_PARTIAL else DIFFERENT
+    if score >= ADDRESS_PARTIAL or street_key(x) == street_key(y) is not None:
+        return PARTIAL  # no other number, and the street much the same or its name shared
+    return DIFFERENT
+
+
+def streets_close(x: str | None, y: str | None) -> bool:
+    """Two addresses' street parts (`orgs.street_part`: None without a street word) name
+    one street: the same words give or take one, or one slip in the letters."""
+    if x is None or y is None:
+        return False
+    return max(fuzz.token_set_ratio(x, y),
+               fuzz.ratio(x.replace(" ", ""), y.replace(" ", ""))) >= ADDRESS_CLOSE
 
 
 def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
@@ -304,7 +352,8 @@ def _levels(a: Record, b: Record) -> list[tuple[str, str | None]]:
     city = _text_level(a.city, b.city, CITY_CLOSE)
     if a.postal and b.postal:
         same_postal = a.postal == b.postal
-        levels.append(("postal_code", EXACT if same_postal else DIFFERENT))
+        levels.append(("postal_code", EXACT if same_postal
+                       else CLOSE if _near_digits(a.postal, b.postal) else DIFFERENT))
         if same_postal and city in (EXACT, CLOSE):
             city = None
     levels.append(("city", city))

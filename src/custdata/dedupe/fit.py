@@ -38,7 +38,7 @@ M_DRIFT = 10.0  # a fitted m stays within this factor of the default m
 MAX_MATCHES_PER_RECORD = 2.0  # the prior never assumes more duplicate pairs than this
 MIN_MATCHES_PER_RECORD = 0.02  # nor fewer than this (a list with almost no duplicates
 # would otherwise get a prior so low that even its one true pair fails the threshold)
-FORMAT = 1
+FORMAT = 2  # 2: address level street, postal code level close
 
 
 def _normalised(levels: Mapping[str, tuple[float, float]], which: int) -> dict[str, float]:
@@ -319,7 +319,7 @@ def model_to_dict(model: Model) -> dict[str, Any]:
 def model_from_dict(data: Mapping[str, Any]) -> Model:
     """The model `model_to_dict` gave (ValueError when it is not one)."""
     if data.get("format") != FORMAT or not isinstance(data.get("mu"), dict):
-        raise ValueError("not a stored dedupe model (format 1)")
+        raise ValueError(f"not a stored dedupe model (format {FORMAT})")
     mu = {name: {level: (float(m), float(u)) for level, (m, u) in levels.items()}
           for name, levels in data["mu"].items()}
     return Model(mu=mu, prior_bits=float(data["prior_bits"]), fitted_at=data.get("fitted_at"),

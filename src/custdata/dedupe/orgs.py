@@ -47,6 +47,7 @@ _ORDINALS = {
     "sixth": "6th", "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th",
     "eleventh": "11th", "twelfth": "12th",
 }
+_STREET_ABBREVIATIONS = frozenset(STREET_WORDS.values())
 PERSON_WORDS = 3  # names of more words (or with generic words) never count as "shared"
 _HAN_NUMBER_MARK = re.compile(r"(\d+)\s*[号號]")
 
@@ -92,6 +93,39 @@ def house_number(address: str | None) -> str:
     return match.group(0) if match else ""
 
 
+@lru_cache(maxsize=200_000)
+def street_part(address: str | None) -> str | None:
+    """A folded address without its house number (the first run of digits), or None when
+    it has no number or no distinctive street word (3 letters or more, not st, rd, …):
+    "75 daintree cres" -> "daintree cres"."""
+    number = house_number(address)
+    if not number or address is None:
+        return None
+    before, _, after = address.partition(number)
+    rest = " ".join(f"{before} {after}".split())
+    if not any(_STREET_WORD.fullmatch(w) and w not in _STREET_ABBREVIATIONS
+               for w in rest.split()):
+        return None
+    return rest
+
+
+@lru_cache(maxsize=200_000)
+def street_name(address: str | None) -> str | None:
+    """The first distinctive street word of a folded address, whatever its number ("paces"
+    for "490 e paces ferry rd", "antill" for "antill st trewilga"); for a Chinese one, the
+    street_key's characters. None when there is none."""
+    if not address:
+        return None
+    if _CJK.search(address):
+        key = street_key(address)
+        return key.partition("|")[2] if key else None
+    for word in address.split():
+        if _STREET_WORD.fullmatch(word) and word not in _STREET_ABBREVIATIONS:
+            return word
+    return None
+
+
+@lru_cache(maxsize=200_000)
 def street_key(address: str | None) -> str | None:
     """House number and the first distinctive street word ("490|paces" for "490 e paces
     ferry rd"; for Chinese, the three characters before the number), for blocking."""
