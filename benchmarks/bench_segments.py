@@ -160,12 +160,20 @@ def in_process(db: Path, as_of: date, repeat: int) -> dict:
 
 
 def duckdb_times(db: Path, as_of: date, repeat: int) -> dict:
-    import duckdb
     import pandas as pd
 
     with sqlite3.connect(db) as conn:
         frame = pd.read_sql_query(
             "SELECT contact_id, day, amount_value, status_norm, currency FROM orders", conn)
+    return duckdb_frame_times(frame, as_of, repeat)
+
+
+def duckdb_frame_times(frame, as_of: date, repeat: int) -> dict:
+    """DuckDB's GROUP BY times over `frame` (the orders' contact_id, day, amount_value,
+    status_norm, currency), loaded into an in-memory table first (not timed)."""
+    import duckdb
+    import pandas as pd
+
     frame["day"] = pd.to_datetime(frame["day"], format="%Y-%m-%d", errors="coerce")
     con = duckdb.connect()
     con.register("frame", frame)

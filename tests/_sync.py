@@ -27,7 +27,7 @@ def sync_env(folder: Path, point: str, env: dict[str, str] | None = None) -> dic
 class Paused:
     """`custdata --db DB ARGS...` in its own process, stopped at `point` until `go()`."""
 
-    def __init__(self, folder: Path, point: str, db: Path | None, *args: object,
+    def __init__(self, folder: Path, point: str, db: Path | str | None, *args: object,
                  env: dict[str, str] | None = None) -> None:
         folder.mkdir(exist_ok=True)
         self.folder, self.name = folder, point.replace(":", "-")

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import sqlite3
 from contextlib import closing
 import subprocess
@@ -60,7 +61,7 @@ class Cli:
             import psycopg
 
             with psycopg.connect(str(self.db), autocommit=True) as conn:
-                cur = conn.execute(query.replace("?", "%s"), params)
+                cur = conn.execute(query.replace("?", "%s"), params or None)
                 return cur.fetchall() if cur.description else []
         # closing: a connection left to the garbage collector keeps the store open, and
         # encrypt, rotate-key and forget wait for the store to be theirs alone
@@ -117,6 +118,28 @@ def store_db(engine: str, tmp_path: Path, request: Any) -> Path | str:
 def ecli(store_db: Path | str) -> Cli:
     """`cli` on each engine in turn (parametrised: sqlite, postgres)."""
     return Cli(store_db)
+
+
+@pytest.fixture
+def copy_store(request: Any) -> Any:
+    """copy_store(db, target) -> a copy of the store `db`: the file copied to `target` on
+    SQLite, a new database cloned on the test server (dropped after the test) for a URL."""
+    made: list[str] = []
+
+    def _copy(db: Path | str, target: Path) -> Path | str:
+        if isinstance(db, Path):
+            with closing(sqlite3.connect(db)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return Path(shutil.copy(db, target))
+        url = request.getfixturevalue("pg_server").clone_database(db)
+        made.append(url)
+        return url
+
+    yield _copy
+    if made:
+        server = request.getfixturevalue("pg_server")
+        for url in made:
+            server.drop_database(url.rsplit("/", 1)[1])
 
 
 def make_csv(rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8",

@@ -80,6 +80,15 @@ class PgServer:
                          "LC_COLLATE 'C' LC_CTYPE 'C'")
         return name
 
+    def clone_database(self, url: str) -> str:
+        """A copy of the store at `url` (a database of this server) as a new database; its
+        URL. Nobody may be connected to the source while it is copied."""
+        source = url.rsplit("/", 1)[1]
+        name = "t_" + uuid.uuid4().hex[:12]
+        with self.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        return self.url(name)
+
     def drop_database(self, name: str) -> None:
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,7 +1,7 @@
 """Issue 16 case 2: a merge and an import (or another merge) at once lose nothing, and
 `unmerge` keeps what changed after the merge.
 
-Real processes. The merge stops at its synchronisation point ("write:before-lock", see
+Real processes, on both engines (SQLite and the PostgreSQL team store). The merge stops at its synchronisation point ("write:before-lock", see
 tests/_sync.py: scored and planned, the write lock not yet asked for), the other command
 runs to its commit, then the merge is let go.
 """
@@ -20,7 +20,8 @@ from tests.conftest import Cli
 from tests.test_dedupe_cli import CONTACTS, INTERACTIONS, ORDERS
 
 @pytest.fixture
-def crm(cli: Cli, write_csv) -> Cli:
+def crm(ecli: Cli, write_csv) -> Cli:
+    cli = ecli
     for kind, rows in (("contacts", CONTACTS), ("orders", ORDERS),
                        ("interactions", INTERACTIONS)):
         result = cli("import", kind, write_csv(f"{kind}.csv", rows))
@@ -28,12 +29,12 @@ def crm(cli: Cli, write_csv) -> Cli:
     return cli
 
 
-def _run(db: Path, *args: object, env: dict | None = None) -> subprocess.CompletedProcess:
+def _run(db: Path | str, *args: object, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "custdata", "--db", str(db), *map(str, args)],
                           capture_output=True, text=True, timeout=120, env=env)
 
 
-def _paused_merge(db: Path, sync: Path) -> Paused:
+def _paused_merge(db: Path | str, sync: Path) -> Paused:
     """`dedupe --merge` in its own process, stopped once its plan is made."""
     merge = Paused(sync, "write:before-lock", db, "dedupe", "--merge", "-f", "json")
     assert merge.ready(), "the merge never reached its synchronisation point"

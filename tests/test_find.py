@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -28,7 +25,15 @@ PEOPLE = [
 
 
 @pytest.fixture
-def crm(cli: Cli, write_csv) -> Cli:
+def crm(ecli: Cli, write_csv) -> Cli:
+    """The people, on each engine in turn (SQLite, the PostgreSQL team store)."""
+    assert ecli("import", "contacts", write_csv("people.csv", PEOPLE)).exit_code == 0
+    return ecli
+
+
+@pytest.fixture
+def lite(cli: Cli, write_csv) -> Cli:
+    """The people in an SQLite file."""
     assert cli("import", "contacts", write_csv("people.csv", PEOPLE)).exit_code == 0
     return cli
 
@@ -114,12 +119,12 @@ def test_find_on_an_encrypted_store_masks_without_the_key(crm: Cli, tmp_path: Pa
     assert json.loads(clear.stdout)[0]["phone"] == "138 0013 8000"  # the blind index
     by_mail = Cli(crm.db)("--key-file", key, "find", "WANGWEI@163.com", "--format", "json")
     assert [r["external_id"] for r in json.loads(by_mail.stdout)] == ["C1"]
-    with closing(sqlite3.connect(crm.db)) as conn:
-        texts = " ".join(t for (t,) in conn.execute("SELECT text FROM find_index"))
+    texts = " ".join(t for (t,) in crm.sql("SELECT text FROM find_index"))
     assert "0013" not in texts and "wangwei@163" not in texts
 
 
-def test_find_works_on_a_read_only_store(crm: Cli, write_csv, monkeypatch) -> None:
+def test_find_works_on_a_read_only_store(lite: Cli, write_csv, monkeypatch) -> None:
+    crm = lite
     crm("import", "contacts", write_csv("x.csv", [PEOPLE[0], ["C9", "赵六", "", "", "", "", ""]]))
     # a read-only mount, as root sees one: the store cannot be written
     monkeypatch.setattr("custdata.store.database._writable", lambda path: False)
@@ -128,8 +133,9 @@ def test_find_works_on_a_read_only_store(crm: Cli, write_csv, monkeypatch) -> No
     assert crm.db.read_bytes() == before
 
 
-def test_find_on_a_public_list(cli: Cli) -> None:
+def test_find_on_a_public_list(ecli: Cli) -> None:
     """864 restaurant records from two guides: by name, by part of a phone."""
+    cli = ecli
     assert cli("import", "contacts", RESTAURANTS).exit_code == 0
     rows = cli.rows("find", "cafe claude")
     assert rows[0]["name"] == "cafe claude"

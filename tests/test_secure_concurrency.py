@@ -3,7 +3,9 @@
 Each race runs two CLI processes (tests/_sync.py) with a synchronisation point: the
 first holds the write lock (or has just committed); the second has opened the store
 and read its state before the first commits. Kill -9 right after a commit is followed
-by a byte scan of the database file, its WAL and any journal.
+by a byte scan of the database file, its WAL and any journal. The races of the key's
+state run on both engines (`estore`: SQLite and the PostgreSQL team store); the byte scans
+and SQLite's compaction on SQLite only.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import json
 import os
 import signal
 import sqlite3
-from contextlib import closing
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 from custdata.crypto import generate_key, write_key_file
 
 from tests._sync import Paused
+from tests.conftest import Cli
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 150
@@ -45,7 +47,7 @@ def _write_csv(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def _run(db: Path, *args: object, check: bool = True) -> subprocess.CompletedProcess:
+def _run(db: Path | str, *args: object, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "custdata", "--db", str(db),
                            *map(str, args)], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
@@ -54,9 +56,7 @@ def _run(db: Path, *args: object, check: bool = True) -> subprocess.CompletedPro
     return done
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> dict:
-    db = tmp_path / "s.db"
+def _new_store(db: Path | str, tmp_path: Path) -> dict:
     _run(db, "import", "contacts", _write_csv(tmp_path / "a.csv", _people(0, N)))
     keys = {}
     for name in ("k1", "k2"):
@@ -65,7 +65,26 @@ def store(tmp_path: Path) -> dict:
     return {"db": db, "tmp": tmp_path, **keys}
 
 
-def _export(db: Path, *args: object, mask: bool = False) -> list[dict]:
+@pytest.fixture
+def store(tmp_path: Path) -> dict:
+    """An SQLite store of N people, and two keys."""
+    return _new_store(tmp_path / "s.db", tmp_path)
+
+
+@pytest.fixture
+def estore(store_db: Path | str, tmp_path: Path) -> dict:
+    """`store` on each engine in turn."""
+    return _new_store(store_db, tmp_path)
+
+
+def _plain_ids(db: Path | str, columns: tuple[str, ...] = ("email", "phone")) -> list:
+    """Contacts with a value stored in clear in a sealed column (or its blind index)."""
+    clauses = [f"({c} IS NOT NULL AND {c} NOT LIKE 'cd1:%')" for c in columns]
+    clauses.append("(email_key IS NOT NULL AND email_key NOT LIKE 'bi1:%')")
+    return Cli(db).sql(f"SELECT id FROM contacts WHERE {' OR '.join(clauses)}")
+
+
+def _export(db: Path | str, *args: object, mask: bool = False) -> list[dict]:
     extra = ["--mask"] if mask else []
     return json.loads(_run(db, *args, "export", "contacts", *extra, "--format", "json").stdout)
 
@@ -76,7 +95,8 @@ def _no_tokens(rows: list[dict]) -> bool:
 
 # ---------------------------------------------------------------- 1: state under the lock
 
-def test_two_overlapping_encrypts_seal_once(store: dict) -> None:
+def test_two_overlapping_encrypts_seal_once(estore: dict) -> None:
+    store = estore
     db, tmp = store["db"], store["tmp"]
     first = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
     assert first.ready()
@@ -89,7 +109,8 @@ def test_two_overlapping_encrypts_seal_once(store: dict) -> None:
     assert _no_tokens(rows) and rows[5]["email"] == "user5@example.cn"
 
 
-def test_rotate_key_then_import_never_seals_with_the_old_key(store: dict) -> None:
+def test_rotate_key_then_import_never_seals_with_the_old_key(estore: dict) -> None:
+    store = estore
     db, tmp = store["db"], store["tmp"]
     _run(db, "--key-file", store["k1"], "encrypt")
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
@@ -109,7 +130,8 @@ def test_rotate_key_then_import_never_seals_with_the_old_key(store: dict) -> Non
     assert len(_export(db)) == N + 20
 
 
-def test_decrypt_then_import_stores_plain_values(store: dict) -> None:
+def test_decrypt_then_import_stores_plain_values(estore: dict) -> None:
+    store = estore
     db, tmp = store["db"], store["tmp"]
     _run(db, "--key-file", store["k1"], "encrypt")
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
@@ -125,7 +147,8 @@ def test_decrypt_then_import_stores_plain_values(store: dict) -> None:
     assert len(rows) == N + 20 and _no_tokens(rows)
 
 
-def test_encrypt_then_import_seals_the_imported_rows(store: dict) -> None:
+def test_encrypt_then_import_seals_the_imported_rows(estore: dict) -> None:
+    store = estore
     db, tmp = store["db"], store["tmp"]
     new_rows = _write_csv(tmp / "b.csv", _people(N, 20))
     encrypt = Paused(tmp / "a", "write:locked", db, "--key-file", store["k1"], "encrypt")
@@ -136,16 +159,13 @@ def test_encrypt_then_import_seals_the_imported_rows(store: dict) -> None:
     assert encrypt.go()[0] == 0
     code, err = imp.go()
     assert code == 0, err
-    with sqlite3.connect(db) as conn:
-        plain = conn.execute("SELECT count(*) FROM contacts WHERE email NOT LIKE 'cd1:%' "
-                             "OR email_key NOT LIKE 'bi1:%'").fetchone()[0]
-    conn.close()
-    assert plain == 0
+    assert _plain_ids(db, ("email",)) == []
     rows = _export(db, "--key-file", store["k1"])
     assert len(rows) == N + 20 and rows[-1]["email"] == f"user{N + 19}@example.cn"
 
 
-def test_a_merge_planned_before_encrypt_commits_writes_sealed_values(store: dict) -> None:
+def test_a_merge_planned_before_encrypt_commits_writes_sealed_values(estore: dict) -> None:
+    store = estore
     """dedupe --merge read and scored the plain store; encrypt committed before the merge
     took the lock: the merge writes values sealed under the key, never tokens copied from
     other rows (which would fail authentication) or plaintext."""
@@ -162,12 +182,7 @@ def test_a_merge_planned_before_encrypt_commits_writes_sealed_values(store: dict
     assert code == 0, err
     merged = json.loads(out)
     assert {r["merge_id"] is not None for r in merged} == {True}
-    with closing(sqlite3.connect(db)) as conn:
-        plain = conn.execute("SELECT id FROM contacts WHERE (email IS NOT NULL AND email "
-                             "NOT LIKE 'cd1:%') OR (phone IS NOT NULL AND phone NOT LIKE "
-                             "'cd1:%') OR (email_key IS NOT NULL AND email_key NOT LIKE "
-                             "'bi1:%')").fetchall()
-    assert plain == []
+    assert _plain_ids(db) == []
     rows = _export(db, "--key-file", store["k1"])
     assert _no_tokens(rows) and len(rows) == N
     assert {r["email"] for r in rows} == {p["email"] for p in _people(0, N)}
@@ -208,13 +223,12 @@ def test_kill_9_right_after_the_commit_leaves_no_plaintext(store: dict, command:
     assert _scan(db, values) == []
 
 
-def test_extra_copies_history_and_merges_are_sealed(store: dict) -> None:
+def test_extra_copies_history_and_merges_are_sealed(estore: dict) -> None:
+    store = estore
     db = store["db"]
     _run(db, "--key-file", store["k1"], "encrypt", "--columns", "email,phone")
-    with sqlite3.connect(db) as conn:
-        text = "\n".join(str(r) for t in ("contacts", "history", "merges")
-                         for r in conn.execute(f"SELECT * FROM {t}"))
-    conn.close()
+    text = "\n".join(str(r) for t in ("contacts", "history", "merges")
+                     for r in Cli(db).sql(f"SELECT * FROM {t}"))
     people = _people(0, N)
     assert [v for p in people for v in (p["email"], p["phone2"]) if v in text] == []
     rows = _export(db, "--key-file", store["k1"])
@@ -264,7 +278,8 @@ def test_a_key_given_as_the_key_file_is_never_echoed(store: dict, how: str) -> N
     assert db.read_bytes() == before
 
 
-def test_encrypt_then_unmerge_restores_sealed_rows(store: dict) -> None:
+def test_encrypt_then_unmerge_restores_sealed_rows(estore: dict) -> None:
+    store = estore
     """unmerge opened the store before encrypt committed: everything it writes (the merge's
     before-images, their key id) is read under its write lock, so it restores sealed rows."""
     db, tmp = store["db"], store["tmp"]
@@ -282,11 +297,7 @@ def test_encrypt_then_unmerge_restores_sealed_rows(store: dict) -> None:
     assert encrypt.go()[0] == 0
     code, err = unmerge.go()
     assert code == 0, err
-    with closing(sqlite3.connect(db)) as conn:
-        plain = conn.execute("SELECT id FROM contacts WHERE (email IS NOT NULL AND email "
-                             "NOT LIKE 'cd1:%') OR (email_key IS NOT NULL AND email_key "
-                             "NOT LIKE 'bi1:%')").fetchall()
-    assert plain == []
+    assert _plain_ids(db, ("email",)) == []
     rows = _export(db, "--key-file", store["k1"])
     assert _no_tokens(rows) and len(rows) == N + 3 - len(merged) // 2 + len(restored)
     assert {r["id"]: r["email"] for r in rows if r["id"] in restored} == restored

@@ -131,7 +131,10 @@ def test_a_second_writer_waits_then_succeeds(pg_url: str, tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_killed_import_leaves_the_team_store_unchanged(pg_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_import_leaves_the_team_store_unchanged(pg_url: str, tmp_path: Path,
+                                                       sig: signal.Signals) -> None:
+    """kill -9, or Ctrl-C (SIGINT: the process rolls back and exits 130 saying so)."""
     cli = Cli(pg_url)
     small = tmp_path / "small.csv"
     small.write_bytes(make_csv(TEAM_ROWS))
@@ -148,8 +151,11 @@ def test_killed_import_leaves_the_team_store_unchanged(pg_url: str, tmp_path: Pa
         time.sleep(0.05)
     time.sleep(0.5)
     assert proc.poll() is None, "import finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == ExitCode.INTERRUPTED, err
+        assert b"left as it was before" in err, err
     time.sleep(0.5)  # the server notices the closed connection and rolls back
     assert (cli.sql("SELECT * FROM contacts ORDER BY id"), cli.count("oplog")) == before
 
@@ -221,9 +227,10 @@ def test_backup_of_a_team_store_is_an_sqlite_snapshot(tmp_path: Path, pg_url: st
 
 
 def test_concurrent_importers_and_a_tag_lose_nothing(pg_url: str, tmp_path: Path) -> None:
+    """Four importers of different files and a tag at once: every row and operation kept."""
     Cli(pg_url)("import", "orders", EXAMPLES / "orders.csv")
     files = []
-    for part in range(3):
+    for part in range(4):
         rows = [["external_id", "email"]] + [[f"P{part}-{i}", f"p{part}.{i}@example.com"]
                                              for i in range(400)]
         files.append(tmp_path / f"p{part}.csv")
@@ -236,6 +243,74 @@ def test_concurrent_importers_and_a_tag_lose_nothing(pg_url: str, tmp_path: Path
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     cli = Cli(pg_url)
-    assert cli.count("contacts") == 1200
-    assert cli.count("oplog") == 5  # every command committed once, none lost
+    assert cli.count("contacts") == 1600
+    assert cli.count("oplog") == 6  # every command committed once, none lost
     assert any(" tag " in f" {r['command']} " for r in cli.rows("log"))
+
+
+def test_a_viewer_sees_only_their_customers_in_every_table(pg_url: str, write_csv) -> None:
+    """--owners: history, merges, orders and their lines, the find index, the operation log
+    and rejects show a viewer nothing of other reps' customers; find works without the
+    right to write its index (it indexes for its own run)."""
+    admin = Cli(pg_url)
+    admin("import", "contacts", write_csv("c.csv", [
+        *TEAM_ROWS, ["T4", "Bob's customer", "b1@example.com", "bob"]]))
+    admin("import", "contacts", write_csv("u.csv", [["external_id", "name"],
+                                                    ["T3", "Bob's renamed customer"]]))
+    admin("import", "orders", write_csv("o.csv", [
+        ["order_id", "customer_id", "order_date", "amount", "status"],
+        ["O1", "T1", "2026-01-02", "10", "paid"], ["O3", "T3", "2026-01-03", "30", "paid"],
+        ["bad", "T3", "not a date", "x", "paid"]]))
+    assert admin("dedupe", "--merge").exit_code == 0  # T3 and T4: one of bob's customers
+    assert admin("find", "customer").exit_code == 0  # the index is made, for every contact
+    admin("import", "contacts", write_csv("n.csv", [["external_id", "name", "owner"],
+                                                    ["T5", "Alice's newest", "alice"],
+                                                    ["", "Nobody", "bob"]]))  # a reject
+    assert admin("team", "init", "--owners").exit_code == 0
+    assert admin("team", "grant", "alice", "viewer").exit_code == 0
+    bobs = [r[0] for r in admin.sql("SELECT id FROM contacts WHERE owner = 'bob'")]
+    seen = {table: admin.count(table) for table in ("history", "merges", "orders",
+                                                    "order_lines", "find_index", "oplog",
+                                                    "rejects")}
+    assert min(seen.values()) > 0, seen  # admin sees rows of every kind
+    alice = as_user(pg_url, "alice")
+    for table, column in (("history", "contact_id"), ("merges", "survivor_id"),
+                          ("orders", "contact_id"), ("find_index", "contact_id"),
+                          ("rfm_cells", "contact_id"), ("find_dirty", "contact_id")):
+        assert alice.sql(f"SELECT count(*) FROM {table} WHERE {column} = ANY(?)",
+                         bobs) == [(0,)], table
+    assert alice.sql("SELECT count(*) FROM order_lines l JOIN orders o ON o.id = l.order_pk "
+                     "WHERE o.order_id = 'O3'") == [(0,)]
+    assert alice.count("oplog") == 0 and alice.count("rejects") == 0
+    assert alice("history", "T3").exit_code == ExitCode.USAGE
+    assert alice("history", "T1").exit_code == 0
+    assert alice.rows("log") == [] and alice.rows("export", "rejects") == []
+    found = alice("find", "customer", "--format", "json")
+    assert found.exit_code == 0, found.output
+    assert "Bob" not in found.stdout and "T1" in found.stdout
+    newest = alice("find", "newest", "--format", "json")
+    assert newest.exit_code == 0 and "T5" in newest.stdout  # indexed for this run only
+    assert admin.sql("SELECT count(*) FROM find_dirty") == [(1,)]  # nothing written
+
+
+def test_an_admin_can_grant_and_make_logins_or_is_told_what_is_missing(pg_url: str) -> None:
+    """team init and team grant give an admin what the server asks for: ADMIN OPTION on the
+    three roles and CREATEROLE; without CREATEROLE, a new login is exit 3 naming it."""
+    admin = Cli(pg_url)
+    assert admin("team", "init").exit_code == 0
+    assert admin("team", "grant", "ada", "admin").exit_code == 0
+    ada = as_user(pg_url, "ada")
+    for user, role in (("bea", "viewer"), ("carl", "editor"), ("cleo", "admin")):
+        done = ada("team", "grant", user, role)  # new logins, made by a non-superuser
+        assert done.exit_code == 0, done.output
+    assert ada("team", "revoke", "bea", "viewer").exit_code == 0
+    cleo = as_user(pg_url, "cleo")
+    assert cleo("team", "grant", "bea", "editor").exit_code == 0  # an admin made by an admin
+    admin.sql('ALTER ROLE ada NOCREATEROLE')
+    denied = ada("team", "grant", "dora", "viewer")
+    assert denied.exit_code == ExitCode.STORE
+    assert "CREATEROLE" in denied.stderr and "ada" in denied.stderr
+    admin.sql("CREATE ROLE dora LOGIN")
+    assert ada("team", "grant", "dora", "viewer").exit_code == 0  # an existing login
+    assert {(r["user"], r["role"]) for r in admin.rows("team", "members")} >= {
+        ("bea", "editor"), ("carl", "editor"), ("cleo", "admin"), ("dora", "viewer")}

@@ -54,7 +54,7 @@ def find(session: Session, query: str, *, limit: int = 50) -> Found:
         raise UsageError(f"The limit must be at least 1 (got {limit}).", hint="limit")
     with session.store(read_only=True) as store:
         indexed = _refresh(session, store)
-        temporary = store.db.read_only
+        temporary = not store.search.may_save()
         ranked = store.search.matches(_alternatives(terms), limit=limit + 1, temporary=temporary)
         exact = _exact(store, query, session.region)
         ranks = {cid: 100 for cid in exact}
@@ -68,12 +68,13 @@ def find(session: Session, query: str, *, limit: int = 50) -> Found:
 
 
 def _refresh(session: Session, store: Any) -> int:
-    """Make the missing search texts (kept in the store, or for this run on a read-only one)."""
+    """Make the missing search texts: kept in the store, or for this run only where this
+    login may not write the index (a read-only file; a viewer of a team store)."""
     stale = store.search.stale_count()
     if not stale:
         return 0
     with session.progress("indexing people for find", stale) as advance:
-        return store.search.refresh(search.search_text, temporary=store.db.read_only,
+        return store.search.refresh(search.search_text, temporary=not store.search.may_save(),
                                     advance=advance)
 
 

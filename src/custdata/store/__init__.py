@@ -177,13 +177,16 @@ def open_store(path: Path | str, *, wait: float = 30.0,
     create=False: a missing store is an error (reading commands); read_only: open
     read-only when it cannot be written. Raises StoreError (exit 3) for a locked,
     damaged, foreign or newer-schema file. A `postgresql://` URL opens the team store on
-    that server (custdata.store.postgres) instead of an SQLite file.
+    that server (custdata.store.postgres) instead of an SQLite file; read_only there reads
+    in one snapshot (PostgresDatabase.hold_snapshot).
     """
     if is_server_url(path):
         from custdata.store.postgres import PostgresDatabase
 
         db: Any = PostgresDatabase.open(str(store_location(path)), wait=wait, create=create,
                                         read_only=read_only)
+        if read_only:  # a reading command: one consistent view of the team store
+            db.hold_snapshot()
     else:
         db = SQLiteDatabase.open(path, wait=wait, create=create, read_only=read_only)
     return Store(db, protector=protector, protector_for=protector_for)

@@ -149,6 +149,10 @@ class SQLiteDatabase:
     def in_transaction(self) -> bool:
         return self.conn.in_transaction
 
+    def may_write(self, table: str) -> bool:
+        """Whether `table` may be written: the file was opened for writing."""
+        return not self.read_only
+
     # ---- statements ----------------------------------------------------------------
     def execute(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)

@@ -17,7 +17,8 @@ import re
 from functools import lru_cache
 
 # conflict targets of INSERT OR REPLACE, by table (the primary key, else id)
-PRIMARY_KEYS = {"meta": "key", "rfm_cells": "contact_id", "custdata_schema": "version"}
+PRIMARY_KEYS = {"meta": "key", "rfm_cells": "contact_id", "custdata_schema": "version",
+                "find_index": "contact_id", "find_fresh": "contact_id"}
 
 _WORD_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\w\"])user(?![\w\"])", re.I), '"user"'),
@@ -31,7 +32,7 @@ _WORD_RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
-_OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*\(([^)]*)\)", re.I)
+_OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+([\w.]+)\s*\(([^)]*)\)", re.I)
 
 
 def _segments(sql: str) -> list[tuple[bool, str]]:
@@ -98,7 +99,7 @@ def _conflicts(sql: str) -> str:
             " ON CONFLICT DO NOTHING"
     match = _OR_REPLACE.match(sql)
     if match:
-        table = match.group(1).lower()
+        table = match.group(1).lower().rsplit(".", 1)[-1]
         key = PRIMARY_KEYS.get(table, "id")
         columns = [c.strip() for c in match.group(2).split(",") if c.strip() != key]
         sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)

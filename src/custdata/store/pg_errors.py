@@ -8,6 +8,9 @@ from custdata.errors import StoreError
 
 # the store's write lock: pg_advisory_xact_lock(LOCK_KEY), one writer at a time
 LOCK_KEY = 0x6375_7374  # "cust"
+# the re-keying and erasing commands' turn (custdata.store.turn): pg_advisory_lock(TURN_KEY),
+# held by a connection of its own for the whole command
+TURN_KEY = 0x7475_726E  # "turn"
 
 _LOCKED = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
 _DENIED = {"42501"}  # insufficient_privilege
@@ -41,3 +44,17 @@ def translate_pg_error(exc: BaseException, where: str, *, holder: str | None = N
         return StoreError(f"Cannot connect to the store {where}: {text}. Check the URL, that "
                           "the server runs, and the login (passwords in ~/.pgpass).")
     return StoreError(f"The store {where} failed: {text}.")
+
+
+def advisory_holder(conn: object, key: int) -> str | None:
+    """Who else holds the advisory lock `key`: "user on host (since HH:MM:SS UTC)", or None."""
+    try:
+        row = conn.execute(  # type: ignore[attr-defined]
+            "SELECT a.usename, coalesce(a.client_hostname, host(a.client_addr), 'local'), "
+            "to_char(a.xact_start AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+            "AND l.granted AND l.objid = %s AND a.pid <> pg_backend_pid() LIMIT 1",
+            (key & 0xFFFFFFFF,)).fetchone()
+    except Exception:  # noqa: BLE001 - only adds detail to a message
+        return None
+    return f"{row[0]} on {row[1]} (since {row[2]} UTC)" if row else None

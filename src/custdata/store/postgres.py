@@ -18,7 +18,8 @@ from typing import Any
 from custdata.errors import StoreError, UsageError
 from custdata.store.location import redact, server_dsn
 from custdata.store.pg_dialect import translate
-from custdata.store.pg_errors import LOCK_KEY, translate_pg_error
+from custdata.store.pg_errors import LOCK_KEY, advisory_holder, translate_pg_error
+from custdata.store.pg_rows import named_row, register_numbers
 from custdata.store.pg_schema import PG_MIGRATIONS
 
 IN_LIMIT = 500
@@ -38,48 +39,6 @@ def _psycopg() -> Any:
         raise UsageError("A PostgreSQL store needs psycopg: pip install 'custdata[postgres]'.",
                          hint="postgres_driver") from None
     return psycopg
-
-
-class RowBase(tuple):
-    """A result row: a tuple that also answers row["column"] and dict(row)."""
-
-    __slots__ = ()
-    _names: tuple[str, ...] = ()
-    _index: dict[str, int] = {}
-
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self._index[key])
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> tuple[str, ...]:
-        return self._names
-
-
-_row_classes: dict[tuple[str, ...], type] = {}
-
-
-def named_row(cursor: Any) -> Any:
-    """psycopg row factory: rows of a RowBase subclass knowing this result's columns."""
-    names = tuple(c.name for c in cursor.description or ())
-    cls = _row_classes.get(names)
-    if cls is None:
-        cls = type("Row", (RowBase,), {"__slots__": (), "_names": names,
-                                        "_index": {n: i for i, n in enumerate(names)}})
-        _row_classes[names] = cls
-    return cls
-
-
-def _numbers(conn: Any) -> None:
-    """numeric results as int (no fraction) or float, like SQLite's integer and real."""
-    from psycopg.adapt import Loader
-
-    class NumberLoader(Loader):
-        def load(self, data: Any) -> int | float:
-            text = bytes(data).decode()
-            return float(text) if ("." in text or "e" in text.lower() or "N" in text) else int(text)
-
-    conn.adapters.register_loader("numeric", NumberLoader)
 
 
 class PostgresDatabase:
@@ -115,7 +74,7 @@ class PostgresDatabase:
             raise translate_pg_error(exc, redact(url)) from exc
         database = cls(conn, url, wait)
         try:
-            _numbers(conn)
+            register_numbers(conn)
             conn.execute(f"SET lock_timeout = {int(wait * 1000)}")
             database.login = conn.execute("SELECT session_user").fetchone()[0]
             database._migrate(create)
@@ -128,9 +87,14 @@ class PostgresDatabase:
         return database
 
     def _version(self) -> int:
-        """The schema version; 0 for an empty database; StoreError for a foreign one."""
-        found = self.conn.execute(
-            "SELECT to_regclass('custdata_schema') IS NOT NULL").fetchone()[0]
+        """The schema version; 0 for an empty database; StoreError for a foreign one.
+
+        One catalog query, so one snapshot: another first open committing its schema
+        between two looks cannot make the database look foreign (and no name lookup
+        cached before our write lock was granted is consulted, as to_regclass would)."""
+        found, tables = self.conn.execute(
+            "SELECT count(*) FILTER (WHERE tablename = 'custdata_schema'), count(*) "
+            "FROM pg_tables WHERE schemaname = current_schema()").fetchone()
         if found:
             version = self.conn.execute("SELECT version FROM custdata_schema").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -138,8 +102,7 @@ class PostgresDatabase:
                     f"The store {self.path} was made by a newer custdata (schema {version}; "
                     f"this version knows {SCHEMA_VERSION}). Upgrade custdata to use it.")
             return int(version)
-        if self.conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = "
-                             "current_schema()").fetchone()[0]:
+        if tables:
             raise StoreError(f"{self.path} is a PostgreSQL database but not a custdata store; "
                              "point at a custdata store or an empty database.")
         return 0
@@ -167,9 +130,22 @@ class PostgresDatabase:
         self.conn.close()
 
     # ---- transactions --------------------------------------------------------------
+    def hold_snapshot(self) -> None:
+        """Read from now on in one snapshot (REPEATABLE READ): a reading command sees the
+        store as one moment, whatever commits meanwhile (a merge, an import), until it
+        begins a write or closes. Readers take no lock a writer waits for, except that a
+        writer dropping indexes (a large orders import, re-keying) waits for them."""
+        if not self.in_transaction:
+            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            self._snapshot = True
+
     def begin_write(self) -> None:
-        """BEGIN and take the store's write lock (an advisory lock), waiting up to `wait`."""
+        """BEGIN and take the store's write lock (an advisory lock), waiting up to `wait`.
+        A held read snapshot ends first: a write reads the latest commits under its lock."""
         psycopg = _psycopg()
+        if getattr(self, "_snapshot", False):
+            self._snapshot = False
+            self.rollback()
         try:
             self.conn.execute("BEGIN")
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
@@ -179,16 +155,7 @@ class PostgresDatabase:
 
     def lock_holder(self) -> str | None:
         """Who holds the write lock: "user on host (since HH:MM:SS UTC)", or None."""
-        try:
-            row = self.conn.execute(
-                "SELECT a.usename, coalesce(a.client_hostname, host(a.client_addr), 'local'), "
-                "to_char(a.xact_start AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-                "AND l.granted AND l.objid = %s AND a.pid <> pg_backend_pid() LIMIT 1",
-                (LOCK_KEY & 0xFFFFFFFF,)).fetchone()
-        except Exception:  # noqa: BLE001 - only adds detail to a message
-            return None
-        return f"{row[0]} on {row[1]} (since {row[2]} UTC)" if row else None
+        return advisory_holder(self.conn, LOCK_KEY)
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -229,8 +196,15 @@ class PostgresDatabase:
         return [dict(r) for r in self.execute(sql, params)]
 
     def insert_rows(self, table: str, columns: list[str], rows: list[Any]) -> None:
-        """Insert `rows` (values in `columns` order) with COPY: one stream, no statements."""
+        """Insert `rows` (values in `columns` order) with COPY: one stream, no statements.
+        Under row-level security (a team member's write to an `--owners` store), where
+        the server allows no COPY, one prepared INSERT per row."""
         if not rows:
+            return
+        if self.conn.execute("SELECT row_security_active(%s)", (table,)).fetchone()[0]:
+            marks = ", ".join(["%s"] * len(columns))
+            self.conn.cursor().executemany(
+                f"INSERT INTO {table} ({', '.join(_quoted(columns))}) VALUES ({marks})", rows)
             return
         with self.conn.cursor().copy(
                 f"COPY {table} ({', '.join(_quoted(columns))}) FROM STDIN") as copy:
@@ -295,6 +269,28 @@ class PostgresDatabase:
         cur = self.tuples(sql, {**params, "lo": 0, "hi": top + 1})
         return cur.fetchall(), [d.name for d in cur.description]
 
+    def frame_by_contact_range(self, sql: str, params: dict[str, object],
+                               text: Iterable[str] = ()) -> Any:
+        """`sql`'s result (every contact in range) as a pandas DataFrame, read as CSV from
+        COPY TO STDOUT: the rows are parsed by pandas' C reader, not one Python object per
+        value (a million customer aggregates cost seconds the other way). The `text` columns
+        stay strings ("NA" too); NULL and '' both come back as NaN."""
+        import io
+
+        import pandas as pd
+        from psycopg import ClientCursor
+
+        bound = ClientCursor(self.conn).mogrify(
+            translate(sql), _params({**params, "lo": 0, "hi": 2**62}))
+        buffer = io.BytesIO()
+        with self.conn.cursor().copy(
+                f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+            for block in copy:
+                buffer.write(block)
+        buffer.seek(0)
+        return pd.read_csv(buffer, keep_default_na=False, na_values=[""],
+                           float_precision="round_trip", dtype={name: str for name in text})
+
     def next_id(self, table: str) -> int:
         return self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
 
@@ -327,6 +323,10 @@ class PostgresDatabase:
         for sql in rebuild:
             self.conn.execute(sql)
 
+    def may_write(self, table: str) -> bool:
+        """Whether this login may insert into `table` (a viewer may not)."""
+        return bool(self.conn.execute("SELECT has_table_privilege(%s, 'INSERT')",
+                                      (table,)).fetchone()[0])
     def exposed(self) -> bool:
         """True when every login of the server (PUBLIC) was granted access to contacts."""
         return bool(self.conn.execute(

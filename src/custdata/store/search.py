@@ -26,6 +26,11 @@ Alternative = list[Needles]
 class SearchIndex(Component):
     """SQL of the people index: stale rows out, fresh texts in, ranked matches."""
 
+    def may_save(self) -> bool:
+        """Whether this login may keep search texts in the store: not on a read-only file,
+        nor as a team store's viewer (find then indexes for its own run, `temporary`)."""
+        return self.db.may_write("find_index")
+
     def stale_count(self) -> int:
         """How many contacts have no up-to-date search text."""
         return self.db.execute("SELECT count(*) FROM find_dirty").fetchone()[0]
@@ -54,10 +59,12 @@ class SearchIndex(Component):
         if temporary:
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS find_fresh "
                             "(contact_id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
-            self.db.executemany("INSERT OR REPLACE INTO temp.find_fresh VALUES (?, ?)", texts)
+            self.db.executemany("INSERT OR REPLACE INTO temp.find_fresh (contact_id, text) "
+                                "VALUES (?, ?)", texts)
             return
         pairs = list(texts)
-        self.db.executemany("INSERT OR REPLACE INTO find_index VALUES (?, ?)", pairs)
+        self.db.executemany("INSERT OR REPLACE INTO find_index (contact_id, text) "
+                            "VALUES (?, ?)", pairs)
         self.db.executemany("DELETE FROM find_dirty WHERE contact_id = ?",
                             [(cid,) for cid, _ in pairs])
 
@@ -93,7 +100,7 @@ class SearchIndex(Component):
         source = "find_index"
         if temporary:
             source = ("(SELECT contact_id, text FROM find_index UNION ALL "
-                      "SELECT contact_id, text FROM temp.find_fresh)")
+                      "SELECT contact_id, text FROM temp.find_fresh) AS texts")
         where, where_args, rank, rank_args = _match_sql(alternatives)
         sql = (f"SELECT contact_id, {rank} AS rank FROM {source} WHERE {where} "
                "ORDER BY rank DESC, contact_id LIMIT ?")
@@ -132,5 +139,8 @@ def _match_sql(alternatives: list[Alternative]) -> tuple[str, list, str, list]:
         ranks.append("(" + " + ".join(s for s, _ in scores) + f") / {len(alt)}")
         for _, args in scores:
             rank_args += args
-    rank = ranks[0] if len(ranks) == 1 else "max(" + ", ".join(ranks) + ")"
+    # the best alternative: max over a VALUES list (both engines; no scalar max on a server)
+    rank = ranks[0] if len(ranks) == 1 else (
+        "(SELECT max(column1) FROM (VALUES " + ", ".join(f"({r})" for r in ranks)
+        + ") AS ranks)")
     return " OR ".join(where_parts), where_args, rank, rank_args

@@ -56,6 +56,31 @@ _TAG_COLUMNS = """,
        total(CASE WHEN day > :win THEN {net} END) AS window_revenue,
        total(CASE WHEN day > :prior AND day <= :win THEN {net} END) AS prior_revenue,
        total(CASE WHEN day > :win THEN {paid} END) AS window_orders"""
+# The same aggregates in PostgreSQL's own terms: FILTER clauses and the built-in sum and
+# count (C functions the planner can run in parallel workers) instead of the SQL-language
+# total()/sum(boolean)/julianday() stand-ins that make the shared SQL run there; dates
+# subtract as dates (whole days, as julianday's difference cast to an integer). A sum
+# over no amount is NULL here and 0.0 in total(): coalesce.
+_PG_AGGREGATE_SQL = """
+SELECT contact_id,
+       CAST(:as_of AS date) - CAST(max(day) FILTER (WHERE {paid}) AS date) AS recency_days,
+       count(*) FILTER (WHERE {paid}) AS frequency,
+       coalesce(sum({net}), 0) AS monetary,
+       min(currency) AS cur_min, max(currency) AS cur_max
+       {tag_columns}
+FROM orders
+WHERE contact_id >= :lo AND contact_id < :hi AND day <= :as_of
+  AND status_norm IN ('paid', 'refunded') {only}
+GROUP BY contact_id
+HAVING count(*) FILTER (WHERE {paid}) > 0
+"""
+_PG_TAG_COLUMNS = """,
+       count(DISTINCT day) FILTER (WHERE {paid}) AS paid_days,
+       CAST(:as_of AS date) - CAST(min(day) FILTER (WHERE {paid}) AS date) AS tenure_days,
+       max(day) FILTER (WHERE {paid}) AS last_day,
+       coalesce(sum({net}) FILTER (WHERE day > :win), 0) AS window_revenue,
+       coalesce(sum({net}) FILTER (WHERE day > :prior AND day <= :win), 0) AS prior_revenue,
+       count(*) FILTER (WHERE day > :win AND {paid}) AS window_orders"""
 # The day before the last paid day, only where the first-to-last span can hold a gap
 # longer than the threshold (index lookups on (contact_id, day), a few customers).
 _GAP_SQL = """
@@ -100,11 +125,18 @@ class Segments(Component):
         params.update(as_of=as_of.isoformat(),
                       win=(as_of - timedelta(days=window_days)).isoformat(),
                       prior=(as_of - timedelta(days=2 * window_days)).isoformat())
-        tag_columns = _TAG_COLUMNS.format(paid=_PAID, net=net) if for_tag else ""
-        sql = _AGGREGATE_SQL.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
-        rows, names = self.db.fetch_by_contact_range(sql, params)
+        on_server = self.db.dialect == "postgres"
+        tag_sql, query = ((_PG_TAG_COLUMNS, _PG_AGGREGATE_SQL) if on_server
+                          else (_TAG_COLUMNS, _AGGREGATE_SQL))
+        tag_columns = tag_sql.format(paid=_PAID, net=net) if for_tag else ""
+        sql = query.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
         pd = _pandas()
-        frame = pd.DataFrame.from_records(rows, columns=names)
+        if on_server:
+            frame = self.db.frame_by_contact_range(sql, params,
+                                                   text=("cur_min", "cur_max", "last_day"))
+        else:
+            rows, names = self.db.fetch_by_contact_range(sql, params)
+            frame = pd.DataFrame.from_records(rows, columns=names)
         # raw spellings: one spelling is exact; several ('CNY', 'cny ', 'USD') need
         # order_currencies, as a customer's min and max can hide a third currency
         seen = {str(c) for c in pd.concat([frame["cur_min"], frame["cur_max"]]).dropna()
@@ -137,8 +169,11 @@ class Segments(Component):
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS segment_gap_candidates "
                           "(contact_id INTEGER PRIMARY KEY, last_day TEXT)")
         self.db.execute("DELETE FROM temp.segment_gap_candidates")
-        self.db.executemany("INSERT INTO temp.segment_gap_candidates VALUES (?, ?)",
-                              candidates.itertuples(index=False, name=None))
+        # COPY on a server (a quarter of the customers can be candidates); the temp
+        # table comes first in the name lookup on both engines
+        self.db.insert_rows("segment_gap_candidates", ["contact_id", "last_day"],
+                            [(int(c), d) for c, d in candidates.itertuples(index=False,
+                                                                          name=None)])
         found = dict(self.db.tuples(_GAP_SQL, ()).fetchall())
         self.db.execute("DELETE FROM temp.segment_gap_candidates")
         return frame["contact_id"].map(found).astype("float64")
@@ -176,11 +211,9 @@ class Segments(Component):
         """Write stage/tier changes with their change times and history rows ("tag")."""
         now = utc_now()
         changes = list(changes)
-        for field in ("stage", "tier"):
+        for field in ("stage", "tier"):  # a set-based UPDATE on a server (COPY + FROM)
             rows = [(new, now, now, cid) for cid, f, _, new in changes if f == field]
-            self.db.executemany(
-                f"UPDATE contacts SET {field} = ?, {field}_changed_at = ?, changed_at = ? "
-                "WHERE id = ?", rows)
+            self.db.update_rows("contacts", [field, f"{field}_changed_at", "changed_at"], rows)
         detail = {"as_of": as_of.isoformat()}
         self.store.history.record(op_id, (Change(cid, f, old, new, "tag", detail)
                                     for cid, f, old, new in changes), at=now)
@@ -189,10 +222,9 @@ class Segments(Component):
     def save_rfm_cells(self, scored: pd.DataFrame, *, as_of: date, digest: str) -> int:
         """Replace the stored RFM cells with `scored`'s (contact_id, cell, segment)."""
         self.db.execute("DELETE FROM rfm_cells")
-        self.db.executemany(
-            "INSERT INTO rfm_cells (contact_id, cell, segment) VALUES (?, ?, ?)",
+        self.db.insert_rows("rfm_cells", ["contact_id", "cell", "segment"], list(
             zip(scored["contact_id"].astype(int).tolist(), scored["cell"].tolist(),
-                scored["segment"].tolist()))
+                scored["segment"].tolist())))
         self.store.meta.set("rfm_cells", json.dumps({"as_of": as_of.isoformat(), "digest": digest}))
         return len(scored)
 
