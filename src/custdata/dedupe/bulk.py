@@ -29,6 +29,7 @@ from custdata.dedupe.columns import (
     TF_COLUMNS, RecordColumns, factorize, lengths, record_columns, with_missing,
 )
 from custdata.dedupe.features import Record
+from custdata.dedupe.name_batch import NameWords, name_words, names_levels
 from custdata.parallel import default_workers, map_chunks
 
 NONE, EX, AL, CL, DI, PA, SH, ST = 0, 1, 2, 3, 4, 5, 6, 7  # agreement levels as integers
@@ -65,6 +66,7 @@ class RecordTable:
     memo: dict[str, dict[int, int]] = field(default_factory=dict)
     grids: dict[str, np.ndarray] = field(default_factory=dict)
     han: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    shared: dict[str, Any] = field(default_factory=dict)  # RecordColumns.shared
     tf: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
@@ -72,6 +74,7 @@ def record_table(columns: RecordColumns, model: Model) -> RecordTable:
     """The table `table_bits` compares, for records folded into `columns`."""
     t = RecordTable(model, columns.codes, dict(columns.values))  # columns stay as they are
     t.memo = columns.level_memo
+    t.shared = columns.shared
     for col in _TRUTHY:
         t.truthy[col] = columns.truthy(col)
     for col in _MAPPED:
@@ -109,22 +112,29 @@ def _term_counts(columns: RecordColumns, name: str, col: str, model: Model
 
 
 def _per_distinct_pair(t: RecordTable, col: str, x: np.ndarray, y: np.ndarray,
-                       level: Callable[[Any, Any], str | None]) -> np.ndarray:
+                       level: Callable[[Any, Any], str | None],
+                       many: Callable[[np.ndarray, np.ndarray], list] | None = None
+                       ) -> np.ndarray:
     """The level code of level(values[x[k]], values[y[k]]) for every k, worked out once per
-    distinct (x, y) and remembered in `t.memo[col]`."""
+    distinct (x, y) and remembered in `t.memo[col]`. `many(xs, ys)`: the levels of many
+    pairs of codes at once (the same as `level`'s), used for the pairs not remembered."""
     if not len(x):
         return np.zeros(0, np.int8)
     memo = t.memo.setdefault(col, {})
     values = t.values[col]
     keys, first, inverse = np.unique(x * (len(values) + 1) + y, return_index=True,
                                      return_inverse=True)
-    codes = []
-    for key, a, b in zip(keys.tolist(), x[first].tolist(), y[first].tolist()):
-        code = memo.get(key)
-        if code is None:
-            code = memo[key] = LEVEL_CODES[level(values[a], values[b])]
-        codes.append(code)
-    return np.array(codes, dtype=np.int8)[inverse.ravel()]
+    key_list = keys.tolist()
+    codes = np.fromiter(map(memo.get, key_list, [-1] * len(key_list)), dtype=np.int8,
+                        count=len(key_list))
+    todo = np.flatnonzero(codes < 0)
+    if len(todo):
+        tx, ty = x[first[todo]], y[first[todo]]
+        found = (many(tx, ty) if many is not None else
+                 [level(values[a], values[b]) for a, b in zip(tx.tolist(), ty.tolist())])
+        codes[todo] = [LEVEL_CODES[f] for f in found]
+        memo.update(zip(keys[todo].tolist(), codes[todo].tolist()))
+    return codes[inverse.ravel()]
 
 
 def _scores(column: np.ndarray, x: np.ndarray, y: np.ndarray, scorer: Callable) -> np.ndarray:
@@ -241,8 +251,17 @@ def _name(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     long = with_missing([len(h) > HAN_PERSON_CHARS for h in t.values["nh"]], 0)
     org = (long[ha] == 1) | (long[hb] == 1)
     rest = np.flatnonzero(both & ~exact & (~both_han | same_key | org))
-    levels[rest] = _per_distinct_pair(t, "nm", a[rest], b[rest], names_level)
+    levels[rest] = _per_distinct_pair(t, "nm", a[rest], b[rest], names_level,
+                                      lambda xs, ys: names_levels(t.values["nm"],
+                                                                  _name_words(t), xs, ys))
     return levels
+
+
+def _name_words(t: RecordTable) -> NameWords:
+    """The distinct names' words for `name_batch`'s screen, listed once per columns."""
+    if "name_words" not in t.shared:
+        t.shared["name_words"] = name_words(t.values["nm"])
+    return t.shared["name_words"]
 
 
 def _birth(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:

@@ -133,6 +133,9 @@ class RecordColumns:
     # scoring. A level is a function of the two values alone, whatever the model.
     level_memo: dict[str, dict[int, int]] = field(default_factory=dict, repr=False,
                                                   compare=False)
+    # Other work on the distinct values shared by every table made from these columns
+    # (bulk: the names' words for the screen of name_batch).
+    shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def truthy(self, col: str) -> np.ndarray:
         """Codes with false values ("" as well as None) as -1, for the rules that test a
