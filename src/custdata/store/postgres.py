@@ -230,8 +230,9 @@ class PostgresDatabase:
 
     def stream(self, sql: str, params: Mapping[str, object] | Iterable[Any] = ()) -> Any:
         """A cursor yielding plain tuples as the server sends them: a server-side cursor
-        inside a transaction (memory stays flat), else a plain one."""
-        if not self.in_transaction:
+        inside a write (memory stays flat), else a plain one (in a reader's snapshot too:
+        a component's own BEGIN/COMMIT there would end a server-side cursor early)."""
+        if not self.in_transaction or getattr(self, "_snapshot", False):
             return self.tuples(sql, params)
         from psycopg.rows import tuple_row
 
