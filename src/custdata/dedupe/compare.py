@@ -241,12 +241,12 @@ def names_level(x: Name | None, y: Name | None) -> str | None:
 def _person_word_shared(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
     """Two short names without generic words (a person's) have a word in common, give or
     take one slip, in words of 4 and 5 letters or more (anna / anne are two names; rily /
-    riley, jakob / jakib one): see `_slip_keys`."""
-    return not _slip_keys(xs).isdisjoint(_slip_keys(ys))
+    riley, jakob / jakib one): see `slip_keys`."""
+    return not slip_keys(xs).isdisjoint(slip_keys(ys))
 
 
 @lru_cache(maxsize=200_000)
-def _slip_keys(tokens: tuple[str, ...]) -> frozenset[str]:
+def slip_keys(tokens: tuple[str, ...]) -> frozenset[str]:
     """The words of a person's name (none for a longer name or one with generic words):
     words of 4 letters as they are, longer ones also with each letter left out. Two words
     one slip apart (a letter changed, added, dropped, or two swapped) share a key."""

@@ -3,12 +3,13 @@
 Most name pairs that blocking hands over are strangers whose words have nothing in
 common. Past the exact rules, every rule of `names_level` needs two related words, one
 from each name (equal, one a nickname of the other, a slip or two apart, or alike by
-fuzz.ratio), except the two on the names written without spaces (`Name.joined`). So the
-pairs are screened in bulk first: each name's words are listed once, the word pairs of
-all name pairs are scored by rapidfuzz in one batch, and a pair without a related word
-gets its level from the joined spellings alone; the rest go through `names_level`.
+fuzz.ratio, or sharing a slip key, `compare.slip_keys`), except the two on the names
+written without spaces (`Name.joined`). So the pairs are screened in bulk first: each
+name's words and slip keys are listed once, the word pairs of all name pairs are scored
+by rapidfuzz in one batch, and a pair without a related word or a shared slip key gets
+its level from the joined spellings alone; the rest go through `names_level`.
 
-`tests/test_dedupe_bulk.py` checks the screen against `names_level` pair by pair: a new
+`tests/test_dedupe_name_batch.py` checks the screen against `names_level` pair by pair: a new
 rule in `names_level` that needs no related word must be added to `_unrelated_levels`.
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from custdata.dedupe.compare import ALIAS, CLOSE, DIFFERENT, names_level
+from custdata.dedupe.compare import ALIAS, CLOSE, DIFFERENT, names_level, slip_keys
 from custdata.dedupe.names import Name, nickname_table
 
 # Related words: equal, sharing a formal name (names.same_token), at most
@@ -59,14 +60,15 @@ class Spellings:
 class NameWords:
     """What the screen needs of each distinct name: its words (tokens, canonical tokens
     and every formal name a token may stand for), its joined spellings, whether it is
-    written in Chinese characters, and the ids (in `joined`) of min(joined) and of the
-    tokens written together."""
+    written in Chinese characters, the ids (in `joined`) of min(joined) and of the
+    tokens written together, and its slip keys (`compare.slip_keys`)."""
 
     words: Spellings
     joined: Spellings
     han: np.ndarray
     least: np.ndarray
     together: np.ndarray
+    slips: Spellings
 
 
 def name_words(names: list[Name]) -> NameWords:
@@ -85,7 +87,8 @@ def name_words(names: list[Name]) -> NameWords:
         np.fromiter((bool(n.han) for n in names), dtype=bool, count=len(names)),
         np.fromiter((number[min(n.joined)] for n in names), dtype=np.int64, count=len(names)),
         np.fromiter((number["".join(n.tokens)] for n in names), dtype=np.int64,
-                    count=len(names)))
+                    count=len(names)),
+        Spellings.of([slip_keys(n.tokens) for n in names]))
 
 
 def shared(spellings: Spellings, x: np.ndarray, y: np.ndarray, words: bool = False
@@ -140,6 +143,7 @@ def names_levels(names: list[Name], words: NameWords, x: np.ndarray, y: np.ndarr
         return []
     screened = ~(words.han[x] & words.han[y])
     screened[screened] = ~shared(words.words, x[screened], y[screened], words=True)
+    screened[screened] = ~shared(words.slips, x[screened], y[screened])
     plain = np.flatnonzero(screened)
     out = np.empty(len(x), dtype=object)
     out[plain] = _LEVELS[_unrelated_levels(words, x[plain], y[plain])]
