@@ -143,6 +143,35 @@ def test_find_on_a_public_list(ecli: Cli) -> None:
     assert cli.rows("find", "Ｃａｆｅ Ｃｌａｕｄｅ")[0]["name"] == "cafe claude"
 
 
+def _trigger(cli: Cli) -> list[tuple]:
+    return cli.sql("SELECT sql FROM sqlite_master WHERE name = 'find_on_insert'")
+
+
+def test_an_import_marks_its_new_people_at_once_and_keeps_the_trigger(crm: Cli, write_csv,
+                                                                       monkeypatch) -> None:
+    # An import pauses the per-row insert trigger (a cost on every new contact) and marks
+    # its new contacts stale in one statement: each is found, the trigger is back after
+    # it, and a failed import rolls the pause back with everything else.
+    trigger = _trigger(crm)
+    assert trigger and _ids(crm, "initech") == ["C4"]  # C1-C4 indexed
+    more = [PEOPLE[0], ["C5", "李娜", "Hooli", "lina@126.com", "13600002222", "深圳", "Bob"],
+            ["C4", "张三", "Umbrella", "zs@sina.com", "13700001111", "广州", "Bob"],
+            ["C6", "Ann Lee", "Vandelay", "ann@example.com", "", "NYC", "Bob"]]
+    assert crm("import", "contacts", write_csv("more.csv", more)).exit_code == 0
+    assert _trigger(crm) == trigger
+    assert crm.sql("SELECT contact_id FROM find_dirty ORDER BY 1") == [(4,), (5,), (6,)]
+    assert _ids(crm, "hooli") == ["C5"] and _ids(crm, "vandelay") == ["C6"]
+    assert _ids(crm, "umbrella") == ["C4"] and _ids(crm, "initech") == []
+    bad = [PEOPLE[0], ["C7", "Zed", "Zorg", "zed@example.com", "", "", ""],
+           ["", "Nobody", "", "", "", "", "x"]]
+    assert crm("import", "contacts", "--strict", write_csv("bad.csv", bad)).exit_code == 1
+    assert _trigger(crm) == trigger and crm.count("contacts") == 6
+    db = sqlite3.connect(crm.db)  # a contact stored by another way is still marked per row
+    with closing(db), db:
+        db.execute("INSERT INTO contacts (id, name, changed_at) VALUES (9, 'Zed Zorg', 'x')")
+    assert "Zed Zorg" in crm("find", "zorg").stdout
+
+
 def test_find_from_python(crm: Cli) -> None:
     found = people.find(Session(db=crm.db), "wangwei", limit=1)
     assert len(found.rows) == 1 and found.more

@@ -345,7 +345,8 @@ def _records(reader: Any, tap: _LineTap) -> Iterator[RawRecord]:
             yield RawRecord(line, raw, [], bad, error=f"malformed CSV: {exc}")
             continue
         line, raw, bad = tap.take()
-        cells = [unneutralise(c) if c[:1] == "'" else c for c in cells]
+        if "'" in raw:  # a neutralised cell starts with a quote (rare: one C search a row)
+            cells = [unneutralise(c) if c[:1] == "'" else c for c in cells]
         if not cells or (len(cells) == 1 and cells[0] == "" and not raw.strip("\r\n")):
             cells = []  # a blank line: a record the import skips and counts
         yield RawRecord(line, raw.rstrip("\r\n"), cells, bad)

@@ -68,6 +68,8 @@ class Loader:
         self._deferred: list[str] | None = None  # CREATE INDEX statements to run at the end
         self._inserted = 0
         self._next_line: int | None = None  # order lines' ids, from the first one written
+        self._first_id = self.next_id
+        self._marks: list[str] | None = None  # the find index's paused per-row marks
 
     def new_id(self) -> int:
         """The id of the next inserted row (ids are never reused)."""
@@ -94,6 +96,8 @@ class Loader:
         protector = self.part.protector
         enc = protector.encrypted_columns
         if inserts:
+            if self._marks is None:  # new contacts join the find index's stale list at the end
+                self._marks = self.part.store.search.pause_insert_marks()
             values = _row_values(protector, "contacts", enc, cols)
             self.db.insert_rows("contacts", cols, [values(r) for r in inserts])
         if updates:
@@ -149,7 +153,11 @@ class Loader:
             self.part.store.rejects.add(self.op.id, self.kind, self.input_file, rejects)
 
     def finish(self) -> None:
-        """Build again the indexes a big load dropped (same transaction)."""
+        """Build again the indexes a big load dropped, and mark the inserted contacts
+        stale for the find index (same transaction)."""
         for sql in self._deferred or ():
             self.db.execute(sql)
         self._deferred = None
+        if self._marks is not None:
+            self.part.store.search.resume_insert_marks(self._marks, self._first_id)
+            self._marks = None

@@ -317,6 +317,11 @@ class PostgresDatabase:
                 rebuild.append(sql)
         return rebuild
 
+    def pause_trigger(self, name: str) -> list[str]:
+        """Nothing: on the server a trigger keeps firing ([] to bring back). Only the
+        table's owner may drop or disable one, and a team editor importing is not."""
+        return []
+
     @contextmanager
     def indexes_dropped(self, table: str, columns: Iterable[str] | None = None) -> Iterator[None]:
         rebuild = self.drop_indexes(table, columns)

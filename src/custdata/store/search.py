@@ -4,7 +4,8 @@ Schema (migration 4): `find_index(contact_id, text)` holds each contact's search
 (made by the caller, see custdata.search); `find_dirty(contact_id)` lists contacts whose
 text is missing or out of date. Triggers on `contacts` fill `find_dirty` on insert and on
 any change of a searched column, and delete the old text at once, so a value changed,
-encrypted or erased (`forget`) never lingers in the index.
+encrypted or erased (`forget`) never lingers in the index. A bulk insert (`import`) may
+pause the insert trigger and mark its new contacts in one statement instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from custdata.store.component import Component
 
 # The contact columns a search text is made from.
 SEARCHED = ("name", "company", "email", "phone", "phone_key", "external_id")
+INSERT_TRIGGER = "find_on_insert"  # marks each inserted contact stale (schema migration 8)
 
 # One query word: (needle, score) pairs; the word matches when a needle is in the text,
 # and scores the best matching needle. One alternative: words that must all match.
@@ -50,6 +52,22 @@ class SearchIndex(Component):
                 return
             yield [_masked(dict(r)) for r in rows]
             last = rows[-1]["id"]
+
+    def pause_insert_marks(self) -> list[str]:
+        """For a bulk insert of contacts inside the open write: stop marking each new
+        contact stale row by row (SQLite drops the insert trigger until the write ends).
+        Returns what `resume_insert_marks` needs ([] when the marks go on per row)."""
+        return self.db.pause_trigger(INSERT_TRIGGER)
+
+    def resume_insert_marks(self, paused: list[str], first_id: int) -> None:
+        """Mark stale, in one statement, every contact inserted since the pause (ids from
+        `first_id`, the first free id when it began), and mark new contacts per row again."""
+        if not paused:
+            return
+        self.db.execute("INSERT OR IGNORE INTO find_dirty SELECT id FROM contacts "
+                        "WHERE id >= ?", (first_id,))
+        for sql in paused:
+            self.db.execute(sql)
 
     def save(self, texts: Iterable[tuple[int, str]], *, temporary: bool = False) -> None:
         """Store fresh search texts (contact id, text) and clear their stale marks.
