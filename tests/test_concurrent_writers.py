@@ -137,11 +137,11 @@ def base(request, tmp_path_factory) -> tuple[Path | str, dict[str, Path]]:
 
 
 def test_two_writers_end_as_one_serial_order(base, tmp_path_factory, copy_store) -> None:
-    """Five drawn pairs on SQLite, two on the team store (each pair runs six commands and
+    """Five drawn pairs on SQLite, one on the team store (each pair runs six commands and
     six exports there, in processes that each connect to the server)."""
     base_db, files = base
 
-    @settings(max_examples=5 if isinstance(base_db, Path) else 2, deadline=None,
+    @settings(max_examples=5 if isinstance(base_db, Path) else 1, deadline=None,
               suppress_health_check=list(HealthCheck), database=None)
     @given(st.sampled_from(sorted(COMMANDS)), st.sampled_from(sorted(COMMANDS)),
            st.sampled_from(["write:before-lock", "write:locked"]))
