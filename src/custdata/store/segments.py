@@ -32,6 +32,12 @@ _PAID = "status_norm = 'paid'"
 # NULL amounts stay NULL: total() skips them, as if they were 0
 _NET = "CASE WHEN status_norm = 'paid' THEN amount_value ELSE -abs(amount_value) END"
 
+# The orders both dialects aggregate: paid and refunded, up to as_of, in one id range.
+_ORDERS_BY_CONTACT = """FROM orders
+WHERE contact_id >= :lo AND contact_id < :hi AND day <= :as_of
+  AND status_norm IN ('paid', 'refunded') {only}
+GROUP BY contact_id
+"""
 # One pass over the covering index orders_rfm (contact_id, day, status_norm,
 # amount_value, currency): rows arrive grouped by contact, so no sort and no table reads.
 _AGGREGATE_SQL = """
@@ -42,11 +48,7 @@ SELECT contact_id,
        total({net}) AS monetary,
        min(currency) AS cur_min, max(currency) AS cur_max
        {tag_columns}
-FROM orders
-WHERE contact_id >= :lo AND contact_id < :hi AND day <= :as_of
-  AND status_norm IN ('paid', 'refunded') {only}
-GROUP BY contact_id
-HAVING sum({paid}) > 0
+""" + _ORDERS_BY_CONTACT + """HAVING sum({paid}) > 0
 """
 _TAG_COLUMNS = """,
        count(DISTINCT CASE WHEN {paid} THEN day END) AS paid_days,
@@ -68,11 +70,7 @@ SELECT contact_id,
        coalesce(sum({net}), 0) AS monetary,
        min(currency) AS cur_min, max(currency) AS cur_max
        {tag_columns}
-FROM orders
-WHERE contact_id >= :lo AND contact_id < :hi AND day <= :as_of
-  AND status_norm IN ('paid', 'refunded') {only}
-GROUP BY contact_id
-HAVING count(*) FILTER (WHERE {paid}) > 0
+""" + _ORDERS_BY_CONTACT + """HAVING count(*) FILTER (WHERE {paid}) > 0
 """
 _PG_TAG_COLUMNS = """,
        count(DISTINCT day) FILTER (WHERE {paid}) AS paid_days,
