@@ -3,7 +3,7 @@
 Most name pairs that blocking hands over are strangers whose words have nothing in
 common. Past the exact rules, every rule of `names_level` needs two related words, one
 from each name (equal, one a nickname of the other, a slip or two apart, or alike by
-fuzz.ratio, or sharing a slip key, `compare.slip_keys`), except the two on the names
+fuzz.ratio, or sharing a slip key, `person_names.slip_keys`), except the two on the names
 written without spaces (`Name.joined`). So the pairs are screened in bulk first: each
 name's words and slip keys are listed once, the word pairs of all name pairs are scored
 by rapidfuzz in one batch, and a pair without a related word or a shared slip key gets
@@ -21,15 +21,16 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from custdata.dedupe.compare import ALIAS, CLOSE, DIFFERENT, names_level, slip_keys
+from custdata.dedupe.levels import ALIAS, CLOSE, DIFFERENT
 from custdata.dedupe.names import Name, nickname_table
+from custdata.dedupe.person_names import names_level, slip_keys
 
 # Related words: equal, sharing a formal name (names.same_token), at most
-# `_slips(shorter)` edits apart (compare._tokens_close), or both of 5 letters or more and
+# `_slips(shorter)` edits apart (person_names._tokens_close), or both of 5 letters or more and
 # fuzz.ratio >= 85 (orgs._word_in). The screen uses a lower ratio: looser is still exact.
 _RATIO = 84.0
 _RATIO_LENGTH = 5
-_SLIP_LENGTH = 4  # shorter words must be equal (compare._tokens_close)
+_SLIP_LENGTH = 4  # shorter words must be equal (person_names._tokens_close)
 
 
 @dataclass
@@ -61,7 +62,7 @@ class NameWords:
     """What the screen needs of each distinct name: its words (tokens, canonical tokens
     and every formal name a token may stand for), its joined spellings, whether it is
     written in Chinese characters, the ids (in `joined`) of min(joined) and of the
-    tokens written together, and its slip keys (`compare.slip_keys`)."""
+    tokens written together, and its slip keys (`person_names.slip_keys`)."""
 
     words: Spellings
     joined: Spellings
@@ -156,7 +157,7 @@ def _unrelated_levels(words: NameWords, x: np.ndarray, y: np.ndarray) -> np.ndar
     """`names_level` of distinct names, not both Chinese, without a related word, as an
     index into _LEVELS: alias when a joined spelling is shared; for two latin names, close
     when the tokens written together are a slip in eight apart and the least joined
-    spellings differ (`compare._joined_close`); else different."""
+    spellings differ (`person_names._joined_close`); else different."""
     alias = shared(words.joined, x, y)
     sa, sb = words.together[x], words.together[y]
     la, lb = words.joined.sizes[sa], words.joined.sizes[sb]
