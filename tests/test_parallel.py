@@ -50,3 +50,41 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path) -> None:
     while time.time() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.1)
     assert not any(_alive(w) for w in workers), "a worker outlived its killed parent"
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the cycle collector frees it
+
+
+def test_bulk_gc_sets_the_collector_for_a_load_and_puts_it_back() -> None:
+    import gc
+    import weakref
+
+    from custdata.parallel import BULK_GC_THRESHOLD, bulk_gc
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    with pytest.raises(KeyError), bulk_gc():
+        assert gc.get_threshold() == (BULK_GC_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > frozen
+        first = weakref.ref(_Node())
+        for _ in range(3 * BULK_GC_THRESHOLD):  # garbage cycles are still collected
+            _Node()
+        assert first() is None
+        raise KeyError("a failed load")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+
+
+def test_bulk_gc_leaves_an_outer_freeze_alone() -> None:
+    import gc
+
+    from custdata.parallel import bulk_gc
+
+    gc.freeze()
+    try:
+        held = gc.get_freeze_count()
+        with bulk_gc():
+            pass
+        assert gc.get_freeze_count() == held
+    finally:
+        gc.unfreeze()

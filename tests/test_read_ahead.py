@@ -265,3 +265,17 @@ def test_read_ahead_keeps_encodings_rejects_files_and_dry_runs(tmp_path, monkeyp
                                    "skipped 0; encoding gb18030")
     assert results["ahead"][2][0] == ("K0", "王0", "13900000000")
     assert b"undecodable" in results["ahead"][3]
+
+
+def test_an_import_leaves_the_cycle_collector_as_it_found_it(tmp_path, forced) -> None:
+    # A Python caller's process keeps its own collector settings after an import,
+    # whether the import succeeded or failed (bulk_gc is undone either way).
+    import gc
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(_contacts(300))
+    cli = Cli(tmp_path / "crm.db")
+    assert cli("import", "contacts", path, "--strict").exit_code == 1
+    assert cli("import", "contacts", path).exit_code == 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen

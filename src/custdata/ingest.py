@@ -40,7 +40,7 @@ from custdata.mapping import (  # noqa: F401 - the mapping names are re-exported
 )
 from custdata.models import Reject, Skipped
 from custdata.normalize import normalize_date, normalize_text
-from custdata.normalize.keys import email_key, key_functions, phone_key
+from custdata.normalize.keys import email_key, id_number_key, phone_key
 from custdata.numbers import ColumnEvidence, parse_number
 
 
@@ -129,9 +129,13 @@ def _extra_object(cell: str) -> dict[str, str]:
 def _contact(rec: RawRecord, values: dict[str, str], extra: dict[str, str],
              region: str) -> Record | Reject | Skipped:
     ext = values.get("external_id") or None
-    keys: dict[str, str | None] = {"external_id": ext if ext and ext.strip() else None}
-    for kind, _, key in key_functions(region):
-        keys[kind] = key(values.get(kind))
+    # The keys of normalize.key_functions (which `clean` uses), called directly: per row.
+    keys: dict[str, str | None] = {
+        "external_id": ext if ext and ext.strip() else None,
+        "email": email_key(values.get("email")),
+        "phone": phone_key(values.get("phone"), region),
+        "id_number": id_number_key(values.get("id_number")),
+    }
     if not (keys["external_id"] or keys["email"] or keys["phone"]):
         if is_blank(rec.cells):
             return Skipped(rec.line, "blank row")

@@ -46,7 +46,7 @@ from custdata.outputs import (
     stream_path,
     output_error,
 )
-from custdata.parallel import ReadAhead, default_workers
+from custdata.parallel import ReadAhead, bulk_gc, default_workers
 
 KINDS = ("contacts", "orders", "interactions")
 ON_CONFLICT = ("update", "skip", "fail")
@@ -143,32 +143,33 @@ def import_records(session: Session, kind: str, file: str | Path | IO[bytes], *,
     inputs = [Path(name)] if owned else [p for p in (stream_path(given),) if p is not None]
     sink = _RejectsFile(rejects, protected_paths(session, *inputs)) if rejects else None
     try:
-        lines = loading.lines_in(given)
-        is_header = header_matcher(kind, mapping)
-        mark = reading.decimal
-        if kind == "orders" and mark is None:  # decided from all of the amounts: 1st pass
-            stream = rewindable(given)
-            mark = _amount_decimal(session, stream, reading, name, kind, mapping, is_header)
-        table = read_input(stream, reading, name=name, is_header=is_header)
-        plan = plan_columns(kind, table.header, mapping)
-        check_identifiable(kind, plan, table.header)
-        _report_plan(session, kind, table, plan, dry_run)
-        records = _records(kind, table, plan, region, session.dayfirst, source, mark)
-        # A big file or a pipe is read and parsed by a forked child while this process
-        # writes (forked before the store is opened); the child hashes the bytes it read.
-        ahead = _start_read_ahead(records, table) if _read_ahead(stream) else None
-        try:
-            counts = _store_records(session, kind, ahead or records, table.encoding, name,
-                                    on_conflict=on_conflict, region=region, clean=clean,
-                                    dry_run=dry_run, strict=strict, sink=sink,
-                                    mapped=mapped_columns(table.header, plan),
-                                    total=max(lines - table.header_line, 0)
-                                    if lines is not None else None,
-                                    sha256=(lambda: ahead.trailer) if ahead
-                                    else (lambda: table.sha256))
-        finally:
-            if ahead:
-                ahead.close()
+        with bulk_gc():  # a million rows: the cycle collector set for a bulk load
+            lines = loading.lines_in(given)
+            is_header = header_matcher(kind, mapping)
+            mark = reading.decimal
+            if kind == "orders" and mark is None:  # decided from all of the amounts: 1st pass
+                stream = rewindable(given)
+                mark = _amount_decimal(session, stream, reading, name, kind, mapping, is_header)
+            table = read_input(stream, reading, name=name, is_header=is_header)
+            plan = plan_columns(kind, table.header, mapping)
+            check_identifiable(kind, plan, table.header)
+            _report_plan(session, kind, table, plan, dry_run)
+            records = _records(kind, table, plan, region, session.dayfirst, source, mark)
+            # A big file or a pipe is read and parsed by a forked child while this process
+            # writes (forked before the store is opened); the child hashes the bytes it read.
+            ahead = _start_read_ahead(records, table) if _read_ahead(stream) else None
+            try:
+                counts = _store_records(session, kind, ahead or records, table.encoding, name,
+                                        on_conflict=on_conflict, region=region, clean=clean,
+                                        dry_run=dry_run, strict=strict, sink=sink,
+                                        mapped=mapped_columns(table.header, plan),
+                                        total=max(lines - table.header_line, 0)
+                                        if lines is not None else None,
+                                        sha256=(lambda: ahead.trailer) if ahead
+                                        else (lambda: table.sha256))
+            finally:
+                if ahead:
+                    ahead.close()
     finally:
         if sink:
             sink.discard()  # finished already unless the import failed

@@ -87,8 +87,7 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipp
     for batch in _batches(items, BATCH):
         if erased:
             batch = _skip_erased(store.suppression, batch, run)
-        rejects = [r for r in batch if isinstance(r, Reject)]
-        records = [r for r in batch if isinstance(r, Record)]
+        records, rejects, skipped = _split(batch)
         if kind == "contacts":
             _upsert_contacts(store, loader, records, run)
         else:
@@ -99,13 +98,25 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipp
                 on_reject(r)
         run.tally["read"] += len(batch)
         run.tally["rejected"] += len(rejects)
-        run.tally["skipped"] += sum(1 for r in batch if isinstance(r, Skipped))
+        run.tally["skipped"] += skipped
         if on_progress:
             on_progress(len(batch))
     loader.finish()
     if kind == "orders":
         run.tally["orders"] = len(run.lines)
     return ImportCounts(**run.tally), sorted(run.touched) if track_touched else []
+
+
+def _split(batch: list) -> tuple[list[Record], list[Reject], int]:
+    """(records, rejects, how many Skipped) of a batch, in one pass."""
+    records: list[Record] = []
+    rejects: list[Reject] = []
+    for item in batch:
+        if isinstance(item, Record):
+            records.append(item)
+        elif isinstance(item, Reject):
+            rejects.append(item)
+    return records, rejects, len(batch) - len(records) - len(rejects)
 
 
 def _skip_erased(suppression: Any, batch: list, run: Load) -> list:
