@@ -209,19 +209,20 @@ def parse_amount(raw: str | None, decimal: str | None = ".") -> float | None:
         return None
 
 
-def amount_evidence(table_records: Iterable[RawRecord], plan: list[ColumnPlan]
+def amount_evidence(rows: Iterable[tuple[int, list[str]]], plan: list[ColumnPlan]
                     ) -> ColumnEvidence | None:
     """What the amount column's values say about its decimal mark (None: no such column).
 
-    Reads every record: the first pass of an import whose amounts need deciding."""
+    `rows`: (physical line, cells) of every well-formed record (io.csv_rows, or a
+    workbook's records): the first pass of an import whose amounts need deciding."""
     column = next((i for i, col in enumerate(plan) if col.field == "amount"), None)
     if column is None:
         return None
     found = ColumnEvidence()
     width = len(plan)
-    for rec in table_records:
-        if len(rec.cells) == width and not rec.error:
-            found.add(rec.cells[column], rec.line)
+    for line, cells in rows:
+        if len(cells) == width:
+            found.add(cells[column], line)
     return found
 
 

@@ -66,6 +66,7 @@ class Table:
     _hasher: "_HashingSource" = field(repr=False)
     encoding_guessed: bool = False  # chosen by how the text looks: may be wrong
     header_line: int = 1  # physical line (row) of the header, counted from 1
+    body_line: int = 2  # physical line after the header (a quoted cell may span lines)
 
     @property
     def sha256(self) -> str:
@@ -211,7 +212,33 @@ def read_table(
     if header_rec.error:
         raise InputFileError(f"The header row of {name} is not valid CSV: {header_rec.error}.")
     header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header_rec.cells)]
-    return Table(header, enc, delim, rest, source, guessed, header_rec.line)
+    return Table(header, enc, delim, rest, source, guessed, header_rec.line,
+                 header_rec.line + header_rec.raw.count("\n") + 1)
+
+
+def csv_rows(stream: IO[bytes], table: Table) -> Iterator[tuple[int, list[str]]]:
+    """(first physical line, cells) of each well-formed record after `table`'s header,
+    reading the CSV `stream` again from its start: the cells and lines `table.records`
+    gives, without building records (a fast first pass over a big file)."""
+    stream.seek(0)
+    chunks = iter(lambda: stream.read(CHUNK_BYTES), b"")
+    lines = (text for text, _ in _decoded_lines(chunks, table.encoding))
+    for _ in islice(lines, table.body_line - 1):  # the header and the lines above it
+        pass
+    reader = csv.reader(lines, delimiter=table.delimiter, strict=False)
+    done = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:  # malformed: no cells to read
+            done = reader.line_num
+            continue
+        line, done = table.body_line + done, reader.line_num
+        if "'" in "".join(cells):
+            cells = [unneutralise(c) if c[:1] == "'" else c for c in cells]
+        yield line, cells
 
 
 def _sniff_lines(lines: list[str], at: int | None) -> str:

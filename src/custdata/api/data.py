@@ -36,7 +36,9 @@ from custdata.ingest import (
     to_record,
     unmapped_people_fields,
 )
-from custdata.io import CsvOut, ReadOptions, Table, open_binary_input, read_input, rewindable
+from custdata.io import (
+    CsvOut, ReadOptions, Table, csv_rows, open_binary_input, read_input, rewindable,
+)
 from custdata.models import FIELDS_BY_KIND, ImportCounts, Reject, Skipped
 from custdata.numbers import checked_decimal
 from custdata.outputs import (
@@ -194,7 +196,9 @@ def _amount_decimal(session: Session, stream: IO[bytes], reading: ReadOptions, n
     """The amount column's decimal mark from all its values (a first pass over `stream`,
     which is rewound); notifies about the values that will stay unreadable."""
     first = read_input(stream, reading, name=name, is_header=is_header)
-    found = amount_evidence(first.records, plan_columns(kind, first.header, mapping))
+    rows = csv_rows(stream, first) if first.delimiter else \
+        ((rec.line, rec.cells) for rec in first.records if not rec.error)  # a workbook
+    found = amount_evidence(rows, plan_columns(kind, first.header, mapping))
     stream.seek(0)
     if found is None:
         return None
