@@ -87,3 +87,16 @@ def test_an_orders_import_names_the_first_unreadable_amount_by_its_line(tmp_path
     assert "1 that are not numbers (first at line 5)" in done.stderr
     assert cli.sql("SELECT order_id, amount_value FROM orders ORDER BY order_id") == [
         ("O1", 12.5), ("O2", None), ("O3", 1234.5)]
+
+
+@pytest.mark.parametrize("cells, label", [
+    (["合计", "63"], True), (["Total:", "1"], True), (["", "Grand Total", "9"], True),
+    (["小计"], True), (["O000000001", "C1"], False), (["Sum1"], False), (["１合计"], False),
+    (["Total 2024", "5"], False), (["Olga Petrova", "C2"], False),
+])
+def test_a_totals_label_has_no_digit(cells: list[str], label: bool) -> None:
+    # Every order id of an orders file ("O0001", first letter as in "overall total") is
+    # ruled out before the label's NFKC comparison form is built.
+    from custdata.layout import totals_label
+
+    assert totals_label(cells) is label

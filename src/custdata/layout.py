@@ -23,6 +23,7 @@ _INITIALS = frozenset(label[0] for label in TOTAL_LABELS)
 # First characters a totals label may start with ("" too: a row whose first cell is empty).
 TOTAL_INITIALS = _INITIALS | {c.upper() for c in _INITIALS} | {"", " ", "\u3000"} | \
     set("合總总小共累汇彙本")
+_DIGIT = re.compile(r"\d")  # a decimal digit stays one under NFKC
 _LABEL_JUNK = re.compile(r"[\s\-_.:：()（）\[\]【】]+")
 
 
@@ -40,7 +41,8 @@ def totals_label(cells: list[str]) -> bool:
     """True when the first filled cell is a totals label ("合计", "Grand Total:")."""
     first = cells[0] if cells and cells[0] else next((c for c in cells if c.strip()), "")
     first = first.strip()
-    if not first or len(first) > 24 or first[0].lower() not in _INITIALS:
+    if not first or len(first) > 24 or first[0].lower() not in _INITIALS \
+            or _DIGIT.search(first):  # no label has a digit (an order id "O0001" is no label)
         return False
     return label_key(first) in TOTAL_LABELS
 
