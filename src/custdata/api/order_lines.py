@@ -57,14 +57,16 @@ def upsert_orders(loader: Any, records: list[Record], rejects: list[Reject], run
         order_diff = {} if made_here else \
             _order_diff(order, contact_id, rec, place == 1, run.mapped, run.dayfirst)
         line = _line(order["id"], lkey, rec, old_line, run.mapped)
-        line_diff = {c: v for c, v in line.items() if old_line is None or old_line.get(c) != v}
+        line_diff = line if old_line is None else \
+            {c: v for c, v in line.items() if old_line.get(c) != v}
         if old_line is not None and (line_diff or order_diff) and run.on_conflict == "fail":
             raise CheckFailed(f"Line {rec.line} would change an existing order and the "
                               "import may not change stored records; nothing was imported.",
                               hint="on_conflict_fail")
         order.update(order_diff)
         if line_diff:
-            lines[lkey] = {**(old_line or {}), **line, "_dirty": True}
+            line["_dirty"] = True
+            lines[lkey] = line if old_line is None else {**old_line, **line}
             batch.changed.add(okey)
         outcome = "inserted" if old_line is None else \
             "updated" if line_diff or order_diff else "unchanged"
@@ -160,6 +162,12 @@ def _line(order_pk: int, lkey: str, rec: Record, old: dict | None,
 
 def _totals(order: dict, lines: list[dict]) -> dict:
     """The order's derived columns from its lines: amount (their sum), product, status."""
+    if len(lines) == 1:  # most orders: one line, its own figures
+        line = lines[0]
+        total = line["amount_value"] if line.get("amount") else None
+        return {"amount": line.get("amount"), "amount_value": total,
+                "product": line.get("product"), "category": line.get("category"),
+                "status_norm": normalize_status(order.get("status"), total)}
     amounts = [ln["amount_value"] for ln in lines if ln.get("amount")]
     unreadable = any(ln.get("amount") and ln["amount_value"] is None for ln in lines)
     total = None if unreadable or not amounts else \
@@ -179,7 +187,9 @@ def _write(loader: Any, batch: _Batch) -> None:
     """Recompute the touched orders from their lines; write orders, then lines."""
     inserts, updates, new_lines, changed_lines = [], [], [], []
     for okey, order in batch.orders.items():
-        lines = sorted(batch.lines[okey].values(), key=_line_order)
+        lines = list(batch.lines[okey].values())
+        if len(lines) > 1:
+            lines.sort(key=_line_order)
         order.update(_totals(order, lines))
         old = batch.old.get(okey)
         if old is None:
