@@ -4,8 +4,9 @@ Each blocking rule gives every record at most one key. All pairs inside a block 
 candidates; a block larger than `max_block` (a shared office phone, a very common name)
 is too unspecific for all of its pairs, so it is sorted and only records within `window`
 places of each other are paired (sorted neighbourhood); dedupe's own window is at least
-BIG_WINDOW (`pipeline_window`). The pair count therefore grows about linearly with the
-number of records.
+BIG_WINDOW (`pipeline_window`), and the rules whose big blocks are mostly strangers keep
+a smaller one (RULE_WINDOWS). A record gets at most its window of partners per rule in a
+big block, so the pair count grows about linearly with the number of records.
 """
 
 from __future__ import annotations
