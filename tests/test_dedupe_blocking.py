@@ -23,13 +23,17 @@ def _pair_of(pairs: np.ndarray, i: int, j: int) -> bool:
     return [min(i, j), max(i, j)] in pairs.tolist()
 
 
+def _birth(rnd: random.Random, first_year: int) -> str:
+    return f"19{rnd.randint(first_year, 99)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
+
+
 def _neighbours(count: int, seed: int, **same: str) -> list[dict]:
     """`count` different people (no two of one name) who share the fields in `same`
     (one street, one phone)."""
     rnd = random.Random(seed)
     names = rnd.sample([f"{first} {last}" for first in FIRST for last in LAST], count)
     return [{"name": names[k],
-             "birth_date": f"19{rnd.randint(40, 99)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
+             "birth_date": _birth(rnd, 40),
              "email": f"person{seed}x{k}@example.org", **same} for k in range(count)]
 
 
@@ -67,7 +71,7 @@ def _town(size: int, seed: int) -> list[dict]:
     with the list, as a large customer list's common streets and names do."""
     rnd = random.Random(seed)
     return [{"name": f"{rnd.choice(FIRST)} {rnd.choice(LAST)}",
-             "birth_date": f"19{rnd.randint(50, 99)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
+             "birth_date": _birth(rnd, 50),
              "address": f"{rnd.randint(1, 30)} {rnd.choice(LAST)}strasse",
              "postal_code": str(10000 + rnd.randint(0, 9)),
              "city": rnd.choice(["berlin", "hamburg", "bremen"]),

@@ -11,19 +11,26 @@ big block, so the pair count grows about linearly with the number of records.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from custdata.dedupe.columns import (
-    RecordColumns, birth_year, email_local, factorize, initials, name_token, phone_tail,
-    record_columns, truthy_codes,
+    RecordColumns,
+    birth_year,
+    email_local,
+    factorize,
+    initials,
+    name_token,
+    phone_tail,
+    record_columns,
+    truthy_codes,
 )
-from custdata.dedupe.orgs import house_number, street_key, street_name
 from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
+from custdata.dedupe.orgs import house_number, street_key, street_name
 
 
 def _name(r: Record) -> str | None:
