@@ -21,8 +21,8 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from custdata.dedupe.compare import (
-    ADDRESS_CLOSE, ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT, HAN_PERSON_CHARS,
-    PARTIAL, SHARED, SITE_OVERLAP, STREET, TF_FIELDS, Model,
+    ADDRESS_CLOSE, ADDRESS_PARTIAL, ALIAS, CITY_CLOSE, CLOSE, COMPANY_CLOSE, DIFFERENT, EXACT,
+    HAN_PERSON_CHARS, PARTIAL, SHARED, SITE_OVERLAP, STREET, TF_FIELDS, Model,
     _address_level, _text_level, names_level, other_id_level,
 )
 from custdata.dedupe.columns import (
@@ -39,9 +39,9 @@ LEVEL_COUNT = 8
 LEVEL_CODES = {None: NONE, **{name: code for code, name in LEVEL_NAMES.items()}}
 
 _TRUTHY = ("ext", "idk", "idn", "ek", "em", "pk", "ph", "bd", "gd", "po", "pv", "oid")
-_MAPPED = ("nh", "nk", "el", "ed", "pt", "by", "adg", "cns", "ast", "asn")  # columns.DERIVED
+_MAPPED = ("nh", "nk", "el", "ed", "pt", "by", "adg", "cns", "ast", "asn", "ans", "stn")  # columns.DERIVED
 GRID_LIMIT = 4096  # distinct companies up to which pair verdicts are kept in a grid
-_SCORED = ("idn", "el", "ed", "ph", "bd", "co", "cns", "po", "ast", "asn")  # by rapidfuzz
+_SCORED = ("idn", "el", "ed", "ph", "bd", "co", "cns", "po", "ast", "asn", "ad", "ans")  # by rapidfuzz
 
 
 @dataclass
@@ -137,13 +137,15 @@ def _per_distinct_pair(t: RecordTable, col: str, x: np.ndarray, y: np.ndarray,
     return codes[inverse.ravel()]
 
 
-def _scores(column: np.ndarray, x: np.ndarray, y: np.ndarray, scorer: Callable) -> np.ndarray:
-    """scorer(column[x[k]], column[y[k]]) for every k, in one rapidfuzz batch."""
+def _scores(column: np.ndarray, x: np.ndarray, y: np.ndarray, scorer: Callable,
+            cutoff: float | None = None) -> np.ndarray:
+    """scorer(column[x[k]], column[y[k]]) for every k, in one rapidfuzz batch (with a
+    `cutoff`: 0 for scores under it)."""
     if not len(x):
         return np.zeros(0)
     dtype = np.float64 if scorer is not DamerauLevenshtein.distance else np.int64
     return process.cpdist(column[x].tolist(), column[y].tolist(), scorer=scorer, dtype=dtype,
-                          workers=1)
+                          workers=1, score_cutoff=cutoff)
 
 
 def _near_digits(t: RecordTable, col: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -322,7 +324,8 @@ def _address(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     # Another house number is another address; one without a number may still agree.
     agree = (dx == dy) | (numbered[dx] == 0) | (numbered[dy] == 0)
     same = np.flatnonzero(agree)
-    levels[rest[same]] = _per_distinct_pair(t, "ad", x[same], y[same], _address_level)
+    levels[rest[same]] = _per_distinct_pair(t, "ad", x[same], y[same], _address_level,
+                                            lambda xs, ys: _addresses_agreeing(t, xs, ys))
     # On the same street (compare.streets_close of the street parts)?
     street, spaceless = t.derived["ast"], t.derived["asn"]
     other = np.flatnonzero(~agree)
@@ -335,6 +338,32 @@ def _address(t: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
                           fuzz.ratio) >= ADDRESS_CLOSE
     levels[rest[other[close]]] = ST
     return levels
+
+
+def _addresses_agreeing(t: RecordTable, x: np.ndarray, y: np.ndarray) -> list[str]:
+    """compare._address_level of the distinct addresses coded x and y whose house numbers
+    agree (the same, or one has none): close when one ends the other (spaces left out) or
+    the best of three fuzzy scores is ADDRESS_CLOSE; partial from ADDRESS_PARTIAL or with
+    the same street key; else different."""
+    spaceless, ax, ay = t.objects["ans"], t.derived["ans"][x], t.derived["ans"][y]
+    levels = np.full(len(x), DI, np.int8)
+    ends = np.fromiter(map(_ends, spaceless[ax].tolist(), spaceless[ay].tolist()), dtype=bool,
+                       count=len(x))
+    score = np.zeros(len(x))
+    for column, cx, cy, scorer in ((t.objects["ad"], x, y, fuzz.token_set_ratio),
+                                   (spaceless, ax, ay, fuzz.ratio),
+                                   (t.objects["ad"], x, y, fuzz.token_sort_ratio)):
+        left = np.flatnonzero(~ends & (score < ADDRESS_CLOSE))
+        score[left] = np.maximum(score[left], _scores(column, cx[left], cy[left], scorer,
+                                                      cutoff=ADDRESS_PARTIAL))
+    key = t.derived["stn"]
+    levels[(score >= ADDRESS_PARTIAL) | ((key[x] == key[y]) & (key[y] >= 0))] = PA
+    levels[ends | (score >= ADDRESS_CLOSE)] = CL
+    return [LEVEL_NAMES[code] for code in levels.tolist()]
+
+
+def _ends(a: str, b: str) -> bool:
+    return a.endswith(b) or b.endswith(a)
 
 
 def _city_level(x: str, y: str) -> str | None:
