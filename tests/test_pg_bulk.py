@@ -176,3 +176,31 @@ def test_amounts_past_the_exact_range_still_report_on_both_engines(
         figures.append(_frames(db)[0]["monetary"].tolist())
     assert figures[0] == pytest.approx([1.2345678901234568e29, 19999999999999.97], rel=1e-15)
     assert figures[1] == pytest.approx(figures[0], rel=1e-15)
+
+
+def test_a_big_tag_on_the_server_rebuilds_the_indexes_and_sets_what_sqlite_sets(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from custdata.store import segments
+
+    from custdata.store.postgres import PostgresDatabase
+
+    monkeypatch.setattr(segments, "REBUILD_INDEXES_AFTER", 10)  # "big" from 10 contacts
+    dropped, drop = [], PostgresDatabase.indexes_dropped
+    monkeypatch.setattr(PostgresDatabase, "indexes_dropped",
+                        lambda self, *a: (dropped.append(a), drop(self, *a))[1])
+    orders, _ = _awkward_orders(random.Random(7), AWKWARD, customers=40)
+    shown = []
+    for db in (tmp_path / "crm.db", pg_url):
+        _load(db, tmp_path, orders, 40)
+        cli = Cli(db)
+        result = cli("tag", "--as-of", "2026-11-01")
+        assert result.exit_code == 0, result.output
+        shown.append((result.output, cli.sql("SELECT id, stage, tier FROM contacts ORDER BY id"),
+                      cli.sql("SELECT count(*) FROM history WHERE operation = 'tag'")))
+    assert shown[1] == shown[0]
+    assert sum(1 for _, stage, _ in shown[0][1] if stage) >= 10
+    assert dropped == [("contacts",)]
+    indexes = {r[0] for r in Cli(pg_url).sql(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'contacts'")}
+    assert {"contacts_email_key", "contacts_changed_at", "contacts_external_id"} <= indexes
+    assert Cli(pg_url)("find", "Person 7").exit_code == 0  # the find index still works

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from datetime import date, timedelta
 
 from types import ModuleType
@@ -41,6 +42,9 @@ _NET = "CASE WHEN status_norm = 'paid' THEN amount_value ELSE -abs(amount_value)
 # the same figure to the last bit. Past that the sums stay finite floats (no overflow),
 # exact to ~16 digits. -0.0 is made 0.0 (PostgreSQL's sum starts from its first value).
 MONEY_UNITS = 10_000
+# tag on a server: past this many contacts changed, contacts' plain indexes are dropped
+# for the UPDATE and built again (minutes -> seconds at 800k changes of 1M contacts)
+REBUILD_INDEXES_AFTER = 50_000
 _LITE_UNITS = "round(({net}) * 10000.0)"
 _PG_UNITS = ("trunc(({net}) * 10000::float8 + CASE WHEN ({net}) < 0 THEN -0.5::float8 "
              "ELSE 0.5::float8 END)")
@@ -242,13 +246,24 @@ class Segments(Component):
             names = tuple(sorted(values))
             groups.setdefault(names, []).append(
                 (*(values[f] for f in names), *(now for _ in names), now, cid))
-        for names, rows in sorted(groups.items()):
-            self.db.update_rows("contacts", [*names, *(f"{f}_changed_at" for f in names),
-                                             "changed_at"], rows)
+        # many rows on a server: its indexes rebuilt once, not a new entry per row in each
+        # (a reader started before waits for this write, as for a big orders import)
+        bulk = (self.db.dialect == "postgres" and len(fields) >= REBUILD_INDEXES_AFTER
+                and self._owns_contacts())
+        with self.db.indexes_dropped("contacts") if bulk else nullcontext():
+            for names, rows in sorted(groups.items()):
+                self.db.update_rows("contacts", [*names, *(f"{f}_changed_at" for f in names),
+                                                 "changed_at"], rows)
         detail = {"as_of": as_of.isoformat()}
         self.store.history.record(op_id, (Change(cid, f, old, new, "tag", detail)
                                     for cid, f, old, new in changes), at=now)
         return len(changes)
+
+    def _owns_contacts(self) -> bool:
+        """Whether this server login may drop contacts' indexes (owns the table, or is
+        a member of the role that does); a team editor may not."""
+        return bool(self.db.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class "
+                                    "WHERE oid = 'contacts'::regclass").fetchone()[0])
 
     def save_rfm_cells(self, scored: pd.DataFrame, *, as_of: date, digest: str) -> int:
         """Replace the stored RFM cells with `scored`'s (contact_id, cell, segment)."""
