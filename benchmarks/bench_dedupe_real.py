@@ -249,12 +249,16 @@ BASELINE = """\
 
 
 def section(results: list[dict[str, Any]], label: str) -> str:
-    import splink
+    try:
+        import splink
+        version = splink.__version__
+    except ImportError:  # --no-splink on a machine without it: its columns say "–"
+        version = "(not installed, not run)"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"## Dedupe on public labelled lists ({label})\n\n"
             f"`benchmarks/bench_dedupe_real.py --write`, {when}, {cpu_model()}; custdata "
             f"through the CLI at default settings (init, import contacts, clean, dedupe); "
-            f"splink {splink.__version__} (DuckDB, untuned: u by random sampling, m by EM on "
+            f"splink {version} (DuckDB, untuned: u by random sampling, m by EM on "
             f"the first two blocking rules, clusters at 0.95) on the same converted rows. "
             f"Cluster F1: a predicted cluster counts when it equals a true one.\n\n"
             f"{table(results)}\n\nBefore issue 17 (commit 627d846, same benchmark):\n\n"

@@ -16,7 +16,7 @@ from custdata.dedupe import (
     record_columns, score_pair, strong_links, strong_pairs, to_records,
 )
 from custdata.dedupe.blocking import (
-    RULES, SMALL_BLOCK_RULES, SMALL_CAP_RULES, _neighbourhood, neighbourhood_rank,
+    RULES, SMALL_CAP_RULES, _neighbourhood, neighbourhood_rank, rule_window,
 )
 from custdata.dedupe.bulk import _char_matrix, record_table, table_bits
 from custdata.dedupe.bulk import _near_digits as bulk_near_digits
@@ -166,8 +166,7 @@ def _reference_candidate_pairs(records, *, max_block=8, window=3, rules=None):
                     right.append(j)
             elif len(members) > 2:
                 capped += 1
-                step = (0 if rule in SMALL_BLOCK_RULES
-                        else min(window, 2) if rule in SMALL_CAP_RULES else window)
+                step = rule_window(rule, window)
                 ordered = sorted(members, key=lambda k: (_neighbourhood(records[k]), k))
                 for s in range(1, step + 1):
                     left.extend(ordered[:-s])

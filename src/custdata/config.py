@@ -29,7 +29,8 @@ DEFAULTS: dict[str, dict[str, tuple[Any, str]]] = {
         "duplicate_rate": (0.25, "expected duplicate pairs per contact; sets the prior odds"),
         "max_block": (8, "blocks larger than this are paired by sorted neighbourhood only"),
         "window": (3, "sorted-neighbourhood window for blocks over max_block (dedupe "
-                   "uses at least 12 for its exact-key and address rules)"),
+                   "uses at least 12 for its exact-key rules, 4 or 2 for the broad name "
+                   "and address keys)"),
         "identifiers": ([], "columns kept in extra (a membership or tax number...) compared, "
                         "blocked on and fitted as identifiers, e.g. [\"soc_sec_id\"]"),
     },

@@ -4,25 +4,33 @@ Each blocking rule gives every record at most one key. All pairs inside a block 
 candidates; a block larger than `max_block` (a shared office phone, a very common name)
 is too unspecific for all of its pairs, so it is sorted and only records within `window`
 places of each other are paired (sorted neighbourhood); dedupe's own window is at least
-BIG_WINDOW (`pipeline_window`). The pair count therefore grows about linearly with the
-number of records.
+BIG_WINDOW (`pipeline_window`), and the rules whose big blocks are mostly strangers keep
+a smaller one (RULE_WINDOWS). A record gets at most its window of partners per rule in a
+big block, so the pair count grows about linearly with the number of records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from custdata.dedupe.columns import (
-    RecordColumns, birth_year, email_local, factorize, initials, name_token, phone_tail,
-    record_columns, truthy_codes,
+    RecordColumns,
+    birth_year,
+    email_local,
+    factorize,
+    initials,
+    name_token,
+    phone_tail,
+    record_columns,
+    truthy_codes,
 )
-from custdata.dedupe.orgs import house_number, street_key, street_name
 from custdata.dedupe.features import Record
 from custdata.dedupe.names import phonetic_key
+from custdata.dedupe.orgs import house_number, street_key, street_name
 
 
 def _name(r: Record) -> str | None:
@@ -83,7 +91,7 @@ RULES: dict[str, Callable[[Record], str | None]] = {
 }
 
 
-SMALL_CAP_RULES = {"name": 8}  # rule -> its own cap (and a window of at most 2)
+SMALL_CAP_RULES = {"name": 8}  # rule -> its own cap
 # Rules that pair only inside blocks within the cap: a bare birth date or postal code is
 # the one key two records share when every other field has a slip, but a big block of
 # them (a large list's common postal code) holds strangers only, and gives no pairs.
@@ -94,17 +102,34 @@ SMALL_BLOCK_RULES = frozenset({"birth", "postal", "postal+street", "city+street"
 # postal code and each record paired with this many neighbours, so look-alikes sort
 # together and a block of up to BIG_WINDOW + 1 records keeps every pair.
 BIG_WINDOW = 12
-# Rules whose big blocks are mostly strangers (a common name in one city, a company's
-# staff with the same initials): their window stays at most LOOSE_WINDOW, which keeps
-# the candidate count, and the time, near linear at a million contacts.
-LOOSE_RULES = frozenset({"phonetic+city", "name_word+city", "company+initials"})
+# Rules whose big blocks are mostly strangers keep a smaller window: the window is each
+# record's budget of pairs in a big block, and these blocks grow with the list (a street
+# and house number in every city, a common name in one city, a company's staff with the
+# same initials), so a window of 12 made the candidates per record, and the time, grow
+# with it. Sorted by name, a record's duplicates in such a block sit next to it; a
+# window of 2 on the address and name keys lost 0.07 % of the true pairs at a million
+# contacts and halved the candidates (benchmarks/RESULTS.md, issue 17 blocking).
 LOOSE_WINDOW = 4
+NARROW_WINDOW = 2
+RULE_WINDOWS: dict[str, int] = {
+    **dict.fromkeys(("phonetic+city", "name_word+city", "company+initials"), LOOSE_WINDOW),
+    **dict.fromkeys(("name", "name+birth_year", "street+number", "postal+number", "address"),
+                    NARROW_WINDOW),
+}
 
 
 def pipeline_window(window: int) -> int:
     """The sorted-neighbourhood window `find_duplicate_records` blocks with: the
     configured one, but never under BIG_WINDOW (a window of 3 lost true pairs)."""
     return max(window, BIG_WINDOW)
+
+
+def rule_window(rule: str, window: int) -> int:
+    """The sorted-neighbourhood window of `rule`'s blocks over the cap: 0 for the rules
+    that pair only inside small blocks, at most RULE_WINDOWS[rule], else `window`."""
+    if rule in SMALL_BLOCK_RULES:
+        return 0
+    return min(window, RULE_WINDOWS.get(rule, window))
 
 
 @dataclass
@@ -134,6 +159,13 @@ COLUMN_RULES: dict[str, tuple[str, ...]] = {
     "postal+street": ("po", "sna"), "city+street": ("ci", "sna"),
     "name_word+postal": ("ntok", "po"),
 }
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array, ascending: np.unique's result, by a sort
+    (numpy 2.4's np.unique hashes first, 80 times slower on 20M pair codes)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
 
 
 def _column_keys(columns: RecordColumns, parts: tuple[str, ...]) -> np.ndarray | None:
@@ -203,6 +235,22 @@ def _block_pairs(keys: np.ndarray, cap: int, window: int, rank: Callable[[], np.
     return left, right, len(big)
 
 
+def _rule_pairs(records: Sequence[Record], columns: RecordColumns | None, rule: str,
+                key_of: Callable[[Record], str | None], max_block: int, window: int,
+                rank: Callable[[], np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
+    """One rule's pairs (left, right positions) and how many of its blocks were over the
+    cap. `columns`: key on the default rule's column codes; None: call `key_of`."""
+    keys = _column_keys(columns, COLUMN_RULES[rule]) if columns is not None else None
+    if keys is None:
+        keys = _string_keys(records, key_of)
+    cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
+    step = rule_window(rule, window)
+    left, right, capped = _block_pairs(keys, cap, step, rank)
+    empty = np.zeros(0, np.int64)
+    return (np.concatenate(left) if left else empty,
+            np.concatenate(right) if right else empty, capped)
+
+
 def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: int = 3,
                     rules: dict[str, Callable[[Record], str | None]] | None = None,
                     columns: RecordColumns | None = None) -> tuple[np.ndarray, BlockingStats]:
@@ -224,21 +272,14 @@ def candidate_pairs(records: Sequence[Record], *, max_block: int = 8, window: in
 
     codes = []
     for rule, key_of in (rules or RULES).items():
-        keys = _column_keys(columns, COLUMN_RULES[rule]) if rules is None else None
-        if keys is None:
-            keys = _string_keys(records, key_of)
-        cap = min(max_block, SMALL_CAP_RULES.get(rule, max_block))
-        step = (0 if rule in SMALL_BLOCK_RULES else min(window, 2) if rule in SMALL_CAP_RULES
-                else min(window, LOOSE_WINDOW) if rule in LOOSE_RULES else window)
-        left, right, capped = _block_pairs(keys, cap, step, ranked)
+        a, b, capped = _rule_pairs(records, columns if rules is None else None, rule, key_of,
+                                   max_block, window, ranked)
         stats.capped_blocks += capped
-        a = np.concatenate(left) if left else np.zeros(0, np.int64)
-        b = np.concatenate(right) if right else np.zeros(0, np.int64)
         codes.append(np.minimum(a, b) * n + np.maximum(a, b))
         stats.by_rule[rule] = len(a)
     if not codes:
         return np.empty((0, 2), dtype=np.int64), stats
-    unique = np.unique(np.concatenate(codes))
+    unique = sorted_unique(np.concatenate(codes))
     stats.pairs = len(unique)
     return np.stack([unique // n, unique % n], axis=1), stats
 

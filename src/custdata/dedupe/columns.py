@@ -78,6 +78,7 @@ DERIVED: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "ast": ("ad", street_part),  # compare.streets_close
     "sna": ("ad", street_name),
     "asn": ("ast", lambda street: street.replace(" ", "")),
+    "ans": ("ad", lambda address: address.replace(" ", "")),
     "ntok": ("nm", name_token),
     "cns": ("co", lambda company: company.replace(" ", "")),
 }

@@ -5,9 +5,10 @@ common. Past the exact rules, every rule of `names_level` needs two related word
 from each name (equal, one a nickname of the other, a slip or two apart, or alike by
 fuzz.ratio, or sharing a slip key, `person_names.slip_keys`), except the two on the names
 written without spaces (`Name.joined`). So the pairs are screened in bulk first: each
-name's words and slip keys are listed once, the word pairs of all name pairs are scored
-by rapidfuzz in one batch, and a pair without a related word or a shared slip key gets
-its level from the joined spellings alone; the rest go through `names_level`.
+name's words are listed once and the word pairs of all name pairs are scored by
+rapidfuzz in one batch; slip keys and joined spellings are tested as sets, pair by pair
+(listing all pairs of keys costs more). A pair without a related word or a shared slip
+key gets its level from the joined spellings alone; the rest go through `names_level`.
 
 `tests/test_dedupe_name_batch.py` checks the screen against `names_level` pair by pair: a new
 rule in `names_level` that needs no related word must be added to `_unrelated_levels`.
@@ -69,7 +70,8 @@ class NameWords:
     han: np.ndarray
     least: np.ndarray
     together: np.ndarray
-    slips: Spellings
+    slips: np.ndarray  # object array of frozensets
+    joined_sets: np.ndarray  # object array: Name.joined
 
 
 def name_words(names: list[Name]) -> NameWords:
@@ -89,13 +91,25 @@ def name_words(names: list[Name]) -> NameWords:
         np.fromiter((number[min(n.joined)] for n in names), dtype=np.int64, count=len(names)),
         np.fromiter((number["".join(n.tokens)] for n in names), dtype=np.int64,
                     count=len(names)),
-        Spellings.of([slip_keys(n.tokens) for n in names]))
+        _objects([slip_keys(n.tokens) for n in names]), _objects([n.joined for n in names]))
 
 
-def shared(spellings: Spellings, x: np.ndarray, y: np.ndarray, words: bool = False
-           ) -> np.ndarray:
-    """For every k: do names x[k] and y[k] (codes) have an equal pair of spellings (with
-    `words`: a related pair of words)?"""
+def _objects(items: list) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def overlap(sets: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For every k: do sets[x[k]] and sets[y[k]] (frozensets) have an element in common?
+    (In Python: a set test per pair is cheaper than listing all pairs of elements.)"""
+    disjoint = np.fromiter(map(frozenset.isdisjoint, sets[x].tolist(), sets[y].tolist()),
+                           dtype=bool, count=len(x))
+    return ~disjoint
+
+
+def shared(spellings: Spellings, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For every k: do names x[k] and y[k] (codes) have a related pair of words?"""
     count_x = spellings.start[x + 1] - spellings.start[x]
     count_y = spellings.start[y + 1] - spellings.start[y]
     pairs = count_x * count_y
@@ -104,13 +118,10 @@ def shared(spellings: Spellings, x: np.ndarray, y: np.ndarray, words: bool = Fal
     wide = count_y[owner]
     wx = spellings.ids[spellings.start[x][owner] + offset // wide]
     wy = spellings.ids[spellings.start[y][owner] + offset % wide]
-    if words:
-        size = len(spellings.texts)
-        keys, inverse = np.unique(np.minimum(wx, wy) * size + np.maximum(wx, wy),
-                                  return_inverse=True)
-        match = _words_related(spellings, keys // size, keys % size)[inverse.ravel()]
-    else:
-        match = wx == wy
+    size = len(spellings.texts)
+    keys, inverse = np.unique(np.minimum(wx, wy) * size + np.maximum(wx, wy),
+                              return_inverse=True)
+    match = _words_related(spellings, keys // size, keys % size)[inverse.ravel()]
     out = np.zeros(len(x), bool)
     out[owner[match]] = True
     return out
@@ -143,8 +154,8 @@ def names_levels(names: list[Name], words: NameWords, x: np.ndarray, y: np.ndarr
     if not len(x):
         return []
     screened = ~(words.han[x] & words.han[y])
-    screened[screened] = ~shared(words.words, x[screened], y[screened], words=True)
-    screened[screened] = ~shared(words.slips, x[screened], y[screened])
+    screened[screened] = ~shared(words.words, x[screened], y[screened])
+    screened[screened] = ~overlap(words.slips, x[screened], y[screened])
     plain = np.flatnonzero(screened)
     out = np.empty(len(x), dtype=object)
     out[plain] = _LEVELS[_unrelated_levels(words, x[plain], y[plain])]
@@ -158,7 +169,7 @@ def _unrelated_levels(words: NameWords, x: np.ndarray, y: np.ndarray) -> np.ndar
     index into _LEVELS: alias when a joined spelling is shared; for two latin names, close
     when the tokens written together are a slip in eight apart and the least joined
     spellings differ (`person_names._joined_close`); else different."""
-    alias = shared(words.joined, x, y)
+    alias = overlap(words.joined_sets, x, y)
     sa, sb = words.together[x], words.together[y]
     la, lb = words.joined.sizes[sa], words.joined.sizes[sb]
     check = np.flatnonzero(~alias & ~words.han[x] & ~words.han[y]

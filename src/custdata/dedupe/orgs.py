@@ -142,8 +142,10 @@ def street_key(address: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=200_000)
 def _word_in(word: str, others: tuple[str, ...]) -> bool:
-    """`word` is one of `others`, or one slip away from one (words of 5 letters or more)."""
+    """`word` is one of `others`, or one slip away from one (words of 5 letters or more).
+    Remembered: the words of common names meet again and again."""
     if word in others:
         return True
     return len(word) >= 5 and any(len(o) >= 5 and fuzz.ratio(word, o, score_cutoff=85)
@@ -154,19 +156,26 @@ def _all_in(xs: tuple[str, ...], ys: tuple[str, ...]) -> bool:
     return all(_word_in(x, ys) for x in xs)
 
 
+@lru_cache(maxsize=200_000)
+def _word_parts(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...],
+                                                 frozenset[str], bool]:
+    """A name's words for `words_level`, once per name: without legal forms; its core
+    (without generic words either); its generic words; whether a word has 3 letters."""
+    kept = tuple(w for w in words if w not in LEGAL)
+    core = tuple(w for w in kept if w not in GENERIC)
+    return kept, core, frozenset(kept) - frozenset(core), any(len(w) >= 3 for w in kept)
+
+
 def words_level(xs: tuple[str, ...], ys: tuple[str, ...]) -> str | None:
     """"close" when two names differ only by generic words that one of them leaves out
     ("ciboulette restaurant" / "ciboulette"), "partial" when one name's words are all in
     the other ("henson" / "chicago public schools henson matthew a"), "shared" when two
     short names without generic words have a word in common, else None.
     Legal forms (Inc, Ltd, the …) count for nothing."""
-    xs = tuple(w for w in xs if w not in LEGAL)
-    ys = tuple(w for w in ys if w not in LEGAL)
-    if not xs or not ys or not any(len(w) >= 3 for w in (*xs, *ys)):
+    xs, core_x, gen_x, long_x = _word_parts(xs)
+    ys, core_y, gen_y, long_y = _word_parts(ys)
+    if not xs or not ys or not (long_x or long_y):
         return None
-    core_x = tuple(w for w in xs if w not in GENERIC)
-    core_y = tuple(w for w in ys if w not in GENERIC)
-    gen_x, gen_y = set(xs) - set(core_x), set(ys) - set(core_y)
     if (core_x and core_y and _all_in(core_x, core_y) and _all_in(core_y, core_x)
             and (gen_x <= gen_y or gen_y <= gen_x)):
         return "close"
