@@ -270,7 +270,8 @@ def run(args: argparse.Namespace, work: Path, urls: list[str]) -> str:
     data = prepare(args, work)
     loads = [load()]
     lite_steps = list(STEPS) if args.sqlite_steps == "all" else ["import contacts"]
-    pg_steps = list(STEPS) if args.pg_steps == "all" else ["import contacts", "dedupe"]
+    pg_steps = {"all": list(STEPS), "contacts": ["import contacts", "dedupe"],
+                "import": ["import contacts"]}[args.pg_steps]
     parts = split(data / "contacts.csv", 4, work)
     if args.together:  # SQLite and PostgreSQL at once, then the four importers
         lite = in_thread(engine_run, str(work / "crm.db"), data, lite_steps, args.timeout)
@@ -305,8 +306,9 @@ def main() -> None:
     parser.add_argument("--together", action="store_true",
                         help="run the SQLite and the PostgreSQL steps at the same time "
                              "(each one's CPU is still its own)")
-    parser.add_argument("--pg-steps", choices=("all", "contacts"), default="all",
-                        help="contacts: on PostgreSQL only import contacts and dedupe")
+    parser.add_argument("--pg-steps", choices=("all", "contacts", "import"), default="all",
+                        help="contacts: on PostgreSQL only import contacts and dedupe; "
+                             "import: only import contacts")
     parser.add_argument("--url", help="an empty PostgreSQL database (default: a throwaway server)")
     parser.add_argument("--reports-on", metavar="URL",
                         help="only time report rfm / tag on this existing team store")

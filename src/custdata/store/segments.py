@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from datetime import date, timedelta
 
 from types import ModuleType
@@ -31,6 +32,22 @@ _CUR = "upper(trim(coalesce(currency, '')))"
 _PAID = "status_norm = 'paid'"
 # NULL amounts stay NULL: total() skips them, as if they were 0
 _NET = "CASE WHEN status_norm = 'paid' THEN amount_value ELSE -abs(amount_value) END"
+# Money is summed in whole units of 1/MONEY_UNITS (k = 4 decimals): each order's amount
+# (after the rate) is rounded to a unit, half away from zero, in double arithmetic the
+# same way on both engines (SQLite's round(r) is (int)(r +/- 0.5), spelt out for
+# PostgreSQL, whose round(double) breaks ties to even), and divided once per sum. The
+# units are whole numbers held in doubles, so a sum is exact whatever the order of the
+# additions (a parallel worker's partial sums, SQLite's ranges) while the customer's
+# amounts add up to less than 2**53 units (about 900 billion): both engines then give
+# the same figure to the last bit. Past that the sums stay finite floats (no overflow),
+# exact to ~16 digits. -0.0 is made 0.0 (PostgreSQL's sum starts from its first value).
+MONEY_UNITS = 10_000
+# tag on a server: past this many contacts changed, contacts' plain indexes are dropped
+# for the UPDATE and built again (minutes -> seconds at 800k changes of 1M contacts)
+REBUILD_INDEXES_AFTER = 50_000
+_LITE_UNITS = "round(({net}) * 10000.0)"
+_PG_UNITS = ("trunc(({net}) * 10000::float8 + CASE WHEN ({net}) < 0 THEN -0.5::float8 "
+             "ELSE 0.5::float8 END)")
 
 # The orders both dialects aggregate: paid and refunded, up to as_of, in one id range.
 _ORDERS_BY_CONTACT = """FROM orders
@@ -45,7 +62,7 @@ SELECT contact_id,
        CAST(julianday(:as_of) - julianday(max(CASE WHEN {paid} THEN day END)) AS INTEGER)
            AS recency_days,
        sum({paid}) AS frequency,
-       total({net}) AS monetary,
+       total({units}) / 10000.0 AS monetary,
        min(currency) AS cur_min, max(currency) AS cur_max
        {tag_columns}
 """ + _ORDERS_BY_CONTACT + """HAVING sum({paid}) > 0
@@ -55,8 +72,9 @@ _TAG_COLUMNS = """,
        CAST(julianday(:as_of) - julianday(min(CASE WHEN {paid} THEN day END)) AS INTEGER)
            AS tenure_days,
        max(CASE WHEN {paid} THEN day END) AS last_day,
-       total(CASE WHEN day > :win THEN {net} END) AS window_revenue,
-       total(CASE WHEN day > :prior AND day <= :win THEN {net} END) AS prior_revenue,
+       total(CASE WHEN day > :win THEN {units} END) / 10000.0 AS window_revenue,
+       total(CASE WHEN day > :prior AND day <= :win THEN {units} END) / 10000.0
+           AS prior_revenue,
        total(CASE WHEN day > :win THEN {paid} END) AS window_orders"""
 # The same aggregates in PostgreSQL's own terms: FILTER clauses and the built-in sum and
 # count (C functions the planner can run in parallel workers) instead of the SQL-language
@@ -67,7 +85,7 @@ _PG_AGGREGATE_SQL = """
 SELECT contact_id,
        CAST(:as_of AS date) - CAST(max(day) FILTER (WHERE {paid}) AS date) AS recency_days,
        count(*) FILTER (WHERE {paid}) AS frequency,
-       coalesce(sum({net}), 0) AS monetary,
+       (coalesce(sum({units}), 0) + 0) / 10000::float8 AS monetary,
        min(currency) AS cur_min, max(currency) AS cur_max
        {tag_columns}
 """ + _ORDERS_BY_CONTACT + """HAVING count(*) FILTER (WHERE {paid}) > 0
@@ -76,8 +94,10 @@ _PG_TAG_COLUMNS = """,
        count(DISTINCT day) FILTER (WHERE {paid}) AS paid_days,
        CAST(:as_of AS date) - CAST(min(day) FILTER (WHERE {paid}) AS date) AS tenure_days,
        max(day) FILTER (WHERE {paid}) AS last_day,
-       coalesce(sum({net}) FILTER (WHERE day > :win), 0) AS window_revenue,
-       coalesce(sum({net}) FILTER (WHERE day > :prior AND day <= :win), 0) AS prior_revenue,
+       (coalesce(sum({units}) FILTER (WHERE day > :win), 0) + 0) / 10000::float8
+           AS window_revenue,
+       (coalesce(sum({units}) FILTER (WHERE day > :prior AND day <= :win), 0) + 0)
+           / 10000::float8 AS prior_revenue,
        count(*) FILTER (WHERE day > :win AND {paid}) AS window_orders"""
 # The day before the last paid day, only where the first-to-last span can hold a gap
 # longer than the threshold (index lookups on (contact_id, day), a few customers).
@@ -126,18 +146,18 @@ class Segments(Component):
         on_server = self.db.dialect == "postgres"
         tag_sql, query = ((_PG_TAG_COLUMNS, _PG_AGGREGATE_SQL) if on_server
                           else (_TAG_COLUMNS, _AGGREGATE_SQL))
-        tag_columns = tag_sql.format(paid=_PAID, net=net) if for_tag else ""
-        sql = query.format(paid=_PAID, net=net, only=only_sql, tag_columns=tag_columns)
+        units = (_PG_UNITS if on_server else _LITE_UNITS).format(net=net)
+        tag_columns = tag_sql.format(paid=_PAID, units=units) if for_tag else ""
+        sql = query.format(paid=_PAID, units=units, only=only_sql, tag_columns=tag_columns)
         pd = _pandas()
-        if on_server:
-            # no parallel workers: a worker's partial sum would change the order of the
-            # float additions with the plan, and so the last bit of the revenue figures
-            # (the index's order is SQLite's: both engines then print the same report)
-            self.db.execute("SET max_parallel_workers_per_gather = 0")
+        if on_server:  # parallel plans are welcome: the money sums are exact (MONEY_UNITS)
+            # no JIT: compiling the expressions (again in every parallel worker) took 11 s
+            # of a 68 s aggregate at 1M contacts, more than it saved (52 s without)
+            self.db.execute("SET jit = off")
             frame = self.db.frame_by_contact_range(
                 sql, params, text=("cur_min", "cur_max", "last_day"))
-            self.db.execute("RESET max_parallel_workers_per_gather")  # not after an error:
-            # a failed transaction refuses it, and the command ends there anyway
+            self.db.execute("RESET jit")  # not after an error: a failed transaction
+            # refuses it, and the command ends there anyway
         else:
             rows, names = self.db.fetch_by_contact_range(sql, params)
             frame = pd.DataFrame.from_records(rows, columns=names)
@@ -215,13 +235,35 @@ class Segments(Component):
         """Write stage/tier changes with their change times and history rows ("tag")."""
         now = utc_now()
         changes = list(changes)
-        for field in ("stage", "tier"):  # a set-based UPDATE on a server (COPY + FROM)
-            rows = [(new, now, now, cid) for cid, f, _, new in changes if f == field]
-            self.db.update_rows("contacts", [field, f"{field}_changed_at", "changed_at"], rows)
+        # each contact's row written once, both fields together (an UPDATE is a new row
+        # version in every index of contacts on a server: changed_at is indexed): one
+        # set-based UPDATE (COPY + FROM on a server) per set of fields changed
+        fields: dict[int, dict[str, str | None]] = {}
+        for cid, field, _, new in changes:
+            fields.setdefault(cid, {})[field] = new
+        groups: dict[tuple[str, ...], list[tuple]] = {}
+        for cid, values in fields.items():
+            names = tuple(sorted(values))
+            groups.setdefault(names, []).append(
+                (*(values[f] for f in names), *(now for _ in names), now, cid))
+        # many rows on a server: its indexes rebuilt once, not a new entry per row in each
+        # (a reader started before waits for this write, as for a big orders import)
+        bulk = (self.db.dialect == "postgres" and len(fields) >= REBUILD_INDEXES_AFTER
+                and self._owns_contacts())
+        with self.db.indexes_dropped("contacts") if bulk else nullcontext():
+            for names, rows in sorted(groups.items()):
+                self.db.update_rows("contacts", [*names, *(f"{f}_changed_at" for f in names),
+                                                 "changed_at"], rows)
         detail = {"as_of": as_of.isoformat()}
         self.store.history.record(op_id, (Change(cid, f, old, new, "tag", detail)
                                     for cid, f, old, new in changes), at=now)
         return len(changes)
+
+    def _owns_contacts(self) -> bool:
+        """Whether this server login may drop contacts' indexes (owns the table, or is
+        a member of the role that does); a team editor may not."""
+        return bool(self.db.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class "
+                                    "WHERE oid = 'contacts'::regclass").fetchone()[0])
 
     def save_rfm_cells(self, scored: pd.DataFrame, *, as_of: date, digest: str) -> int:
         """Replace the stored RFM cells with `scored`'s (contact_id, cell, segment)."""
