@@ -56,6 +56,16 @@ class Cli:
                 return 0
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
+    def dump(self) -> str:
+        """Every row of every table as text (SQLite's iterdump; each table's rows on a server)."""
+        if self.engine == "sqlite":
+            with closing(sqlite3.connect(self.db)) as conn:
+                return "\n".join(conn.iterdump())
+        tables = self.sql("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                          "ORDER BY tablename")
+        return "\n".join(f"{name}: {row[0]}" for (name,) in tables
+                         for row in self.sql(f"SELECT t::text FROM {name} t"))
+
     def sql(self, query: str, *params: Any) -> list[tuple]:
         if self.engine == "postgres":
             import psycopg

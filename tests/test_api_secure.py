@@ -24,39 +24,48 @@ def crm(cli, tmp_path: Path):
     return cli
 
 
+@pytest.fixture
+def ecrm(ecli, tmp_path: Path):
+    """`crm` on each engine (sqlite, postgres)."""
+    source = tmp_path / "in.csv"
+    source.write_text(CSV, encoding="utf-8")
+    assert ecli("import", "contacts", source).exit_code == 0
+    return ecli
+
+
 def _export(cli, *args) -> list[dict]:
     result = cli(*args, "export", "contacts", "--format", "json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
 
-def test_the_secure_group_runs_from_python(crm, tmp_path: Path) -> None:
-    before = _export(crm)
+def test_the_secure_group_runs_from_python(ecrm, tmp_path: Path) -> None:
+    before = _export(ecrm)
     notes: list[str] = []
-    made = secure.keygen(Session(db=crm.db), key_file=tmp_path / "k1")
-    session = Session(db=crm.db, key_file=made.path, notify=notes.append)
+    made = secure.keygen(Session(db=ecrm.db), key_file=tmp_path / "k1")
+    session = Session(db=ecrm.db, key_file=made.path, notify=notes.append)
     done = secure.encrypt(session, columns=["email", "phone"])
     assert done.changed and done.columns == ["email", "phone"] and done.key_id == made.key_id
     assert done.counts["contacts"] == 2 and done.counts["extra"] == 1 and done.left is None
     assert not secure.encrypt(session, columns=["email"]).changed  # nothing to do
-    assert _export(crm, "--key-file", made.path) == before
-    new = secure.keygen(Session(db=crm.db), key_file=tmp_path / "k2")
+    assert _export(ecrm, "--key-file", made.path) == before
+    new = secure.keygen(Session(db=ecrm.db), key_file=tmp_path / "k2")
     rotated = secure.rotate_key(session, new_key_file=new.path)
     assert (rotated.old_key_id, rotated.key_id) == (made.key_id, new.key_id)
     with pytest.raises(KeyFileError):
         secure.decrypt(session)  # the old key no longer opens the store
-    assert secure.decrypt(Session(db=crm.db, key_file=new.path)).columns == []
-    assert _export(crm) == before
+    assert secure.decrypt(Session(db=ecrm.db, key_file=new.path)).columns == []
+    assert _export(ecrm) == before
 
 
-def test_forget_from_python_asks_through_a_callback(crm) -> None:
+def test_forget_from_python_asks_through_a_callback(ecrm) -> None:
     asked: list[int] = []
-    kept = secure.forget(Session(db=crm.db), "ext:C1",
+    kept = secure.forget(Session(db=ecrm.db), "ext:C1",
                          confirm=lambda cid, who: asked.append(cid) or False)
     assert asked == [1] and not kept.erased
-    done = secure.forget(Session(db=crm.db), "ext:C1")
+    done = secure.forget(Session(db=ecrm.db), "ext:C1")
     assert done.erased and done.contact_id == 1
-    assert crm.sql("SELECT email, phone, extra FROM contacts WHERE id = 1") == [(None, None, "{}")]
+    assert ecrm.sql("SELECT email, phone, extra FROM contacts WHERE id = 1") == [(None, None, "{}")]
 
 
 def test_row_masker_masks_a_plain_store_too(crm) -> None:
@@ -91,35 +100,34 @@ def test_a_full_disk_after_the_commit_is_a_warning_and_the_next_write_finishes(
     assert crm.sql(pending) == [(0,)]
 
 
-def test_forget_erases_the_records_merged_into_the_person(cli, tmp_path: Path) -> None:
+def test_forget_erases_the_records_merged_into_the_person(ecli, tmp_path: Path) -> None:
     source = tmp_path / "d.csv"
     source.write_text("external_id,name,email,phone,city\n"
                       "D1,张伟,zhang.wei@qq.com,138 0013 8000,北京\n"
                       "D2,Zhang Wei,zw.work@163.com,+86 138 0013 8000,Beijing\n"
                       "D3,Li Na,lina@163.com,13912345678,上海\n", encoding="utf-8")
-    assert cli("import", "contacts", source).exit_code == 0
-    assert cli("clean").exit_code == 0  # history rows holding the values
-    merged = cli("dedupe", "--merge", "--format", "json")
+    assert ecli("import", "contacts", source).exit_code == 0
+    assert ecli("clean").exit_code == 0  # history rows holding the values
+    merged = ecli("dedupe", "--merge", "--format", "json")
     assert merged.exit_code == 0, merged.output
     rows = json.loads(merged.stdout)
     assert len({r["merge_id"] for r in rows}) == 1, rows
-    conn = sqlite3.connect(cli.db)  # closed: forget needs the store to itself
-    ((survivor,),) = conn.execute("SELECT survivor_id FROM merges").fetchall()
-    conn.close()
+    ((survivor,),) = ecli.sql("SELECT survivor_id FROM merges")  # closed: forget needs the store
     away = ({1, 2} - {survivor}).pop()
-    done = secure.forget(Session(db=cli.db), survivor)
+    done = secure.forget(Session(db=ecli.db), survivor)
     assert done.counts["merged_records"] == 1 and done.counts["merges"] == 1
-    assert cli.sql("SELECT count(*) FROM history WHERE contact_id = ?", away) == [(0,)]
-    data = b"".join(p.read_bytes() for p in tmp_path.glob("crm.db*"))
+    assert ecli.sql("SELECT count(*) FROM history WHERE contact_id = ?", away) == [(0,)]
+    data = ecli.dump().encode() if ecli.engine == "postgres" else \
+        b"".join(p.read_bytes() for p in tmp_path.glob("crm.db*"))
     for value in ("zw.work@163.com", "zhang.wei@qq.com", "13800138000"):
         assert value.encode() not in data
     assert "lina@163.com".encode() in data  # the other person stays
 
 
-def test_forget_keeps_a_suppression_list_that_import_reads(crm, tmp_path: Path) -> None:
+def test_forget_keeps_a_suppression_list_that_import_reads(ecrm, tmp_path: Path) -> None:
     from custdata.api import data
 
-    session = Session(db=crm.db)
+    session = Session(db=ecrm.db)
     assert secure.erasures(session) == []
     assert secure.forget(session, "ext:C1").counts["suppressed"] == 3  # id, email, phone
     listed = secure.erasures(session)
@@ -128,4 +136,4 @@ def test_forget_keeps_a_suppression_list_that_import_reads(crm, tmp_path: Path) 
     source.write_text(CSV, encoding="utf-8")
     counts = data.import_records(session, "contacts", source)
     assert (counts.skipped, counts.erased, counts.unchanged) == (1, 1, 1)
-    assert "13800138000" not in json.dumps(crm.sql("SELECT * FROM suppressed"))
+    assert "13800138000" not in json.dumps(ecrm.sql("SELECT * FROM suppressed"))

@@ -39,6 +39,17 @@ def store(cli, write_csv):
     return cli
 
 
+@pytest.fixture
+def estore(ecli, write_csv):
+    """`store` on each engine (sqlite, postgres)."""
+    for kind, rows in (("contacts", CONTACTS), ("orders", ORDERS)):
+        result = ecli("import", kind, write_csv(f"{kind}.csv", rows))
+        assert result.exit_code == 0, result.output
+    if ecli.engine == "sqlite":
+        os.chmod(ecli.db, 0o600)
+    return ecli
+
+
 def audit(cli, *args: str):
     return cli("audit", "--as-of", AS_OF, *args, env=NO_KEY)
 
@@ -49,8 +60,8 @@ def audit_json(cli, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_json_document_matches_the_golden_file(store) -> None:
-    doc = audit_json(store)
+def test_json_document_matches_the_golden_file(estore) -> None:
+    doc = audit_json(estore)
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     assert doc == json.loads(GOLDEN.read_text(encoding="utf-8"))
@@ -127,43 +138,43 @@ def test_fail_under_takes_any_number(store) -> None:
     assert audit(store, "--fail-under", "lots").exit_code == 2
 
 
-def test_history_shows_every_run_and_the_change(store, write_csv) -> None:
-    first = audit_json(store)
+def test_history_shows_every_run_and_the_change(estore, write_csv) -> None:
+    first = audit_json(estore)
     assert first["previous_score"] is None and first["change"] is None
     more = [CONTACTS[0], ["C5", "Eve Xu", "eve@example.com", "13800138005", "", "Wuhan", "yes",
                           "2024-06-20"]]
-    assert store("import", "contacts", write_csv("more.csv", more)).exit_code == 0
-    second = audit_json(store)
+    assert estore("import", "contacts", write_csv("more.csv", more)).exit_code == 0
+    second = audit_json(estore)
     assert second["previous_score"] == first["score"]
     assert second["change"] == round(second["score"] - first["score"], 1) != 0
-    result = store("audit", "--history", "--format", "json")
+    result = estore("audit", "--history", "--format", "json")
     assert result.exit_code == 0, result.output
     runs = json.loads(result.stdout)
     assert [r["score"] for r in runs] == [first["score"], second["score"]]
     assert [r["change"] for r in runs] == [None, second["change"]]
     assert runs[1]["validity"] == second["parts"]["validity"]["score"]
-    assert store.sql("SELECT count(*) FROM audit_runs") == [(2,)]
+    assert estore.sql("SELECT count(*) FROM audit_runs") == [(2,)]
 
 
 def test_history_rejects_fail_under(store) -> None:
     assert store("audit", "--history", "--fail-under", "50").exit_code == 2
 
 
-def test_empty_store_says_so_and_does_not_fail(cli) -> None:
-    assert cli("init").exit_code == 0  # reading commands never create a store
-    result = cli("audit", "--fail-under", "99", "--format", "csv", env=NO_KEY)
+def test_empty_store_says_so_and_does_not_fail(ecli) -> None:
+    assert ecli("init").exit_code == 0  # reading commands never create a store
+    result = ecli("audit", "--fail-under", "99", "--format", "csv", env=NO_KEY)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert "nothing to audit" in result.stderr
-    doc = json.loads(cli("audit", "--format", "json", env=NO_KEY).stdout)
+    doc = json.loads(ecli("audit", "--format", "json", env=NO_KEY).stdout)
     assert doc["empty"] is True and doc["score"] is None
     assert all(p["score"] is None for p in doc["parts"].values()) and doc["findings"] == []
-    assert cli.sql("SELECT count(*) FROM audit_runs") == [(0,)]  # no score, no run
-    assert json.loads(cli("audit", "--history", "--format", "json").stdout) == []
+    assert ecli.sql("SELECT count(*) FROM audit_runs") == [(0,)]  # no score, no run
+    assert json.loads(ecli("audit", "--history", "--format", "json").stdout) == []
 
 
-def test_csv_rows_keep_numbers_plain(store) -> None:
-    result = audit(store, "--format", "csv")
+def test_csv_rows_keep_numbers_plain(estore) -> None:
+    result = audit(estore, "--format", "csv")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "kind,part,score,weight,check,field,count,total,message,command"
@@ -181,26 +192,26 @@ def test_table_is_a_dashboard_with_bars(store) -> None:
     assert "57.3" in result.stdout  # the golden fixture's score
 
 
-def test_encrypted_column_without_key_is_reported_not_failed(store) -> None:
-    store.sql("UPDATE contacts SET email = 'cd1:kid:body:a***@example.com' "
+def test_encrypted_column_without_key_is_reported_not_failed(estore) -> None:
+    estore.sql("UPDATE contacts SET email = 'cd1:kid:body:a***@example.com' "
               "WHERE email IS NOT NULL")
-    doc = audit_json(store)
+    doc = audit_json(estore)
     found = {(f["check"], f["field"]): f for f in doc["findings"]}
     assert ("validity.not_checkable", "email") in found
     assert ("validity.invalid", "email") not in found
     assert doc["parts"]["validity"]["score"] is not None
 
 
-def test_encrypted_store_audits_with_and_without_the_key(store, tmp_path: Path) -> None:
+def test_encrypted_store_audits_with_and_without_the_key(estore, tmp_path: Path) -> None:
     key = tmp_path / "audit.key"
-    assert store("keygen", "--key-file", key).exit_code == 0
-    result = store("--key-file", key, "encrypt")
+    assert estore("keygen", "--key-file", key).exit_code == 0
+    result = estore("--key-file", key, "encrypt")
     assert result.exit_code == 0, result.output
-    before = audit_json(store)
+    before = audit_json(estore)
     found = {(f["check"], f["field"]) for f in before["findings"]}
     assert {("validity.not_checkable", "email"), ("validity.not_checkable", "phone")} <= found
     assert not any(check == "security.plaintext_columns" for check, _ in found)
-    with_key = store("--key-file", key, "audit", "--as-of", AS_OF, "--format", "json")
+    with_key = estore("--key-file", key, "audit", "--as-of", AS_OF, "--format", "json")
     assert with_key.exit_code == 0, with_key.output
     doc = json.loads(with_key.stdout)
     found = {(f["check"], f["field"]): f["count"] for f in doc["findings"]}
@@ -209,11 +220,11 @@ def test_encrypted_store_audits_with_and_without_the_key(store, tmp_path: Path) 
     assert found[("uniqueness.exact_duplicates", "email_key")] == 2  # blind index still matches
 
 
-def test_config_weights_and_fields_change_the_score(store, tmp_path: Path) -> None:
+def test_config_weights_and_fields_change_the_score(estore, tmp_path: Path) -> None:
     config = tmp_path / "audit.toml"
     config.write_text('[audit]\nvalidity_fields = ["email"]\nweights = {validity = 100}\n'
                       'stale_days = 10000\n', encoding="utf-8")
-    result = store("--config", config, "audit", "--as-of", AS_OF, "--format", "json",
+    result = estore("--config", config, "audit", "--as-of", AS_OF, "--format", "json",
                    env=NO_KEY)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -221,6 +232,6 @@ def test_config_weights_and_fields_change_the_score(store, tmp_path: Path) -> No
     assert validity == ["email"] and doc["parts"]["validity"]["score"] == 75.0
     assert doc["parts"]["validity"]["weight"] == 100 and doc["parts"]["freshness"]["score"] == 100
     config.write_text('[audit]\nweights = {speed = 1}\n', encoding="utf-8")
-    result = store("--config", config, "audit", env=NO_KEY)
+    result = estore("--config", config, "audit", env=NO_KEY)
     assert result.exit_code == 2
     assert "speed" in result.stderr

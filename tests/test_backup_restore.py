@@ -28,6 +28,20 @@ def stocked(cli: Cli, tmp_path: Path) -> Cli:
     return cli
 
 
+@pytest.fixture
+def estocked(ecli: Cli, tmp_path: Path) -> Cli:
+    """`stocked` on each engine (sqlite, postgres)."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(make_csv(ROWS))
+    assert ecli("import", "contacts", path).exit_code == 0
+    return ecli
+
+
+def _stem(cli: Cli) -> str:
+    """The name a dated backup of this store starts with: the file's, or the database's."""
+    return cli.db.stem if cli.engine == "sqlite" else str(cli.db).rsplit("/", 1)[1]
+
+
 def _last_error(result) -> str:
     lines = result.stderr.strip().splitlines()
     assert lines and lines[-1].startswith("error:") and "Traceback" not in result.stderr
@@ -53,31 +67,31 @@ def _damage(db: Path) -> None:
 # ---- backup ---------------------------------------------------------------------------
 
 def test_a_folder_that_does_not_exist_gets_made_and_a_new_dated_file_each_run(
-        stocked: Cli, tmp_path: Path) -> None:
+        estocked: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "backups"
     for _ in range(2):
-        assert stocked("backup", f"{folder}/").exit_code == 0
+        assert estocked("backup", f"{folder}/").exit_code == 0
     copies = sorted(folder.iterdir())
     assert folder.is_dir() and len(copies) == 2
-    assert all(p.name.startswith("crm-") and p.suffix == ".db" for p in copies)
+    assert all(p.name.startswith(f"{_stem(estocked)}-") and p.suffix == ".db" for p in copies)
     assert _mode(folder) == 0o700
 
 
-def test_a_folder_whose_parent_is_missing_is_a_clear_error(stocked: Cli, tmp_path: Path) -> None:
-    result = stocked("backup", f"{tmp_path}/no/such/")
+def test_a_folder_whose_parent_is_missing_is_a_clear_error(estocked: Cli, tmp_path: Path) -> None:
+    result = estocked("backup", f"{tmp_path}/no/such/")
     assert result.exit_code == ExitCode.USAGE
     assert "does not exist" in _last_error(result)
     assert not (tmp_path / "no").exists()
 
 
-def test_an_existing_file_is_never_overwritten_without_force(stocked: Cli, tmp_path: Path) -> None:
+def test_an_existing_file_is_never_overwritten_without_force(estocked: Cli, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n")
-    result = stocked("backup", notes)
+    result = estocked("backup", notes)
     assert result.exit_code == ExitCode.USAGE
     assert "already exists" in _last_error(result) and "--force" in result.stderr
     assert notes.read_text() == "my notes\n"
-    assert stocked("backup", notes, "--force").exit_code == 0
+    assert estocked("backup", notes, "--force").exit_code == 0
     with closing(sqlite3.connect(notes)) as conn:
         assert conn.execute("SELECT count(*) FROM contacts").fetchone()[0] == 2
 
@@ -91,11 +105,11 @@ def test_a_store_failing_its_integrity_check_is_not_backed_up(stocked: Cli, tmp_
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_a_copy_that_fails_its_check_is_not_kept(stocked: Cli, tmp_path, monkeypatch) -> None:
+def test_a_copy_that_fails_its_check_is_not_kept(estocked: Cli, tmp_path, monkeypatch) -> None:
     from custdata.store import Store
 
     monkeypatch.setattr(Store, "backup", lambda self, target: Path(target).write_bytes(b"junk"))
-    result = stocked("backup", tmp_path / "copy.db")
+    result = estocked("backup", tmp_path / "copy.db")
     assert result.exit_code == ExitCode.STORE
     assert "failed its check" in _last_error(result)
     assert not (tmp_path / "copy.db").exists()
@@ -205,6 +219,21 @@ def test_the_current_store_comes_back_when_the_restored_one_fails_to_open(
     assert stocked.count("contacts") == 3
     assert "restore" not in " ".join(c for (c,) in stocked.sql("SELECT command FROM oplog"))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_team_store_is_not_restored_over_but_told_to_copy(ecli: Cli, stocked_copy: Path,
+                                                            tmp_path: Path) -> None:
+    if ecli.engine == "sqlite":
+        assert ecli("restore", stocked_copy).exit_code == 0
+        assert ecli.count("contacts") == 2
+        return
+    more = tmp_path / "more.csv"
+    more.write_bytes(make_csv([ROWS[0], ["C3", "Cy", "cy@example.com"]]))
+    assert ecli("import", "contacts", more).exit_code == 0
+    result = ecli("restore", stocked_copy)
+    assert result.exit_code == ExitCode.USAGE
+    assert f"custdata copy {stocked_copy} {ecli.db}" in _last_error(result)
+    assert [r[0] for r in ecli.sql("SELECT external_id FROM contacts")] == ["C3"]
 
 
 def test_restore_without_a_store_creates_it(cli: Cli, stocked_copy: Path) -> None:

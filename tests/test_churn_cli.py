@@ -8,11 +8,13 @@ import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from custdata.cli import app
+from tests.conftest import ENGINES
 
 runner = CliRunner()
 AS_OF = date(2024, 6, 30)
@@ -30,7 +32,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     return path
 
 
-def make_store(root: Path, customers: int) -> Path:
+def make_store(root: Path, customers: int, db: Path | str | None = None) -> Path | str:
     """Customers buying every few weeks until they stop, plus the special cases."""
     rng = random.Random(11)
     contacts = [[f"K{i:03d}", f"Customer {i}"] for i in range(customers)]
@@ -53,7 +55,7 @@ def make_store(root: Path, customers: int) -> Path:
     ]
     interactions = [["K001", "2024-06-01 10:00", "call", 2],
                     ["K002", "2024-06-28 09:30", "visit", 5]]
-    db = root / "c.db"
+    db = db or root / "c.db"
     for kind, header, rows in (
         ("contacts", ["external_id", "name"], contacts),
         ("orders", ["order_id", "customer_id", "order_date", "amount", "status"], orders),
@@ -65,9 +67,17 @@ def make_store(root: Path, customers: int) -> Path:
     return db
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_store(tmp_path_factory.mktemp("churn"), 90)
+@pytest.fixture(scope="module", params=ENGINES)
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One store per engine (sqlite, postgres) shared by the module's read-only tests."""
+    folder = tmp_path_factory.mktemp("churn")
+    if request.param == "sqlite":
+        yield make_store(folder, 90)
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.new_database()
+    yield make_store(folder, 90, server.url(name))
+    server.drop_database(name)
 
 
 def churn(db: Path, *args: str) -> object:

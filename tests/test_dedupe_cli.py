@@ -34,11 +34,21 @@ INTERACTIONS = [
 
 @pytest.fixture
 def crm(cli: Cli, write_csv) -> Cli:
+    return _stock(cli, write_csv)
+
+
+def _stock(cli: Cli, write_csv) -> Cli:
     for kind, rows in (("contacts", CONTACTS), ("orders", ORDERS),
                        ("interactions", INTERACTIONS)):
         result = cli("import", kind, write_csv(f"{kind}.csv", rows))
         assert result.exit_code == 0, result.output
     return cli
+
+
+@pytest.fixture
+def ecrm(ecli: Cli, write_csv) -> Cli:
+    """`crm` on each engine (sqlite, postgres)."""
+    return _stock(ecli, write_csv)
 
 
 def _clusters(rows: list[dict]) -> list[set[str]]:
@@ -59,8 +69,8 @@ def _exports(cli: Cli) -> dict[str, str]:
     return out
 
 
-def test_dedupe_lists_clusters_not_the_other_zhang_wei(crm: Cli) -> None:
-    rows = crm.rows("dedupe")
+def test_dedupe_lists_clusters_not_the_other_zhang_wei(ecrm: Cli) -> None:
+    rows = ecrm.rows("dedupe")
     assert _clusters(rows) == [{"C1", "C2"}, {"C4", "C5"}]
     first = rows[0]
     for column in ("cluster_id", "contact_id", "external_id", "name", "score", "email", "phone"):
@@ -87,8 +97,8 @@ def test_every_format_parses(crm: Cli, fmt: str) -> None:
         assert "cluster_id" in text and "C5" in text
 
 
-def test_explain_shows_field_contributions(crm: Cli) -> None:
-    rows = crm.rows("dedupe", "--explain")
+def test_explain_shows_field_contributions(ecrm: Cli) -> None:
+    rows = ecrm.rows("dedupe", "--explain")
     assert len(rows) == 2
     pinyin = next(r for r in rows if "phone=exact" in r["contributions"])
     assert "name=alias" in pinyin["contributions"]
@@ -103,14 +113,14 @@ def test_threshold_option_and_bad_threshold(crm: Cli) -> None:
     assert crm.count("merges") == 0
 
 
-def test_dry_run_writes_nothing(crm: Cli) -> None:
-    before = _exports(crm)
-    oplog = crm.count("oplog")
-    rows = crm.rows("dedupe", "--merge", "--dry-run")
+def test_dry_run_writes_nothing(ecrm: Cli) -> None:
+    before = _exports(ecrm)
+    oplog = ecrm.count("oplog")
+    rows = ecrm.rows("dedupe", "--merge", "--dry-run")
     assert {r["merge_id"] for r in rows} != {None}
-    assert _exports(crm) == before
-    assert crm.count("oplog") == oplog
-    assert crm.count("merges") == 0 and crm.count("history") == 0
+    assert _exports(ecrm) == before
+    assert ecrm.count("oplog") == oplog
+    assert ecrm.count("merges") == 0 and ecrm.count("history") == 0
 
 
 def test_merge_then_unmerge_is_byte_identical(crm: Cli) -> None:
@@ -133,13 +143,13 @@ def test_merge_then_unmerge_is_byte_identical(crm: Cli) -> None:
     assert crm("unmerge", merge_ids[0]).exit_code == 2  # already undone
 
 
-def test_merge_keeps_best_values(crm: Cli) -> None:
-    rows = crm.rows("dedupe", "--merge")
+def test_merge_keeps_best_values(ecrm: Cli) -> None:
+    rows = ecrm.rows("dedupe", "--merge")
     smith = next(r for r in rows if r["survivor"] == "yes" and r["external_id"] in ("C4", "C5"))
-    shown = crm.rows("export", "contacts", "--where", f"external_id={smith['external_id']}")
+    shown = ecrm.rows("export", "contacts", "--where", f"external_id={smith['external_id']}")
     assert shown[0]["phone"] == "+1 617 555 0101"  # empty never wins
     assert shown[0]["company"] == "Acme"
-    history = crm.rows("history", f"id:{smith['contact_id']}")
+    history = ecrm.rows("history", f"id:{smith['contact_id']}")
     assert any(h.get("field") == "phone" for h in history)
     assert any(h.get("field") == "merged_from" and smith["merge_id"] in h["new"] for h in history)
 
@@ -157,6 +167,10 @@ def test_empty_store_prints_nothing(cli: Cli) -> None:
 
 @pytest.fixture
 def encrypted(crm: Cli, tmp_path) -> tuple[Cli, str]:
+    return _encrypt(crm, tmp_path)
+
+
+def _encrypt(crm: Cli, tmp_path) -> tuple[Cli, str]:
     key = tmp_path / "k.key"
     assert crm("keygen", "--key-file", key).exit_code == 0
     result = crm("--key-file", key, "encrypt")
@@ -164,13 +178,19 @@ def encrypted(crm: Cli, tmp_path) -> tuple[Cli, str]:
     return crm, str(key)
 
 
+@pytest.fixture
+def eencrypted(ecrm: Cli, tmp_path) -> tuple[Cli, str]:
+    """`encrypted` on each engine (sqlite, postgres)."""
+    return _encrypt(ecrm, tmp_path)
+
+
 def test_exact_dedupe_works_encrypted_without_key(encrypted) -> None:
     cli, _ = encrypted
     assert _clusters(cli.rows("dedupe")) == [{"C1", "C2"}, {"C4", "C5"}]
 
 
-def test_merge_unmerge_encrypted_keeps_no_plaintext(encrypted) -> None:
-    cli, key = encrypted
+def test_merge_unmerge_encrypted_keeps_no_plaintext(eencrypted) -> None:
+    cli, key = eencrypted
     before = _exports_with_key(cli, key)
     rows = cli.rows("--key-file", key, "dedupe", "--merge")
     assert _clusters(rows) == [{"C1", "C2"}, {"C4", "C5"}]
@@ -194,50 +214,50 @@ def _exports_with_key(cli: Cli, key: str) -> dict[str, str]:
     return out
 
 
-def test_merge_before_encrypt_is_resealed_and_still_undoable(crm: Cli, tmp_path) -> None:
-    before = _exports(crm)
-    rows = crm.rows("dedupe", "--merge")
-    assert "zhang.wei@qq.com" in " ".join(r[0] for r in crm.sql("SELECT payload FROM merges"))
+def test_merge_before_encrypt_is_resealed_and_still_undoable(ecrm: Cli, tmp_path) -> None:
+    before = _exports(ecrm)
+    rows = ecrm.rows("dedupe", "--merge")
+    assert "zhang.wei@qq.com" in " ".join(r[0] for r in ecrm.sql("SELECT payload FROM merges"))
     key = tmp_path / "k.key"
-    assert crm("keygen", "--key-file", key).exit_code == 0
-    assert crm("--key-file", key, "encrypt").exit_code == 0
-    payloads = " ".join(r[0] for r in crm.sql("SELECT payload FROM merges"))
+    assert ecrm("keygen", "--key-file", key).exit_code == 0
+    assert ecrm("--key-file", key, "encrypt").exit_code == 0
+    payloads = " ".join(r[0] for r in ecrm.sql("SELECT payload FROM merges"))
     assert "zhang.wei@qq.com" not in payloads and "13800138000" not in payloads
     for merge_id in sorted({r["merge_id"] for r in rows}, reverse=True):
-        result = crm("--key-file", key, "unmerge", merge_id)
+        result = ecrm("--key-file", key, "unmerge", merge_id)
         assert result.exit_code == 0, result.output
-    assert crm("--key-file", key, "decrypt").exit_code == 0
-    assert _exports(crm) == before
+    assert ecrm("--key-file", key, "decrypt").exit_code == 0
+    assert _exports(ecrm) == before
 
 
-def test_unmerge_refuses_while_a_later_merge_covers_the_same_contacts(crm: Cli, write_csv) -> None:
-    first = crm.rows("dedupe", "--merge")
+def test_unmerge_refuses_while_a_later_merge_covers_the_same_contacts(ecrm: Cli, write_csv) -> None:
+    first = ecrm.rows("dedupe", "--merge")
     zhang = next(r for r in first if r["external_id"] == "C1")["merge_id"]
     more = [CONTACTS[0], ["C7", "张伟", "zhang.wei@qq.com", "", "北京", "", "", "2024-06-01"]]
-    assert crm("import", "contacts", write_csv("more.csv", more)).exit_code == 0
-    second = crm.rows("dedupe", "--merge")
+    assert ecrm("import", "contacts", write_csv("more.csv", more)).exit_code == 0
+    second = ecrm.rows("dedupe", "--merge")
     assert {r["external_id"] for r in second} >= {"C7"}
-    result = crm("unmerge", zhang)
+    result = ecrm("unmerge", zhang)
     assert result.exit_code == 2
     later = second[0]["merge_id"]
     assert later in result.output
-    assert crm("unmerge", later).exit_code == 0
-    assert crm("unmerge", zhang).exit_code == 0
-    assert crm.count("contacts") == 6
+    assert ecrm("unmerge", later).exit_code == 0
+    assert ecrm("unmerge", zhang).exit_code == 0
+    assert ecrm.count("contacts") == 6
 
 
-def test_merge_repoints_interactions_and_logs_one_operation(crm: Cli, write_csv) -> None:
+def test_merge_repoints_interactions_and_logs_one_operation(ecrm: Cli, write_csv) -> None:
     more = [INTERACTIONS[0], ["C1", "2024-03-02 09:00", "visit", "met at the fair"],
             ["C5", "2024-04-02 09:00", "call", "follow-up"]]
-    assert crm("import", "interactions", write_csv("more.csv", more)).exit_code == 0
-    oplog = crm.count("oplog")
-    rows = crm.rows("dedupe", "--merge")
+    assert ecrm("import", "interactions", write_csv("more.csv", more)).exit_code == 0
+    oplog = ecrm.count("oplog")
+    rows = ecrm.rows("dedupe", "--merge")
     survivors = {r["contact_id"] for r in rows if r["survivor"] == "yes"}
-    linked = {r[0] for r in crm.sql("SELECT contact_id FROM interactions")
-              + crm.sql("SELECT contact_id FROM orders")}
+    linked = {r[0] for r in ecrm.sql("SELECT contact_id FROM interactions")
+              + ecrm.sql("SELECT contact_id FROM orders")}
     merged_away = {r["contact_id"] for r in rows} - survivors
     assert len(merged_away) == 2 and None not in linked and not linked & merged_away
-    assert crm.count("interactions") == 4
-    assert crm.count("oplog") == oplog + 1
+    assert ecrm.count("interactions") == 4
+    assert ecrm.count("oplog") == oplog + 1
     assert all(len({r["score"] for r in rows if r["cluster_id"] == c}) == 1
                for c in {r["cluster_id"] for r in rows})  # one score: the cluster's

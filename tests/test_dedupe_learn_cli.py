@@ -53,6 +53,14 @@ def febrl(febrl_db: Path, tmp_path: Path) -> Cli:
 
 
 @pytest.fixture
+def ecrm(ecli: Cli, write_csv) -> Cli:
+    """`crm` on each engine (sqlite, postgres)."""
+    result = ecli("import", "contacts", write_csv("contacts.csv", CONTACTS))
+    assert result.exit_code == 0, result.output
+    return ecli
+
+
+@pytest.fixture
 def crm(cli: Cli, write_csv) -> Cli:
     result = cli("import", "contacts", write_csv("contacts.csv", CONTACTS))
     assert result.exit_code == 0, result.output
@@ -136,32 +144,32 @@ def test_explain_pair_needs_two_existing_contacts(crm: Cli) -> None:
 
 # ---- --labels and stored decisions ---------------------------------------------------
 
-def test_labels_forbid_and_force_and_survive_a_rerun(crm: Cli, write_csv) -> None:
-    before = _clusters(crm)
+def test_labels_forbid_and_force_and_survive_a_rerun(ecrm: Cli, write_csv) -> None:
+    before = _clusters(ecrm)
     assert {"C4", "C5"} in before and not any({"C1", "C3"} <= c for c in before)
     labels = write_csv("labels.csv", [["contact_a", "contact_b", "label"],
                                       ["C4", "C5", "different"], ["C1", "C3", "Same"]])
-    result = crm("dedupe", "--labels", labels, "--format", "csv")
+    result = ecrm("dedupe", "--labels", labels, "--format", "csv")
     assert result.exit_code == 0, result.output
     assert "stored 2 decisions" in result.output
-    after = _clusters(crm)
+    after = _clusters(ecrm)
     assert not any({"C4", "C5"} <= c for c in after)
     assert any({"C1", "C3"} <= c for c in after)
-    assert _clusters(crm) == after  # remembered without the file
-    merged = crm("dedupe", "--merge", "--format", "csv")
+    assert _clusters(ecrm) == after  # remembered without the file
+    merged = ecrm("dedupe", "--merge", "--format", "csv")
     assert merged.exit_code == 0, merged.output
-    assert len(crm.sql("SELECT id FROM contacts WHERE external_id IN ('C4', 'C5')")) == 2
+    assert len(ecrm.sql("SELECT id FROM contacts WHERE external_id IN ('C4', 'C5')")) == 2
 
 
-def test_a_bad_label_line_stores_nothing(crm: Cli, write_csv) -> None:
+def test_a_bad_label_line_stores_nothing(ecrm: Cli, write_csv) -> None:
     labels = write_csv("labels.csv", [["contact_a", "contact_b", "same"],
                                       ["C4", "C5", "same"], ["C4", "C99", "same"],
                                       ["C1", "C2", "maybe"]])
-    result = crm("dedupe", "--labels", labels)
+    result = ecrm("dedupe", "--labels", labels)
     assert result.exit_code == 2
     assert "labels.csv line 3:" in result.output and "C99" in result.output
     assert "(1 more lines like it)" in result.output
-    assert crm.count("dedupe_labels") == 0
+    assert ecrm.count("dedupe_labels") == 0
 
 
 def test_labels_file_needs_its_columns(crm: Cli, write_csv) -> None:
@@ -204,15 +212,15 @@ def test_identifier_by_option_and_by_config(febrl: Cli) -> None:
 
 # ---- from Python --------------------------------------------------------------------
 
-def test_api_model_explain_pair_and_labels(crm: Cli) -> None:
-    session = Session(db=crm.db)
+def test_api_model_explain_pair_and_labels(ecrm: Cli) -> None:
+    session = Session(db=ecrm.db)
     report = dedupe.model(session)
     assert report.contacts == 6 and not report.fitted and report.rows
-    c4, c5 = _ids(crm, "C4", "C5")
+    c4, c5 = _ids(ecrm, "C4", "C5")
     pair = dedupe.explain_pair(session, "C4", "C5")
     assert (pair.a, pair.b) == (c4, c5) and pair.compared and pair.probability > 0.99
     assert dedupe.label(session, [(c5, c4, False)]) == 1
-    assert crm.sql("SELECT contact_a, contact_b, same, source FROM dedupe_labels") == [
+    assert ecrm.sql("SELECT contact_a, contact_b, same, source FROM dedupe_labels") == [
         (c4, c5, 0, "review")]
     found = dedupe.dedupe(session)
     assert not any({c4, c5} <= set(c.members) for c in found.result.clusters)

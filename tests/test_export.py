@@ -13,7 +13,9 @@ from tests.conftest import CONTACT_ROWS, Cli
 
 
 @pytest.fixture
-def stocked(cli, write_csv) -> Cli:
+def stocked(ecli, write_csv) -> Cli:
+    """Five contacts (formula cells, a line break) on each engine (sqlite, postgres)."""
+    cli = ecli
     rows = [*CONTACT_ROWS, ["C4", "=HYPERLINK(\"x\")", "evil@x.com", "-1", "@home"],
             ["C5", "Multi\nLine", "m@x.com", "", "x=1"]]
     assert cli("import", "contacts", write_csv("c.csv", rows)).exit_code == 0
@@ -79,30 +81,30 @@ def test_round_trip_into_a_new_store_reproduces_contacts(stocked, tmp_path) -> N
     assert again == exported
 
 
-def test_round_trip_keeps_extra(cli, write_csv, tmp_path) -> None:
-    cli("import", "contacts", write_csv("c.csv", [["email", "微信", "Note"], ["a@x.com", "wx1", "n"]]))
-    exported = cli("export", "contacts", "--format", "csv", "--raw").stdout
+def test_round_trip_keeps_extra(ecli, write_csv, tmp_path) -> None:
+    ecli("import", "contacts", write_csv("c.csv", [["email", "微信", "Note"], ["a@x.com", "wx1", "n"]]))
+    exported = ecli("export", "contacts", "--format", "csv", "--raw").stdout
     other = Cli(tmp_path / "other.db")
     other("import", "contacts", "-", input=exported.encode())
     assert other.rows("export", "contacts")[0]["extra"] == {"微信": "wx1", "Note": "n"}
 
 
-def test_orders_export_round_trip(cli, write_csv, tmp_path) -> None:
-    cli("import", "contacts", write_csv("c.csv", CONTACT_ROWS))
-    cli("import", "orders", write_csv("o.csv", [["order_id", "customer_id", "order_date", "amount"],
+def test_orders_export_round_trip(ecli, write_csv, tmp_path) -> None:
+    ecli("import", "contacts", write_csv("c.csv", CONTACT_ROWS))
+    ecli("import", "orders", write_csv("o.csv", [["order_id", "customer_id", "order_date", "amount"],
                                                 ["O1", "C1", "2024-01-05", "-12.5"]]))
-    exported = cli("export", "orders", "-f", "csv", "--raw").stdout
+    exported = ecli("export", "orders", "-f", "csv", "--raw").stdout
     assert exported.splitlines()[0].startswith("id,order_id,customer_id")
     other = Cli(tmp_path / "o.db")
-    other("import", "contacts", "-", input=cli("export", "contacts", "-f", "csv", "--raw").stdout.encode())
+    other("import", "contacts", "-", input=ecli("export", "contacts", "-f", "csv", "--raw").stdout.encode())
     assert other("import", "orders", "-", input=exported.encode()).exit_code == 0
     assert other("export", "orders", "-f", "csv", "--raw").stdout == exported
 
 
-def test_empty_store_prints_no_rows(cli) -> None:
-    assert cli("init").exit_code == 0  # reading commands never create a store
-    assert cli.rows("export", "contacts") == []
-    result = cli("export", "orders", "--format", "csv")
+def test_empty_store_prints_no_rows(ecli) -> None:
+    assert ecli("init").exit_code == 0  # reading commands never create a store
+    assert ecli.rows("export", "contacts") == []
+    result = ecli("export", "orders", "--format", "csv")
     assert result.exit_code == 0 and result.stdout.strip().count("\n") == 0
 
 
@@ -112,10 +114,10 @@ def test_where_with_empty_value_finds_missing_values(stocked) -> None:
         "C1", "C2", "C3", "C4", "C5"]
 
 
-def test_mask_masks_an_unencrypted_store_too(cli, write_csv) -> None:
+def test_mask_masks_an_unencrypted_store_too(ecli, write_csv) -> None:
     """export --mask is a promise about the output, not about the store (issue 16, case 5)."""
-    assert cli("import", "contacts", write_csv("a.csv", CONTACT_ROWS)).exit_code == 0
-    result = cli("export", "contacts", "--mask", "--format", "csv")
+    assert ecli("import", "contacts", write_csv("a.csv", CONTACT_ROWS)).exit_code == 0
+    result = ecli("export", "contacts", "--mask", "--format", "csv")
     assert result.exit_code == 0, result.output
     for value in ("zhang.wei@qq.com", "138 0013 8000", "bob@example.com", "lina@163.com"):
         assert value not in result.stdout

@@ -25,17 +25,25 @@ def de_store(cli):
     return cli
 
 
+@pytest.fixture
+def de_estore(ecli):
+    """de_store on each engine (sqlite, postgres)."""
+    result = ecli("import", "contacts", DATA / "contacts_de.csv")
+    assert result.exit_code == 0, result.output
+    return ecli
+
+
 # ---- case 1 and 10: numbers by locale, plain numbers out ------------------------------
 
-def test_case1_decimal_comma_amounts_are_read_right(de_store) -> None:
-    result = de_store("import", "orders", DATA / "orders_de.csv")
+def test_case1_decimal_comma_amounts_are_read_right(de_estore) -> None:
+    result = de_estore("import", "orders", DATA / "orders_de.csv")
     assert result.exit_code == 0, result.output
     assert "read 7, inserted 7" in summary(result)
-    got = dict(de_store.sql("SELECT order_id, amount_value FROM orders"))
+    got = dict(de_estore.sql("SELECT order_id, amount_value FROM orders"))
     assert got == {"B-1001": 12.5, "B-1002": 1234.5, "B-1003": 1234.5, "B-1004": 99.9,
                    "B-1005": 1234567.0, "B-1006": 2500.0, "B-1007": -45.0}
-    assert de_store.sql("SELECT amount FROM orders WHERE order_id = 'B-1003'") == [("1.234,50",)]
-    again = de_store("import", "orders", DATA / "orders_de.csv")
+    assert de_estore.sql("SELECT amount FROM orders WHERE order_id = 'B-1003'") == [("1.234,50",)]
+    again = de_estore("import", "orders", DATA / "orders_de.csv")
     assert "unchanged 7" in summary(again)
 
 
@@ -46,14 +54,14 @@ def test_case1_apostrophe_thousands_and_currency_codes(de_store) -> None:
     assert got == {"CH-1": 1234.5, "CH-2": 12000.0, "CH-3": 1234.0, "CH-4": 99.95}
 
 
-def test_case1_an_undecidable_column_is_flagged_never_guessed(de_store) -> None:
-    result = de_store("import", "orders", DATA / "orders_ambiguous.csv")
+def test_case1_an_undecidable_column_is_flagged_never_guessed(de_estore) -> None:
+    result = de_estore("import", "orders", DATA / "orders_ambiguous.csv")
     assert result.exit_code == 0, result.output
     assert "2 amount(s) cannot be read" in result.stderr and "line 2" in result.stderr
     assert "--decimal" in result.stderr
-    got = dict(de_store.sql("SELECT order_id, amount_value FROM orders"))
+    got = dict(de_estore.sql("SELECT order_id, amount_value FROM orders"))
     assert got == {"A-1": None, "A-2": None, "A-3": 800.0}
-    audit = de_store("audit", "--format", "json")
+    audit = de_estore("audit", "--format", "json")
     assert "cannot be read" in audit.stdout
 
 
@@ -76,14 +84,14 @@ def test_case1_amounts_from_stdin_are_decided_too(de_store) -> None:
     assert dict(de_store.sql("SELECT order_id, amount_value FROM orders"))["B-1003"] == 1234.5
 
 
-def test_case10_amounts_are_plain_numbers_in_json_and_csv(de_store) -> None:
-    de_store("import", "orders", DATA / "orders_de.csv")
-    rows = de_store.rows("export", "orders")
+def test_case10_amounts_are_plain_numbers_in_json_and_csv(de_estore) -> None:
+    de_estore("import", "orders", DATA / "orders_de.csv")
+    rows = de_estore.rows("export", "orders")
     assert {r["order_id"]: r["amount"] for r in rows}["B-1002"] == 1234.5
     assert all(isinstance(r["amount"], float | int) for r in rows)
-    text = de_store("export", "orders", "--format", "csv").stdout
+    text = de_estore("export", "orders", "--format", "csv").stdout
     assert ",1234.5," in text and "1.234,50" not in text
-    lines = de_store("export", "orders", "--format", "jsonl").stdout.splitlines()
+    lines = de_estore("export", "orders", "--format", "jsonl").stdout.splitlines()
     assert sum(1 for line in lines if json.loads(line)["amount"] > 1000) == 4
 
 
@@ -184,11 +192,11 @@ def test_case9_xlsx_first_sheet_imports_like_csv(cli) -> None:
     assert "unchanged 3" in summary(again)
 
 
-def test_case9_xlsx_named_sheet_orders_numbers_and_dates(cli) -> None:
-    cli("import", "contacts", DATA / "customers_cn.xlsx")
-    result = cli("import", "orders", DATA / "customers_cn.xlsx", "--sheet", "订单")
+def test_case9_xlsx_named_sheet_orders_numbers_and_dates(ecli) -> None:
+    ecli("import", "contacts", DATA / "customers_cn.xlsx")
+    result = ecli("import", "orders", DATA / "customers_cn.xlsx", "--sheet", "订单")
     assert result.exit_code == 0, result.output
-    assert cli.sql("SELECT order_id, day, amount_value FROM orders ORDER BY id") == [
+    assert ecli.sql("SELECT order_id, day, amount_value FROM orders ORDER BY id") == [
         ("D-1", "2024-03-01", 1234.5), ("D-2", "2024-03-02", 1.234), ("D-3", "2024-03-05", 1234.5)]
 
 
@@ -209,15 +217,15 @@ def test_case9_a_zip_that_is_no_workbook_is_a_usage_error(cli, tmp_path) -> None
     assert result.exit_code == 2 and "not a readable .xlsx" in result.stderr
 
 
-def test_case9_export_xlsx_is_a_workbook_a_manager_can_open(cli, tmp_path) -> None:
+def test_case9_export_xlsx_is_a_workbook_a_manager_can_open(ecli, tmp_path) -> None:
     import openpyxl
 
-    cli("import", "contacts", DATA / "contacts_de.csv")
-    cli("import", "orders", DATA / "orders_de.csv")
-    cli.sql("UPDATE contacts SET city = '=HYPERLINK(\"http://x\")' WHERE id = 1")
+    ecli("import", "contacts", DATA / "contacts_de.csv")
+    ecli("import", "orders", DATA / "orders_de.csv")
+    ecli.sql("UPDATE contacts SET city = '=HYPERLINK(\"http://x\")' WHERE id = 1")
     for kind in ("contacts", "orders"):
-        result = cli.runner.invoke(__import__("custdata.cli", fromlist=["app"]).app,
-                                   ["--db", str(cli.db), "export", kind, "-f", "xlsx"])
+        result = ecli.runner.invoke(__import__("custdata.cli", fromlist=["app"]).app,
+                                   ["--db", str(ecli.db), "export", kind, "-f", "xlsx"])
         assert result.exit_code == 0, result.output
         path = tmp_path / f"{kind}.xlsx"
         path.write_bytes(result.stdout_bytes)

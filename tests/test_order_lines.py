@@ -27,7 +27,9 @@ def summary(result) -> str:
 
 
 @pytest.fixture
-def superstore(cli):
+def superstore(ecli):
+    """The Superstore export imported, on each engine (sqlite, postgres)."""
+    cli = ecli
     assert cli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
     result = cli("import", "orders", DATA / "superstore_orders.csv")
     assert result.exit_code == 0, result.output
@@ -99,24 +101,24 @@ def test_a_changed_line_updates_its_order_total(superstore, tmp_path: Path) -> N
     assert fail.exit_code == 1
 
 
-def test_shopify_lines_without_line_ids_and_total_on_the_first_row(cli) -> None:
-    assert cli("import", "contacts", DATA / "shopify_customers.csv").exit_code == 0
+def test_shopify_lines_without_line_ids_and_total_on_the_first_row(ecli) -> None:
+    assert ecli("import", "contacts", DATA / "shopify_customers.csv").exit_code == 0
     args = ("import", "orders", DATA / "shopify_orders.csv", "--map", "Name=order_id")
-    first = cli(*args)
+    first = ecli(*args)
     assert first.exit_code == 0, first.output
     assert summary(first).startswith("read 7 lines in 4 orders, inserted 7")
-    orders = {r[0]: r[1:] for r in cli.sql(
+    orders = {r[0]: r[1:] for r in ecli.sql(
         "SELECT order_id, amount_value, status_norm, currency, day FROM orders")}
     # The Total stands on the first row of each order; the later rows add no money.
     assert orders == {"#1001": (88.90, "paid", "EUR", "2026-05-04"),
                       "#1002": (142.0, "paid", "EUR", "2026-05-18"),
                       "#1003": (40.90, "paid", "EUR", "2026-06-21"),
                       "#1004": (60.0, "refunded", "EUR", "2026-06-25")}
-    assert cli.sql("SELECT l.line_key, l.product, l.quantity FROM order_lines l JOIN orders o "
+    assert ecli.sql("SELECT l.line_key, l.product, l.quantity FROM order_lines l JOIN orders o "
                    "ON o.id = l.order_pk WHERE o.order_id = '#1002' ORDER BY l.id") == [
         ("#1", "Wool Throw - Charcoal", 1.0), ("#2", "Beeswax Candle - Large", 2.0)]
-    assert "unchanged 7" in summary(cli(*args))
-    julia = json.loads(cli("show", "email:julia.hartmann@example.de", "--format", "json").stdout)
+    assert "unchanged 7" in summary(ecli(*args))
+    julia = json.loads(ecli("show", "email:julia.hartmann@example.de", "--format", "json").stdout)
     assert (julia["paid_orders"], julia["net_amount"]) == (2, pytest.approx(129.80))
 
 
@@ -138,45 +140,45 @@ def test_orders_stored_before_lines_get_one_line_each(tmp_path: Path, cli) -> No
     assert cli.sql("SELECT line_key, amount_value FROM order_lines") == [("#1", 1234.5)]
 
 
-def test_forget_blanks_the_extra_of_the_persons_order_lines(cli) -> None:
-    assert cli("import", "contacts", DATA / "shopify_customers.csv").exit_code == 0
-    assert cli("import", "orders", DATA / "shopify_orders.csv", "--map",
+def test_forget_blanks_the_extra_of_the_persons_order_lines(ecli) -> None:
+    assert ecli("import", "contacts", DATA / "shopify_customers.csv").exit_code == 0
+    assert ecli("import", "orders", DATA / "shopify_orders.csv", "--map",
                "Name=order_id").exit_code == 0
-    assert cli("forget", "email:julia.hartmann@example.de", "--yes").exit_code == 0
-    left = cli.sql("SELECT l.extra FROM order_lines l JOIN orders o ON o.id = l.order_pk "
+    assert ecli("forget", "email:julia.hartmann@example.de", "--yes").exit_code == 0
+    left = ecli.sql("SELECT l.extra FROM order_lines l JOIN orders o ON o.id = l.order_pk "
                    "WHERE o.order_id IN ('#1001', '#1003')")
     assert left == [("{}",), ("{}",), ("{}",)]
-    assert "Hartmann" not in json.dumps(cli.sql("SELECT extra FROM order_lines"))
+    assert "Hartmann" not in json.dumps(ecli.sql("SELECT extra FROM order_lines"))
 
 
-def test_an_order_with_an_unreadable_line_amount_is_left_out_and_flagged(cli, tmp_path) -> None:
-    assert cli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
+def test_an_order_with_an_unreadable_line_amount_is_left_out_and_flagged(ecli, tmp_path) -> None:
+    assert ecli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
     source = tmp_path / "lines.csv"
     source.write_text("Order ID,Customer ID,Order Date,Product Name,Sales,Quantity\n"
                       "S-1,AB-10015,2026-06-01,Pen,12.50,5\n"
                       "S-1,AB-10015,2026-06-01,Ink,n/a,1\n"
                       "S-2,AB-10015,2026-06-02,Pad,3.00,1\n", encoding="utf-8")
-    result = cli("import", "orders", source)
+    result = ecli("import", "orders", source)
     assert summary(result).startswith("read 3 lines in 2 orders, inserted 3")
-    assert dict(cli.sql("SELECT order_id, amount_value FROM orders")) == {"S-1": None,
+    assert dict(ecli.sql("SELECT order_id, amount_value FROM orders")) == {"S-1": None,
                                                                           "S-2": 3.0}
-    assert cli.sql("SELECT amount FROM orders WHERE order_id = 'S-1'") == [("n/a",)]
-    audit = cli("audit", "--show", "unreadable-orders", "--format", "csv")
+    assert ecli.sql("SELECT amount FROM orders WHERE order_id = 'S-1'") == [("n/a",)]
+    audit = ecli("audit", "--show", "unreadable-orders", "--format", "csv")
     assert "S-1" in audit.stdout and "S-2" not in audit.stdout
 
 
-def test_line_extra_copies_of_encrypted_fields_are_sealed(cli, tmp_path: Path) -> None:
+def test_line_extra_copies_of_encrypted_fields_are_sealed(ecli, tmp_path: Path) -> None:
     key = tmp_path / "crm.key"
-    assert cli("keygen", "--key-file", key).exit_code == 0
-    assert cli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
-    assert cli("--key-file", key, "encrypt", "--columns", "phone").exit_code == 0
+    assert ecli("keygen", "--key-file", key).exit_code == 0
+    assert ecli("import", "contacts", DATA / "superstore_customers.csv").exit_code == 0
+    assert ecli("--key-file", key, "encrypt", "--columns", "phone").exit_code == 0
     source = tmp_path / "lines.csv"
     source.write_text("Order ID,Customer ID,Product Name,Sales,phone_2\n"
                       "S-1,AB-10015,Pen,12.50,13912345678\n"
                       "S-1,AB-10015,Ink,3.00,13987654321\n", encoding="utf-8")
-    done = cli("--key-file", key, "import", "orders", source)
+    done = ecli("--key-file", key, "import", "orders", source)
     assert done.exit_code == 0, done.output
-    stored = json.dumps(cli.sql("SELECT extra FROM order_lines"))
+    stored = json.dumps(ecli.sql("SELECT extra FROM order_lines"))
     assert "13912345678" not in stored and "13987654321" not in stored
-    again = cli("--key-file", key, "import", "orders", source)
+    again = ecli("--key-file", key, "import", "orders", source)
     assert "unchanged 2" in summary(again)  # opened to compare, so nothing changed

@@ -7,11 +7,12 @@ import io
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from custdata.segments import CN8_SEGMENTS, SEGMENT_ZH, SEGMENTS
-from tests.conftest import Cli, make_csv
+from tests.conftest import ENGINES, Cli, make_csv
 
 CONTACTS = [["external_id", "name"]] + [[f"C{i}", f"Person {i}"] for i in range(1, 9)]
 ORDERS = [
@@ -61,11 +62,23 @@ def shop(tmp_path: Path) -> Cli:
     return _stock(Cli(tmp_path / "crm.db"), tmp_path)
 
 
-@pytest.fixture(scope="module")
-def shop_ro(tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    """One store shared by the read-only report tests of this module."""
+@pytest.fixture
+def eshop(ecli: Cli, tmp_path: Path) -> Cli:
+    """`shop` on each engine (sqlite, postgres)."""
+    return _stock(ecli, tmp_path)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def shop_ro(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One store per engine shared by the read-only report tests of this module."""
     folder = tmp_path_factory.mktemp("shop")
-    return _stock(Cli(folder / "crm.db"), folder)
+    if request.param == "sqlite":
+        yield _stock(Cli(folder / "crm.db"), folder)
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.new_database()
+    yield _stock(Cli(server.url(name)), folder)
+    server.drop_database(name)
 
 
 def test_rfm_customers_match_hand_computed_values(shop_ro) -> None:
@@ -140,57 +153,59 @@ def test_rfm_as_of_ignores_later_orders(shop_ro) -> None:
                    "C7": (1104, 1, 300.0)}
 
 
-def test_mixed_currencies_need_rates_or_a_filter(shop, write_csv, tmp_path: Path) -> None:
+def test_mixed_currencies_need_rates_or_a_filter(eshop, write_csv, tmp_path: Path,
+                                                 monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a team store's custdata.toml is in the working folder
     more = [ORDERS[0], ["90", "C2", "2024-06-01", "10", "USD", "paid"],
             ["91", "C8", "2024-06-02", "20", "EUR", "paid"]]
-    assert shop("import", "orders", write_csv("o2.csv", more)).exit_code == 0
-    result = shop("report", "rfm", "--as-of", AS_OF)
+    assert eshop("import", "orders", write_csv("o2.csv", more)).exit_code == 0
+    result = eshop("report", "rfm", "--as-of", AS_OF)
     assert result.exit_code == 2
     assert "CNY" in result.stderr and "USD" in result.stderr and "EUR" in result.stderr
     assert "--currency" in result.stderr and "rates" in result.stderr
-    assert shop("tag", "--as-of", AS_OF).exit_code == 2
-    usd = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers", "--currency", "usd")
+    assert eshop("tag", "--as-of", AS_OF).exit_code == 2
+    usd = eshop.rows("report", "rfm", "--as-of", AS_OF, "--customers", "--currency", "usd")
     assert [(r["external_id"], r["monetary"]) for r in usd] == [("C2", 10.0)]
     (tmp_path / "custdata.toml").write_text(
         '[rfm]\ncurrency = "CNY"\nrates = {USD = 7.0, EUR = 8.0}\n', encoding="utf-8")
-    rows = shop.rows("report", "rfm", "--as-of", AS_OF, "--customers")
+    rows = eshop.rows("report", "rfm", "--as-of", AS_OF, "--customers")
     got = {r["external_id"]: r["monetary"] for r in rows}
     assert got["C2"] == 150.0 and got["C8"] == 160.0
 
 
-def test_tag_dry_run_writes_nothing(shop) -> None:
-    before = shop.sql("SELECT count(*) FROM oplog")[0][0]
-    result = shop("tag", "--as-of", AS_OF, "--dry-run", "--format", "json")
+def test_tag_dry_run_writes_nothing(eshop) -> None:
+    before = eshop.sql("SELECT count(*) FROM oplog")[0][0]
+    result = eshop("tag", "--as-of", AS_OF, "--dry-run", "--format", "json")
     assert result.exit_code == 0, result.output
     changes = json.loads(result.stdout)
     assert len(changes) == 16  # 8 contacts x stage and tier
     assert {c["field"] for c in changes} == {"stage", "tier"}
     assert set(changes[0]) == {"contact_id", "external_id", "field", "old", "new"}
-    assert shop.sql("SELECT count(*) FROM oplog")[0][0] == before
-    assert shop.count("history") == 0
-    assert shop.sql("SELECT count(*) FROM contacts WHERE stage IS NOT NULL")[0][0] == 0
+    assert eshop.sql("SELECT count(*) FROM oplog")[0][0] == before
+    assert eshop.count("history") == 0
+    assert eshop.sql("SELECT count(*) FROM contacts WHERE stage IS NOT NULL")[0][0] == 0
 
 
-def test_tag_sets_stages_records_history_and_is_idempotent(shop) -> None:
-    assert shop("tag", "--as-of", AS_OF).exit_code == 0
-    stages = dict(shop.sql("SELECT external_id, stage FROM contacts"))
+def test_tag_sets_stages_records_history_and_is_idempotent(eshop) -> None:
+    assert eshop("tag", "--as-of", AS_OF).exit_code == 0
+    stages = dict(eshop.sql("SELECT external_id, stage FROM contacts"))
     assert stages == {"C1": "repeat", "C2": "new", "C3": "churned", "C4": "repeat",
                       "C5": "lead", "C6": "lead", "C7": "reactivated", "C8": "lead"}
-    tiers = dict(shop.sql("SELECT external_id, tier FROM contacts"))
+    tiers = dict(eshop.sql("SELECT external_id, tier FROM contacts"))
     assert tiers["C4"] == "high" and tiers["C8"] == "nurture"
-    history = shop.sql("SELECT operation, field, old, new FROM history")
+    history = eshop.sql("SELECT operation, field, old, new FROM history")
     assert len(history) == 16 and {h[0] for h in history} == {"tag"}
     assert all(h[2] is None for h in history)
-    stamps = shop.sql("SELECT stage_changed_at, tier_changed_at, changed_at FROM contacts")
+    stamps = eshop.sql("SELECT stage_changed_at, tier_changed_at, changed_at FROM contacts")
     assert all(s[0] and s[1] and s[2] for s in stamps)
-    oplog = shop.count("oplog")
-    assert shop("tag", "--as-of", AS_OF).exit_code == 0
-    assert shop.count("history") == 16 and shop.count("oplog") == oplog
-    dry = shop("tag", "--as-of", AS_OF, "--dry-run", "--format", "csv")
+    oplog = eshop.count("oplog")
+    assert eshop("tag", "--as-of", AS_OF).exit_code == 0
+    assert eshop.count("history") == 16 and eshop.count("oplog") == oplog
+    dry = eshop("tag", "--as-of", AS_OF, "--dry-run", "--format", "csv")
     assert dry.stdout.strip() == "contact_id,external_id,field,old,new"
     # later: C4 falls behind its usual rhythm (every ~92 days), C2 never came back
-    assert shop("tag", "--as-of", "2024-10-15").exit_code == 0
-    new = shop.sql("SELECT c.external_id, h.old, h.new FROM history h "
+    assert eshop("tag", "--as-of", "2024-10-15").exit_code == 0
+    new = eshop.sql("SELECT c.external_id, h.old, h.new FROM history h "
                    "JOIN contacts c ON c.id = h.contact_id WHERE h.field = 'stage' "
                    "AND h.old IS NOT NULL ORDER BY h.id")
     assert ("C4", "repeat", "at_risk") in new and ("C2", "new", "at_risk") in new
@@ -202,16 +217,16 @@ def test_export_finds_newly_at_risk_customers(shop) -> None:
     assert {r["external_id"] for r in rows} == {"C2", "C4"}
 
 
-def test_summary_counts_stage_by_tier(shop) -> None:
-    assert shop("tag", "--as-of", AS_OF).exit_code == 0
-    rows = shop.rows("report", "summary")
+def test_summary_counts_stage_by_tier(eshop) -> None:
+    assert eshop("tag", "--as-of", AS_OF).exit_code == 0
+    rows = eshop.rows("report", "summary")
     assert sum(r["customers"] for r in rows) == 8
     pairs = {(r["stage"], r["tier"]): r["customers"] for r in rows}
     assert pairs[("lead", "nurture")] == 3 and pairs[("new", "nurture")] == 1
     assert sum(r["revenue"] for r in rows) == pytest.approx(1945.0 + 60.0 + 999.0)
-    table = shop("report", "summary", "--format", "table")
+    table = eshop("report", "summary", "--format", "table")
     assert table.exit_code == 0 and "revenue by tier" in table.stdout and "█" in table.stdout
-    csv_text = shop("report", "summary", "--format", "csv").stdout
+    csv_text = eshop("report", "summary", "--format", "csv").stdout
     assert csv_text.splitlines()[0] == "stage,tier,customers,revenue,window_revenue"
 
 
@@ -244,11 +259,11 @@ def test_help_for_every_command(cli) -> None:
 
 
 def test_show_gives_the_rfm_cell_of_the_last_tag_without_scoring_everyone(
-        shop, monkeypatch) -> None:
+        eshop, monkeypatch) -> None:
     from custdata.api import segments as api_segments
 
-    assert shop("tag", "--as-of", AS_OF).exit_code == 0
-    rfm = {r["external_id"]: r for r in shop.rows("report", "rfm", "--customers",
+    assert eshop("tag", "--as-of", AS_OF).exit_code == 0
+    rfm = {r["external_id"]: r for r in eshop.rows("report", "rfm", "--customers",
                                                    "--as-of", AS_OF)}
 
     def no_full_pass(*args: object, **kwargs: object) -> None:
@@ -256,22 +271,22 @@ def test_show_gives_the_rfm_cell_of_the_last_tag_without_scoring_everyone(
 
     monkeypatch.setattr(api_segments, "rfm_of_contact", no_full_pass)
     for ext in ("C1", "C4", "C5"):
-        card = json.loads(shop("show", f"ext:{ext}", "--format", "json").stdout)
+        card = json.loads(eshop("show", f"ext:{ext}", "--format", "json").stdout)
         assert card["rfm_as_of"] == AS_OF
         assert card["rfm_cell"] == (rfm[ext]["cell"] if ext in rfm else None)
         assert card["rfm_segment"] == (rfm[ext]["segment"] if ext in rfm else None)
     assert "C5" not in rfm  # a lead: no paid order, no cell
 
 
-def test_tag_on_a_new_day_rewrites_the_cells_even_without_stage_changes(shop) -> None:
-    assert shop("tag", "--as-of", AS_OF).exit_code == 0
-    oplog = shop.count("oplog")
-    assert shop("tag", "--as-of", AS_OF).exit_code == 0
-    assert shop.count("oplog") == oplog  # same day: nothing to write
-    assert shop("tag", "--as-of", "2024-07-01").exit_code == 0
-    (state,) = shop.sql("SELECT value FROM meta WHERE key = 'rfm_cells'")[0]
+def test_tag_on_a_new_day_rewrites_the_cells_even_without_stage_changes(eshop) -> None:
+    assert eshop("tag", "--as-of", AS_OF).exit_code == 0
+    oplog = eshop.count("oplog")
+    assert eshop("tag", "--as-of", AS_OF).exit_code == 0
+    assert eshop.count("oplog") == oplog  # same day: nothing to write
+    assert eshop("tag", "--as-of", "2024-07-01").exit_code == 0
+    (state,) = eshop.sql("SELECT value FROM meta WHERE key = 'rfm_cells'")[0]
     assert json.loads(state)["as_of"] == "2024-07-01"
-    assert shop.count("rfm_cells") == len(shop.rows("report", "rfm", "--customers",
+    assert eshop.count("rfm_cells") == len(eshop.rows("report", "rfm", "--customers",
                                                     "--as-of", "2024-07-01"))
 
 

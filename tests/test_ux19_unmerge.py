@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import Cli
-from tests.test_dedupe_cli import _exports, crm  # noqa: F401  (the fixture)
+from tests.test_dedupe_cli import _exports, crm, ecrm  # noqa: F401  (the fixtures)
 
 
 def _merge(crm: Cli) -> tuple[int, list[str]]:
@@ -31,23 +31,23 @@ def test_unmerge_several_ids_in_one_command(crm: Cli) -> None:  # noqa: F811
     assert "undid 2 merges" in result.stderr
 
 
-def test_unmerge_operation_undoes_the_whole_run(crm: Cli) -> None:  # noqa: F811
-    before = _exports(crm)
-    op_id, _ = _merge(crm)
-    result = crm("unmerge", "--operation", str(op_id))
+def test_unmerge_operation_undoes_the_whole_run(ecrm: Cli) -> None:  # noqa: F811
+    before = _exports(ecrm)
+    op_id, _ = _merge(ecrm)
+    result = ecrm("unmerge", "--operation", str(op_id))
     assert result.exit_code == 0, result.output
-    assert _exports(crm) == before
-    again = crm("unmerge", "--operation", str(op_id))
+    assert _exports(ecrm) == before
+    again = ecrm("unmerge", "--operation", str(op_id))
     assert again.exit_code == 2 and "already undone" in again.stderr
 
 
-def test_unmerge_is_all_or_nothing(crm: Cli) -> None:  # noqa: F811
-    _, merge_ids = _merge(crm)
-    after_merge = _exports(crm)
-    result = crm("unmerge", merge_ids[0], "m999-1")
+def test_unmerge_is_all_or_nothing(ecrm: Cli) -> None:  # noqa: F811
+    _, merge_ids = _merge(ecrm)
+    after_merge = _exports(ecrm)
+    result = ecrm("unmerge", merge_ids[0], "m999-1")
     assert result.exit_code == 2 and "m999-1" in result.stderr
-    assert _exports(crm) == after_merge  # the good id was not undone either
-    assert crm.sql("SELECT count(*) FROM merges WHERE undone_at IS NOT NULL") == [(0,)]
+    assert _exports(ecrm) == after_merge  # the good id was not undone either
+    assert ecrm.sql("SELECT count(*) FROM merges WHERE undone_at IS NOT NULL") == [(0,)]
 
 
 def test_unmerge_unknown_operation_and_nothing_named(crm: Cli) -> None:  # noqa: F811

@@ -30,6 +30,7 @@ from custdata.normalize import email_key, id_number_key, phone_key
 
 BATCH = 2000
 ERASED = "erased at the person's request"  # PIPL art. 47, GDPR art. 17
+NUL_REASON = "a NUL character (0x00), which the team store's text cannot hold"
 _KEYS = (("email", "email_key"), ("phone", "phone_key"), ("id_number", "id_number_key"))
 
 
@@ -84,9 +85,12 @@ def load(store: Any, op: Any, kind: str, items: Iterable[Record | Reject | Skipp
                track_touched, mapped, clean=clean)
     loader = store.imports.loader(op, kind, input_file)
     erased = store.suppression.active()  # nobody erased yet: nothing to look up
+    nul_free = store.db.dialect == "postgres"  # its text cannot hold a NUL character
     for batch in _batches(items, BATCH):
         if erased:
             batch = _skip_erased(store.suppression, batch, run)
+        if nul_free:
+            batch = _without_nul(batch)
         records, rejects, skipped = _split(batch)
         if kind == "contacts":
             _upsert_contacts(store, loader, records, run)
@@ -117,6 +121,19 @@ def _split(batch: list) -> tuple[list[Record], list[Reject], int]:
         elif isinstance(item, Reject):
             rejects.append(item)
     return records, rejects, len(batch) - len(records) - len(rejects)
+
+
+def _without_nul(batch: list) -> list:
+    """The batch with each record holding a NUL (0x00) made a reject and NULs in a reject's
+    raw text shown as U+2400: PostgreSQL's text refuses NUL (SQLite stores the row)."""
+    out = list(batch)
+    for pos, rec in enumerate(batch):
+        if isinstance(rec, Record) and any("\x00" in v for v in (rec.raw, *rec.values.values(),
+                                                                 *rec.extra.values())):
+            out[pos] = Reject(rec.line, rec.raw.replace("\x00", "\u2400"), NUL_REASON)
+        elif isinstance(rec, Reject) and "\x00" in rec.raw:
+            out[pos] = Reject(rec.line, rec.raw.replace("\x00", "\u2400"), rec.reason)
+    return out
 
 
 def _skip_erased(suppression: Any, batch: list, run: Load) -> list:
