@@ -16,8 +16,8 @@ CSV = ("external_id,name,email,phone,phone\n"
        "C2,李娜,lina@163.com,13700137000,\n")
 
 
-@pytest.fixture
-def crm(cli, tmp_path: Path):
+def _stock(cli, tmp_path: Path):
+    """`cli` after importing CSV's two contacts."""
     source = tmp_path / "in.csv"
     source.write_text(CSV, encoding="utf-8")
     assert cli("import", "contacts", source).exit_code == 0
@@ -25,12 +25,14 @@ def crm(cli, tmp_path: Path):
 
 
 @pytest.fixture
+def crm(cli, tmp_path: Path):
+    return _stock(cli, tmp_path)
+
+
+@pytest.fixture
 def ecrm(ecli, tmp_path: Path):
     """`crm` on each engine (sqlite, postgres)."""
-    source = tmp_path / "in.csv"
-    source.write_text(CSV, encoding="utf-8")
-    assert ecli("import", "contacts", source).exit_code == 0
-    return ecli
+    return _stock(ecli, tmp_path)
 
 
 def _export(cli, *args) -> list[dict]:

@@ -20,8 +20,8 @@ ROWS = [["external_id", "name", "email"], ["C1", "Ann", "ann@example.com"],
         ["C2", "Bo", "bo@example.com"]]
 
 
-@pytest.fixture
-def stocked(cli: Cli, tmp_path: Path) -> Cli:
+def _stock(cli: Cli, tmp_path: Path) -> Cli:
+    """`cli` after importing ROWS."""
     path = tmp_path / "in.csv"
     path.write_bytes(make_csv(ROWS))
     assert cli("import", "contacts", path).exit_code == 0
@@ -29,12 +29,14 @@ def stocked(cli: Cli, tmp_path: Path) -> Cli:
 
 
 @pytest.fixture
+def stocked(cli: Cli, tmp_path: Path) -> Cli:
+    return _stock(cli, tmp_path)
+
+
+@pytest.fixture
 def estocked(ecli: Cli, tmp_path: Path) -> Cli:
     """`stocked` on each engine (sqlite, postgres)."""
-    path = tmp_path / "in.csv"
-    path.write_bytes(make_csv(ROWS))
-    assert ecli("import", "contacts", path).exit_code == 0
-    return ecli
+    return _stock(ecli, tmp_path)
 
 
 def _stem(cli: Cli) -> str:

@@ -237,8 +237,13 @@ def csv_rows(stream: IO[bytes], table: Table) -> Iterator[tuple[int, list[str]]]
             continue
         line, done = table.body_line + done, reader.line_num
         if "'" in "".join(cells):
-            cells = [unneutralise(c) if c[:1] == "'" else c for c in cells]
+            cells = _unneutralised(cells)
         yield line, cells
+
+
+def _unneutralised(cells: list[str]) -> list[str]:
+    """The cells with each export-neutralised value given back as it was."""
+    return [unneutralise(c) if c[:1] == "'" else c for c in cells]
 
 
 def _sniff_lines(lines: list[str], at: int | None) -> str:
@@ -373,7 +378,7 @@ def _records(reader: Any, tap: _LineTap) -> Iterator[RawRecord]:
             continue
         line, raw, bad = tap.take()
         if "'" in raw:  # a neutralised cell starts with a quote (rare: one C search a row)
-            cells = [unneutralise(c) if c[:1] == "'" else c for c in cells]
+            cells = _unneutralised(cells)
         if not cells or (len(cells) == 1 and cells[0] == "" and not raw.strip("\r\n")):
             cells = []  # a blank line: a record the import skips and counts
         yield RawRecord(line, raw.rstrip("\r\n"), cells, bad)
